@@ -1,0 +1,46 @@
+"""Shared fixtures: the reference profile flags and a sealed plan built through the public API."""
+
+from __future__ import annotations
+
+import pytest
+
+REFERENCE_PROFILE_ARGS = [
+    "--profile-id", "customer-vla-v3-tabletop", "--policy-id", "customer_vla_v3",
+    "--use-case", "fixed-camera tabletop pick-and-place demo",
+    "--embodiment-class", "single_arm_tabletop", "--robot-model", "franka-panda",
+    "--simulator-family", "libero", "--action-space", "end_effector_delta_pose",
+    "--action-space", "gripper_action", "--action-control-mode", "delta_pose",
+    "--coordinate-frame", "end_effector", "--degrees-of-freedom", "6", "--gripper-control", "binary",
+    "--observation-space", "rgb_static_camera", "--observation-space", "language_instruction",
+    "--camera-topology", "static", "--camera-config-id", "static-front-v1", "--language-input",
+    "--control-frequency-hz", "20", "--reset-policy", "episode_reset",
+    "--metric-contract", "boolean_success_per_episode", "--real-to-sim-calibration", "calibration-v1",
+    "--environment-version", "libero-local", "--adapter-version", "worldflux-libero-bridge",
+    "--training-exposure-possible-benchmark-family", "libero",
+    "--training-exposure-caveat", "operator did not provide a full training-data manifest",
+    "--claim-intent", "constrained tabletop manipulation evidence",
+    "--reviewer-next-action", "review conformance, missing cells, and unsupported claims",
+]
+
+REFERENCE_PROFILE = {
+    "profile_id": "customer-vla-v3-tabletop", "policy_id": "customer_vla_v3",
+    "use_case": "fixed-camera tabletop pick-and-place demo",
+    "embodiment_class": "single_arm_tabletop", "robot_model": "franka-panda",
+    "simulator_family": "libero", "action_space": ["end_effector_delta_pose", "gripper_action"],
+    "action_control_mode": "delta_pose", "coordinate_frame": "end_effector",
+    "degrees_of_freedom": 6, "gripper_control": "binary",
+    "observation_space": ["rgb_static_camera", "language_instruction"],
+    "camera_topology": "static", "camera_config_id": "static-front-v1", "language_input": True,
+    "control_frequency_hz": 20, "reset_policy": "episode_reset",
+    "metric_contract": "boolean_success_per_episode", "real_to_sim_calibration": "calibration-v1",
+    "environment_version": "libero-local", "adapter_version": "worldflux-libero-bridge",
+    "training_exposure_possible_benchmark_family": ["libero"],
+    "training_exposure_caveat": ["operator did not provide a full training-data manifest"],
+    "claim_intent": "constrained tabletop manipulation evidence",
+    "reviewer_next_action": "review conformance, missing cells, and unsupported claims",
+}
+
+
+@pytest.fixture(autouse=True)
+def _fixed_source_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")

@@ -1,0 +1,41 @@
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from worldflux_nb.errors import InputError
+from worldflux_nb.io.artifacts import artifact_from_json
+from worldflux_nb.models import EvalProfile
+
+from conftest import REFERENCE_PROFILE
+
+
+def test_profile_seals_and_round_trips():
+    profile = EvalProfile.model_validate(REFERENCE_PROFILE).sealed()
+    data = json.loads(json.dumps(profile.to_json_dict()))
+    assert data["schema_version"] == "worldflux_nb.profile.v1"
+    assert data["privacy"] == "LOCAL_PRIVATE"
+    assert artifact_from_json(data, "profile.json") == profile
+
+
+def test_tampered_profile_is_refused_naming_the_digest():
+    data = EvalProfile.model_validate(REFERENCE_PROFILE).sealed().to_json_dict()
+    data["robot_model"] = "widowx-250"
+    with pytest.raises(InputError) as err:
+        artifact_from_json(data, "profile.json")
+    assert "profile.json: profile_digest" in err.value.one_line()
+
+
+@pytest.mark.parametrize("field,value", [
+    ("degrees_of_freedom", 0), ("control_frequency_hz", -1.0), ("embodiment_class", "spaceship"),
+    ("control_frequency_hz", float("nan")),
+])
+def test_profile_rejects_bad_values(field, value):
+    with pytest.raises(ValidationError):
+        EvalProfile.model_validate({**REFERENCE_PROFILE, field: value})
+
+
+def test_models_are_frozen():
+    profile = EvalProfile.model_validate(REFERENCE_PROFILE)
+    with pytest.raises(ValidationError):
+        profile.robot_model = "other"  # type: ignore[misc]

@@ -1,0 +1,3 @@
+from worldflux_nb.cli import run
+
+run()

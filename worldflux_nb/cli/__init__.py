@@ -1,0 +1,66 @@
+"""The `worldflux-nb` command line: exit 0 done, 2 bad input or usage, 3 strict-mode failure."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable, Sequence
+
+from worldflux_nb.errors import InputError, StrictModeFailure
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_STRICT = 0, 2, 3
+
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a usage problem as one line instead of printing usage and exiting."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> Parser:
+    from worldflux_nb import __version__
+    from worldflux_nb.cli import audit, demo, notebook, portfolio, profile
+
+    parser = Parser(prog="worldflux-nb", description=(
+        "Anti-cherry-pick evidence packets for robot/VLA evaluations. Everything written is "
+        "LOCAL_PRIVATE; nothing touches the network."))
+    parser.add_argument("--version", action="version", version=f"worldflux-nb {__version__}")
+    groups = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for module in (profile, portfolio, audit, notebook, demo):
+        module.register(groups)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        handler: Handler | None = getattr(args, "handler", None)
+        if handler is None:
+            parser.print_help(sys.stderr)
+            return EXIT_BAD_INPUT
+        return handler(args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except InputError as exc:
+        print(f"error: {exc.one_line()}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except StrictModeFailure as exc:
+        print(f"error: {exc} (nothing written)", file=sys.stderr)
+        return EXIT_STRICT
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing further written", file=sys.stderr)
+        return 130
+
+
+def run() -> None:
+    sys.exit(main())

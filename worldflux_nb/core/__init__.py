@@ -1,0 +1,1 @@
+"""Core logic: pure functions over models and DataFrames, no file or network I/O."""

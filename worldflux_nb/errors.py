@@ -1,0 +1,30 @@
+"""Errors the edges turn into exit codes: bad input (2) and strict-mode failures (3)."""
+
+from __future__ import annotations
+
+
+class InputError(Exception):
+    """Bad input: carries the file and the field so the message names both on one line."""
+
+    def __init__(self, source: str | None, field: str | None, problem: str) -> None:
+        self.source = source
+        self.field = field
+        self.problem = problem
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        where = ": ".join(part for part in (self.source, self.field) if part)
+        text = f"{where}: {self.problem}" if where else self.problem
+        return " ".join(text.split())
+
+    def with_source(self, source: str) -> "InputError":
+        """The same error, naming the file it came from when it did not already."""
+        return self if self.source else InputError(source, self.field, self.problem)
+
+
+class StrictModeFailure(Exception):
+    """Evidence gaps that --strict-missing-evidence turns from warnings into a failure."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        self.reasons = reasons
+        super().__init__("strict mode: " + "; ".join(reasons))

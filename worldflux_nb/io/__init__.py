@@ -1,0 +1,1 @@
+"""Edges: reading and writing files, loading artifacts, running and exporting notebooks."""

@@ -1,0 +1,62 @@
+"""Loading artifacts by their schema version, verifying digests, and turning them into files."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from worldflux_nb.errors import InputError
+from worldflux_nb.io.files import json_text, read_json
+from worldflux_nb.models import ARTIFACT_KINDS, Artifact
+
+A = TypeVar("A", bound=Artifact)
+
+
+def validation_error(exc: ValidationError, source: str) -> InputError:
+    """The first pydantic error as one line naming the field."""
+    first = exc.errors(include_url=False)[0]
+    field = ".".join(str(part) for part in first.get("loc", ())) or None
+    message = first.get("msg", "is invalid")
+    if first.get("type") == "missing":
+        message = "is required but missing"
+    elif first.get("type") == "extra_forbidden":
+        message = "is not a known field"
+    return InputError(source, field, message)
+
+
+def validate(cls: type[A], data: Any, source: str) -> A:
+    if not isinstance(data, dict):
+        raise InputError(source, None, f"must hold a JSON object, not {type(data).__name__}")
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc, source) from None
+
+
+def artifact_from_json(data: Any, source: str, expected: type[A] | None = None) -> A:
+    """Validate a parsed artifact by its schema_version and refuse it if its digest no longer matches."""
+    if not isinstance(data, dict):
+        raise InputError(source, None, f"must hold a JSON object, not {type(data).__name__}")
+    version = data.get("schema_version")
+    cls = ARTIFACT_KINDS.get(version) if isinstance(version, str) else None
+    if cls is None:
+        raise InputError(source, "schema_version",
+                         f"{version!r} is not a worldflux-nb artifact kind ({', '.join(sorted(ARTIFACT_KINDS))})")
+    if expected is not None and cls is not expected:
+        raise InputError(source, "schema_version", f"is {version}, expected {expected.schema_id()}")
+    artifact = validate(cls, data, source)
+    problem = artifact.digest_problem()
+    if problem:
+        raise InputError(source, artifact.DIGEST_FIELD, problem)
+    return artifact  # type: ignore[return-value]
+
+
+def load(path: str | os.PathLike[str], expected: type[A] | None = None) -> A:
+    """Read any worldflux-nb artifact file, verify its digest and return the model."""
+    return artifact_from_json(read_json(path), str(path), expected)
+
+
+def artifact_json(artifact: Artifact) -> str:
+    return json_text(artifact.to_json_dict())

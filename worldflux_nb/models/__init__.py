@@ -1,0 +1,19 @@
+"""Data models: pure pydantic, no I/O. Every artifact is frozen and knows its schema version."""
+
+from worldflux_nb.models.common import PRIVACY, Artifact
+from worldflux_nb.models.contract import CustomEvalContract
+from worldflux_nb.models.evidence import AuditInput, EvidenceRow
+from worldflux_nb.models.packet import EvalPacket, ReviewerBrief
+from worldflux_nb.models.plan import ProtocolPlan, RunSheet
+from worldflux_nb.models.profile import EvalProfile
+
+ARTIFACT_KINDS: dict[str, type[Artifact]] = {
+    cls.schema_id(): cls
+    for cls in (EvalProfile, CustomEvalContract, ProtocolPlan, RunSheet, AuditInput, EvalPacket,
+                ReviewerBrief)
+}
+
+__all__ = [
+    "ARTIFACT_KINDS", "PRIVACY", "Artifact", "AuditInput", "CustomEvalContract", "EvalPacket",
+    "EvalProfile", "EvidenceRow", "ProtocolPlan", "ReviewerBrief", "RunSheet",
+]

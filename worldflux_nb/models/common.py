@@ -1,0 +1,103 @@
+"""Shared model bases: frozen artifacts with a schema version, a privacy label and a digest."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from typing import Annotated, Any, ClassVar, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from worldflux_nb.core.digest import digest_of
+
+PRIVACY = "LOCAL_PRIVATE"
+
+Slug = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128,
+                                        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/+-]*$")]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Digest = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
+# A perturbation level: an integer difficulty, or a short label; `nominal` axis uses level 0.
+Level = int | Annotated[str, StringConstraints(min_length=1, max_length=64)]
+MetadataValue = str | int | float | bool | None
+NOMINAL_AXIS = "nominal"
+
+
+def utc_timestamp() -> str:
+    """Now in UTC, or SOURCE_DATE_EPOCH when set, so identical inputs give identical files."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = (datetime.fromtimestamp(int(epoch), tz=timezone.utc) if epoch and epoch.isdigit()
+              else datetime.now(tz=timezone.utc))
+    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+class Frozen(BaseModel):
+    """An immutable value: unknown fields are refused rather than silently dropped."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+
+class Artifact(Frozen):
+    """A file artifact: `schema_version` names its kind, `privacy` is always LOCAL_PRIVATE.
+
+    Subclasses set KIND and, when the artifact seals itself, DIGEST_FIELD; the digest covers the
+    canonical JSON of everything except that field.
+    """
+
+    KIND: ClassVar[str] = ""
+    DIGEST_FIELD: ClassVar[str | None] = None
+
+    schema_version: str = ""
+    privacy: Literal["LOCAL_PRIVATE"] = PRIVACY
+
+    @classmethod
+    def schema_id(cls) -> str:
+        return f"worldflux_nb.{cls.KIND}.v1"
+
+    @classmethod
+    def media_type(cls) -> str:
+        return f"application/vnd.worldflux-nb.{cls.KIND}.v1+json"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_schema_version(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("schema_version"):
+            data = {**data, "schema_version": cls.schema_id()}
+        return data
+
+    @model_validator(mode="after")
+    def _check_schema_version(self) -> Self:
+        if self.schema_version != self.schema_id():
+            raise ValueError(f"schema_version must be {self.schema_id()!r}, got {self.schema_version!r}")
+        return self
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def computed_digest(self) -> str:
+        return digest_of(self.to_json_dict(), without=self.DIGEST_FIELD)
+
+    def sealed(self) -> Self:
+        """A copy whose digest field holds the digest of everything else."""
+        if self.DIGEST_FIELD is None:
+            return self
+        return self.model_copy(update={self.DIGEST_FIELD: self.computed_digest()})
+
+    def digest_problem(self) -> str | None:
+        """Why the stored digest does not match the content, or None when it does."""
+        if self.DIGEST_FIELD is None:
+            return None
+        stored = getattr(self, self.DIGEST_FIELD)
+        actual = self.computed_digest()
+        if stored != actual:
+            return f"{self.DIGEST_FIELD} {stored} does not match the content ({actual}); the file was changed after it was sealed"
+        return None
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        # Presentation loads lazily: importing the models never pulls in HTML, charts or widgets.
+        from worldflux_nb.render.display import mimebundle
+
+        return mimebundle(self, include=include, exclude=exclude)
+
+
+def now_field() -> Any:
+    return Field(default_factory=utc_timestamp)

@@ -1,0 +1,216 @@
+"""The eval packet: evidence checked against the frozen plan, with honest statistics."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from worldflux_nb.models.common import (
+    Artifact, Digest, Frozen, Level, MetadataValue, ShortText, Slug, now_field,
+)
+from worldflux_nb.models.evidence import EpisodeStatus, IdentityMode, Redaction
+from worldflux_nb.models.plan import DenominatorPolicy
+
+Category = Literal["out_of_protocol", "seed_mismatch", "metadata_mismatch", "duplicate", "matched"]
+CATEGORIES: tuple[Category, ...] = (
+    "out_of_protocol", "seed_mismatch", "metadata_mismatch", "duplicate", "matched",
+)
+EvidenceGrade = Literal["A", "B", "C", "ungraded"]
+IntervalMethod = Literal["wilson", "clopper_pearson"]
+
+
+class DigestMismatch(Frozen):
+    probe_id: Slug
+    expected: Digest
+    found: str
+    rows_rejected: int = Field(default=0, ge=0)
+
+
+class Conformance(Frozen):
+    planned_episodes: int = Field(ge=0)
+    matched: int = Field(ge=0)
+    missing: int = Field(ge=0)
+    out_of_protocol: int = Field(ge=0)
+    duplicates: int = Field(ge=0)
+    seed_mismatches: int = Field(ge=0)
+    metadata_mismatches: int = Field(ge=0)
+    infra_failures: int = Field(ge=0)
+    pending: int = Field(default=0, ge=0)
+    unverified_seeds: int = Field(default=0, ge=0)
+    unverified_metadata: int = Field(default=0, ge=0)
+    evidence_rows: int = Field(default=0, ge=0)
+    digest_mismatches: list[DigestMismatch] = Field(default_factory=list)
+
+
+class CellResult(Frozen):
+    cell_id: Slug
+    probe_id: Slug
+    task_id: Slug
+    axis: Slug
+    level: Level
+    planned: int = Field(ge=0)
+    matched: int = Field(ge=0)
+    missing: int = Field(ge=0)
+    successes: int = Field(ge=0)
+    denominator: int = Field(ge=0)
+    success_rate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    underpowered: bool
+    infra_failures: int = Field(default=0, ge=0)
+    duplicates: int = Field(default=0, ge=0)
+    out_of_protocol: int = Field(default=0, ge=0)
+    seed_mismatches: int = Field(default=0, ge=0)
+    metadata_mismatches: int = Field(default=0, ge=0)
+
+
+class PolicyResult(Frozen):
+    """One denominator policy's reading of the whole packet."""
+
+    policy: DenominatorPolicy
+    successes: int = Field(ge=0)
+    denominator: int = Field(ge=0)
+    success_rate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    optimistic: bool = False
+    note: ShortText
+
+
+class Aggregate(Frozen):
+    """Pooled and task-weighted success for one probe or one probe x axis."""
+
+    probe_id: Slug
+    axis: Slug | None = None
+    cells: int = Field(ge=0)
+    successes: int = Field(ge=0)
+    denominator: int = Field(ge=0)
+    pooled_rate: float | None
+    pooled_ci_low: float | None
+    pooled_ci_high: float | None
+    task_weighted_rate: float | None
+    bootstrap_ci_low: float | None
+    bootstrap_ci_high: float | None
+
+
+class ProbeSummary(Frozen):
+    probe_id: Slug
+    grade: EvidenceGrade
+    grade_reasons: list[ShortText]
+    identity: IdentityMode | None
+    importer: Slug | None
+    planned: int = Field(ge=0)
+    matched: int = Field(ge=0)
+    missing: int = Field(ge=0)
+
+
+class CherryPickSignals(Frozen):
+    in_protocol_success_rate: float | None
+    out_of_protocol_success_rate: float | None
+    out_of_protocol_rows: int = Field(ge=0)
+    rerolled_episodes: int = Field(ge=0)
+    rerolled_failures_hidden: int = Field(ge=0)
+    seed_mismatches: int = Field(ge=0)
+    statements: list[ShortText]
+
+
+class FlaggedEpisode(Frozen):
+    """An evidence row a reviewer should see: out of protocol, mismatched, re-run or infra failure."""
+
+    category: Category | Literal["infra_failure", "missing"]
+    probe_id: Slug
+    task_id: Slug
+    axis: Slug
+    level: Level
+    episode_index: int
+    seed: int | None
+    success: bool | None
+    status: EpisodeStatus | None
+    detail: ShortText | None = None
+
+
+class ContractCheck(Frozen):
+    probe_id: Slug
+    key: Slug
+    pinned: MetadataValue
+    rows_matching: int = Field(ge=0)
+    rows_differing: int = Field(ge=0)
+    rows_missing_key: int = Field(ge=0)
+
+
+class Provenance(Frozen):
+    tool: Literal["worldflux-nb"] = "worldflux-nb"
+    tool_version: ShortText
+    registry_version: Slug
+    registry_digest: Digest
+    plan_digest: Digest
+    profile_digest: Digest
+    input_digests: dict[Slug, Digest]
+    source_file_digests: dict[Slug, list[Digest]] = Field(default_factory=dict)
+    result_digest: Digest
+    interval_method: IntervalMethod
+    bootstrap_seed: int
+    created_at: str
+
+
+class EvalPacket(Artifact):
+    KIND = "eval_packet"
+    DIGEST_FIELD = "packet_digest"
+
+    plan_id: Slug
+    plan_digest: Digest
+    profile_id: Slug
+    policy_id: Slug
+    claim_intent: ShortText
+    denominator_policy: DenominatorPolicy
+    strict_missing_evidence: bool = False
+    conformance: Conformance
+    cells: list[CellResult]
+    denominator_policies: list[PolicyResult]
+    probe_summaries: list[ProbeSummary]
+    probe_aggregates: list[Aggregate] = Field(default_factory=list)
+    axis_aggregates: list[Aggregate] = Field(default_factory=list)
+    cherry_pick_signals: CherryPickSignals
+    observed_score_signals: list[ShortText] = Field(default_factory=list)
+    unsupported_claims: list[ShortText] = Field(default_factory=list)
+    training_exposure_caveats: list[ShortText] = Field(default_factory=list)
+    missing_cells: list[Slug] = Field(default_factory=list)
+    underpowered_cells: list[Slug] = Field(default_factory=list)
+    flagged_episodes: list[FlaggedEpisode] = Field(default_factory=list)
+    flagged_episodes_truncated: int = Field(default=0, ge=0)
+    contract_checks: list[ContractCheck] = Field(default_factory=list)
+    next_falsification_axes: list[ShortText] = Field(default_factory=list)
+    warnings: list[ShortText] = Field(default_factory=list)
+    redactions: list[Redaction] = Field(default_factory=list)
+    consent_markers: dict[Slug, ShortText] = Field(default_factory=dict)
+    provenance: Provenance
+    created_at: str = now_field()
+    packet_digest: Digest | None = None
+
+
+class ReviewerQuestion(Frozen):
+    about: ShortText  # the cell id or probe id the question concerns
+    question: ShortText
+
+
+class ReviewerBrief(Artifact):
+    KIND = "reviewer_brief"
+    DIGEST_FIELD = "brief_digest"
+
+    public_share_ready: Literal[False] = False
+    banner: ShortText
+    plan_digest: Digest
+    packet_digest: Digest
+    packet_markdown_ref: ShortText | None = None
+    profile_id: Slug
+    policy_id: Slug
+    claim_intent: ShortText
+    headline: list[ShortText] = Field(default_factory=list)
+    warnings: list[ShortText] = Field(default_factory=list)
+    unsupported_claims: list[ShortText] = Field(default_factory=list)
+    missing_evidence: list[ShortText] = Field(default_factory=list)
+    reviewer_questions: list[ReviewerQuestion] = Field(default_factory=list)
+    acceptance_discussion: list[ShortText] = Field(default_factory=list)
+    created_at: str = now_field()
+    brief_digest: Digest | None = None

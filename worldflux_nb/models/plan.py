@@ -1,0 +1,138 @@
+"""The pre-score protocol plan and the run sheet flattened from it."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from typing_extensions import Self, TypedDict
+
+from worldflux_nb.models.common import (
+    Artifact, Digest, Frozen, Level, MetadataValue, ShortText, Slug, now_field,
+)
+from worldflux_nb.models.contract import CustomEvalContract
+from worldflux_nb.models.profile import EvalProfile
+from worldflux_nb.models.registry import SeedMode
+
+DenominatorPolicy = Literal["all_planned", "attempted", "completed_only"]
+DENOMINATOR_POLICIES: tuple[DenominatorPolicy, ...] = ("all_planned", "attempted", "completed_only")
+SeedSource = Literal["operator_supplied", "generated"]
+
+
+class ExcludedProbe(Frozen):
+    probe_id: Slug
+    reasons: list[ShortText] = Field(min_length=1)
+
+
+class ExcludedAxis(Frozen):
+    probe_id: Slug
+    axis: Slug
+    reason: ShortText
+
+
+class AxisSelection(Frozen):
+    axis: Slug
+    levels: list[Level] = Field(min_length=1)
+
+
+class SelectedProbe(Frozen):
+    probe_id: Slug
+    probe_version: Slug
+    seed_mode: SeedMode
+    # What the operator passes to the harness; per-episode seeds derive from it where applicable.
+    run_seed: int | None = None
+    tasks: list[Slug] = Field(min_length=1)
+    axes: list[AxisSelection] = Field(min_length=1)
+    # Profile and contract values every evidence row of this probe must repeat under `metadata`.
+    pinned_metadata: dict[Slug, MetadataValue] = Field(default_factory=dict)
+    training_exposure: bool = False
+    training_exposure_note: ShortText | None = None
+    harness_formats: list[Slug] = Field(default_factory=list)
+
+
+class PlanCell(Frozen):
+    """One probe x task x axis x level cell with its planned episodes (parallel lists)."""
+
+    cell_id: Slug
+    probe_id: Slug
+    task_id: Slug
+    axis: Slug
+    level: Level
+    episode_indexes: list[int] = Field(min_length=1)
+    seeds: list[int | None]
+
+    @model_validator(mode="after")
+    def _parallel(self) -> Self:
+        if len(self.seeds) != len(self.episode_indexes):
+            raise ValueError("seeds and episode_indexes must have the same length")
+        if len(set(self.episode_indexes)) != len(self.episode_indexes):
+            raise ValueError("episode_indexes must be unique within a cell")
+        if any(i < 0 for i in self.episode_indexes):
+            raise ValueError("episode_indexes must be non-negative")
+        return self
+
+
+class PowerTargets(Frozen):
+    confidence: float = Field(default=0.95, gt=0, lt=1)
+    max_ci_half_width: float = Field(default=0.15, gt=0, lt=0.5)
+    min_episodes_per_cell: int = Field(default=10, gt=0)
+    # Worst-case success rate assumed at plan time (0.5 gives the widest interval).
+    planning_success_rate: float = Field(default=0.5, gt=0, lt=1)
+    episodes_needed_for_target: int = Field(gt=0)
+
+
+class ProtocolPlan(Artifact):
+    KIND = "protocol_plan"
+    DIGEST_FIELD = "plan_digest"
+
+    plan_id: Slug
+    profile: EvalProfile
+    profile_digest: Digest
+    registry_version: Slug
+    registry_digest: Digest
+    plan_seed: int
+    seed_source: SeedSource
+    episodes_per_cell: int = Field(gt=0)
+    denominator_policy: DenominatorPolicy = "all_planned"
+    power_targets: PowerTargets
+    selected_probes: list[SelectedProbe]
+    excluded_probes: list[ExcludedProbe] = Field(default_factory=list)
+    excluded_axes: list[ExcludedAxis] = Field(default_factory=list)
+    cells: list[PlanCell]
+    missing_evidence_questions: list[ShortText] = Field(default_factory=list)
+    custom_contracts: list[CustomEvalContract] = Field(default_factory=list)
+    notes: list[ShortText] = Field(default_factory=list)
+    created_at: str = now_field()
+    plan_digest: Digest | None = None
+
+    @property
+    def planned_episodes(self) -> int:
+        return sum(len(c.episode_indexes) for c in self.cells)
+
+    def probe(self, probe_id: str) -> SelectedProbe:
+        for probe in self.selected_probes:
+            if probe.probe_id == probe_id:
+                return probe
+        raise KeyError(probe_id)
+
+
+class RunSheetEpisode(TypedDict):
+    cell_id: str
+    probe_id: str
+    task_id: str
+    axis: str
+    level: Level
+    episode_index: int
+    seed: int | None
+
+
+class RunSheet(Artifact):
+    """One row per planned episode: the handoff to whoever runs the evaluation."""
+
+    KIND = "run_sheet"
+
+    plan_id: Slug
+    plan_digest: Digest
+    episodes: list[RunSheetEpisode]
+    instructions: list[ShortText] = Field(default_factory=list)
+    created_at: str = now_field()

@@ -1,0 +1,1 @@
+"""Presentation: one document per artifact kind, serialised to Markdown and HTML; charts; widgets."""

@@ -1,0 +1,78 @@
+"""A small document model: each artifact is described once as blocks, then written as Markdown or HTML."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Sequence
+
+Tone = Literal["info", "warning", "danger", "ok"]
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str
+    level: int = 2
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+
+
+@dataclass(frozen=True)
+class Banner:
+    """A prominent notice, e.g. LOCAL_PRIVATE / not public-share-ready."""
+
+    text: str
+    tone: Tone = "info"
+
+
+@dataclass(frozen=True)
+class KeyValues:
+    items: Sequence[tuple[str, Any]]
+
+
+@dataclass(frozen=True)
+class BulletList:
+    items: Sequence[str]
+    empty_text: str = "None."
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: Sequence[str]
+    rows: Sequence[Sequence[Any]]
+    caption: str | None = None
+    # Rows beyond this are summarised, so a 10,000-cell packet stays readable and small.
+    max_rows: int | None = None
+    # Optional per-row tone, coloured in HTML (e.g. a missing cell).
+    row_tones: Sequence[Tone | None] | None = field(default=None)
+
+
+Block = Heading | Paragraph | Banner | KeyValues | BulletList | Table
+
+
+@dataclass(frozen=True)
+class Document:
+    title: str
+    blocks: Sequence[Block]
+
+
+def cell_text(value: Any) -> str:
+    """How a value reads in a table cell, the same in Markdown and HTML."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(cell_text(v) for v in value)
+    return str(value)
+
+
+def visible_rows(table: Table) -> tuple[Sequence[Sequence[Any]], int]:
+    """The rows to show and how many were left out."""
+    if table.max_rows is None or len(table.rows) <= table.max_rows:
+        return table.rows, 0
+    return table.rows[: table.max_rows], len(table.rows) - table.max_rows
