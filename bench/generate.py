@@ -1,0 +1,241 @@
+"""Synthetic plans and harness evidence at benchmark scale, with the defects real campaigns have.
+
+The plan is built directly from the models (the registry's real task lists cannot reach a million
+episodes); evidence is written in the generic JSONL format and as vla-eval `*_aggregate.json` files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from worldflux_nb.core.digest import digest_of
+from worldflux_nb.models import EvalProfile, ProtocolPlan
+from worldflux_nb.models.plan import AxisSelection, PlanCell, PowerTargets, SelectedProbe
+
+SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000}
+EPISODES_PER_CELL = 100
+PLAN_SEED = 1234
+
+PROFILE = {
+    "profile_id": "bench-vla-tabletop", "policy_id": "bench_vla",
+    "use_case": "benchmark-scale tabletop manipulation campaign",
+    "embodiment_class": "single_arm_tabletop", "robot_model": "franka-panda",
+    "simulator_family": "libero", "action_space": ["end_effector_delta_pose", "gripper_action"],
+    "action_control_mode": "delta_pose", "coordinate_frame": "end_effector",
+    "degrees_of_freedom": 6, "gripper_control": "binary",
+    "observation_space": ["rgb_static_camera", "language_instruction"],
+    "camera_topology": "static", "camera_config_id": "static-front-v1", "language_input": True,
+    "control_frequency_hz": 20, "reset_policy": "episode_reset",
+    "metric_contract": "boolean_success_per_episode", "real_to_sim_calibration": "calibration-v1",
+    "environment_version": "libero-local", "adapter_version": "worldflux-libero-bridge",
+    "training_exposure_possible_benchmark_family": ["libero"],
+    "training_exposure_caveat": ["benchmark data: no training manifest"],
+    "claim_intent": "benchmark-scale tabletop manipulation evidence",
+    "reviewer_next_action": "review conformance at scale",
+}
+PINNED = {"environment_version": "libero-local", "adapter_version": "worldflux-libero-bridge",
+          "camera_config_id": "static-front-v1"}
+LIBERO_SUITES = ("libero_spatial", "libero_object", "libero_goal", "libero_10")
+PLUS_AXES = ("objects_layout", "camera_viewpoints", "robot_initial_states", "language_instructions",
+             "light_conditions", "background_textures", "sensor_noise")
+
+
+@dataclass(frozen=True)
+class BenchProbe:
+    """A probe's shape in the synthetic plan: its axes, seeding and share of the cells."""
+
+    probe_id: str
+    seed_mode: str
+    axes: tuple[tuple[str, tuple[Any, ...]], ...]
+    share: float
+    run_seed: int | None = None
+    harness_formats: tuple[str, ...] = field(default=())
+
+
+PROBES = (
+    BenchProbe("libero", "initial_state_index", (("nominal", (0,)),), 0.2,
+               harness_formats=("vla_eval", "jsonl")),
+    BenchProbe("libero-plus", "initial_state_index",
+               tuple((axis, (1, 2, 3, 4, 5)) for axis in PLUS_AXES), 0.5,
+               harness_formats=("vla_eval", "jsonl")),
+    BenchProbe("simpler-env", "per_episode_seed",
+               (("nominal", (0,)), ("lighting", ("dim", "bright")), ("distractors", (1, 2, 3))),
+               0.3, run_seed=1000, harness_formats=("lerobot", "jsonl")),
+)
+
+
+def task_ids(count: int) -> list[str]:
+    """LIBERO's own task ids first, then synthetic suites once the real 40 run out."""
+    ids = [f"{suite}/{i}" for suite in LIBERO_SUITES for i in range(10)]
+    suite = 0
+    while len(ids) < count:
+        ids += [f"bench_suite_{suite}/{i}" for i in range(10)]
+        suite += 1
+    return ids[:count]
+
+
+def planned_seed(probe: BenchProbe, episode_index: int) -> int | None:
+    if probe.seed_mode == "per_episode_seed":
+        return probe.run_seed + episode_index  # type: ignore[operator]
+    if probe.seed_mode == "run_seed":
+        return probe.run_seed
+    return None
+
+
+def make_plan(episodes: int, *, episodes_per_cell: int = EPISODES_PER_CELL,
+              seed: int = PLAN_SEED) -> ProtocolPlan:
+    """A sealed plan of about `episodes` planned episodes spread over the three bench probes."""
+    rng = random.Random(seed)
+    profile = EvalProfile.model_validate(PROFILE).sealed()
+    total_cells = max(len(PROBES), math.ceil(episodes / episodes_per_cell))
+    selected, cells = [], []
+    for probe in PROBES:
+        combos = [(axis, level) for axis, levels in probe.axes for level in levels]
+        budget = max(1, round(total_cells * probe.share))
+        tasks = task_ids(math.ceil(budget / len(combos)))
+        probe_cells = [(t, a, lv) for t in tasks for a, lv in combos][:budget]
+        used_tasks = sorted({t for t, _, _ in probe_cells}, key=tasks.index)
+        used_axes = {a for _, a, _ in probe_cells}
+        selected.append(SelectedProbe(
+            probe_id=probe.probe_id, probe_version="bench-1", seed_mode=probe.seed_mode,  # type: ignore[arg-type]
+            run_seed=probe.run_seed, tasks=used_tasks,
+            axes=[AxisSelection(axis=a, levels=list(lv)) for a, lv in probe.axes if a in used_axes],
+            pinned_metadata=dict(PINNED), harness_formats=list(probe.harness_formats),
+            training_exposure=probe.probe_id.startswith("libero"),
+        ))
+        for task, axis, level in probe_cells:
+            # Episode indexes are a seeded sample of twice as many candidates, as a planner would draw.
+            indexes = sorted(rng.sample(range(2 * episodes_per_cell), episodes_per_cell))
+            cells.append(PlanCell(
+                cell_id=f"{probe.probe_id}/{task}/{axis}/{level}", probe_id=probe.probe_id,
+                task_id=task, axis=axis, level=level, episode_indexes=indexes,
+                seeds=[planned_seed(probe, i) for i in indexes]))
+    plan = ProtocolPlan(
+        plan_id=f"bench-{episodes}", profile=profile, profile_digest=profile.profile_digest,
+        registry_version="bench-registry-1", registry_digest=digest_of({"bench": "registry"}),
+        plan_seed=seed, seed_source="operator_supplied", episodes_per_cell=episodes_per_cell,
+        power_targets=PowerTargets(episodes_needed_for_target=43), selected_probes=selected,
+        cells=cells)
+    return plan.sealed()
+
+
+# Defect rates per planned episode; out-of-protocol extras are per planned episode too.
+DEFECTS = {"missing": 0.03, "infra_failure": 0.01, "pending": 0.005, "timeout": 0.02,
+           "rerun": 0.02, "seed_mismatch": 0.005, "metadata_mismatch": 0.005,
+           "no_seed": 0.02, "no_metadata_key": 0.01, "out_of_protocol": 0.01}
+
+
+def evidence_rows(plan: ProtocolPlan, probe_id: str, *, seed: int = 7) -> Iterator[dict[str, Any]]:
+    """Generic evidence rows for one probe: planned episodes run once, with defects mixed in."""
+    rng = random.Random(f"{seed}:{probe_id}")
+    probe = next(p for p in PROBES if p.probe_id == probe_id)
+    for cell in plan.cells:
+        if cell.probe_id != probe_id:
+            continue
+        rate = rng.uniform(0.2, 0.9)
+        base = {"probe_id": cell.probe_id, "task_id": cell.task_id, "axis": cell.axis,
+                "level": cell.level}
+        planned = set(cell.episode_indexes)
+        for index, planned_s in zip(cell.episode_indexes, cell.seeds):
+            roll = rng.random()
+            if roll < DEFECTS["missing"]:
+                continue
+            row = {**base, "episode_index": index, "seed": planned_s,
+                   "success": rng.random() < rate, "status": "completed", "metadata": dict(PINNED)}
+            roll = rng.random()
+            if roll < 0.01:
+                row.update(status="infra_failure", success=None)
+            elif roll < 0.015:
+                row.update(status="pending", success=None)
+            elif roll < 0.035:
+                row.update(status="timeout", success=False)
+            roll = rng.random()
+            if planned_s is not None and roll < DEFECTS["seed_mismatch"]:
+                row["seed"] = planned_s + 100_000
+            elif planned_s is not None and roll < DEFECTS["seed_mismatch"] + DEFECTS["no_seed"]:
+                row["seed"] = None
+            roll = rng.random()
+            if roll < DEFECTS["metadata_mismatch"]:
+                row["metadata"] = {**PINNED, "environment_version": "libero-local-patched"}
+            elif roll < DEFECTS["metadata_mismatch"] + DEFECTS["no_metadata_key"]:
+                row["metadata"] = {k: v for k, v in PINNED.items() if k != "camera_config_id"}
+            yield row
+            # A re-run: failures and infra faults get another go, usually a better one.
+            if (row["success"] is not True and rng.random() < 0.1) or rng.random() < DEFECTS["rerun"] / 2:
+                yield {**row, "success": rng.random() < 0.8, "status": "completed"}
+        # Out-of-protocol extras: unplanned indexes run anyway, and they tend to be the good ones.
+        for extra in range(2 * len(planned)):
+            if extra not in planned and rng.random() < DEFECTS["out_of_protocol"]:
+                yield {**base, "episode_index": extra, "seed": planned_seed(probe, extra),
+                       "success": rng.random() < 0.9, "status": "completed",
+                       "metadata": dict(PINNED)}
+
+
+def write_jsonl(rows: Iterator[dict[str, Any]], path: Path) -> int:
+    count = 0
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, separators=(",", ":")) + "\n")
+            count += 1
+    return count
+
+
+def write_vla_eval(plan: ProtocolPlan, probe_id: str, rows: list[dict[str, Any]], path: Path) -> None:
+    """The same rows as a vla-eval aggregate: tasks[].episodes[] with failure reasons for faults."""
+    reasons = ("server_unreachable", "connection_closed", "timeout", "exception")
+    tasks: dict[str, list[dict[str, Any]]] = {}
+    for n, row in enumerate(rows):
+        episode: dict[str, Any] = {"episode_idx": row["episode_index"], "task_id": row["task_id"],
+                                   "suite": row["task_id"].split("/")[0],
+                                   "metrics": {"success": bool(row["success"])}}
+        if row["status"] == "infra_failure":
+            episode["failure_reason"] = reasons[n % 2]
+        elif row["status"] == "timeout":
+            episode["failure_reason"] = "timeout"
+        tasks.setdefault(row["task_id"], []).append(episode)
+    probe = plan.probe(probe_id)
+    document = {"benchmark": probe_id, "seed": probe.run_seed,
+                "tasks": [{"task_id": t, "episodes": eps} for t, eps in tasks.items()]}
+    path.write_text(json.dumps(document), encoding="utf-8")
+
+
+def generate(size: str, out_dir: Path) -> dict[str, Any]:
+    """Write plan.json and per-probe evidence for one size; return what was written."""
+    from worldflux_nb.io.artifacts import artifact_json
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plan = make_plan(SIZES[size])
+    (out_dir / "plan.json").write_text(artifact_json(plan), encoding="utf-8")
+    written: dict[str, Any] = {"plan": str(out_dir / "plan.json"),
+                               "planned_episodes": plan.planned_episodes, "cells": len(plan.cells),
+                               "jsonl": {}, "vla_eval": {}}
+    for probe in PROBES:
+        rows = list(evidence_rows(plan, probe.probe_id))
+        name = probe.probe_id.replace(":", "_")
+        jsonl = out_dir / f"{name}.jsonl"
+        write_jsonl(iter(rows), jsonl)
+        written["jsonl"][probe.probe_id] = {"path": str(jsonl), "rows": len(rows)}
+        if "vla_eval" in probe.harness_formats:
+            # vla-eval records one nominal run; its rows are the nominal axis only.
+            nominal = [r for r in rows if r["axis"] == "nominal"]
+            if nominal:
+                path = out_dir / f"{name}_aggregate.json"
+                write_vla_eval(plan, probe.probe_id, nominal, path)
+                written["vla_eval"][probe.probe_id] = {"path": str(path), "rows": len(nominal)}
+    return written
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="10k")
+    parser.add_argument("--out", default="bench/data")
+    args = parser.parse_args()
+    for size in args.sizes.split(","):
+        print(json.dumps(generate(size, Path(args.out) / size), indent=2))
