@@ -1,0 +1,114 @@
+"""Every artifact displays itself: four mimetypes, JSON that round-trips, no scripts or remote URLs."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+import types
+
+import pytest
+
+import display_samples as samples
+import worldflux_nb
+from worldflux_nb.io.artifacts import artifact_from_json
+from worldflux_nb.models import RunSheet
+from worldflux_nb.render.display import DISPLAY_MAX_ROWS, mimebundle
+from worldflux_nb.render.document import Document, Table
+
+ARTIFACTS = samples.every_artifact()
+# XML namespace identifiers name a vocabulary; nothing is fetched from them.
+NAMESPACE = re.compile(r'xmlns(:\w+)?="http://www\.w3\.org/[^"]*"')
+
+
+def strings_in(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from strings_in(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from strings_in(item)
+
+
+def assert_offline(bundle) -> None:
+    """No script tag and no remote URL in any string of a display bundle."""
+    for text in strings_in(bundle):
+        text = NAMESPACE.sub("", text)
+        lowered = text.lower()
+        assert "<script" not in lowered, text[:200]
+        assert "http://" not in lowered and "https://" not in lowered, text[:200]
+
+
+@pytest.mark.parametrize("name", sorted(ARTIFACTS))
+def test_bundle_has_four_mimetypes_and_round_trips(name):
+    artifact = ARTIFACTS[name]
+    bundle = artifact._repr_mimebundle_()
+    media = artifact.media_type()
+    assert set(bundle) == {"text/plain", "text/html", "text/markdown", media}
+    assert media == f"application/vnd.worldflux-nb.{artifact.KIND}.v1+json"
+    assert "LOCAL_PRIVATE" in bundle["text/plain"]
+    assert "model_config" not in bundle["text/plain"] and len(bundle["text/plain"]) < 1500
+    assert bundle["text/html"].startswith("<div") and bundle["text/markdown"].startswith("# ")
+    data = json.loads(json.dumps(bundle[media]))  # as stored in a notebook
+    assert artifact_from_json(data, f"{name} bundle") == artifact
+    assert_offline(bundle)
+
+
+def test_plain_text_says_what_a_reader_needs():
+    packet_text = ARTIFACTS["packet"]._repr_mimebundle_()["text/plain"]
+    assert "planned episodes matched" in packet_text and "completed_only (optimistic)" in packet_text
+    assert "NOT public-share-ready" in ARTIFACTS["brief"]._repr_mimebundle_()["text/plain"]
+    assert "recorded, not verified" in ARTIFACTS["contract"]._repr_mimebundle_()["text/plain"]
+
+
+def test_include_and_exclude_compute_only_what_is_asked():
+    plan = ARTIFACTS["plan"]
+    assert set(mimebundle(plan, include={"text/plain"})) == {"text/plain"}
+    assert set(mimebundle(plan, exclude={"text/html", "text/markdown"})) == {
+        "text/plain", plan.media_type()}
+
+
+def test_loaded_file_displays_the_same(tmp_path):
+    packet = ARTIFACTS["packet"]
+    path = tmp_path / "packet.json"
+    path.write_text(json.dumps(packet.to_json_dict()), encoding="utf-8")
+    loaded = worldflux_nb.load(path)
+    assert loaded._repr_mimebundle_() == packet._repr_mimebundle_()
+
+
+def test_registered_builder_is_used_and_its_tables_are_bounded(monkeypatch):
+    calls = []
+
+    def profile_document(profile):
+        calls.append(profile.profile_id)
+        rows = [[i, f"row {i}"] for i in range(DISPLAY_MAX_ROWS + 300)]
+        return Document(title=f"Profile {profile.profile_id}", blocks=[Table(["#", "text"], rows)])
+
+    module = types.ModuleType("worldflux_nb.render.plan_docs")
+    module.profile_document = profile_document
+    monkeypatch.setitem(sys.modules, "worldflux_nb.render.plan_docs", module)
+    bundle = ARTIFACTS["profile"]._repr_mimebundle_()
+    assert calls == ["customer-vla-v3-tabletop"]
+    assert bundle["text/markdown"].startswith("# Profile customer-vla-v3-tabletop")
+    assert bundle["text/html"].count("<tr>") == DISPLAY_MAX_ROWS + 1  # header row + visible rows
+    assert "300 more rows in the JSON artifact" in bundle["text/markdown"]
+
+
+def test_huge_run_sheet_displays_fast_and_small():
+    plan = ARTIFACTS["plan"]
+    episodes = [{"cell_id": f"c{i // 50}", "probe_id": "libero", "task_id": "libero_10/1",
+                 "axis": "nominal", "level": 0, "episode_index": i % 50, "seed": None}
+                for i in range(200_000)]
+    sheet = RunSheet(plan_id=plan.plan_id, plan_digest=plan.plan_digest, episodes=episodes)
+    started = time.perf_counter()
+    bundle = sheet._repr_mimebundle_(exclude={sheet.media_type()})
+    elapsed = time.perf_counter() - started
+    assert elapsed < 5, elapsed
+    assert len(bundle["text/html"]) < 200_000 and len(bundle["text/markdown"]) < 100_000
+    assert "200000 episodes across 4000 cells" in bundle["text/plain"]
+    # The JSON is still there when asked for, so the notebook keeps the full record.
+    assert len(sheet._repr_mimebundle_(include={sheet.media_type()})[sheet.media_type()]["episodes"]) == 200_000

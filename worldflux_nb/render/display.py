@@ -1,0 +1,192 @@
+"""Jupyter display of every artifact: plain text, HTML, Markdown and the artifact's own JSON.
+
+HTML and Markdown come from the one Document each artifact kind is described by (the same function
+the command line writes files from); this module only picks that function and bounds table sizes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections import Counter
+from typing import Any, Callable, Collection
+
+from worldflux_nb.models.common import PRIVACY, Artifact
+from worldflux_nb.render.document import Banner, Document, KeyValues, Table
+from worldflux_nb.render.html import to_html
+from worldflux_nb.render.markdown import to_markdown
+
+# Per-kind Document builders, owned by the modules that describe each artifact; looked up lazily.
+DOCUMENT_BUILDERS: dict[str, tuple[str, str]] = {
+    "profile": ("worldflux_nb.render.plan_docs", "profile_document"),
+    "custom_eval_contract": ("worldflux_nb.render.plan_docs", "contract_document"),
+    "protocol_plan": ("worldflux_nb.render.plan_docs", "plan_document"),
+    "run_sheet": ("worldflux_nb.render.plan_docs", "run_sheet_document"),
+    "audit_input": ("worldflux_nb.render.evidence_doc", "audit_input_document"),
+    "eval_packet": ("worldflux_nb.render.packet_docs", "packet_document"),
+    "reviewer_brief": ("worldflux_nb.render.packet_docs", "brief_document"),
+}
+
+# Inline tables stop here so a million-episode run sheet still displays fast and small; the full
+# data stays in the JSON mimetype.
+DISPLAY_MAX_ROWS = 200
+
+
+def short_digest(digest: str | None) -> str:
+    return "unsealed" if not digest else digest[: len("sha256:") + 12] + "…"
+
+
+def document_builder(kind: str) -> Callable[[Any], Document] | None:
+    """The registered Document function for a kind, or None while its module does not exist."""
+    target = DOCUMENT_BUILDERS.get(kind)
+    if target is None:
+        return None
+    module_name, function_name = target
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:  # the module exists but is broken: say so, do not hide it
+            raise
+        return None
+    return getattr(module, function_name, None)
+
+
+def generic_document(artifact: Artifact) -> Document:
+    """A default description for kinds without a registered builder: scalar fields and list sizes."""
+    data = artifact.to_json_dict()
+    items: list[tuple[str, Any]] = []
+    for key, value in data.items():
+        if isinstance(value, list):
+            items.append((key, f"{len(value)} item(s)"))
+        elif isinstance(value, dict):
+            items.append((key, f"{len(value)} field(s)"))
+        else:
+            items.append((key, value))
+    return Document(
+        title=f"{type(artifact).__name__} ({artifact.schema_version})",
+        blocks=[Banner(f"{PRIVACY}: keep this artifact private.", "warning"), KeyValues(items)],
+    )
+
+
+def bounded(document: Document, max_rows: int = DISPLAY_MAX_ROWS) -> Document:
+    """The same document with every table capped at `max_rows` visible rows."""
+    blocks = []
+    for block in document.blocks:
+        if isinstance(block, Table) and (block.max_rows is None or block.max_rows > max_rows):
+            block = dataclasses.replace(block, max_rows=max_rows)
+        blocks.append(block)
+    return dataclasses.replace(document, blocks=blocks)
+
+
+def artifact_document(artifact: Artifact) -> Document:
+    builder = document_builder(artifact.KIND)
+    return bounded(builder(artifact) if builder else generic_document(artifact))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _profile_lines(a: Any) -> list[str]:
+    return [f"policy {a.policy_id} on {a.robot_model} ({a.embodiment_class}, {a.simulator_family})",
+            f"claim intent: {a.claim_intent}", f"profile_digest {short_digest(a.profile_digest)}"]
+
+
+def _contract_lines(a: Any) -> list[str]:
+    return [f"probe {a.probe_id}: {_count(len(a.tasks), 'task')}, audit keys {', '.join(a.audit_metadata_keys)}",
+            "consent marker recorded, not verified"]
+
+
+def _plan_lines(a: Any) -> list[str]:
+    return [f"profile {a.profile.profile_id}: {_count(len(a.selected_probes), 'probe')} selected, "
+            f"{len(a.excluded_probes)} excluded",
+            f"{_count(len(a.cells), 'cell')}, {_count(a.planned_episodes, 'planned episode')}, "
+            f"denominator {a.denominator_policy}",
+            f"plan seed {a.plan_seed} ({a.seed_source}), plan_digest {short_digest(a.plan_digest)}"]
+
+
+def _run_sheet_lines(a: Any) -> list[str]:
+    cells = len({e["cell_id"] for e in a.episodes})
+    return [f"{_count(len(a.episodes), 'episode')} across {_count(cells, 'cell')}",
+            f"plan_digest {short_digest(a.plan_digest)}"]
+
+
+def _audit_lines(a: Any) -> list[str]:
+    statuses = Counter(row["status"] for row in a.episodes)
+    by_status = ", ".join(f"{s} {n}" for s, n in sorted(statuses.items())) or "no rows"
+    return [f"probe {a.probe_id}: {_count(len(a.episodes), 'row')} ({by_status})",
+            f"importer {a.source.importer}, identity {a.source.identity}",
+            f"claims plan_digest {short_digest(a.plan_digest)}"]
+
+
+def _rate(rate: float | None, low: float | None, high: float | None) -> str:
+    if rate is None:
+        return "no denominator"
+    return f"{rate:.3f} [{low:.3f}, {high:.3f}]" if low is not None and high is not None else f"{rate:.3f}"
+
+
+def _packet_lines(a: Any) -> list[str]:
+    c = a.conformance
+    lines = [f"policy {a.policy_id}, profile {a.profile_id}",
+             f"conformance: {c.matched}/{c.planned_episodes} planned episodes matched, {c.missing} missing, "
+             f"{c.out_of_protocol} out of protocol, {c.duplicates} duplicates, "
+             f"{c.seed_mismatches} seed / {c.metadata_mismatches} metadata mismatches, "
+             f"{c.infra_failures} infra failures"]
+    for policy in a.denominator_policies:
+        label = " (optimistic)" if policy.optimistic else ""
+        marker = "*" if policy.policy == a.denominator_policy else " "
+        lines.append(f"{marker}{policy.policy}{label}: {policy.successes}/{policy.denominator} = "
+                     f"{_rate(policy.success_rate, policy.ci_low, policy.ci_high)}")
+    lines.append(f"{_count(len(a.cells), 'cell')}, {len(a.underpowered_cells)} underpowered, "
+                 f"{len(a.missing_cells)} missing; {_count(len(a.unsupported_claims), 'unsupported claim')}")
+    if c.digest_mismatches:
+        lines.append(f"{len(c.digest_mismatches)} audit input(s) rejected for a plan digest mismatch")
+    lines.append(f"packet_digest {short_digest(a.packet_digest)}")
+    return lines
+
+
+def _brief_lines(a: Any) -> list[str]:
+    return ["NOT public-share-ready",
+            f"{_count(len(a.warnings), 'warning')}, {_count(len(a.unsupported_claims), 'unsupported claim')}, "
+            f"{len(a.missing_evidence)} missing-evidence item(s), "
+            f"{_count(len(a.reviewer_questions), 'reviewer question')}",
+            f"packet_digest {short_digest(a.packet_digest)}"]
+
+
+_SUMMARY_LINES: dict[str, Callable[[Any], list[str]]] = {
+    "profile": _profile_lines, "custom_eval_contract": _contract_lines, "protocol_plan": _plan_lines,
+    "run_sheet": _run_sheet_lines, "audit_input": _audit_lines, "eval_packet": _packet_lines,
+    "reviewer_brief": _brief_lines,
+}
+_NAME_FIELDS = ("plan_id", "contract_id", "probe_id", "profile_id")
+
+
+def plain_summary(artifact: Artifact) -> str:
+    """A few lines a reader can act on, instead of a pydantic dump."""
+    name = next((str(getattr(artifact, f)) for f in _NAME_FIELDS if hasattr(artifact, f)), "")
+    head = f"{type(artifact).__name__} {name}".rstrip() + f" [{artifact.privacy}]"
+    lines = _SUMMARY_LINES.get(artifact.KIND, lambda _: [artifact.schema_version])(artifact)
+    return "\n".join([head] + [f"  {line}" for line in lines])
+
+
+def wanted(mimetype: str, include: Collection[str] | None, exclude: Collection[str] | None) -> bool:
+    if include and mimetype not in include:
+        return False
+    return not (exclude and mimetype in exclude)
+
+
+def mimebundle(artifact: Artifact, include: Collection[str] | None = None,
+               exclude: Collection[str] | None = None) -> dict[str, Any]:
+    """The display bundle of an artifact; only the requested mimetypes are computed."""
+    bundle: dict[str, Any] = {}
+    if wanted("text/plain", include, exclude):
+        bundle["text/plain"] = plain_summary(artifact)
+    if wanted("text/html", include, exclude) or wanted("text/markdown", include, exclude):
+        document = artifact_document(artifact)
+        if wanted("text/html", include, exclude):
+            bundle["text/html"] = to_html(document)
+        if wanted("text/markdown", include, exclude):
+            bundle["text/markdown"] = to_markdown(document)
+    if wanted(artifact.media_type(), include, exclude):
+        bundle[artifact.media_type()] = artifact.to_json_dict()
+    return bundle
