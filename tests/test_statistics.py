@@ -1,0 +1,85 @@
+"""Intervals agree with statsmodels to 1e-9; policies, power and the bootstrap behave as documented."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from statsmodels.stats.proportion import proportion_confint
+
+from worldflux_nb.core.statistics import (
+    clopper_pearson_interval, interval, policy_counts, task_weighted, underpowered, wilson_interval,
+)
+
+EDGE_CASES = [(0, 1), (1, 1), (0, 10), (10, 10), (1, 10), (5, 10), (37, 50), (0, 500), (499, 500),
+              (3, 7), (1, 2)]
+
+
+@pytest.mark.parametrize("method,ours", [("wilson", wilson_interval), ("beta", clopper_pearson_interval)])
+@pytest.mark.parametrize("x,n", EDGE_CASES)
+def test_scalar_intervals_match_statsmodels(method, ours, x, n):
+    low, high = ours(x, n)
+    ref_low, ref_high = proportion_confint(x, n, alpha=0.05, method=method)
+    assert abs(float(low) - ref_low) < 1e-9 and abs(float(high) - ref_high) < 1e-9
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 2000), st.floats(0, 1)), min_size=1, max_size=30),
+       st.sampled_from([0.8, 0.9, 0.95, 0.99]))
+def test_vector_intervals_match_statsmodels(pairs, confidence):
+    n = np.array([p[0] for p in pairs])
+    x = np.floor(n * np.array([p[1] for p in pairs])).astype(int)
+    for method, ours in (("wilson", wilson_interval), ("beta", clopper_pearson_interval)):
+        low, high = ours(x, n, confidence)
+        ref_low, ref_high = proportion_confint(x, n, alpha=1 - confidence, method=method)
+        np.testing.assert_allclose(low, ref_low, atol=1e-9, rtol=0)
+        np.testing.assert_allclose(high, ref_high, atol=1e-9, rtol=0)
+        assert np.all(low <= x / n + 1e-12) and np.all(high >= x / n - 1e-12)
+
+
+def test_no_denominator_gives_nan_and_unknown_method_is_refused():
+    for method in ("wilson", "clopper_pearson"):
+        low, high = interval(np.array([0, 1]), np.array([0, 2]), method)
+        assert np.isnan(low[0]) and np.isnan(high[0]) and not np.isnan(low[1])
+    with pytest.raises(ValueError):
+        interval(1, 2, "normal")  # type: ignore[arg-type]
+
+
+def test_underpowered_by_width_or_count():
+    low, high = wilson_interval(np.array([5, 50, 500, 0]), np.array([10, 100, 1000, 0]))
+    flags = underpowered(low, high, np.array([10, 100, 1000, 0]), max_half_width=0.1,
+                         min_episodes=20)
+    assert list(flags) == [True, False, False, True]
+
+
+def test_policy_counts_follow_design():
+    episodes = pd.DataFrame({
+        "cell_id": ["a"] * 6,
+        "matched": [True, True, True, True, True, False],
+        "status": ["completed", "completed", "timeout", "infra_failure", "pending", None],
+        "success": [True, False, False, False, False, False],
+    })
+    counts = policy_counts(episodes, ["cell_id"]).loc["a"]
+    assert counts["successes"] == 1
+    assert counts["all_planned"] == 6      # everything planned
+    assert counts["attempted"] == 5        # infra failure left out; missing and pending stay
+    assert counts["completed_only"] == 3   # completed + timeout only
+
+
+def test_task_weighted_bootstrap_is_seeded_and_sensible():
+    s, n = np.array([9, 1, 5]), np.array([10, 10, 10])
+    a = task_weighted(s, n, seed=1234)
+    b = task_weighted(s, n, seed=1234)
+    assert a == b
+    assert a.rate == pytest.approx(0.5)
+    assert a.ci_low < 0.5 < a.ci_high
+    assert task_weighted(s, n, seed=99) != a
+    # Task weighting differs from pooling when tasks have different sizes.
+    w = task_weighted(np.array([10, 0]), np.array([10, 90]), seed=1)
+    assert w.rate == pytest.approx(0.5)
+    assert task_weighted(np.array([0]), np.array([0]), seed=1).rate is None
+    # A task with every episode successful has no resampling spread.
+    full = task_weighted(np.array([10]), np.array([10]), seed=1)
+    assert full.ci_low == full.ci_high == 1.0

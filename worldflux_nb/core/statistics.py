@@ -1,0 +1,154 @@
+"""Binomial intervals, the three denominator policies, aggregates and cherry-pick signals.
+
+Everything is vectorised over numpy arrays so a packet with thousands of cells stays fast. The
+intervals follow statsmodels' `proportion_confint` (methods `wilson` and `beta`) exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from statistics import NormalDist
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+IntervalMethod = Literal["wilson", "clopper_pearson"]
+INTERVAL_METHODS: tuple[IntervalMethod, ...] = ("wilson", "clopper_pearson")
+BOOTSTRAP_REPLICATES = 2000
+
+POLICY_NOTES = {
+    "all_planned": "denominator = every planned episode; missing, infra failures and pending count as failures",
+    "attempted": "infra failures are left out of the denominator (and reported); missing and pending count as failures",
+    "completed_only": "OPTIMISTIC: only completed and timed-out episodes count; missing, infra failures and pending are left out",
+}
+
+
+def _z(confidence: float) -> float:
+    return NormalDist().inv_cdf(1 - (1 - confidence) / 2)
+
+
+def wilson_interval(successes: np.ndarray | int, n: np.ndarray | int,
+                    confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval; NaN where n == 0."""
+    x = np.asarray(successes, dtype=float)
+    n = np.asarray(n, dtype=float)
+    z = _z(confidence)
+    z2 = z * z
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = x / n
+        denom = 1 + z2 / n
+        center = (q + z2 / (2 * n)) / denom
+        dist = z * np.sqrt(q * (1.0 - q) / n + z2 / (4.0 * n**2)) / denom
+    return np.clip(center - dist, 0, 1), np.clip(center + dist, 0, 1)
+
+
+def clopper_pearson_interval(successes: np.ndarray | int, n: np.ndarray | int,
+                             confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (Clopper-Pearson) interval from the beta distribution; NaN where n == 0."""
+    from scipy.stats import beta  # imported on use: scipy is heavy and Wilson does not need it
+
+    x = np.asarray(successes, dtype=float)
+    n = np.asarray(n, dtype=float)
+    alpha = (1 - confidence) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        low = np.asarray(beta.ppf(alpha, x, n - x + 1), dtype=float)
+        high = np.asarray(beta.isf(alpha, x + 1, n - x), dtype=float)
+        low = np.where((x == 0) & (n > 0), 0.0, low)
+        high = np.where((x == n) & (n > 0), 1.0, high)
+    return low, high
+
+
+def interval(successes: np.ndarray | int, n: np.ndarray | int, method: IntervalMethod = "wilson",
+             confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    if method == "wilson":
+        return wilson_interval(successes, n, confidence)
+    if method == "clopper_pearson":
+        return clopper_pearson_interval(successes, n, confidence)
+    raise ValueError(f"unknown interval method {method!r}; use one of {', '.join(INTERVAL_METHODS)}")
+
+
+def optional_float(value: float) -> float | None:
+    """A JSON-ready number: NaN (no denominator) becomes None."""
+    return None if value is None or not np.isfinite(value) else float(value)
+
+
+def policy_counts(episodes: pd.DataFrame, group_by: list[str] | None = None) -> pd.DataFrame:
+    """Successes and denominators under each policy, per group of planned episodes.
+
+    `episodes` is conformance's per-planned-episode frame (columns matched, status, success).
+    """
+    frame = pd.DataFrame({
+        "success": episodes["success"].to_numpy(dtype=bool),
+        "infra": (episodes["matched"] & (episodes["status"] == "infra_failure")).to_numpy(dtype=bool),
+        "completed": (episodes["matched"] & episodes["status"].isin(["completed", "timeout"])).to_numpy(dtype=bool),
+        "planned": 1,
+    }, index=episodes.index)
+    if group_by:
+        for column in group_by:
+            frame[column] = episodes[column].to_numpy()
+        sums = frame.groupby(group_by, sort=False, observed=True).sum()
+    else:
+        sums = frame.sum().to_frame().T
+    out = pd.DataFrame(index=sums.index)
+    out["successes"] = sums["success"].astype(int)
+    out["all_planned"] = sums["planned"].astype(int)
+    out["attempted"] = (sums["planned"] - sums["infra"]).astype(int)
+    out["completed_only"] = sums["completed"].astype(int)
+    return out
+
+
+def half_widths(low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    return (np.asarray(high) - np.asarray(low)) / 2
+
+
+def underpowered(low: np.ndarray, high: np.ndarray, n: np.ndarray, *, max_half_width: float,
+                 min_episodes: int) -> np.ndarray:
+    """A cell is underpowered when its interval is wider than the target or it has too few episodes."""
+    n = np.asarray(n)
+    width = half_widths(low, high)
+    return (n < min_episodes) | ~(width <= max_half_width)
+
+
+def stable_seed(*parts: object) -> int:
+    """A seed that depends only on the given values (not on Python's per-process hash salt)."""
+    text = "\x1f".join(str(p) for p in parts)
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
+
+
+@dataclass(frozen=True)
+class TaskWeighted:
+    rate: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+def task_weighted(successes: np.ndarray, n: np.ndarray, *, seed: int,
+                  replicates: int = BOOTSTRAP_REPLICATES, confidence: float = 0.95) -> TaskWeighted:
+    """Mean of per-task rates with a stratified bootstrap percentile interval.
+
+    Resampling a task's n episodes with replacement and counting successes is a Binomial(n, rate)
+    draw, so the bootstrap draws those counts directly: same distribution, no per-episode arrays.
+    """
+    successes = np.asarray(successes, dtype=float)
+    n = np.asarray(n, dtype=float)
+    keep = n > 0
+    if not keep.any():
+        return TaskWeighted(None, None, None)
+    s, m = successes[keep], n[keep]
+    rates = s / m
+    rng = np.random.default_rng(seed)
+    draws = rng.binomial(m.astype(np.int64), rates, size=(replicates, m.size)) / m
+    means = draws.mean(axis=1)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return TaskWeighted(float(rates.mean()), float(low), float(high))
+
+
+def rate(successes: int, n: int) -> float | None:
+    return successes / n if n else None
+
+
+def percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
