@@ -1,9 +1,114 @@
-"""Command group `notebook` (to be filled in by its owner)."""
+"""`notebook run|export|share`: execute a template, export its packet and brief, share it privately."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from worldflux_nb.errors import InputError
+
+EXIT_CELL_FAILED = 1
+# A failing cell keeps the exit code its exception would have had on the command line.
+_EXIT_FOR_ERROR = {"InputError": 2, "StrictModeFailure": 3}
+
+
+def run_template(template: str | None, output_dir: str, parameters: dict[str, Any],
+                 timeout: int | None = None) -> int:
+    """Execute a template into output_dir; the executed copy is written even when a cell fails."""
+    from worldflux_nb.io.notebook_runner import (
+        DEFAULT_CELL_TIMEOUT, declared_parameters, inject_parameters, read_notebook, run_notebook,
+        template_path,
+    )
+
+    source = template_path(template)
+    if "output_dir" in parameters and os.path.normpath(str(parameters["output_dir"])) != os.path.normpath(output_dir):
+        raise InputError(None, "-p output_dir", f"conflicts with --output-dir {output_dir}; give only --output-dir")
+    notebook = read_notebook(source)
+    if "output_dir" in declared_parameters(notebook):
+        parameters = {**parameters, "output_dir": output_dir}
+    inject_parameters(notebook, parameters, str(source))  # refuse unknown parameters before creating anything
+    folder = Path(output_dir)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(output_dir, None, "is a file; --output-dir must be a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / source.name
+    result = run_notebook(source, target, parameters, timeout=timeout or DEFAULT_CELL_TIMEOUT)
+    if not result.ok:
+        print(f"error: cell {result.failed_cell} ({result.failed_cell_summary}) failed: "
+              f"{result.error_name}: {result.error_value}; the executed notebook, with the error, "
+              f"is at {target}", file=sys.stderr)
+        return _EXIT_FOR_ERROR.get(result.error_name or "", EXIT_CELL_FAILED)
+    print(f"executed notebook: {target}")
+    manifest = folder / "artifact_manifest.json"
+    if manifest.is_file():
+        print(f"artifacts listed in: {manifest}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from worldflux_nb.io.notebook_runner import parse_cli_value
+
+    parameters = {name: parse_cli_value(value) for name, value in args.parameter or []}
+    return run_template(args.template, args.output_dir, parameters, args.timeout)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from worldflux_nb.io.files import write_outputs
+    from worldflux_nb.io.notebook_export import export_notebook
+
+    outputs = export_notebook(args.notebook, args.output_dir)
+    Path(args.output_dir).mkdir(parents=True, exist_ok=True)
+    write_outputs(outputs)
+    for path in outputs:
+        print(path)
+    return 0
+
+
+def _share(args: argparse.Namespace) -> int:
+    import nbformat
+
+    from worldflux_nb.io.files import json_text, write_outputs
+    from worldflux_nb.io.notebook_runner import read_notebook
+    from worldflux_nb.io.notebook_share import share_copy
+
+    source, target = Path(args.notebook), Path(args.output)
+    if target.exists() and target.resolve() == source.resolve():
+        raise InputError(str(target), None, "is the notebook being shared; write the copy elsewhere")
+    copy, report = share_copy(read_notebook(source))
+    outputs: dict[Path, str] = {target: nbformat.writes(copy) + "\n"}
+    if args.report:
+        outputs[Path(args.report)] = json_text(report.to_json_dict())
+    write_outputs(outputs)
+    for line in report.summary_lines():
+        print(line, file=sys.stderr)
+    print(f"reviewer copy (LOCAL_PRIVATE, not public-share-ready): {target}")
+    return 0
 
 
 def register(groups: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    return None
+    group = groups.add_parser("notebook", help="run the template notebook, export or share an executed one")
+    commands = group.add_subparsers(dest="notebook_command", metavar="SUBCOMMAND",
+                                    parser_class=type(group))
+    run = commands.add_parser("run", help="execute a template notebook (default: profile_to_brief)")
+    run.add_argument("template", nargs="?", default=None,
+                     help="a notebook file or a bundled template name (default: profile_to_brief)")
+    run.add_argument("--output-dir", required=True, help="folder for the executed notebook and its artifacts")
+    run.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                     help="override a parameter (papermill-style; VALUE read as None/bool/number/JSON, else text)")
+    run.add_argument("--timeout", type=int, default=None, help="seconds a single cell may run")
+    run.set_defaults(handler=_run)
+
+    export = commands.add_parser("export", help="write packet and brief Markdown/JSON from an executed notebook")
+    export.add_argument("notebook", metavar="EXECUTED.ipynb")
+    export.add_argument("--output-dir", required=True)
+    export.set_defaults(handler=_export)
+
+    share = commands.add_parser("share", help="write a sanitised copy for a private reviewer")
+    share.add_argument("notebook", metavar="EXECUTED.ipynb")
+    share.add_argument("--output", required=True, metavar="COPY.ipynb")
+    share.add_argument("--report", default=None, metavar="REPORT.json",
+                       help="also write the redaction report as JSON")
+    share.set_defaults(handler=_share)
