@@ -105,6 +105,17 @@ class ProtocolPlan(Artifact):
     created_at: str = now_field()
     plan_digest: Digest | None = None
 
+    def digest_problem(self) -> str | None:
+        """The plan's own digest, then the embedded profile's: a re-sealed plan cannot hide a swap."""
+        problem = super().digest_problem()
+        if problem:
+            return problem
+        if self.profile.profile_digest != self.profile_digest:
+            return (f"embedded profile.profile_digest {self.profile.profile_digest} does not match "
+                    f"the plan's profile_digest {self.profile_digest}")
+        profile_problem = self.profile.digest_problem()
+        return f"embedded profile: {profile_problem}" if profile_problem else None
+
     @property
     def planned_episodes(self) -> int:
         return sum(len(c.episode_indexes) for c in self.cells)

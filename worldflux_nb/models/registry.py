@@ -15,11 +15,6 @@ from worldflux_nb.models.common import Digest, Frozen, Level, ShortText, Slug
 SeedMode = Literal["initial_state_index", "per_episode_seed", "run_seed"]
 
 
-class ProbeTask(Frozen):
-    task_id: Slug
-    instruction: ShortText
-
-
 class ProbeRequirements(Frozen):
     """What a profile must have for a probe (or an axis) to apply; empty means no constraint."""
 
@@ -29,6 +24,13 @@ class ProbeRequirements(Frozen):
     observation_spaces_all: tuple[str, ...] = ()
     camera_topologies: tuple[str, ...] = ()
     language_input: bool | None = None
+
+
+class ProbeTask(Frozen):
+    task_id: Slug
+    instruction: ShortText
+    # Task-level requirements (SimplerEnv: WidowX tasks need a WidowX, Google-robot tasks a Google robot).
+    requires: ProbeRequirements | None = None
 
 
 class PerturbationAxis(Frozen):

@@ -1,0 +1,287 @@
+"""The frozen, pre-score protocol plan: which cells, episodes and seeds, decided by the plan seed.
+
+Seeds follow each probe's harnesses:
+- ``initial_state_index`` (LIBERO family): the episode index *is* the fixed initial-state index, drawn
+  without replacement from the probe's initial states; the per-episode seed is None because those
+  harnesses do not vary it. The probe still gets a run seed, recorded as what to pass to the harness
+  so that policy sampling is reproducible, but evidence is not checked against it.
+- ``per_episode_seed`` (custom contracts, LeRobot's legacy layout): episodes 0..n-1 seeded
+  ``run_seed + episode_index``.
+- ``run_seed`` (SimplerEnv): one run seed recorded on every episode.
+
+Every random choice comes from a PCG64 generator keyed by sha256(plan seed, probe, purpose), never
+Python's ``hash()``, so the same inputs give the same plan on every machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Sequence
+
+import numpy as np
+
+from worldflux_nb.core.power import episodes_needed_for_target
+from worldflux_nb.core.registry import (
+    builtin_registry, seal_registry, select_probes, suite_of, training_exposed,
+)
+from worldflux_nb.errors import InputError
+from worldflux_nb.models.common import MetadataValue, utc_timestamp
+from worldflux_nb.models.contract import CustomEvalContract
+from worldflux_nb.models.plan import (
+    DENOMINATOR_POLICIES, AxisSelection, PlanCell, PowerTargets, ProtocolPlan, SelectedProbe,
+)
+from worldflux_nb.models.profile import PINNED_PROFILE_FIELDS, EvalProfile
+from worldflux_nb.models.registry import Probe, ProbeRegistry
+
+DEFAULT_EPISODES_PER_CELL = 20
+# Tasks drawn per suite; probes not listed run every task (SimplerEnv, custom contracts).
+TASKS_PER_SUITE = {"libero": 2, "libero-plus": 1, "libero-pro": 1}
+LEVELS_PER_AXIS = 2
+SEED_SOURCES = ("operator_supplied", "generated")
+_RUN_SEED_BOUND = 2**30
+
+DENOMINATOR_EXPLANATIONS = {
+    "all_planned": ("denominator = every planned episode; missing, pending and infrastructure "
+                    "failures count as failures"),
+    "attempted": ("infrastructure failures leave the denominator (and are reported); missing "
+                  "episodes still count as failures"),
+    "completed_only": ("only completed and timed-out episodes count; optimistic, because missing "
+                       "and failed-to-run episodes vanish"),
+}
+
+
+def plan_rng(seed: int, probe_id: str, purpose: str) -> np.random.Generator:
+    """A generator keyed by (plan seed, probe, purpose): independent draws that never shift each other."""
+    key = hashlib.sha256(f"{seed}|{probe_id}|{purpose}".encode()).digest()
+    return np.random.Generator(np.random.PCG64(int.from_bytes(key[:16], "big")))
+
+
+def _choose(rng: np.random.Generator, items: Sequence, k: int) -> list:
+    """k items in their original order (all of them when k covers the list)."""
+    if k >= len(items):
+        return list(items)
+    picked = rng.choice(len(items), size=k, replace=False)
+    return [items[i] for i in sorted(picked.tolist())]
+
+
+def _select_tasks(probe: Probe, seed: int) -> list[str]:
+    per_suite = TASKS_PER_SUITE.get(probe.probe_id)
+    task_ids = [t.task_id for t in probe.tasks]
+    if per_suite is None:
+        return task_ids
+    suites: dict[str, list[str]] = {}
+    for task_id in task_ids:
+        suites.setdefault(suite_of(task_id), []).append(task_id)
+    return [task_id for suite, ids in suites.items()
+            for task_id in _choose(plan_rng(seed, probe.probe_id, f"tasks:{suite}"), ids, per_suite)]
+
+
+def _select_axes(probe: Probe, seed: int) -> list[AxisSelection]:
+    return [AxisSelection(axis=axis.axis, levels=_choose(
+                plan_rng(seed, probe.probe_id, f"levels:{axis.axis}"), list(axis.levels),
+                LEVELS_PER_AXIS))
+            for axis in probe.axes]
+
+
+def _episode_indexes(probe: Probe, seed: int, cell_id: str, n: int) -> list[int]:
+    bound = probe.initial_states_per_task
+    if bound is None:
+        return list(range(n))
+    drawn = plan_rng(seed, probe.probe_id, f"episodes:{cell_id}").choice(bound, size=n, replace=False)
+    return sorted(drawn.tolist())
+
+
+def _seeds(probe: Probe, run_seed: int, indexes: list[int]) -> list[int | None]:
+    if probe.seed_mode == "per_episode_seed":
+        return [run_seed + i for i in indexes]
+    if probe.seed_mode == "run_seed":
+        return [run_seed] * len(indexes)
+    return [None] * len(indexes)
+
+
+def cell_id_for(probe_id: str, task_id: str, axis: str, level: object) -> str:
+    """Readable, stable, unique: e.g. `libero-plus:libero_spatial/3:camera_viewpoints:2`."""
+    return f"{probe_id}:{task_id}:{axis}:{level}"
+
+
+def _pinned(profile: EvalProfile, contract: CustomEvalContract | None) -> dict[str, MetadataValue]:
+    pinned: dict[str, MetadataValue] = {name: getattr(profile, name) for name in PINNED_PROFILE_FIELDS}
+    if contract is not None:
+        pinned.update(contract.pinned_values)
+    return pinned
+
+
+def missing_evidence_questions(profile: EvalProfile,
+                               contracts: Sequence[CustomEvalContract] = ()) -> list[str]:
+    """Questions a reviewer should put to the operator before any score is read."""
+    questions = []
+    if profile.training_exposure_possible_benchmark_family:
+        families = ", ".join(profile.training_exposure_possible_benchmark_family)
+        questions.append(
+            f"Training exposure to {families} is declared possible: can the operator provide the "
+            "training-data manifest, so exposure to the planned tasks can be ruled in or out?")
+    if profile.real_to_sim_calibration is None and profile.simulator_family != "real_world":
+        questions.append(
+            "No real-to-sim calibration id is given: what links these simulator results to the "
+            f"real {profile.robot_model} and its {profile.use_case}?")
+    if not any(ch.isdigit() for ch in profile.environment_version):
+        questions.append(
+            f"environment_version {profile.environment_version!r} names no release or commit: "
+            "which exact upstream version does it correspond to?")
+    if not any(ch.isdigit() for ch in profile.adapter_version):
+        questions.append(
+            f"adapter_version {profile.adapter_version!r} names no release or commit: which "
+            "adapter build will produce the evidence?")
+    if profile.language_input and "language_instruction" not in profile.observation_space:
+        questions.append("The profile declares language input but no language_instruction "
+                         "observation: how does the instruction reach the policy?")
+    if "rgb_wrist_camera" in profile.observation_space and profile.camera_topology == "static":
+        questions.append("A wrist camera observation is listed but the camera topology is static: "
+                         "which cameras does the policy actually see?")
+    if profile.reset_policy != "episode_reset":
+        questions.append(f"Reset policy is {profile.reset_policy}: how is each episode's starting "
+                         "state made comparable to the planned one?")
+    if profile.metric_contract != "boolean_success_per_episode":
+        questions.append(f"The metric contract is {profile.metric_contract}: which threshold turns "
+                         "an episode's score into the success the packet counts?")
+    for contract in contracts:
+        questions.append(
+            f"{contract.probe_id}: the consent marker {contract.customer_consent_marker!r} is "
+            "recorded as declared, never verified: who confirmed it, and does it cover sharing "
+            "the evidence with this reviewer?")
+        unpinned = [k for k in contract.audit_metadata_keys if k not in contract.pinned_values]
+        if unpinned:
+            questions.append(
+                f"{contract.probe_id}: audit metadata keys {', '.join(unpinned)} have no pinned "
+                "value: which values would make an episode out of protocol?")
+    return questions
+
+
+def _check_options(seed_source: str, episodes_per_cell: int | None, denominator_policy: str,
+                   max_ci_half_width: float, min_episodes_per_cell: int) -> None:
+    if seed_source not in SEED_SOURCES:
+        raise InputError(None, "seed_source", f"must be one of {', '.join(SEED_SOURCES)}")
+    if denominator_policy not in DENOMINATOR_POLICIES:
+        raise InputError(None, "denominator_policy",
+                         f"must be one of {', '.join(DENOMINATOR_POLICIES)}")
+    if not 0 < max_ci_half_width < 0.5:
+        raise InputError(None, "max_ci_half_width", "must be between 0 and 0.5")
+    if min_episodes_per_cell < 1:
+        raise InputError(None, "min_episodes_per_cell", "must be a positive integer")
+    if episodes_per_cell is not None and episodes_per_cell < 1:
+        raise InputError(None, "episodes_per_cell", "must be a positive integer")
+
+
+def _sealed_profile(profile: EvalProfile) -> EvalProfile:
+    if profile.profile_digest is None:
+        return profile.sealed()
+    problem = profile.digest_problem()
+    if problem:
+        raise InputError(None, "profile_digest", problem)
+    return profile
+
+
+def _contracts_checked(contracts: Sequence[CustomEvalContract]) -> list[CustomEvalContract]:
+    seen: set[str] = set()
+    for contract in contracts:
+        if contract.contract_id in seen:
+            raise InputError(None, "contract_id", f"{contract.contract_id!r} is given twice")
+        seen.add(contract.contract_id)
+        stray = sorted(set(contract.pinned_values) - set(contract.audit_metadata_keys))
+        if stray:
+            raise InputError(None, "pinned_values",
+                             f"{', '.join(stray)} not listed in audit_metadata_keys")
+    return list(contracts)
+
+
+def build_plan(
+    profile: EvalProfile, *, seed: int, seed_source: str = "operator_supplied",
+    contracts: Sequence[CustomEvalContract] = (), episodes_per_cell: int | None = None,
+    denominator_policy: str = "all_planned", max_ci_half_width: float = 0.15,
+    min_episodes_per_cell: int = 10, registry: ProbeRegistry | None = None,
+    created_at: str | None = None,
+) -> ProtocolPlan:
+    """The sealed protocol plan for a profile, deterministic from the seed and the other inputs.
+
+    Bad options raise InputError naming the option (no file); the command line adds the source.
+    """
+    _check_options(seed_source, episodes_per_cell, denominator_policy, max_ci_half_width,
+                   min_episodes_per_cell)
+    profile = _sealed_profile(profile)
+    contracts = _contracts_checked(contracts)
+    registry = seal_registry(registry) if registry is not None else builtin_registry()
+    by_probe = {c.probe_id: c for c in contracts}
+    probes, excluded, excluded_axes = select_probes(profile, registry, contracts)
+    if not probes:
+        reasons = "; ".join(f"{p.probe_id}: {', '.join(p.reasons)}" for p in excluded)
+        raise InputError(None, "profile", f"no probe applies to this profile ({reasons})")
+    per_cell = episodes_per_cell or max(DEFAULT_EPISODES_PER_CELL, min_episodes_per_cell)
+
+    selected: list[SelectedProbe] = []
+    cells: list[PlanCell] = []
+    notes: list[str] = []
+    for probe in probes:
+        contract = by_probe.get(probe.probe_id)
+        n = (contract.episodes_per_task if contract and contract.episodes_per_task else per_cell)
+        bound = probe.initial_states_per_task
+        if bound is not None and n > bound:
+            raise InputError(None, "episodes_per_cell",
+                             f"{n} exceeds the {bound} fixed initial states per task of {probe.probe_id}")
+        run_seed = int(plan_rng(seed, probe.probe_id, "run_seed").integers(0, _RUN_SEED_BOUND))
+        tasks = _select_tasks(probe, seed)
+        axes = _select_axes(probe, seed)
+        exposed = training_exposed(probe, profile)
+        selected.append(SelectedProbe(
+            probe_id=probe.probe_id, probe_version=probe.version, seed_mode=probe.seed_mode,
+            run_seed=run_seed, tasks=tasks, axes=axes, pinned_metadata=_pinned(profile, contract),
+            training_exposure=exposed,
+            training_exposure_note=(
+                f"the profile declares possible training exposure to the {probe.family} family; "
+                "success here may reflect training data rather than generalisation"
+                if exposed else None),
+            harness_formats=list(probe.harness_formats)))
+        for task_id in tasks:
+            for axis in axes:
+                for level in axis.levels:
+                    cell_id = cell_id_for(probe.probe_id, task_id, axis.axis, level)
+                    indexes = _episode_indexes(probe, seed, cell_id, n)
+                    cells.append(PlanCell(cell_id=cell_id, probe_id=probe.probe_id, task_id=task_id,
+                                          axis=axis.axis, level=level, episode_indexes=indexes,
+                                          seeds=_seeds(probe, run_seed, indexes)))
+        if any(a.exclusive for a in probe.axes):
+            notes.append(f"{probe.probe_id}: "
+                         + ", ".join(a.axis for a in probe.axes if a.exclusive)
+                         + " is never combined with another axis; each cell perturbs one axis only.")
+
+    planning_rate = 0.5
+    needed = episodes_needed_for_target(max_ci_half_width, planning_rate)
+    if per_cell < max(needed, min_episodes_per_cell):
+        notes.append(
+            f"{per_cell} episodes per cell is below the {needed} needed for a ±{max_ci_half_width:.2f} "
+            "interval at a 50% success rate: single cells will read as underpowered; pooled "
+            "per-probe and per-axis aggregates are the intended reading.")
+    notes += [
+        "LIBERO-family episodes are identified by initial-state index (the episode index); their "
+        "planned seed is empty and the run seed is what to pass to the harness.",
+        f"Denominator policy {denominator_policy}: {DENOMINATOR_EXPLANATIONS[denominator_policy]}.",
+    ]
+    notes += [f"{c.probe_id}: customer consent marker {c.customer_consent_marker!r} is recorded "
+              "as declared and never verified; legal consent validity is outside this tool."
+              for c in contracts]
+
+    plan = ProtocolPlan(
+        plan_id=f"{profile.profile_id[:96]}-seed-{seed}",
+        profile=profile, profile_digest=profile.profile_digest,
+        registry_version=registry.registry_version,
+        registry_digest=registry.registry_digest,
+        plan_seed=seed, seed_source=seed_source, episodes_per_cell=per_cell,
+        denominator_policy=denominator_policy,
+        power_targets=PowerTargets(max_ci_half_width=max_ci_half_width,
+                                   min_episodes_per_cell=min_episodes_per_cell,
+                                   planning_success_rate=planning_rate,
+                                   episodes_needed_for_target=needed),
+        selected_probes=selected, excluded_probes=excluded, excluded_axes=excluded_axes,
+        cells=cells, missing_evidence_questions=missing_evidence_questions(profile, contracts),
+        custom_contracts=contracts, notes=notes, created_at=created_at or utc_timestamp(),
+    )
+    return plan.sealed()

@@ -1,0 +1,310 @@
+"""The built-in probe registry and probe selection for a profile.
+
+Suites, task order and instructions follow the harnesses' own code: LIBERO's
+`libero_suite_task_map.py` (instruction = task name without the scene prefix) and SimplerEnv's
+`simpler_env.ENVIRONMENTS`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, Sequence
+
+from worldflux_nb.core.digest import digest_of
+from worldflux_nb.models.contract import CustomEvalContract
+from worldflux_nb.models.plan import ExcludedAxis, ExcludedProbe
+from worldflux_nb.models.profile import EvalProfile
+from worldflux_nb.models.registry import (
+    PerturbationAxis, Probe, ProbeRegistry, ProbeRequirements, ProbeTask,
+)
+
+REGISTRY_VERSION = "builtin-2026.1"
+
+LIBERO_SUITES: dict[str, tuple[str, ...]] = {
+    "libero_spatial": (
+        "pick_up_the_black_bowl_between_the_plate_and_the_ramekin_and_place_it_on_the_plate",
+        "pick_up_the_black_bowl_next_to_the_ramekin_and_place_it_on_the_plate",
+        "pick_up_the_black_bowl_from_table_center_and_place_it_on_the_plate",
+        "pick_up_the_black_bowl_on_the_cookie_box_and_place_it_on_the_plate",
+        "pick_up_the_black_bowl_in_the_top_drawer_of_the_wooden_cabinet_and_place_it_on_the_plate",
+        "pick_up_the_black_bowl_on_the_ramekin_and_place_it_on_the_plate",
+        "pick_up_the_black_bowl_next_to_the_cookie_box_and_place_it_on_the_plate",
+        "pick_up_the_black_bowl_on_the_stove_and_place_it_on_the_plate",
+        "pick_up_the_black_bowl_next_to_the_plate_and_place_it_on_the_plate",
+        "pick_up_the_black_bowl_on_the_wooden_cabinet_and_place_it_on_the_plate",
+    ),
+    "libero_object": (
+        "pick_up_the_alphabet_soup_and_place_it_in_the_basket",
+        "pick_up_the_cream_cheese_and_place_it_in_the_basket",
+        "pick_up_the_salad_dressing_and_place_it_in_the_basket",
+        "pick_up_the_bbq_sauce_and_place_it_in_the_basket",
+        "pick_up_the_ketchup_and_place_it_in_the_basket",
+        "pick_up_the_tomato_sauce_and_place_it_in_the_basket",
+        "pick_up_the_butter_and_place_it_in_the_basket",
+        "pick_up_the_milk_and_place_it_in_the_basket",
+        "pick_up_the_chocolate_pudding_and_place_it_in_the_basket",
+        "pick_up_the_orange_juice_and_place_it_in_the_basket",
+    ),
+    "libero_goal": (
+        "open_the_middle_drawer_of_the_cabinet",
+        "put_the_bowl_on_the_stove",
+        "put_the_wine_bottle_on_top_of_the_cabinet",
+        "open_the_top_drawer_and_put_the_bowl_inside",
+        "put_the_bowl_on_top_of_the_cabinet",
+        "push_the_plate_to_the_front_of_the_stove",
+        "put_the_cream_cheese_in_the_bowl",
+        "turn_on_the_stove",
+        "put_the_bowl_on_the_plate",
+        "put_the_wine_bottle_on_the_rack",
+    ),
+    "libero_10": (
+        "LIVING_ROOM_SCENE2_put_both_the_alphabet_soup_and_the_tomato_sauce_in_the_basket",
+        "LIVING_ROOM_SCENE2_put_both_the_cream_cheese_box_and_the_butter_in_the_basket",
+        "KITCHEN_SCENE3_turn_on_the_stove_and_put_the_moka_pot_on_it",
+        "KITCHEN_SCENE4_put_the_black_bowl_in_the_bottom_drawer_of_the_cabinet_and_close_it",
+        "LIVING_ROOM_SCENE5_put_the_white_mug_on_the_left_plate_and_put_the_yellow_and_white_mug_on_the_right_plate",
+        "STUDY_SCENE1_pick_up_the_book_and_place_it_in_the_back_compartment_of_the_caddy",
+        "LIVING_ROOM_SCENE6_put_the_white_mug_on_the_plate_and_put_the_chocolate_pudding_to_the_right_of_the_plate",
+        "LIVING_ROOM_SCENE1_put_both_the_alphabet_soup_and_the_cream_cheese_box_in_the_basket",
+        "KITCHEN_SCENE8_put_both_moka_pots_on_the_stove",
+        "KITCHEN_SCENE6_put_the_yellow_and_white_mug_in_the_microwave_and_close_it",
+    ),
+}
+LIBERO_INITIAL_STATES = 50
+
+WIDOWX_MODELS = ("widowx", "widowx-250", "widowx250", "widowx-250s")
+GOOGLE_ROBOT_MODELS = ("google-robot", "google_robot", "everyday-robot")
+FRANKA_MODELS = ("franka-panda", "franka_panda", "panda", "franka")
+ANY_CAMERA = ("static", "wrist", "static_and_wrist", "moving")
+STATIC_CAMERA = ("static", "static_and_wrist")
+
+# (env name as SimplerEnv registers it, the instruction the env gives, robot models it needs)
+SIMPLER_TASKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("widowx_carrot_on_plate", "put carrot on plate", WIDOWX_MODELS),
+    ("widowx_spoon_on_towel", "put the spoon on the towel", WIDOWX_MODELS),
+    ("widowx_stack_cube", "stack the green block on the yellow block", WIDOWX_MODELS),
+    ("widowx_put_eggplant_in_basket", "put eggplant into yellow basket", WIDOWX_MODELS),
+    ("google_robot_pick_coke_can", "pick coke can", GOOGLE_ROBOT_MODELS),
+    ("google_robot_move_near", "move the named object near the named target object",
+     GOOGLE_ROBOT_MODELS),
+    ("google_robot_open_drawer", "open the top, middle or bottom drawer", GOOGLE_ROBOT_MODELS),
+    ("google_robot_close_drawer", "close the top, middle or bottom drawer", GOOGLE_ROBOT_MODELS),
+)
+SIMPLER_BRIDGE_EPISODES = 24
+
+LIBERO_HARNESS_FORMATS = ("lerobot-eval-info", "vla-eval-aggregate", "jsonl", "csv")
+
+_SCENE_PREFIX = re.compile(r"^[A-Z_]+SCENE\d+_")
+
+
+def libero_instruction(task_name: str) -> str:
+    """LIBERO's language for a task: its name without the scene prefix, underscores as spaces."""
+    return _SCENE_PREFIX.sub("", task_name).replace("_", " ")
+
+
+def libero_tasks() -> tuple[ProbeTask, ...]:
+    return tuple(
+        ProbeTask(task_id=f"{suite}/{index}", instruction=libero_instruction(name))
+        for suite, names in LIBERO_SUITES.items() for index, name in enumerate(names)
+    )
+
+
+def suite_of(task_id: str) -> str:
+    """The suite a task belongs to: the part of its id before `/`, or the id itself."""
+    return task_id.split("/", 1)[0] if "/" in task_id else task_id
+
+
+_LIBERO_REQUIRES = ProbeRequirements(
+    simulator_families=("libero",), embodiment_classes=("single_arm_tabletop",),
+    robot_models=FRANKA_MODELS, camera_topologies=ANY_CAMERA,
+)
+_LANGUAGE = ProbeRequirements(language_input=True)
+_NOMINAL = PerturbationAxis(axis="nominal", description="no perturbation: the benchmark as released",
+                            levels=(0,))
+
+
+def _libero() -> Probe:
+    return Probe(
+        probe_id="libero", family="libero", version="libero-1.0", tasks=libero_tasks(),
+        description=("LIBERO: four suites of ten language-conditioned tabletop tasks on a Franka "
+                     "Panda, 50 fixed initial states per task."),
+        axes=(_NOMINAL,), standard_trials_per_task=50,
+        initial_states_per_task=LIBERO_INITIAL_STATES, seed_mode="initial_state_index",
+        requires=_LIBERO_REQUIRES, harness_formats=LIBERO_HARNESS_FORMATS,
+    )
+
+
+def _libero_plus() -> Probe:
+    levels = (1, 2, 3, 4, 5)
+    axis = lambda name, text, requires=ProbeRequirements(): PerturbationAxis(  # noqa: E731
+        axis=name, description=text, levels=levels, requires=requires)
+    return Probe(
+        probe_id="libero-plus", family="libero", version="libero-plus-1.0", tasks=libero_tasks(),
+        description=("LIBERO-plus: the LIBERO suites under seven perturbation axes at difficulty "
+                     "levels 1-5; one trial per variant in its own protocol."),
+        axes=(
+            axis("objects_layout", "distractor objects added and target objects moved"),
+            axis("camera_viewpoints", "fixed camera moved in position, angle and field of view",
+                 ProbeRequirements(camera_topologies=STATIC_CAMERA)),
+            axis("robot_initial_states", "robot joint configuration at reset perturbed"),
+            axis("language_instructions", "instruction rewritten or padded with distracting text",
+                 _LANGUAGE),
+            axis("light_conditions", "light direction, colour, intensity and shadows changed",
+                 ProbeRequirements(camera_topologies=ANY_CAMERA)),
+            axis("background_textures", "table and scene textures replaced",
+                 ProbeRequirements(camera_topologies=ANY_CAMERA)),
+            axis("sensor_noise", "camera images degraded by noise and blur",
+                 ProbeRequirements(camera_topologies=ANY_CAMERA)),
+        ),
+        standard_trials_per_task=1, initial_states_per_task=LIBERO_INITIAL_STATES,
+        seed_mode="initial_state_index", requires=_LIBERO_REQUIRES,
+        harness_formats=LIBERO_HARNESS_FORMATS,
+    )
+
+
+def _libero_pro() -> Probe:
+    axis = lambda name, text, requires=ProbeRequirements(), exclusive=False: PerturbationAxis(  # noqa: E731
+        axis=name, description=text, levels=(1,), requires=requires, exclusive=exclusive)
+    return Probe(
+        probe_id="libero-pro", family="libero", version="libero-pro-1.0", tasks=libero_tasks(),
+        description=("LIBERO-PRO: the LIBERO suites with object appearance, object position, "
+                     "language, task and environment swaps, each applied at one strength."),
+        axes=(
+            axis("object_appearance", "manipulated objects change colour and texture",
+                 ProbeRequirements(camera_topologies=ANY_CAMERA)),
+            axis("object_position", "object positions swapped from the training layout"),
+            axis("language_paraphrase", "instruction paraphrased with the same meaning", _LANGUAGE),
+            axis("new_task", "a new task in the same scene; never combined with the other axes",
+                 _LANGUAGE, True),
+            axis("environment_swap", "scene and table replaced by another LIBERO environment",
+                 ProbeRequirements(camera_topologies=ANY_CAMERA)),
+        ),
+        standard_trials_per_task=50, initial_states_per_task=LIBERO_INITIAL_STATES,
+        seed_mode="initial_state_index", requires=_LIBERO_REQUIRES,
+        harness_formats=LIBERO_HARNESS_FORMATS,
+    )
+
+
+def _simpler_env() -> Probe:
+    return Probe(
+        probe_id="simpler-env", family="simpler", version="simpler-env-1.0",
+        description=("SimplerEnv real-to-sim evaluation: WidowX/Bridge tasks (24 episodes each, "
+                     "visual matching) and Google-robot tasks (visual matching and variant "
+                     "aggregation)."),
+        tasks=tuple(ProbeTask(task_id=name, instruction=text,
+                              requires=ProbeRequirements(robot_models=robots))
+                    for name, text, robots in SIMPLER_TASKS),
+        axes=(
+            PerturbationAxis(axis="nominal", levels=(0,),
+                             description="visual matching: the prepackaged real-to-sim scene"),
+            PerturbationAxis(
+                axis="variant_aggregation",
+                description="Google-robot scene variants aggregated: background, lighting, "
+                            "distractors, table texture, camera pose",
+                levels=("background", "lighting", "distractors", "table_texture", "camera_pose"),
+                requires=ProbeRequirements(robot_models=GOOGLE_ROBOT_MODELS)),
+        ),
+        standard_trials_per_task=SIMPLER_BRIDGE_EPISODES,
+        initial_states_per_task=SIMPLER_BRIDGE_EPISODES, seed_mode="run_seed",
+        requires=ProbeRequirements(simulator_families=("simpler",),
+                                   robot_models=WIDOWX_MODELS + GOOGLE_ROBOT_MODELS,
+                                   camera_topologies=ANY_CAMERA),
+        harness_formats=("maniskill-episode-results", "jsonl", "csv"),
+    )
+
+
+def seal_registry(registry: ProbeRegistry) -> ProbeRegistry:
+    """The registry with registry_digest = digest of everything else."""
+    digest = digest_of(registry.model_dump(mode="json"), without="registry_digest")
+    return registry.model_copy(update={"registry_digest": digest})
+
+
+def builtin_registry() -> ProbeRegistry:
+    """The versioned built-in registry, sealed with its digest."""
+    return seal_registry(ProbeRegistry(
+        registry_version=REGISTRY_VERSION,
+        probes=(_libero(), _libero_plus(), _libero_pro(), _simpler_env()),
+    ))
+
+
+def contract_probe(contract: CustomEvalContract) -> Probe:
+    """A customer-owned probe: the contract's tasks, unperturbed, each episode seeded run_seed + index."""
+    trials = contract.episodes_per_task or 20
+    return Probe(
+        probe_id=contract.probe_id, family="custom", version=f"contract-{contract.contract_id}",
+        description=f"Customer-owned probe for {contract.customer_use_case}",
+        tasks=tuple(ProbeTask(task_id=t.task_id, instruction=t.instruction) for t in contract.tasks),
+        axes=(_NOMINAL,), standard_trials_per_task=trials, seed_mode="per_episode_seed",
+        harness_formats=("jsonl", "csv"), custom=True,
+    )
+
+
+def unmet_requirements(requires: ProbeRequirements | None, profile: EvalProfile) -> list[str]:
+    """Each requirement the profile does not meet, as a sentence a reviewer can read."""
+    if requires is None:
+        return []
+    unmet = []
+    if requires.simulator_families and profile.simulator_family not in requires.simulator_families:
+        unmet.append(f"needs simulator family {' or '.join(requires.simulator_families)}; "
+                     f"the profile declares {profile.simulator_family}")
+    if requires.embodiment_classes and profile.embodiment_class not in requires.embodiment_classes:
+        unmet.append(f"needs embodiment {' or '.join(requires.embodiment_classes)}; "
+                     f"the profile declares {profile.embodiment_class}")
+    if requires.robot_models and profile.robot_model.lower() not in requires.robot_models:
+        unmet.append(f"needs robot model {' or '.join(requires.robot_models)}; "
+                     f"the profile declares {profile.robot_model}")
+    missing_obs = [o for o in requires.observation_spaces_all if o not in profile.observation_space]
+    if missing_obs:
+        unmet.append(f"needs observation space {', '.join(missing_obs)}, which the profile lacks")
+    if requires.camera_topologies and profile.camera_topology not in requires.camera_topologies:
+        unmet.append(f"needs camera topology {' or '.join(requires.camera_topologies)}; "
+                     f"the profile declares {profile.camera_topology}")
+    if requires.language_input is True and not profile.language_input:
+        unmet.append("needs language input; the profile declares none")
+    if requires.language_input is False and profile.language_input:
+        unmet.append("applies only to policies without language input")
+    return unmet
+
+
+def training_exposed(probe: Probe, profile: EvalProfile) -> bool:
+    """Whether the profile declares possible training exposure to the probe's benchmark family."""
+    families = {f.lower() for f in profile.training_exposure_possible_benchmark_family}
+    return probe.family.lower() in families or probe.probe_id.lower() in families
+
+
+def select_probes(
+    profile: EvalProfile, registry: ProbeRegistry, contracts: Sequence[CustomEvalContract] = (),
+) -> tuple[list[Probe], list[ExcludedProbe], list[ExcludedAxis]]:
+    """The probes that apply to a profile, narrowed to the tasks and axes it can run.
+
+    Every probe, task group or axis left out is returned with the reason, so a plan can show it.
+    """
+    selected: list[Probe] = []
+    excluded: list[ExcludedProbe] = []
+    excluded_axes: list[ExcludedAxis] = []
+    candidates: Iterable[Probe] = (*registry.probes, *(contract_probe(c) for c in contracts))
+    for probe in candidates:
+        reasons = unmet_requirements(probe.requires, profile)
+        if reasons:
+            excluded.append(ExcludedProbe(probe_id=probe.probe_id, reasons=reasons))
+            continue
+        tasks = tuple(t for t in probe.tasks if not unmet_requirements(t.requires, profile))
+        if not tasks:
+            excluded.append(ExcludedProbe(probe_id=probe.probe_id, reasons=[
+                "no task of this probe fits the profile's robot model "
+                f"{profile.robot_model}"]))
+            continue
+        axes = []
+        for axis in probe.axes:
+            axis_reasons = unmet_requirements(axis.requires, profile)
+            if axis_reasons:
+                excluded_axes.append(ExcludedAxis(probe_id=probe.probe_id, axis=axis.axis,
+                                                  reason="; ".join(axis_reasons)))
+            else:
+                axes.append(axis)
+        if not axes:
+            excluded.append(ExcludedProbe(probe_id=probe.probe_id, reasons=[
+                "every perturbation axis of this probe needs something the profile lacks"]))
+            continue
+        selected.append(probe.model_copy(update={"tasks": tasks, "axes": tuple(axes)}))
+    return selected, excluded, excluded_axes
