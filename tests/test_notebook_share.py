@@ -1,0 +1,137 @@
+"""`notebook share`: planted secrets and paths leave no trace; remote code is dropped; charts stay."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from worldflux_nb.cli import main
+from worldflux_nb.io.notebook_share import BANNER_ID, loads_remote_code, share_copy
+
+HF = "hf_" + "Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh"
+AWS = "AKIA" + "IOSFODNN7EXAMPLQ"
+GHP = "ghp_" + "x" * 36
+SIGNATURE = "X-Amz-Signature=5f1c0ffee0ddba11"
+SIGNED_URL = f"https://bucket.s3.amazonaws.com/runs/ep1.mp4?X-Amz-Expires=3600&{SIGNATURE}"
+BEARER = "Bearer " + "eyTok3nValue0123456789"
+PASSWORD = "hunter2secretpw"
+DB_URL = f"postgres://admin:{PASSWORD}@db.internal/evals"
+HOME = "/home/alice/robot-runs/eval_info.json"
+WORK = "/work/lab/evidence/run-7"
+WIDGET_TOKEN = "sk-" + "proj-" + "Q" * 30
+PLANTED = [HF, AWS, GHP, SIGNATURE, "5f1c0ffee0ddba11", "eyTok3nValue0123456789", PASSWORD, "/home/alice",
+           "/work/lab", WIDGET_TOKEN]
+SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><g class="mark-rect role-mark">'
+       '<path d="M0,0h10v10h-10Z" fill="#4c78a8"/></g></svg>')
+WIDGET_VIEW = {"model_id": "abc123", "version_major": 2, "version_minor": 0}
+
+
+def planted_notebook() -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["papermill"] = {"input_path": HOME, "parameters": {"db": DB_URL}}
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
+        "version_major": 2, "version_minor": 0,
+        "state": {"abc123": {"model_name": "TextModel", "model_module": "@jupyter-widgets/controls",
+                             "model_module_version": "2.0.0", "state": {"value": WIDGET_TOKEN}}}}}
+    code = nbformat.v4.new_code_cell(f"token = '{HF}'\nsource_dir = '{WORK}'", metadata={"note": DB_URL})
+    code.execution_count = 1
+    code.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text=f"aws key {AWS}\nreading {WORK}/episodes.jsonl\n"),
+        nbformat.v4.new_output("display_data", data={
+            "text/html": f"<p>video: <a href='{SIGNED_URL}'>episode 1</a></p>",
+            "text/plain": f"video at {SIGNED_URL}",
+            "application/json": {"headers": {"Authorization": BEARER}, "path": HOME}}),
+        nbformat.v4.new_output("display_data", data={
+            "text/html": '<div id="vis"></div><script src="https://cdn.jsdelivr.net/npm/vega@5"></script>',
+            "application/vnd.vegalite.v5+json": {"mark": "bar", "data": {"values": [{"a": 1}]}},
+            "image/svg+xml": SVG, "text/plain": "alt.Chart(...)"}),
+        nbformat.v4.new_output("display_data", data={"application/javascript": "fetch('https://x.example')"}),
+        nbformat.v4.new_output("display_data", data={
+            "application/vnd.jupyter.widget-view+json": WIDGET_VIEW, "text/plain": "Text(value=...)"}),
+        nbformat.v4.new_output("error", ename="FileNotFoundError", evalue=f"No such file: '{HOME}'",
+                               traceback=[f"\x1b[0;31mFileNotFoundError\x1b[0m: open {HOME}",
+                                          f"File \x1b[0;32m{WORK}/load.py:3\x1b[0m, in load"]),
+    ]
+    nb.cells = [nbformat.v4.new_markdown_cell(f"Run by alice, token {GHP}, data in {HOME}"), code,
+                nbformat.v4.new_raw_cell(f"aws_secret_access_key = {'a' * 40}")]
+    nbformat.validate(nb)
+    return nb
+
+
+def test_no_planted_secret_or_path_survives_anywhere() -> None:
+    copy, report = share_copy(planted_notebook())
+    text = nbformat.writes(copy)
+    for planted in PLANTED + ["a" * 40]:
+        assert planted not in text, planted
+    assert "[REDACTED:" in text
+    kinds = {r.kind for r in report.redactions}
+    assert {"huggingface_token", "aws_access_key", "github_token", "signed_url_query", "bearer_token",
+            "password_in_url", "home_path", "host_local_path", "openai_api_key", "aws_secret_key"} <= kinds
+    assert any(r.location.startswith("cell 1 output 5 traceback") for r in report.redactions)
+    assert any(r.location.startswith("notebook metadata") for r in report.redactions)
+    nbformat.validate(copy)
+
+
+def test_remote_code_is_dropped_but_charts_and_widgets_stay() -> None:
+    copy, report = share_copy(planted_notebook())
+    outputs = copy.cells[2].outputs
+    chart = outputs[2]["data"]
+    assert "text/html" not in chart and chart["image/svg+xml"] == SVG
+    assert "application/vnd.vegalite.v5+json" in chart
+    assert not any("application/javascript" in o.get("data", {}) for o in outputs)
+    assert len(outputs) == 5  # the script-only output is gone entirely
+    assert outputs[3]["data"]["application/vnd.jupyter.widget-view+json"] == WIDGET_VIEW
+    assert "abc123" in copy.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    assert outputs[1]["data"]["text/html"].startswith("<p>video: <a href=")  # a link loads nothing
+    reasons = [where for where, _ in report.dropped]
+    assert reasons == ["cell 1 output 2 text/html", "cell 1 output 3 application/javascript"]
+
+
+def test_copy_is_labelled_private_in_metadata_and_banner() -> None:
+    copy, report = share_copy(planted_notebook())
+    assert copy.metadata["worldflux_nb"]["privacy"] == "LOCAL_PRIVATE"
+    assert copy.metadata["worldflux_nb"]["public_share_ready"] is False
+    banner = copy.cells[0]
+    assert banner.cell_type == "markdown" and BANNER_ID in banner.metadata["tags"]
+    assert "LOCAL_PRIVATE" in banner.source and "not public-share-ready" in banner.source
+    assert f"{len(report.redactions)} value(s)" in banner.source
+    again, _ = share_copy(copy)  # sharing a shared copy keeps one banner
+    assert [c.id for c in again.cells].count(BANNER_ID) == 1
+
+
+@pytest.mark.parametrize("html, remote", [
+    ("<script>alert(1)</script>", True),
+    ('<img src="https://tracker.example/p.gif">', True),
+    ('<link rel="stylesheet" href="//cdn.example/x.css">', True),
+    ("<style>@import 'x.css';</style>", True),
+    ('<div style="background: url(https://x.example/a.png)"></div>', True),
+    ('<svg><image href="https://x.example/a.png"/></svg>', True),
+    ('<p onclick="go()">x</p>', True),
+    ("<table><tr><td>only = 3</td></tr></table>", False),
+    ('<a href="https://example.org/docs">docs</a>', False),
+    (SVG, False),
+])
+def test_remote_code_detection(html: str, remote: bool) -> None:
+    assert loads_remote_code(html) is remote
+
+
+def test_share_command_writes_copy_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "executed.ipynb"
+    nbformat.write(planted_notebook(), source)
+    original = source.read_bytes()
+    code = main(["notebook", "share", str(source), "--output", str(tmp_path / "copy.ipynb"),
+                 "--report", str(tmp_path / "report.json")])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "redacted" in err and "dropped 2 output(s)" in err
+    for planted in PLANTED:
+        assert planted not in err
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert report["privacy"] == "LOCAL_PRIVATE" and report["redaction_count"] > 10
+    written = (tmp_path / "copy.ipynb").read_text(encoding="utf-8")
+    assert not any(planted in written for planted in PLANTED)
+    assert main(["notebook", "share", str(source), "--output", str(source)]) == 2
+    assert source.read_bytes() == original
