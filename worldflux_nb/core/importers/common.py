@@ -1,0 +1,319 @@
+"""Shared importer helpers: field checks, task mapping, planned-episode lookup, redaction, sealing.
+
+Every check raises InputError naming the file and the field, so a bad harness file is refused with one
+line. Parsers stay pure: they receive already-read content and return a sealed AuditInput.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+from pydantic import ValidationError
+
+from worldflux_nb.core.redaction import redact_text
+from worldflux_nb.errors import InputError
+from worldflux_nb.models.common import Level
+from worldflux_nb.models.evidence import (
+    EPISODE_STATUSES, AuditInput, AuditSource, EvidenceRow, IdentityMode, Redaction, SourceFile,
+)
+from worldflux_nb.models.plan import ProtocolPlan
+
+# Free text (failure messages, tracebacks) is kept short: enough to triage, not a log dump.
+MAX_TEXT_CHARS = 500
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """What a harness file cannot say for itself, supplied by the operator."""
+
+    # Harness task name -> plan task id (`--task-map NAME=TASK`, repeatable).
+    task_map: Mapping[str, str] = field(default_factory=dict)
+    # The task of a single-task file that names none (LeRobot legacy layout, ManiSkill).
+    task: str | None = None
+    # Perturbation axis and level for files that carry no perturbation information.
+    axis: str | None = None
+    level: Level | None = None
+
+
+def parse_level(text: str) -> Level:
+    """A level from the command line: an integer difficulty when it looks like one, else a label."""
+    stripped = text.strip()
+    return int(stripped) if stripped.lstrip("-").isdigit() else stripped
+
+
+def parse_task_map(pairs: Iterable[str], source: str = "--task-map") -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, task = pair.partition("=")
+        if not sep or not name.strip() or not task.strip():
+            raise InputError(None, source, f"{pair!r} must look like HARNESS_NAME=PLAN_TASK")
+        mapping[name.strip()] = task.strip()
+    return mapping
+
+
+# ---------------------------------------------------------------------------------------------
+# Field checks over untrusted JSON-like values
+# ---------------------------------------------------------------------------------------------
+
+def require_dict(value: Any, source: str, where: str | None) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InputError(source, where, f"must be a JSON object, not {json_type(value)}")
+    return value
+
+
+def require_list(value: Any, source: str, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise InputError(source, where, f"must be a list, not {json_type(value)}")
+    return value
+
+
+def require_bool(value: Any, source: str, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise InputError(source, where, f"must be true or false, not {shown(value)}")
+    return value
+
+
+def require_index(value: Any, source: str, where: str) -> int:
+    """A non-negative integer episode index (floats such as 3.0 from CSV-ish writers are accepted)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(source, where, f"must be a non-negative integer, not {shown(value)}")
+    if value < 0:
+        raise InputError(source, where, f"must be a non-negative integer, not {value}")
+    return value
+
+
+def optional_seed(value: Any, source: str, where: str) -> int | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(source, where, f"must be an integer or null, not {shown(value)}")
+    return value
+
+
+def require_text(value: Any, source: str, where: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value).strip() == "":
+        raise InputError(source, where, f"must be a non-empty name, not {shown(value)}")
+    return str(value).strip()
+
+
+def json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+
+
+def shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_status(status: str, success: bool | None, source: str, where: str) -> None:
+    """Statuses and success must agree: completed is true/false, timeout is false, others are null."""
+    if status not in EPISODE_STATUSES:
+        raise InputError(source, f"{where}.status",
+                         f"{status!r} is not a status ({', '.join(EPISODE_STATUSES)})")
+    if status == "completed" and not isinstance(success, bool):
+        raise InputError(source, f"{where}.success", "a completed episode needs success true or false")
+    if status == "timeout" and success is not False:
+        raise InputError(source, f"{where}.success", "a timed-out episode is a failure: success must be false")
+    if status in ("infra_failure", "pending") and success is not None:
+        raise InputError(source, f"{where}.success",
+                         f"an episode with status {status} has no outcome: success must be null")
+
+
+# ---------------------------------------------------------------------------------------------
+# The plan: tasks, cells and planned episodes of one probe
+# ---------------------------------------------------------------------------------------------
+
+def probe_tasks(plan: ProtocolPlan, probe_id: str, source: str) -> list[str]:
+    try:
+        return list(plan.probe(probe_id).tasks)
+    except KeyError:
+        selected = ", ".join(p.probe_id for p in plan.selected_probes) or "none"
+        raise InputError(source, "--probe",
+                         f"{probe_id!r} is not a selected probe of the plan (selected: {selected})") from None
+
+
+def resolve_task(name: str, *, plan: ProtocolPlan, probe_id: str, options: ImportOptions,
+                 source: str, where: str, mapping: dict[str, str]) -> str:
+    """The plan task a harness task name stands for; explicit mapping first, then the name itself."""
+    known = probe_tasks(plan, probe_id, source)
+    if name in options.task_map:
+        target = options.task_map[name]
+        if target not in known:
+            raise InputError(source, "--task-map",
+                             f"{name}={target}: {target!r} is not a task of probe {probe_id} in the plan")
+    elif name in known:
+        target = name
+    else:
+        listed = ", ".join(known[:6]) + (", ..." if len(known) > 6 else "")
+        raise InputError(source, where,
+                         f"task {name!r} is not a task of probe {probe_id} in the plan ({listed}); "
+                         f"map it with --task-map {name}=PLAN_TASK")
+    mapping[name] = target
+    return target
+
+
+def default_task(*, plan: ProtocolPlan, probe_id: str, options: ImportOptions, source: str,
+                 what: str, mapping: dict[str, str]) -> str:
+    """The task of a file that names none: `--task`, or the probe's only planned task."""
+    if options.task:
+        return resolve_task(options.task, plan=plan, probe_id=probe_id, options=options,
+                            source=source, where="--task", mapping=mapping)
+    known = probe_tasks(plan, probe_id, source)
+    if len(known) == 1:
+        mapping[f"({what})"] = known[0]
+        return known[0]
+    raise InputError(source, "--task",
+                     f"{what} names no task and probe {probe_id} plans {len(known)}; give --task PLAN_TASK")
+
+
+def resolve_cell(*, plan: ProtocolPlan, probe_id: str, task_id: str, options: ImportOptions,
+                 source: str, notes: list[str]) -> tuple[str, Level]:
+    """Axis and level for evidence of one task that carries no perturbation information."""
+    pairs: list[tuple[str, Level]] = []
+    for cell in plan.cells:
+        if cell.probe_id == probe_id and cell.task_id == task_id and (cell.axis, cell.level) not in pairs:
+            pairs.append((cell.axis, cell.level))
+    chosen = [(a, lv) for a, lv in pairs
+              if (options.axis is None or a == options.axis)
+              and (options.level is None or str(lv) == str(options.level))]
+    if len(chosen) == 1:
+        return chosen[0]
+    if options.axis is not None and options.level is not None:
+        note = f"{task_id}: --axis {options.axis} --level {options.level} is not a planned cell"
+        if note not in notes:
+            notes.append(note + "; its rows will be out of protocol")
+        return options.axis, options.level
+    listed = ", ".join(f"{a}/{lv}" for a, lv in pairs) or "none"
+    raise InputError(source, "--axis/--level",
+                     f"task {task_id} of probe {probe_id} has planned cells {listed}; "
+                     "the file carries no perturbation information, so give --axis and --level")
+
+
+def planned_by_cell(plan: ProtocolPlan, probe_id: str) -> dict[tuple[str, str, str], list[int]]:
+    """Planned episode indexes of one probe per (task, axis, level-as-text), in run-sheet order."""
+    from worldflux_nb.core.run_sheet import planned_episodes_frame
+
+    frame = planned_episodes_frame(plan)
+    frame = frame[frame["probe_id"] == probe_id]
+    keys = zip(frame["task_id"], frame["axis"], frame["level"].map(str))
+    planned: dict[tuple[str, str, str], list[int]] = {}
+    for key, index in zip(keys, frame["episode_index"].tolist()):
+        planned.setdefault(key, []).append(int(index))
+    return planned
+
+
+def rows_by_order(outcomes: Sequence[tuple[str, bool | None]], *, planned: Sequence[int],
+                  probe_id: str, task_id: str, axis: str, level: Level,
+                  metadata: Sequence[dict[str, Any]] | None = None) -> tuple[list[EvidenceRow], int]:
+    """Rows for a file with outcomes but no indexes: the i-th outcome is the i-th planned episode.
+
+    `planned` holds the cell's planned indexes in run-sheet order. Outcomes beyond the plan keep the
+    next unplanned indexes (out-of-protocol evidence). Seeds stay null: the file does not record
+    them. Returns the rows and how many went past the plan.
+    """
+    next_index = max(planned, default=-1) + 1
+    rows: list[EvidenceRow] = []
+    extra = 0
+    for i, (status, success) in enumerate(outcomes):
+        if i < len(planned):
+            index = planned[i]
+        else:
+            index, next_index, extra = next_index, next_index + 1, extra + 1
+        row = EvidenceRow(probe_id=probe_id, task_id=task_id, axis=axis, level=level,
+                          episode_index=index, seed=None, success=success, status=status)  # type: ignore[typeddict-item]
+        if metadata is not None and metadata[i]:
+            row["metadata"] = metadata[i]
+        rows.append(row)
+    return rows, extra
+
+
+# ---------------------------------------------------------------------------------------------
+# Redaction and metadata
+# ---------------------------------------------------------------------------------------------
+
+class Redactor:
+    """Collects Redaction entries while cleaning free text and metadata at the boundary."""
+
+    def __init__(self) -> None:
+        self.redactions: list[Redaction] = []
+        self._seen: set[tuple[str, str]] = set()
+
+    def text(self, value: str, location: str, *, limit: int | None = MAX_TEXT_CHARS) -> str:
+        clean, kinds = redact_text(value)
+        for kind in kinds:
+            if (location, kind) not in self._seen:
+                self._seen.add((location, kind))
+                self.redactions.append(Redaction(location=location[:2000], kind=kind))
+        if limit is not None and len(clean) > limit:
+            clean = clean[: limit - 1] + "…"
+        return clean
+
+    def metadata(self, values: Mapping[str, Any], location: str) -> dict[str, Any]:
+        """Scalar metadata only; NaN becomes null, nested values are dropped, strings are redacted."""
+        clean: dict[str, Any] = {}
+        for key, value in values.items():
+            name = self.text(str(key), f"{location}.<key>", limit=128)
+            if isinstance(value, float) and not math.isfinite(value):
+                clean[name] = None
+            elif isinstance(value, str):
+                clean[name] = self.text(value, f"{location}.{name}")
+            elif value is None or isinstance(value, (bool, int, float)):
+                clean[name] = value
+        return clean
+
+
+def scalar_extras(entry: Mapping[str, Any], skip: Iterable[str]) -> dict[str, Any]:
+    """An entry's other scalar fields, kept as metadata."""
+    skipped = set(skip)
+    return {k: v for k, v in entry.items()
+            if k not in skipped and (v is None or isinstance(v, (str, bool, int, float)))}
+
+
+# ---------------------------------------------------------------------------------------------
+# Assembly
+# ---------------------------------------------------------------------------------------------
+
+def assemble(rows: list[EvidenceRow], *, plan: ProtocolPlan, probe_id: str, source: str,
+             importer: str, format_version: str, identity: IdentityMode,
+             task_mapping: Mapping[str, str], notes: Sequence[str],
+             redactor: Redactor) -> AuditInput:
+    """A sealed AuditInput over the rows; an empty file of episodes is refused."""
+    if not rows:
+        raise InputError(source, None, "holds no episodes")
+    if plan.plan_digest is None:
+        raise InputError(source, "--plan", "the plan is not sealed (it has no plan_digest)")
+    try:
+        audit = AuditInput(
+            plan_digest=plan.plan_digest, probe_id=probe_id, episodes=rows,
+            source=AuditSource(importer=importer, format_version=format_version[:2000],
+                               identity=identity, task_mapping=dict(task_mapping),
+                               notes=[n[:2000] for n in notes]),
+            redactions=redactor.redactions,
+        )
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first.get("loc", ())) or None
+        raise InputError(source, where, first.get("msg", "is invalid")) from None
+    return audit.sealed()
+
+
+def with_files(audit: AuditInput, files: Sequence[SourceFile]) -> AuditInput:
+    """The same evidence naming the files it was read from (digests computed by the edge), resealed."""
+    source = audit.source.model_copy(update={"files": list(files)})
+    return audit.model_copy(update={"source": source}).sealed()
+
+
+def status_counts(rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    counts = {status: 0 for status in EPISODE_STATUSES}
+    for row in rows:
+        counts[row["status"]] += 1
+    return counts

@@ -1,0 +1,234 @@
+"""Generic evidence: JSONL, CSV and pandas DataFrames with the generic evidence fields.
+
+Fields per row: `probe_id, task_id, axis, level, episode_index, seed, success, status, metadata`.
+`probe_id` may be omitted (it is the probe being imported; a different one is refused). `axis` and
+`level` may be omitted when the plan gives the task a single cell (or `--axis/--level` say which).
+`status` defaults to `completed` when `success` is a boolean. In CSV, `metadata` is a JSON object in
+one column or spread over `metadata.<key>` columns. Identity is explicit.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from typing import Any, Iterable, Iterator
+
+from worldflux_nb.core.importers.common import (
+    ImportOptions, Redactor, assemble, check_status, optional_seed, parse_level, require_dict,
+    require_index, require_text, resolve_cell, resolve_task, shown,
+)
+from worldflux_nb.errors import InputError
+from worldflux_nb.models.common import Level
+from worldflux_nb.models.evidence import AuditInput, EvidenceRow
+from worldflux_nb.models.plan import ProtocolPlan
+
+FIELDS = ("probe_id", "task_id", "axis", "level", "episode_index", "seed", "success", "status", "metadata")
+ALLOW_NAN = False
+
+
+def detect_records(records: list[dict[str, Any]]) -> str | None:
+    """How a sample of generic rows looks: per-episode, score-only, or not generic evidence."""
+    if not records or not all(isinstance(r, dict) for r in records):
+        return None
+    keys = set().union(*(r.keys() for r in records))
+    if not ({"task_id", "episode_index"} <= keys or "success" in keys):
+        return None
+    if "success" in keys or "status" in keys:
+        return "per_episode" if "episode_index" in keys else "missing_denominator"
+    return "score_only"
+
+
+def parse_jsonl(text: str, *, source_name: str, plan: ProtocolPlan, probe_id: str,
+                options: ImportOptions = ImportOptions()) -> AuditInput:
+    return _import(_jsonl_records(text, source_name), source=source_name, plan=plan,
+                   probe_id=probe_id, options=options, format_version="generic JSONL")
+
+
+def parse_csv(text: str, *, source_name: str, plan: ProtocolPlan, probe_id: str,
+              options: ImportOptions = ImportOptions()) -> AuditInput:
+    return _import(_csv_records(text, source_name), source=source_name, plan=plan,
+                   probe_id=probe_id, options=options, format_version="generic CSV")
+
+
+def audit_input_from_frame(frame: Any, plan: ProtocolPlan, probe_id: str, *,
+                           options: ImportOptions = ImportOptions(),
+                           source_name: str = "DataFrame") -> AuditInput:
+    """Evidence from a pandas DataFrame with the generic columns (NaN reads as missing)."""
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(source_name, None, f"must be a pandas DataFrame, not {type(frame).__name__}")
+    clean = frame.astype(object).where(frame.notna(), None)
+    records = ((f"row {i}", _unflatten(rec, source_name, f"row {i}"))
+               for i, rec in enumerate(clean.to_dict("records")))
+    return _import(records, source=source_name, plan=plan, probe_id=probe_id, options=options,
+                   format_version="pandas DataFrame")
+
+
+# ---------------------------------------------------------------------------------------------
+
+def _jsonl_records(text: str, src: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    def refuse(name: str) -> Any:
+        raise ValueError(f"bare {name} is not JSON")
+
+    if not text.strip():
+        raise InputError(src, None, "is empty")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"line {number}"
+        try:
+            record = json.loads(line, parse_constant=refuse)
+        except (ValueError, RecursionError) as exc:
+            raise InputError(src, where, f"is not valid JSON ({getattr(exc, 'msg', exc)})") from None
+        yield where, require_dict(record, src, where)
+
+
+def _csv_records(text: str, src: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    if not text.strip():
+        raise InputError(src, None, "is empty")
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    if "episode_index" not in header or "task_id" not in header:
+        missing = [f for f in ("task_id", "episode_index") if f not in header]
+        raise InputError(src, missing[0], "column is missing from the CSV header "
+                                          f"(expected the generic fields: {', '.join(FIELDS)})")
+    for number, raw in enumerate(reader, start=2):
+        where = f"line {number}"
+        if None in raw:
+            raise InputError(src, where, "has more cells than the header has columns")
+        record: dict[str, Any] = {}
+        for key, cell in raw.items():
+            value = (cell or "").strip()
+            if key == "metadata":
+                record["metadata"] = _metadata_cell(value, src, where)
+            elif value == "":
+                record[key] = None
+            elif key in ("episode_index", "seed"):
+                record[key] = _int_cell(value, src, f"{where}.{key}")
+            elif key == "success":
+                record[key] = _bool_cell(value, src, f"{where}.success")
+            elif key == "level":
+                record[key] = parse_level(value)
+            elif key.startswith("metadata."):
+                record[key] = _scalar_cell(value)
+            else:
+                record[key] = value
+        yield where, _unflatten(record, src, where)
+
+
+def _int_cell(value: str, src: str, where: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        try:
+            number = float(value)
+        except ValueError:
+            raise InputError(src, where, f"must be an integer, not {shown(value)}") from None
+        if not number.is_integer():
+            raise InputError(src, where, f"must be an integer, not {shown(value)}")
+        return int(number)
+
+
+def _bool_cell(value: str, src: str, where: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise InputError(src, where, f"must be true or false, not {shown(value)}")
+
+
+def _scalar_cell(value: str) -> Any:
+    """A metadata cell: a JSON scalar when it reads as one (20, 1.5, true), else the text."""
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return value
+    return parsed if parsed is None or isinstance(parsed, (str, bool, int, float)) else value
+
+
+def _metadata_cell(value: str, src: str, where: str) -> dict[str, Any]:
+    if value == "":
+        return {}
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        raise InputError(src, f"{where}.metadata", "must be a JSON object") from None
+    return require_dict(parsed, src, f"{where}.metadata")
+
+
+def _unflatten(record: dict[str, Any], src: str, where: str) -> dict[str, Any]:
+    """Fold `metadata.<key>` columns into the metadata object."""
+    spread = {k[len("metadata."):]: v for k, v in record.items() if k.startswith("metadata.")}
+    if not spread:
+        return record
+    out = {k: v for k, v in record.items() if not k.startswith("metadata.")}
+    metadata = dict(out.get("metadata") or {})
+    metadata.update({k: v for k, v in spread.items() if v is not None})
+    out["metadata"] = metadata
+    return out
+
+
+def _import(records: Iterable[tuple[str, dict[str, Any]]], *, source: str, plan: ProtocolPlan,
+            probe_id: str, options: ImportOptions, format_version: str) -> AuditInput:
+    src = source
+    mapping: dict[str, str] = {}
+    notes: list[str] = []
+    redactor = Redactor()
+    tasks: dict[str, str] = {}
+    cells: dict[str, tuple[str, Level]] = {}
+    rows: list[EvidenceRow] = []
+    for where, record in records:
+        probe = record.get("probe_id")
+        if probe is not None and probe != probe_id:
+            raise InputError(src, f"{where}.probe_id",
+                             f"is {shown(probe)}, but this import is for probe {probe_id}")
+        name = require_text(record.get("task_id"), src, f"{where}.task_id")
+        if name not in tasks:
+            tasks[name] = resolve_task(name, plan=plan, probe_id=probe_id, options=options,
+                                       source=src, where=f"{where}.task_id", mapping=mapping)
+        task_id = tasks[name]
+        axis, level = record.get("axis"), record.get("level")
+        if axis is None or level is None:
+            if task_id not in cells:
+                cells[task_id] = resolve_cell(plan=plan, probe_id=probe_id, task_id=task_id,
+                                              options=options, source=src, notes=notes)
+            axis = cells[task_id][0] if axis is None else axis
+            level = cells[task_id][1] if level is None else level
+        axis = require_text(axis, src, f"{where}.axis")
+        level = _level(level, src, f"{where}.level")
+        if record.get("episode_index") is None:
+            raise InputError(src, f"{where}.episode_index", "is required but missing")
+        index = require_index(record["episode_index"], src, f"{where}.episode_index")
+        seed = optional_seed(record.get("seed"), src, f"{where}.seed")
+        success = record.get("success")
+        if success is not None and not isinstance(success, bool):
+            raise InputError(src, f"{where}.success", f"must be true, false or null, not {shown(success)}")
+        status = record.get("status")
+        if status is None:
+            if success is None:
+                raise InputError(src, f"{where}.success",
+                                 "is missing and no status says why (completed episodes need true or false)")
+            status = "completed"
+        check_status(status, success, src, where)
+        row = EvidenceRow(probe_id=probe_id, task_id=task_id, axis=axis, level=level,
+                          episode_index=index, seed=seed, success=success, status=status)
+        metadata = record.get("metadata")
+        if metadata:
+            row["metadata"] = redactor.metadata(require_dict(metadata, src, f"{where}.metadata"),
+                                                f"{where}.metadata")
+        rows.append(row)
+    return assemble(rows, plan=plan, probe_id=probe_id, source=src, importer="generic",
+                    format_version=format_version, identity="explicit", task_mapping=mapping,
+                    notes=notes, redactor=redactor)
+
+
+def _level(value: Any, src: str, where: str) -> Level:
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or value == "":
+        raise InputError(src, where, f"must be an integer or a short label, not {shown(value)}")
+    return value
