@@ -190,9 +190,10 @@ def write_vla_eval(plan: ProtocolPlan, probe_id: str, rows: list[dict[str, Any]]
     reasons = ("server_unreachable", "connection_closed", "timeout", "exception")
     tasks: dict[str, list[dict[str, Any]]] = {}
     for n, row in enumerate(rows):
-        episode: dict[str, Any] = {"episode_idx": row["episode_index"], "task_id": row["task_id"],
-                                   "suite": row["task_id"].split("/")[0],
-                                   "metrics": {"success": bool(row["success"])}}
+        suite, _, task_number = row["task_id"].partition("/")
+        # The harness names a task `suite/task_id`, which is the plan's LIBERO task id.
+        episode: dict[str, Any] = {"episode_idx": row["episode_index"], "task_id": task_number,
+                                   "suite": suite, "metrics": {"success": bool(row["success"])}}
         if row["status"] == "infra_failure":
             episode["failure_reason"] = reasons[n % 2]
         elif row["status"] == "timeout":
@@ -200,7 +201,7 @@ def write_vla_eval(plan: ProtocolPlan, probe_id: str, rows: list[dict[str, Any]]
         tasks.setdefault(row["task_id"], []).append(episode)
     probe = plan.probe(probe_id)
     document = {"benchmark": probe_id, "seed": probe.run_seed,
-                "tasks": [{"task_id": t, "episodes": eps} for t, eps in tasks.items()]}
+                "tasks": [{"task": t, "episodes": eps} for t, eps in tasks.items()]}
     path.write_text(json.dumps(document), encoding="utf-8")
 
 
