@@ -1,9 +1,118 @@
-"""Command group `portfolio` (to be filled in by its owner)."""
+"""`eval-portfolio plan | render-plan | render-run-sheet` (and the packet commands from cli/packet.py)."""
 
 from __future__ import annotations
 
 import argparse
+import secrets
+
+from worldflux_nb.core.planning import SEED_SOURCES, build_plan
+from worldflux_nb.core.run_sheet import run_sheet_csv, run_sheet_for
+from worldflux_nb.errors import InputError
+from worldflux_nb.io.artifacts import artifact_from_json, artifact_json, load, validate
+from worldflux_nb.io.files import read_json, write_outputs
+from worldflux_nb.models.contract import CustomEvalContract
+from worldflux_nb.models.plan import DENOMINATOR_POLICIES, ProtocolPlan
+from worldflux_nb.models.profile import EvalProfile
+from worldflux_nb.render.markdown import to_markdown
+from worldflux_nb.render.plan_docs import plan_document, run_sheet_document
+
+_SEED_BOUND = 2**31
+
+
+def load_contract(path: str) -> CustomEvalContract:
+    """A contract file; hand-written ones may leave out schema_version and privacy."""
+    data = read_json(path)
+    if isinstance(data, dict) and "schema_version" not in data:
+        return validate(CustomEvalContract, data, path)
+    return artifact_from_json(data, path, CustomEvalContract)
+
+
+def load_plan(path: str) -> ProtocolPlan:
+    """A plan whose own digest and embedded profile digest still match, or exit 2 saying which."""
+    return load(path, ProtocolPlan)
+
+
+def _as_flag(error: InputError, command: str) -> InputError:
+    field = f"--{error.field.replace('_', '-')}" if error.field else None
+    return InputError(error.source or command, field, error.problem)
+
+
+def _plan(args: argparse.Namespace) -> int:
+    command = "eval-portfolio plan"
+    if args.seed is None and args.seed_source != "generated":
+        raise InputError(command, "--seed", "is required (or pass --seed-source generated)")
+    seed = args.seed if args.seed is not None else secrets.randbelow(_SEED_BOUND)
+    if seed < 0:
+        raise InputError(command, "--seed", "must be a non-negative integer")
+    profile = load(args.profile, EvalProfile)
+    contracts = [load_contract(path) for path in args.custom_eval_contract]
+    try:
+        plan = build_plan(
+            profile, seed=seed, seed_source=args.seed_source or "operator_supplied",
+            contracts=contracts, episodes_per_cell=args.episodes_per_cell,
+            denominator_policy=args.denominator_policy, max_ci_half_width=args.max_ci_half_width,
+            min_episodes_per_cell=args.min_episodes_per_cell)
+    except InputError as exc:
+        if exc.field in ("profile", "profile_digest"):
+            raise InputError(args.profile, exc.field, exc.problem) from None
+        if exc.field in ("contract_id", "pinned_values"):
+            raise InputError(" ".join(args.custom_eval_contract), exc.field, exc.problem) from None
+        raise _as_flag(exc, command) from None
+    write_outputs({args.output: artifact_json(plan)})
+    return 0
+
+
+def _render_plan(args: argparse.Namespace) -> int:
+    plan = load_plan(args.plan)
+    write_outputs({args.output: to_markdown(plan_document(plan))})
+    return 0
+
+
+def _render_run_sheet(args: argparse.Namespace) -> int:
+    plan = load_plan(args.plan)
+    run_sheet = run_sheet_for(plan)
+    outputs: dict[str, str] = {args.output: to_markdown(run_sheet_document(run_sheet))}
+    if args.run_sheet_json:
+        outputs[args.run_sheet_json] = artifact_json(run_sheet)
+    if args.run_sheet_csv:
+        outputs[args.run_sheet_csv] = run_sheet_csv(run_sheet)
+    if len(set(outputs)) < 1 + bool(args.run_sheet_json) + bool(args.run_sheet_csv):
+        raise InputError("eval-portfolio render-run-sheet", "--output",
+                         "the Markdown, JSON and CSV outputs must be different files")
+    write_outputs(outputs)
+    return 0
 
 
 def register(groups: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    return None
+    group = groups.add_parser("eval-portfolio", help="plan, run sheet, packet and reviewer brief")
+    commands = group.add_subparsers(dest="portfolio_command", metavar="COMMAND")
+
+    plan = commands.add_parser("plan", help="freeze a protocol plan for a profile")
+    plan.add_argument("--profile", required=True, help="profile.json")
+    plan.add_argument("--seed", type=int, help="plan seed; drives every selection")
+    plan.add_argument("--seed-source", choices=SEED_SOURCES,
+                      help="operator_supplied (default with --seed) or generated")
+    plan.add_argument("--custom-eval-contract", action="append", default=[],
+                      help="contract.json; repeatable")
+    plan.add_argument("--episodes-per-cell", type=int)
+    plan.add_argument("--denominator-policy", choices=DENOMINATOR_POLICIES, default="all_planned")
+    plan.add_argument("--max-ci-half-width", type=float, default=0.15)
+    plan.add_argument("--min-episodes-per-cell", type=int, default=10)
+    plan.add_argument("--output", required=True, help="plan.json to write")
+    plan.set_defaults(handler=_plan)
+
+    render = commands.add_parser("render-plan", help="the plan as Markdown for a reviewer")
+    render.add_argument("--plan", required=True)
+    render.add_argument("--output", required=True, help="plan.md to write")
+    render.set_defaults(handler=_render_plan)
+
+    sheet = commands.add_parser("render-run-sheet", help="one row per planned episode")
+    sheet.add_argument("--plan", required=True)
+    sheet.add_argument("--output", required=True, help="run_sheet.md to write")
+    sheet.add_argument("--run-sheet-json", help="run_sheet.json to write")
+    sheet.add_argument("--run-sheet-csv", help="run_sheet.csv to write")
+    sheet.set_defaults(handler=_render_run_sheet)
+
+    from worldflux_nb.cli import packet
+
+    packet.register(commands)
