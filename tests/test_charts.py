@@ -1,0 +1,151 @@
+"""Charts carry a local SVG with their marks beside an aggregated Vega-Lite spec, at 24 and 10,000 cells."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+import display_samples as samples
+from test_display import assert_offline
+from worldflux_nb.render import charts
+from worldflux_nb.render.conformance_view import ConformanceView
+
+PLAN = samples.plan()
+PACKET = samples.packet(PLAN)
+EVIDENCE = samples.evidence_frame(PLAN)
+BIG = samples.big_packet(10_000)
+VEGALITE = "application/vnd.vegalite.v6+json"
+
+
+def spec_rows(spec) -> int:
+    """Every inline data row in a spec: the datasets Altair writes plus any inline `values`."""
+    rows = sum(len(values) for values in spec.get("datasets", {}).values())
+
+    def inline(node):
+        if isinstance(node, dict):
+            values = node.get("values") if isinstance(node.get("values"), list) else []
+            return len(values) + sum(inline(v) for k, v in node.items() if k != "datasets")
+        if isinstance(node, list):
+            return sum(inline(v) for v in node)
+        return 0
+
+    return rows + inline(spec)
+
+
+def marks(svg: str) -> set[str]:
+    return set(re.findall(r'class="mark-([a-z]+) role-mark', svg))
+
+
+def check_bundle(chart, expected_marks: set[str], max_rows: int) -> dict:
+    bundle = chart._repr_mimebundle_()
+    assert set(bundle) == {"image/svg+xml", VEGALITE, "text/plain"}
+    assert bundle["image/svg+xml"].startswith("<svg")
+    assert expected_marks <= marks(bundle["image/svg+xml"]), marks(bundle["image/svg+xml"])
+    assert "$schema" not in bundle[VEGALITE]
+    assert 0 < spec_rows(bundle[VEGALITE]) <= max_rows
+    assert len(bundle["image/svg+xml"]) < 400_000
+    assert_offline(bundle)
+    return bundle
+
+
+def test_vegalite_mimetype_matches_the_schema_altair_emits():
+    import altair as alt
+
+    assert alt.SCHEMA_VERSION.startswith("v6") and charts.vegalite_mimetype() == VEGALITE
+
+
+def test_small_matrix_is_one_mark_per_episode_and_matches_the_packet():
+    chart = charts.conformance_matrix(PACKET, evidence=EVIDENCE, plan=PLAN)
+    extra_rows = int((~EVIDENCE["category"].isin(["matched"])).sum())
+    check_bundle(chart, {"rect", "symbol"}, PLAN.planned_episodes + extra_rows)
+    counts = chart.data["category"].value_counts()
+    c = PACKET.conformance
+    assert counts["missing"] == c.missing
+    assert counts["matched"] + counts["infra_failure"] == c.matched
+    assert counts["duplicate"] == c.duplicates and counts["out_of_protocol"] == c.out_of_protocol
+    assert chart.data["cell_id"].isin([cell.cell_id for cell in PLAN.cells]).all()
+
+
+def test_matrix_without_episodes_counts_categories_per_cell():
+    chart = charts.conformance_matrix(PACKET)
+    check_bundle(chart, {"rect"}, len(PACKET.cells) * 7)
+    per_cell = chart.data.pivot_table(index="group", columns="category", values="count", aggfunc="sum")
+    planned = per_cell[["matched", "infra_failure", "missing"]].fillna(0).sum(axis=1)
+    assert (planned == PLAN.episodes_per_cell).all()
+
+
+def test_ten_thousand_cells_are_aggregated_fast_and_small():
+    started = time.perf_counter()
+    chart = charts.conformance_matrix(BIG)
+    bundle = check_bundle(chart, {"rect"}, 7 * charts.ROWS_LIMIT)
+    assert time.perf_counter() - started < 10
+    assert "10000 cells" in bundle["text/plain"]
+    assert chart.data["count"].sum() == sum(
+        c.planned + c.duplicates + c.out_of_protocol + c.seed_mismatches + c.metadata_mismatches
+        for c in BIG.cells)
+
+
+@pytest.mark.parametrize("packet", [PACKET, BIG], ids=["24-cells", "10k-cells"])
+def test_denominator_chart_reproduces_each_policy_denominator(packet):
+    chart = charts.denominator_chart(packet)
+    check_bundle(chart, {"rect"}, 3 * 5 * 40)
+    counted = chart.data[chart.data["value"] > 0].groupby("policy")["value"].sum()
+    for policy in packet.denominator_policies:
+        assert counted[policy.policy] == policy.denominator, policy.policy
+    left_out = chart.data[chart.data["value"] < 0]
+    assert set(left_out.loc[left_out["policy"] == "all_planned", "component"]) <= {"out_of_protocol"}
+    assert "infra_failure" in set(left_out.loc[left_out["policy"] == "attempted", "component"])
+
+
+def test_power_curve_is_the_wilson_half_width():
+    from statsmodels.stats.proportion import proportion_confint
+
+    for n in (10, 50, 200):
+        low, high = proportion_confint(n // 2, n, alpha=0.05, method="wilson")
+        assert charts.wilson_half_width(0.5, n)[()] == pytest.approx((high - low) / 2, rel=1e-9)
+
+
+def test_power_chart_places_every_cell_and_marks_underpowered_ones():
+    chart = charts.power_chart(PACKET, plan=PLAN)
+    check_bundle(chart, {"line", "rule", "symbol"}, 200 + len(PACKET.cells))
+    cells = chart.data[chart.data["layer"] == "cells"]
+    assert len(cells) == len(PACKET.cells)
+    assert (cells["status"] == "underpowered").sum() == len(PACKET.underpowered_cells)
+    assert "target half-width 0.15" in chart.summary
+
+
+def test_power_chart_aggregates_many_cells_without_a_plan():
+    chart = charts.power_chart(BIG)
+    bundle = check_bundle(chart, {"line", "symbol"}, 400)
+    cells = chart.data[chart.data["layer"] == "cells"]
+    assert cells["cells"].sum() == len(BIG.cells)
+    assert "pass plan=" in bundle["text/plain"]
+
+
+def test_live_chart_is_opt_in_and_offline():
+    chart = charts.power_chart(PACKET, plan=PLAN)
+    try:
+        import anywidget  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match="anywidget"):
+            chart.live()
+        return
+    widget = chart.live()
+    assert "cdn.jsdelivr" not in widget._esm
+
+
+def test_conformance_view_displays_like_an_artifact():
+    view = ConformanceView(PACKET, evidence=EVIDENCE, plan=PLAN)
+    bundle = view._repr_mimebundle_()
+    assert set(bundle) == {"text/plain", "text/html", "text/markdown",
+                           "application/vnd.worldflux-nb.conformance_view.v1+json"}
+    assert "121/144 planned episodes matched" in bundle["text/plain"]
+    data = bundle["application/vnd.worldflux-nb.conformance_view.v1+json"]
+    assert data["conformance"] == PACKET.conformance.model_dump(mode="json")
+    assert sum(row["planned"] for row in data["probes"]) == PACKET.conformance.planned_episodes
+    assert_offline(bundle)
+    assert "rect" in marks(view.chart().svg)
+    big = ConformanceView(BIG)._repr_mimebundle_()
+    assert len(big["text/html"]) < 300_000 and "more rows in the JSON artifact" in big["text/markdown"]
