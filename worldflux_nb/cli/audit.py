@@ -1,9 +1,153 @@
-"""Command group `audit` (to be filled in by its owner)."""
+"""`audit import FORMAT SOURCE` and `audit triage DIR`: harness output in, sealed AuditInput out.
+
+`audit import run-folder DIR` writes the audit input and its private triage report only when the
+folder has exactly one claim-safe candidate; a refused folder exits 2 with the reasons and writes
+nothing, and `audit triage DIR --report r.md` writes the inventory report on its own.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+
+from worldflux_nb.core.importers import FORMATS, ALIASES, ImportOptions, importer_for, parse_level, parse_task_map
+from worldflux_nb.errors import InputError
+from worldflux_nb.io.files import json_text, write_outputs
+
+RUN_FOLDER = "run-folder"
+
+
+def _options(args: argparse.Namespace) -> ImportOptions:
+    return ImportOptions(task_map=parse_task_map(args.task_map or []), task=args.task,
+                         axis=args.axis, level=parse_level(args.level) if args.level is not None else None)
+
+
+def _load_plan(path: str):
+    from worldflux_nb.io.artifacts import load
+    from worldflux_nb.models.plan import ProtocolPlan
+
+    return load(path, ProtocolPlan)
+
+
+def _handle_import(args: argparse.Namespace) -> int:
+    from worldflux_nb.io.artifacts import artifact_json
+
+    if args.format == RUN_FOLDER:
+        return _handle_run_folder(args)
+    importer = importer_for(args.format)
+    if importer is None:
+        known = ", ".join([*FORMATS, RUN_FOLDER])
+        raise InputError(None, "FORMAT", f"{args.format!r} is not a known format ({known})")
+    if args.report or args.report_json:
+        raise InputError(None, "--report", "only `audit import run-folder` writes a triage report")
+    options = _options(args)
+    plan = _load_plan(args.plan)
+    from worldflux_nb.io.evidence_files import import_file
+
+    audit = import_file(importer, args.source, plan=plan, probe_id=args.probe, options=options,
+                        max_bytes=args.max_bytes)
+    write_outputs({args.output: artifact_json(audit)})
+    print(f"audit input: {args.output} ({len(audit.episodes)} episodes, identity {audit.source.identity})")
+    return 0
+
+
+def _scan(args: argparse.Namespace):
+    from worldflux_nb.io.run_folder_scan import ScanLimits, scan_folder
+
+    limits = ScanLimits(max_files=args.max_files, max_total_bytes=args.max_total_bytes,
+                        max_file_bytes=args.max_bytes, max_seconds=args.max_seconds)
+    return scan_folder(args.source, limits)
+
+
+def _report_outputs(args: argparse.Namespace, report) -> dict[str, str]:
+    from worldflux_nb.render.evidence_doc import run_folder_report_document
+    from worldflux_nb.render.markdown import to_markdown
+
+    outputs: dict[str, str] = {}
+    if args.report:
+        outputs[args.report] = to_markdown(run_folder_report_document(report))
+    if args.report_json:
+        outputs[args.report_json] = json_text(report.to_json_dict())
+    return outputs
+
+
+def _handle_run_folder(args: argparse.Namespace) -> int:
+    from worldflux_nb.core.importers import run_folder
+    from worldflux_nb.io.artifacts import artifact_json
+    from worldflux_nb.io.evidence_files import import_bytes
+
+    options = _options(args)
+    plan = _load_plan(args.plan)
+    scan = _scan(args)
+    decision = run_folder.triage(scan.inventory)
+    if decision.decision != "import" or decision.candidate is None:
+        raise InputError(args.source, None,
+                         "refused: " + "; ".join(decision.reasons)
+                         + f" (nothing written; `worldflux-nb audit triage {args.source} --report "
+                           "report.md` writes the full inventory)")
+    candidate = decision.candidate
+    importer = FORMATS[candidate.format or ""]
+    audit = import_bytes(importer, scan.contents[candidate.path],
+                         source=str(Path(args.source) / candidate.path), plan=plan,
+                         probe_id=args.probe, options=options)
+    report = run_folder.report_for(scan.inventory, decision, probe_id=args.probe,
+                                   audit_digest=audit.audit_digest, episodes=len(audit.episodes))
+    write_outputs({args.output: artifact_json(audit), **_report_outputs(args, report)})
+    print(f"audit input: {args.output} from {candidate.path} ({candidate.format}, "
+          f"{len(audit.episodes)} episodes)")
+    return 0
+
+
+def _handle_triage(args: argparse.Namespace) -> int:
+    from worldflux_nb.core.importers import run_folder
+
+    if not args.report and not args.report_json:
+        raise InputError(None, "--report", "give --report (Markdown) and/or --report-json")
+    scan = _scan(args)
+    decision = run_folder.triage(scan.inventory)
+    write_outputs(_report_outputs(args, run_folder.report_for(scan.inventory, decision)))
+    print(f"triage: {decision.decision}" + ("" if decision.decision == "import"
+                                             else " — " + "; ".join(decision.reasons)), file=sys.stdout)
+    return 0
+
+
+def _add_scan_limits(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-files", type=int, default=20_000, help="run-folder: stop after this many files")
+    parser.add_argument("--max-total-bytes", type=int, default=1024 ** 3,
+                        help="run-folder: stop after reading this many bytes in all")
+    parser.add_argument("--max-seconds", type=float, default=120.0, help="run-folder: stop walking after this long")
 
 
 def register(groups: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    return None
+    from worldflux_nb.io.evidence_files import DEFAULT_MAX_BYTES
+
+    group = groups.add_parser("audit", help="import harness output as per-episode evidence")
+    commands = group.add_subparsers(dest="audit_command", metavar="COMMAND")
+
+    imp = commands.add_parser("import", help="write audit.json from a harness output file or run folder")
+    formats = ", ".join([*FORMATS, RUN_FOLDER])
+    imp.add_argument("format", metavar="FORMAT", help=f"one of {formats} (also {', '.join(ALIASES)})")
+    imp.add_argument("source", metavar="SOURCE", help="the harness output file (a folder for run-folder)")
+    imp.add_argument("--plan", required=True, help="the frozen plan.json the evidence answers")
+    imp.add_argument("--probe", required=True, help="the probe id of the plan the evidence is for")
+    imp.add_argument("--output", required=True, help="where to write audit.json")
+    imp.add_argument("--task-map", action="append", metavar="HARNESS_NAME=PLAN_TASK",
+                     help="map a harness task name to a plan task (repeatable)")
+    imp.add_argument("--task", help="the plan task of a file that names none (LeRobot legacy, ManiSkill)")
+    imp.add_argument("--axis", help="perturbation axis for files that carry none")
+    imp.add_argument("--level", help="perturbation level for files that carry none")
+    imp.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES,
+                     help="refuse input files larger than this many bytes")
+    imp.add_argument("--report", help="run-folder: also write the private triage report (Markdown)")
+    imp.add_argument("--report-json", help="run-folder: also write the triage report as JSON")
+    _add_scan_limits(imp)
+    imp.set_defaults(handler=_handle_import)
+
+    tri = commands.add_parser("triage", help="write a private, read-only inventory report of a run folder")
+    tri.add_argument("source", metavar="DIR", help="the run folder")
+    tri.add_argument("--report", help="the triage report (Markdown)")
+    tri.add_argument("--report-json", help="the triage report as JSON")
+    tri.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="do not read files larger than this")
+    _add_scan_limits(tri)
+    tri.set_defaults(handler=_handle_triage)

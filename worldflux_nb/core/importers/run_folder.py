@@ -1,0 +1,261 @@
+"""Run-folder triage: classify what a folder of evaluation output holds and decide if one file is claim-safe.
+
+Pure logic over an inventory the edge (worldflux_nb.io.run_folder_scan) builds by walking the folder.
+A folder yields an audit input only when exactly one distinct file holds per-episode evidence in a
+known harness format, nothing in the folder looks like a credential, and the walk was complete.
+Otherwise it is refused with every reason that applies: aggregate-only, score-only, missing
+denominator information, ambiguous (two or more candidates), likely secrets, incomplete scan.
+Host-local paths (LeRobot writes absolute video paths) are redacted on import, not a refusal.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any, Literal, Sequence
+
+from worldflux_nb.core.redaction import redact_text
+from worldflux_nb.models.common import PRIVACY, utc_timestamp
+
+EntryKind = Literal[
+    "per_episode", "aggregate_only", "score_only", "missing_denominator", "log", "video",
+    "tracker_export", "archive", "data", "other",
+]
+# Secret kinds that make a folder unsafe to import from; host paths are only redacted.
+PATH_KINDS = frozenset({"home_path", "windows_user_path", "host_local_path"})
+
+VIDEO_SUFFIXES = frozenset({".mp4", ".webm", ".avi", ".mov", ".mkv", ".gif"})
+ARCHIVE_SUFFIXES = frozenset({".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".zst"})
+LOG_SUFFIXES = frozenset({".log", ".out", ".err"})
+TRACKER_DIRS = frozenset({"wandb", "mlruns", "tensorboard", "tb_logs", "lightning_logs", ".aim"})
+EVIDENCE_SUFFIXES = frozenset({".json", ".jsonl", ".csv"})
+# Text worth reading: evidence candidates and anything that may hold a credential.
+TEXT_SUFFIXES = EVIDENCE_SUFFIXES | LOG_SUFFIXES | frozenset({
+    ".txt", ".yaml", ".yml", ".toml", ".cfg", ".ini", ".env", ".md", ".sh", ".py", ".netrc", "",
+})
+
+
+@dataclass(frozen=True)
+class FolderEntry:
+    """One file of the folder as the triage sees it (path relative to the folder, never absolute)."""
+
+    path: str
+    size_bytes: int
+    kind: EntryKind
+    format: str | None = None
+    detail: str = ""
+    digest: str | None = None
+    secret_kinds: tuple[str, ...] = ()
+    read: bool = False
+
+
+@dataclass(frozen=True)
+class Inventory:
+    folder_name: str
+    entries: tuple[FolderEntry, ...]
+    # (relative path, why it was not read or followed): links out of the folder, loops, oversize.
+    skipped: tuple[tuple[str, str], ...] = ()
+    # Limits that cut the walk short (file count, bytes read, time); the inventory is then partial.
+    limits_hit: tuple[str, ...] = ()
+    files_seen: int = 0
+    bytes_read: int = 0
+
+
+@dataclass(frozen=True)
+class Triage:
+    decision: Literal["import", "refuse"]
+    reasons: tuple[str, ...]
+    candidate: FolderEntry | None
+    candidates: tuple[FolderEntry, ...]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunFolderReport:
+    """The private triage report: inventory, decision and, when imported, the audit input's digest."""
+
+    folder_name: str
+    triage: Triage
+    inventory: Inventory
+    probe_id: str | None = None
+    audit_digest: str | None = None
+    episodes: int | None = None
+    created_at: str = field(default_factory=utc_timestamp)
+
+    SCHEMA = "worldflux_nb.run_folder_report.v1"
+
+    def counts(self) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for entry in self.inventory.entries:
+            found[entry.kind] = found.get(entry.kind, 0) + 1
+        return dict(sorted(found.items()))
+
+    def to_json_dict(self) -> dict[str, Any]:
+        def entry(e: FolderEntry) -> dict[str, Any]:
+            return {"path": e.path, "size_bytes": e.size_bytes, "kind": e.kind, "format": e.format,
+                    "detail": e.detail, "digest": e.digest, "secret_kinds": list(e.secret_kinds)}
+
+        t = self.triage
+        return {
+            "schema_version": self.SCHEMA, "privacy": PRIVACY, "folder": self.folder_name,
+            "created_at": self.created_at, "decision": t.decision, "reasons": list(t.reasons),
+            "notes": list(t.notes), "candidate": entry(t.candidate) if t.candidate else None,
+            "candidates": [entry(c) for c in t.candidates], "probe_id": self.probe_id,
+            "audit_digest": self.audit_digest, "episodes": self.episodes, "counts": self.counts(),
+            "scan": {"files_seen": self.inventory.files_seen, "bytes_read": self.inventory.bytes_read,
+                     "limits_hit": list(self.inventory.limits_hit),
+                     "skipped": [{"path": p, "reason": r} for p, r in self.inventory.skipped]},
+            "entries": [entry(e) for e in self.inventory.entries],
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# Classification of one file
+# ---------------------------------------------------------------------------------------------
+
+def wants_content(path: str) -> bool:
+    """Whether the walk should read this file (evidence candidates and text that may hold secrets)."""
+    p = PurePosixPath(path)
+    return p.suffix.lower() in TEXT_SUFFIXES and p.suffix.lower() not in ARCHIVE_SUFFIXES
+
+
+def classify(path: str, size_bytes: int, data: bytes | None, *, digest: str | None = None) -> FolderEntry:
+    """What one file is, from its name and (for text files) its content."""
+    p = PurePosixPath(path)
+    suffix = p.suffix.lower()
+    parts = {part.lower() for part in p.parts[:-1]}
+    secrets = _credential_kinds(data) if data is not None else ()
+    common = dict(path=path, size_bytes=size_bytes, digest=digest, secret_kinds=secrets, read=data is not None)
+    if parts & TRACKER_DIRS or p.name.startswith("events.out.tfevents"):
+        return FolderEntry(kind="tracker_export", detail="experiment-tracker export", **common)
+    if suffix in VIDEO_SUFFIXES:
+        return FolderEntry(kind="video", detail="rollout video (not evidence of outcome)", **common)
+    if suffix in ARCHIVE_SUFFIXES:
+        return FolderEntry(kind="archive", detail="archive (not opened: extract it to triage its content)", **common)
+    if suffix in LOG_SUFFIXES or p.name.lower() in ("stdout.txt", "stderr.txt"):
+        return FolderEntry(kind="log", detail="log file", **common)
+    if suffix in EVIDENCE_SUFFIXES and data is not None:
+        kind, fmt, detail = _sniff(suffix, data)
+        return FolderEntry(kind=kind, format=fmt, detail=detail, **common)
+    if suffix in EVIDENCE_SUFFIXES:
+        return FolderEntry(kind="data", detail="not read (over the per-file limit)", **common)
+    return FolderEntry(kind="other", **common)
+
+
+def _credential_kinds(data: bytes) -> tuple[str, ...]:
+    _, kinds = redact_text(data.decode("utf-8", errors="replace"))
+    return tuple(sorted({k for k in kinds if k not in PATH_KINDS}))
+
+
+def _sniff(suffix: str, data: bytes) -> tuple[EntryKind, str | None, str]:
+    from worldflux_nb.core.importers import FORMATS
+
+    text = data.decode("utf-8-sig", errors="replace")
+    if suffix == ".json":
+        try:
+            content: Any = json.loads(text, parse_constant=lambda name: float("nan"))
+        except (ValueError, RecursionError):
+            return "data", None, "not valid JSON"
+        candidates = ("lerobot", "vla-eval", "lbm-eval", "maniskill")
+    else:
+        content = text
+        candidates = ("jsonl",) if suffix == ".jsonl" else ("csv",)
+    for name in candidates:
+        shape = FORMATS[name].detect(content)
+        if shape == "per_episode":
+            return "per_episode", name, FORMATS[name].description
+        if shape in ("aggregate_only", "score_only", "missing_denominator"):
+            return shape, name, _SHAPE_DETAIL[shape]  # type: ignore[return-value]
+    if suffix == ".json" and _looks_like_scores(content):
+        return "score_only", None, _SHAPE_DETAIL["score_only"]
+    return "data", None, "data file in no known evidence shape"
+
+
+_SHAPE_DETAIL = {
+    "aggregate_only": "summary numbers only (no per-episode outcomes)",
+    "score_only": "scores or rewards without a success outcome per episode",
+    "missing_denominator": "outcomes without episode identities: how many were planned or run is unknown",
+}
+
+
+def _looks_like_scores(content: Any) -> bool:
+    """A list of per-episode records carrying rewards/scores but no success field."""
+    if isinstance(content, dict):
+        content = next((v for v in content.values() if isinstance(v, list)), None)
+    if not isinstance(content, list) or not content or not all(isinstance(r, dict) for r in content[:50]):
+        return False
+    keys = set().union(*(r.keys() for r in content[:50]))
+    return "success" not in keys and bool(keys & {"reward", "return", "score", "sum_reward", "episode_reward"})
+
+
+# ---------------------------------------------------------------------------------------------
+# The decision
+# ---------------------------------------------------------------------------------------------
+
+def triage(inventory: Inventory) -> Triage:
+    """Import only when exactly one distinct per-episode file is found, nothing holds a credential,
+    and the walk was complete; otherwise refuse with every reason that applies."""
+    reasons: list[str] = []
+    notes: list[str] = []
+    by_kind: dict[str, list[FolderEntry]] = {}
+    for entry in inventory.entries:
+        by_kind.setdefault(entry.kind, []).append(entry)
+
+    distinct: dict[str, FolderEntry] = {}
+    for entry in by_kind.get("per_episode", []):
+        key = entry.digest or entry.path
+        if key in distinct:
+            notes.append(f"{entry.path} is a byte-identical copy of {distinct[key].path}; counted once")
+        else:
+            distinct[key] = entry
+    candidates = tuple(distinct.values())
+
+    secret = [e for e in inventory.entries if e.secret_kinds]
+    if secret:
+        listed = "; ".join(f"{e.path} ({', '.join(e.secret_kinds)})" for e in secret[:5])
+        reasons.append(f"likely secrets: {listed}{' ...' if len(secret) > 5 else ''} — remove them "
+                       "from the folder before importing")
+    if len(candidates) > 1:
+        reasons.append("ambiguous: " + f"{len(candidates)} candidate per-episode files ("
+                       + ", ".join(f"{c.path} [{c.format}]" for c in candidates[:5])
+                       + "); import the one that matches the plan with `audit import FORMAT FILE`")
+    if not candidates:
+        for kind, label in (("aggregate_only", "aggregate-only"), ("score_only", "score-only"),
+                            ("missing_denominator", "missing denominator information")):
+            if by_kind.get(kind):
+                paths = ", ".join(e.path for e in by_kind[kind][:5])
+                reasons.append(f"{label}: {paths} — {_SHAPE_DETAIL[kind]}")
+        if not reasons or all(r.startswith("likely secrets") for r in reasons):
+            reasons.append("no per-episode evidence in a known format was found")
+    if inventory.limits_hit:
+        reasons.append("scan incomplete: " + "; ".join(inventory.limits_hit)
+                       + " — other candidates may exist")
+    unread = [e.path for e in inventory.entries if e.kind == "data" and not e.read]
+    if unread:
+        reasons.append(f"scan incomplete: {', '.join(unread[:5])} not read (over the per-file limit)")
+    for path, why in inventory.skipped:
+        notes.append(f"{path}: {why}")
+    for kind in ("aggregate_only", "score_only", "missing_denominator"):
+        if candidates and by_kind.get(kind):
+            notes.append(f"also found {len(by_kind[kind])} {kind.replace('_', '-')} file(s); "
+                         "summaries are not evidence and were not used")
+    decision = "import" if len(candidates) == 1 and not reasons else "refuse"
+    return Triage(decision=decision, reasons=tuple(reasons),
+                  candidate=candidates[0] if decision == "import" else None,
+                  candidates=candidates, notes=tuple(notes))
+
+
+def report_for(inventory: Inventory, decision: Triage, *, probe_id: str | None = None,
+               audit_digest: str | None = None, episodes: int | None = None) -> RunFolderReport:
+    return RunFolderReport(folder_name=inventory.folder_name, triage=decision, inventory=inventory,
+                           probe_id=probe_id, audit_digest=audit_digest, episodes=episodes)
+
+
+def entries_sorted(entries: Sequence[FolderEntry]) -> tuple[FolderEntry, ...]:
+    return tuple(sorted(entries, key=lambda e: e.path))
+
+
+__all__ = ["FolderEntry", "Inventory", "RunFolderReport", "Triage", "classify", "entries_sorted",
+           "report_for", "triage", "wants_content"]
+
