@@ -66,9 +66,10 @@ class CellResult(Frozen):
 
 
 class PolicyResult(Frozen):
-    """One denominator policy's reading of the whole packet."""
+    """One denominator policy's reading of the whole packet (probe_id None) or of one probe."""
 
     policy: DenominatorPolicy
+    probe_id: Slug | None = None
     successes: int = Field(ge=0)
     denominator: int = Field(ge=0)
     success_rate: float | None
@@ -103,6 +104,7 @@ class ProbeSummary(Frozen):
     planned: int = Field(ge=0)
     matched: int = Field(ge=0)
     missing: int = Field(ge=0)
+    training_exposure: bool = False
 
 
 class CherryPickSignals(Frozen):
@@ -119,6 +121,7 @@ class FlaggedEpisode(Frozen):
     """An evidence row a reviewer should see: out of protocol, mismatched, re-run or infra failure."""
 
     category: Category | Literal["infra_failure", "missing"]
+    cell_id: Slug | None = None  # the planned cell it belongs to or names; None when there is none
     probe_id: Slug
     task_id: Slug
     axis: Slug
@@ -175,6 +178,7 @@ class EvalPacket(Artifact):
     observed_score_signals: list[ShortText] = Field(default_factory=list)
     unsupported_claims: list[ShortText] = Field(default_factory=list)
     training_exposure_caveats: list[ShortText] = Field(default_factory=list)
+    missing_evidence_questions: list[ShortText] = Field(default_factory=list)
     missing_cells: list[Slug] = Field(default_factory=list)
     underpowered_cells: list[Slug] = Field(default_factory=list)
     flagged_episodes: list[FlaggedEpisode] = Field(default_factory=list)
