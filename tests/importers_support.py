@@ -17,12 +17,14 @@ from worldflux_nb.models.plan import AxisSelection, PlanCell, PowerTargets, Prot
 from worldflux_nb.models.profile import EvalProfile
 
 HARNESS = Path(__file__).parent / "fixtures" / "harness"
+# Fixed, so the module-level plan has the same digest with or without SOURCE_DATE_EPOCH.
+CREATED = "2026-01-01T00:00:00Z"
 
 
 def make_plan() -> ProtocolPlan:
     """Probes shaped like the harnesses': LIBERO (initial-state index), PushT (per-episode seed),
     lbm_eval skills, a ManiSkill task, and a LIBERO-plus probe with two perturbation cells."""
-    profile = EvalProfile(**REFERENCE_PROFILE).sealed()
+    profile = EvalProfile(**REFERENCE_PROFILE, created_at=CREATED).sealed()
     cells: list[PlanCell] = []
     probes: list[SelectedProbe] = []
 
@@ -55,7 +57,7 @@ def make_plan() -> ProtocolPlan:
         registry_version="reg-1", registry_digest="sha256:" + "2" * 64, plan_seed=1234,
         seed_source="operator_supplied", episodes_per_cell=3,
         power_targets=PowerTargets(episodes_needed_for_target=40),
-        selected_probes=probes, cells=cells,
+        selected_probes=probes, cells=cells, created_at=CREATED,
     ).sealed()
 
 

@@ -16,7 +16,7 @@ import math
 from typing import Any, Iterable, Iterator
 
 from worldflux_nb.core.importers.common import (
-    ImportOptions, Redactor, assemble, check_status, optional_seed, parse_level, require_dict,
+    probe_tasks, ImportOptions, Redactor, assemble, check_status, optional_seed, parse_level, require_dict,
     require_index, require_text, resolve_cell, resolve_task, shown,
 )
 from worldflux_nb.errors import InputError
@@ -175,6 +175,7 @@ def _unflatten(record: dict[str, Any], src: str, where: str) -> dict[str, Any]:
 def _import(records: Iterable[tuple[str, dict[str, Any]]], *, source: str, plan: ProtocolPlan,
             probe_id: str, options: ImportOptions, format_version: str) -> AuditInput:
     src = source
+    probe_tasks(plan, probe_id, src)
     mapping: dict[str, str] = {}
     notes: list[str] = []
     redactor = Redactor()

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from worldflux_nb.core.importers.common import (
-    ImportOptions, Redactor, assemble, require_bool, require_dict, require_index, require_list,
+    probe_tasks, ImportOptions, Redactor, assemble, require_bool, require_dict, require_index, require_list,
     require_text, resolve_cell, resolve_task,
 )
 from worldflux_nb.errors import InputError
@@ -43,6 +43,7 @@ def detect(data: Any) -> str | None:
 def parse_lbm_eval(data: Any, *, source_name: str, plan: ProtocolPlan, probe_id: str,
                    options: ImportOptions = ImportOptions()) -> AuditInput:
     src = source_name
+    probe_tasks(plan, probe_id, src)  # an unknown probe is refused before the file is read
     body = require_dict(data, src, None)
     if not body.get("evaluations"):
         if "evaluations" in body or any(key in body for key in _AGGREGATES):

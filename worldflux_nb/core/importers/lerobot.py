@@ -20,7 +20,7 @@ import math
 from typing import Any
 
 from worldflux_nb.core.importers.common import (
-    ImportOptions, Redactor, assemble, default_task, optional_seed, require_bool, require_dict,
+    probe_tasks, ImportOptions, Redactor, assemble, default_task, optional_seed, require_bool, require_dict,
     planned_by_cell, require_index, require_list, require_text, resolve_cell, resolve_task,
     rows_by_order,
 )
@@ -49,6 +49,7 @@ def detect(data: Any) -> str | None:
 def parse_lerobot(data: Any, *, source_name: str, plan: ProtocolPlan, probe_id: str,
                   options: ImportOptions = ImportOptions()) -> AuditInput:
     src = source_name
+    probe_tasks(plan, probe_id, src)  # an unknown probe is refused before the file is read
     body = require_dict(data, src, None)
     if "per_episode" in body and body["per_episode"]:
         return _legacy(body, src, plan, probe_id, options)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from worldflux_nb.core.importers.common import (
-    ImportOptions, Redactor, assemble, default_task, optional_seed, require_bool, require_dict,
+    probe_tasks, ImportOptions, Redactor, assemble, default_task, optional_seed, require_bool, require_dict,
     require_index, resolve_cell, scalar_extras,
 )
 from worldflux_nb.errors import InputError
@@ -40,6 +40,7 @@ def _is_id(key: str) -> bool:
 def parse_maniskill(data: Any, *, source_name: str, plan: ProtocolPlan, probe_id: str,
                     options: ImportOptions = ImportOptions()) -> AuditInput:
     src = source_name
+    probe_tasks(plan, probe_id, src)  # an unknown probe is refused before the file is read
     body = require_dict(data, src, None)
     if not body:
         raise InputError(src, None, "holds no episodes")

@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from worldflux_nb.core.importers.common import (
-    ImportOptions, Redactor, assemble, optional_seed, require_bool, require_dict, require_index,
+    probe_tasks, ImportOptions, Redactor, assemble, optional_seed, require_bool, require_dict, require_index,
     require_list, require_text, resolve_cell, resolve_task,
 )
 from worldflux_nb.errors import InputError
@@ -54,6 +54,7 @@ def detect(data: Any) -> str | None:
 def parse_vla_eval(data: Any, *, source_name: str, plan: ProtocolPlan, probe_id: str,
                    options: ImportOptions = ImportOptions()) -> AuditInput:
     src = source_name
+    probe_tasks(plan, probe_id, src)  # an unknown probe is refused before the file is read
     body = require_dict(data, src, None)
     if "tasks" not in body:
         raise InputError(src, "tasks", "is required but missing: not a vla-eval aggregate file")
