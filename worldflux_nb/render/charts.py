@@ -16,7 +16,7 @@ import pandas as pd
 
 from worldflux_nb.models.common import PRIVACY
 from worldflux_nb.render.conformance_view import (
-    DISPLAY_CATEGORIES, PLANNED_CATEGORIES, category_counts, cells_frame,
+    DISPLAY_CATEGORIES, PLANNED_CATEGORIES, category_counts, cells_frame, place_on_cells,
 )
 
 if TYPE_CHECKING:
@@ -145,14 +145,7 @@ def _episode_rows(packet: EvalPacket, evidence: pd.DataFrame, plan: ProtocolPlan
         missing = planned.merge(found.drop_duplicates(), how="left", indicator=True)
         missing = missing[missing["_merge"] == "left_only"].drop(columns="_merge")
         rows = pd.concat([rows, missing.assign(category="missing")], ignore_index=True)
-    key_fields = ["probe_id", "task_id", "axis", "level"]
-    cells = cells_frame(packet)
-    cell_of_key = dict(zip(cells[key_fields].agg(":".join, axis=1), cells["cell_id"]))
-    unplaced = rows["cell_id"].isna()
-    if unplaced.any():
-        # Out-of-protocol rows carry no cell id: place them on the cell they claim, or on their own row.
-        keys = rows.loc[unplaced, key_fields].astype(str).agg(":".join, axis=1)
-        rows.loc[unplaced, "cell_id"] = keys.map(cell_of_key).fillna(keys + " (unplanned)")
+    rows["cell_id"] = place_on_cells(rows, cells_frame(packet))
     return rows[["cell_id", "episode_index", "category", "seed", "status"]].astype(
         {"episode_index": "int64", "seed": "object"})
 
@@ -236,7 +229,7 @@ def denominator_chart(packet: EvalPacket, by: Literal["auto", "cell", "axis", "p
                        "probe": (["probe_id"], "probe")}[by]
     data = denominator_rows(frame, keys)
     policy_titles = {p.policy: f"{p.policy}{' (optimistic)' if p.optimistic else ''}"
-                     for p in packet.denominator_policies}
+                     for p in packet.denominator_policies if getattr(p, "probe_id", None) is None}
     data["policy_title"] = data["policy"].map(lambda p: policy_titles.get(p, p))
     order = list(dict.fromkeys(_label(frame, keys)))
     bars = alt.Chart(data).mark_bar().encode(

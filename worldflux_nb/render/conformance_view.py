@@ -57,6 +57,22 @@ def category_counts(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return long[long["count"] > 0].reset_index(drop=True)
 
 
+def place_on_cells(rows: pd.DataFrame, cells: pd.DataFrame) -> pd.Series:
+    """Each evidence row's cell: its own cell_id, else the cell its probe/task/axis/level names.
+
+    Out-of-protocol rows carry no cell id; rows naming no planned cell get a label of their own.
+    """
+    fields = ["probe_id", "task_id", "axis", "level"]
+    placed = rows["cell_id"].astype(object) if "cell_id" in rows else pd.Series(None, index=rows.index, dtype=object)
+    unplaced = placed.isna()
+    if unplaced.any():
+        cell_of_key = dict(zip(cells[fields].astype(str).agg(":".join, axis=1), cells["cell_id"]))
+        keys = rows.loc[unplaced, fields].astype(str).agg(":".join, axis=1)
+        placed = placed.copy()
+        placed[unplaced] = keys.map(cell_of_key).fillna(keys + " (unplanned)")
+    return placed
+
+
 def _tone(row: Any) -> Tone | None:
     if row.matched == 0 and row.planned > 0:
         return "danger"
