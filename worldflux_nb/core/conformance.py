@@ -13,12 +13,13 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from worldflux_nb.core.run_sheet import planned_episodes_frame
 from worldflux_nb.models.evidence import AuditInput
 from worldflux_nb.models.packet import CATEGORIES, Conformance, DigestMismatch
 from worldflux_nb.models.plan import ProtocolPlan
 
 KEY = ["probe_id", "task_id", "axis", "level_key", "episode_index"]
-_ABSENT = "\x00absent"  # a pinned key the row does not carry (distinct from any normalised value)
+ABSENT = "\x00absent"  # a pinned key the row does not carry (distinct from any normalised value)
 
 
 @dataclass(frozen=True)
@@ -59,36 +60,24 @@ def normalise_value(value: Any) -> str:
 
 def planned_frame(plan: ProtocolPlan) -> pd.DataFrame:
     """The plan's episodes, one row each, with the join key and a `planned_ix` position."""
-    try:
-        from worldflux_nb.core.run_sheet import planned_episodes_frame
-    except ImportError:  # interim until core/run_sheet.py lands
-        planned_episodes_frame = _interim_planned_frame
     frame = planned_episodes_frame(plan).reset_index(drop=True)
     frame["level_key"] = frame["level"].astype(str)
     frame["episode_index"] = frame["episode_index"].astype("int64")
-    frame["seed"] = pd.array(frame["seed"].tolist(), dtype="Int64")
     frame["planned_ix"] = np.arange(len(frame), dtype=np.int64)
     return frame
 
 
-def _interim_planned_frame(plan: ProtocolPlan) -> pd.DataFrame:
-    sizes = [len(c.episode_indexes) for c in plan.cells]
-    def rep(values: list[Any]) -> list[Any]:
-        return [v for v, k in zip(values, sizes) for _ in range(k)]
-    return pd.DataFrame({
-        "cell_id": rep([c.cell_id for c in plan.cells]),
-        "probe_id": rep([c.probe_id for c in plan.cells]),
-        "task_id": rep([c.task_id for c in plan.cells]),
-        "axis": rep([c.axis for c in plan.cells]),
-        "level": rep([c.level for c in plan.cells]),
-        "episode_index": [i for c in plan.cells for i in c.episode_indexes],
-        "seed": [s for c in plan.cells for s in c.seeds],
-    })
-
-
 def pinned_by_key(plan: ProtocolPlan) -> dict[str, dict[str, str]]:
-    """{metadata key: {probe id: normalised pinned value}} over the selected probes."""
+    """{metadata key: {probe id: normalised pinned value}} over the selected probes.
+
+    A custom contract's pinned values are pinned on its probe even if the planner left one out.
+    """
     pins: dict[str, dict[str, str]] = {}
+    selected = {probe.probe_id for probe in plan.selected_probes}
+    for contract in plan.custom_contracts:
+        if contract.probe_id in selected:
+            for key, value in contract.pinned_values.items():
+                pins.setdefault(key, {})[contract.probe_id] = normalise_value(value)
     for probe in plan.selected_probes:
         for key, value in probe.pinned_metadata.items():
             pins.setdefault(key, {})[probe.probe_id] = normalise_value(value)
@@ -136,7 +125,7 @@ def evidence_frame(audit_inputs: Sequence[AuditInput], accepted: Sequence[int],
 
     for key in metadata_keys:
         frame[f"meta:{key}"] = pd.Series(
-            [norm(m[key]) if key in m else _ABSENT for m in metas], dtype=object)
+            [norm(m[key]) if key in m else ABSENT for m in metas], dtype=object)
     return frame
 
 
@@ -167,7 +156,7 @@ def check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput]) ->
         pinned = rows["probe_id"].map(by_probe)
         values = rows[f"meta:{key}"]
         applies = pinned.notna().to_numpy(dtype=bool) & in_plan
-        absent = (values == _ABSENT).to_numpy(dtype=bool)
+        absent = (values == ABSENT).to_numpy(dtype=bool)
         differs = applies & ~absent & (values != pinned).to_numpy(dtype=bool)
         rows[f"differs:{key}"] = differs
         meta_bad |= differs

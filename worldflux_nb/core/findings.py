@@ -1,0 +1,221 @@
+"""The packet's plain-language findings: score signals, unsupported claims, caveats, warnings and
+the next axes to try to falsify the claim on. Sentences are built from counts, never hard-coded."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import pandas as pd
+
+from worldflux_nb.core.conformance import ConformanceResult
+from worldflux_nb.core.statistics import IntervalMethod, percent
+from worldflux_nb.models.common import NOMINAL_AXIS
+from worldflux_nb.models.evidence import AuditInput
+from worldflux_nb.models.packet import Aggregate, CherryPickSignals, Conformance, PolicyResult, ProbeSummary
+from worldflux_nb.models.plan import ProtocolPlan
+
+METHOD_LABEL = {"wilson": "Wilson", "clopper_pearson": "Clopper-Pearson"}
+
+
+def some(items: Sequence[str], limit: int = 5) -> str:
+    """A bounded list for a sentence: the first few, then how many more."""
+    items = list(items)
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def _interval_text(low: float | None, high: float | None, method: str, confidence: float) -> str:
+    if low is None or high is None:
+        return "no interval"
+    return f"{confidence:.0%} {METHOD_LABEL.get(method, method)} {percent(low)}–{percent(high)}"
+
+
+def observed_score_signals(plan: ProtocolPlan, policies: Sequence[PolicyResult],
+                           probe_aggs: Sequence[Aggregate], method: IntervalMethod) -> list[str]:
+    """What the evidence shows, per probe and overall, with how much the denominator policy moves it."""
+    conf = plan.power_targets.confidence
+    policy = plan.denominator_policy
+    out = []
+    for agg in probe_aggs:
+        text = (f"{agg.probe_id}: {agg.successes}/{agg.denominator} successes under {policy} "
+                f"({percent(agg.pooled_rate)}, {_interval_text(agg.pooled_ci_low, agg.pooled_ci_high, method, conf)})")
+        if agg.task_weighted_rate is not None:
+            text += (f"; task-weighted {percent(agg.task_weighted_rate)} (bootstrap "
+                     f"{percent(agg.bootstrap_ci_low)}–{percent(agg.bootstrap_ci_high)})")
+        out.append(text + ".")
+    overall = {p.policy: p for p in policies if p.probe_id is None}
+    if overall:
+        out.append(
+            "Overall success moves with the denominator policy: "
+            + ", ".join(f"{name} {percent(p.success_rate)} ({p.successes}/{p.denominator})"
+                        + (" — optimistic" if p.optimistic else "")
+                        for name, p in overall.items()) + ".")
+    return out
+
+
+def cherry_pick_signals(result: ConformanceResult) -> CherryPickSignals:
+    """In- vs out-of-protocol success, re-rolled episodes and seed mismatches, stated plainly."""
+    rows, episodes = result.rows, result.episodes
+    matched = rows[rows["category"] == "matched"]
+    outside = rows[rows["category"] == "out_of_protocol"]
+    in_rate = float(matched["row_success"].mean()) if len(matched) else None
+    out_rate = float(outside["row_success"].mean()) if len(outside) else None
+    rerolled = episodes[episodes["attempts"] > 1]
+    hidden = rerolled[(rerolled["attempt_successes"] > 0) & (rerolled["attempt_failures"] > 0)]
+    seed_bad = int((rows["category"] == "seed_mismatch").sum())
+    statements = []
+    if len(outside):
+        comparison = ("higher than" if out_rate > in_rate + 0.05 else
+                      "lower than" if out_rate < in_rate - 0.05 else "close to") if in_rate is not None else "beside"
+        statements.append(
+            f"{plural(len(outside), 'evidence row')} fall outside the plan; they succeed at "
+            f"{percent(out_rate)}, {comparison} the {percent(in_rate)} of planned episodes. "
+            "They are kept out of every score.")
+    else:
+        statements.append("No evidence row falls outside the plan.")
+    if len(rerolled):
+        statements.append(
+            f"{plural(len(rerolled), 'planned episode was', 'planned episodes were')} run more than once; "
+            f"in {len(hidden)} of them a failed attempt sits next to a successful one. Each counts as "
+            "a success only if every attempt succeeded, so re-rolling a failure never raises the score.")
+    else:
+        statements.append("No planned episode was re-run.")
+    if seed_bad:
+        statements.append(
+            f"{plural(seed_bad, 'row records', 'rows record')} a seed other than the planned one; "
+            "those rows are not counted.")
+    else:
+        statements.append("Every recorded seed of a planned episode agrees with the plan.")
+    return CherryPickSignals(
+        in_protocol_success_rate=in_rate, out_of_protocol_success_rate=out_rate,
+        out_of_protocol_rows=len(outside), rerolled_episodes=len(rerolled),
+        rerolled_failures_hidden=len(hidden), seed_mismatches=seed_bad, statements=statements)
+
+
+def unsupported_claims(plan: ProtocolPlan, result: ConformanceResult, cells: pd.DataFrame,
+                       summaries: Sequence[ProbeSummary]) -> list[str]:
+    """What the profile's claim intent asserts that the evidence does not cover or does not power."""
+    claim = f'"{plan.profile.claim_intent}"'
+    out = []
+    for s in summaries:
+        if s.grade == "ungraded":
+            out.append(f"{claim} is not supported on {s.probe_id}: {s.grade_reasons[0]}.")
+    for probe in plan.excluded_probes:
+        out.append(f"{claim} is not evaluated on {probe.probe_id}: excluded at plan time ({'; '.join(probe.reasons)}).")
+    for axis in plan.excluded_axes:
+        out.append(f"{claim} is not evaluated under {axis.probe_id} {axis.axis}: excluded at plan time ({axis.reason}).")
+    if len(cells):
+        graded = {s.probe_id for s in summaries if s.grade != "ungraded"}
+        empty = cells[(cells["matched"] == 0) & cells["probe_id"].isin(graded)]
+        if len(empty):
+            out.append(f"{claim} is not covered on {plural(len(empty), 'planned cell')} with no evidence: "
+                       f"{some(empty['cell_id'])}.")
+        partial = cells[(cells["matched"] > 0) & (cells["missing"] > 0)]
+        if len(partial):
+            out.append(f"{claim} rests on incomplete cells: {plural(int(partial['missing'].sum()), 'planned episode')} "
+                       f"missing across {plural(len(partial), 'cell')} ({some(partial['cell_id'])}).")
+        weak = cells[cells["underpowered"] & (cells["matched"] > 0)]
+        if len(weak):
+            t = plan.power_targets
+            out.append(f"{claim} is not powered on {plural(len(weak), 'cell')}: the interval half-width exceeds "
+                       f"{t.max_ci_half_width:.2f} or fewer than {t.min_episodes_per_cell} episodes count "
+                       f"({some(weak['cell_id'])}).")
+    for s in summaries:
+        if s.grade == "C":
+            out.append(f"{claim} on {s.probe_id} relies on episode identity inferred from row order; "
+                       "which episode is which is not recorded by the harness.")
+    for probe in plan.selected_probes:
+        if probe.training_exposure:
+            out.append(f"{claim} on {probe.probe_id} may reflect training exposure, not generalisation"
+                       + (f": {probe.training_exposure_note}" if probe.training_exposure_note else "") + ".")
+    return out
+
+
+def training_exposure_caveats(plan: ProtocolPlan) -> list[str]:
+    profile = plan.profile
+    out = [f"Operator caveat: {c}" for c in profile.training_exposure_caveat]
+    if profile.training_exposure_possible_benchmark_family:
+        out.append("Benchmark families possibly seen in training: "
+                   + ", ".join(profile.training_exposure_possible_benchmark_family) + ".")
+    for probe in plan.selected_probes:
+        if probe.training_exposure:
+            out.append(f"{probe.probe_id}: " + (probe.training_exposure_note
+                                                 or "marked as possibly seen in training"))
+    return out
+
+
+def next_falsification_axes(plan: ProtocolPlan, cells: pd.DataFrame,
+                            axis_aggs: Sequence[Aggregate]) -> list[str]:
+    """Uncovered axes first, then the weakest observed ones: where to try to break the claim next."""
+    out = [f"{a.probe_id} / {a.axis}: not covered — excluded at plan time ({a.reason})."
+           for a in plan.excluded_axes]
+    if len(cells):
+        covered = cells.groupby(["probe_id", "axis"], sort=False)["matched"].sum()
+        for (probe, axis), matched in covered.items():
+            if matched == 0:
+                out.append(f"{probe} / {axis}: planned but no evidence yet — run it before reading the claim.")
+    observed = [a for a in axis_aggs if a.axis != NOMINAL_AXIS and a.denominator > 0
+                and a.task_weighted_rate is not None]
+    observed.sort(key=lambda a: (a.task_weighted_rate, a.probe_id, a.axis or ""))
+    for a in observed[:3]:
+        out.append(f"{a.probe_id} / {a.axis}: weakest observed (task-weighted {percent(a.task_weighted_rate)}, "
+                   f"{a.successes}/{a.denominator}) — add levels or tasks here to try to falsify the claim.")
+    return out
+
+
+def strict_reasons(c: Conformance, missing_cells: Sequence[str],
+                   underpowered_cells: Sequence[str]) -> list[str]:
+    reasons = []
+    if c.missing:
+        reasons.append(f"{plural(c.missing, 'planned episode')} missing"
+                       + (f" ({plural(len(missing_cells), 'cell')} with no evidence: {some(missing_cells)})"
+                          if missing_cells else ""))
+    if underpowered_cells:
+        reasons.append(f"{plural(len(underpowered_cells), 'underpowered cell')}: {some(underpowered_cells)}")
+    return reasons
+
+
+def warnings(plan: ProtocolPlan, result: ConformanceResult, audit_inputs: Sequence[AuditInput],
+             summaries: Sequence[ProbeSummary], missing_cells: Sequence[str],
+             underpowered_cells: Sequence[str], strict: bool) -> list[str]:
+    """Everything a reviewer must not miss, most serious first."""
+    c = result.conformance
+    out = []
+    for d in c.digest_mismatches:
+        out.append(f"Audit input for {d.probe_id} names plan digest {d.found[:19]}…, not this plan's "
+                   f"{d.expected[:19]}…; its {plural(d.rows_rejected, 'row')} were rejected as a whole.")
+    gaps = strict_reasons(c, missing_cells, underpowered_cells)
+    if gaps and not strict:
+        out.append("Evidence gaps (would fail --strict-missing-evidence): " + "; ".join(gaps) + ".")
+    counts = [(c.out_of_protocol, "evidence row outside the plan", "evidence rows outside the plan"),
+              (c.seed_mismatches, "row with a seed other than the planned one", "rows with a seed other than the planned one"),
+              (c.metadata_mismatches, "row whose pinned metadata differs from the plan", "rows whose pinned metadata differs from the plan"),
+              (c.duplicates, "re-run of a planned episode", "re-runs of planned episodes"),
+              (c.infra_failures, "infrastructure failure (harness fault, not the policy)", "infrastructure failures (harness faults, not the policy)"),
+              (c.pending, "planned episode still pending", "planned episodes still pending"),
+              (c.unverified_seeds, "conformant row with no recorded seed (unverified)", "conformant rows with no recorded seed (unverified)"),
+              (c.unverified_metadata, "conformant row lacking a pinned metadata key (unverified)", "conformant rows lacking a pinned metadata key (unverified)")]
+    for n, one, many in counts:
+        if n:
+            out.append(f"{n} {one if n == 1 else many}.")
+    for s in summaries:
+        if s.grade == "C":
+            out.append(f"{s.probe_id}: episode identity inferred from order (evidence grade C).")
+        if s.grade == "ungraded":
+            out.append(f"{s.probe_id}: ungraded — {s.grade_reasons[0]}.")
+    for ai in audit_inputs:
+        if ai.redactions:
+            kinds = sorted({r.kind for r in ai.redactions})
+            out.append(f"Audit input for {ai.probe_id}: {plural(len(ai.redactions), 'value')} redacted "
+                       f"({', '.join(kinds)}); the originals are not carried forward.")
+    for contract in plan.custom_contracts:
+        out.append(f"{contract.probe_id}: customer consent marker {contract.customer_consent_marker!r} "
+                   "is recorded, not verified; legal consent is outside this tool.")
+    if plan.denominator_policy == "completed_only":
+        out.append("The plan scores with completed_only, the optimistic denominator policy.")
+    return out
+

@@ -1,0 +1,360 @@
+"""The eval packet: conformance and statistics assembled into one sealed, reviewable artifact."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from worldflux_nb.core import findings
+from worldflux_nb.core.findings import plural
+from worldflux_nb.core.conformance import (
+    ABSENT, ConformanceResult, check_conformance, normalise_value, plan_digest,
+)
+from worldflux_nb.core.digest import digest_of
+from worldflux_nb.core.statistics import (
+    POLICY_NOTES, IntervalMethod, interval, optional_float, policy_counts, stable_seed,
+    task_weighted, underpowered,
+)
+from worldflux_nb.errors import StrictModeFailure
+from worldflux_nb.models.common import utc_timestamp
+from worldflux_nb.models.evidence import AuditInput
+from worldflux_nb.models.packet import (
+    Aggregate, CellResult, ContractCheck, EvalPacket, FlaggedEpisode, PolicyResult, ProbeSummary,
+    Provenance, Redaction,
+)
+from worldflux_nb.models.plan import DENOMINATOR_POLICIES, ProtocolPlan
+
+# Per kind of flag, so a flood of one kind (say, 10,000 missing episodes) cannot hide the others.
+FLAGS_PER_KIND = 25
+FLAG_KINDS = ("out_of_protocol", "seed_mismatch", "metadata_mismatch", "duplicate", "infra_failure",
+              "missing")
+
+
+def build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], *,
+                 strict_missing_evidence: bool = False,
+                 interval: IntervalMethod = "wilson") -> EvalPacket:
+    """Check the evidence against the plan and assemble the sealed packet.
+
+    With `strict_missing_evidence`, missing or underpowered evidence raises StrictModeFailure
+    instead of becoming a warning.
+    """
+    method = interval
+    result = check_conformance(plan, audit_inputs)
+    cells = cell_results(plan, result, method)
+    cell_frame = pd.DataFrame([c.model_dump() for c in cells])
+    missing_cells = [c.cell_id for c in cells if c.matched == 0]
+    underpowered_cells = [c.cell_id for c in cells if c.underpowered]
+    if strict_missing_evidence:
+        reasons = findings.strict_reasons(result.conformance, missing_cells, underpowered_cells)
+        if reasons:
+            raise StrictModeFailure(reasons)
+
+    policies = policy_results(plan, result, method)
+    probe_aggs = aggregates(plan, result, method, by_axis=False)
+    axis_aggs = aggregates(plan, result, method, by_axis=True)
+    summaries = probe_summaries(plan, result, audit_inputs)
+    signals = findings.cherry_pick_signals(result)
+    flagged, truncated = flagged_episodes(plan, result)
+    checks = contract_checks(plan, result)
+
+    results = {
+        "conformance": result.conformance.model_dump(mode="json"),
+        "cells": [c.model_dump(mode="json") for c in cells],
+        "denominator_policies": [p.model_dump(mode="json") for p in policies],
+        "probe_aggregates": [a.model_dump(mode="json") for a in probe_aggs],
+        "axis_aggregates": [a.model_dump(mode="json") for a in axis_aggs],
+        "probe_summaries": [s.model_dump(mode="json") for s in summaries],
+        "cherry_pick_signals": signals.model_dump(mode="json"),
+        "contract_checks": [c.model_dump(mode="json") for c in checks],
+    }
+    created_at = utc_timestamp()
+    packet = EvalPacket(
+        plan_id=plan.plan_id,
+        plan_digest=plan_digest(plan),
+        profile_id=plan.profile.profile_id,
+        policy_id=plan.profile.policy_id,
+        claim_intent=plan.profile.claim_intent,
+        denominator_policy=plan.denominator_policy,
+        strict_missing_evidence=strict_missing_evidence,
+        conformance=result.conformance,
+        cells=cells,
+        denominator_policies=policies,
+        probe_summaries=summaries,
+        probe_aggregates=probe_aggs,
+        axis_aggregates=axis_aggs,
+        cherry_pick_signals=signals,
+        observed_score_signals=findings.observed_score_signals(plan, policies, probe_aggs, method),
+        unsupported_claims=findings.unsupported_claims(plan, result, cell_frame, summaries),
+        training_exposure_caveats=findings.training_exposure_caveats(plan),
+        missing_evidence_questions=list(plan.missing_evidence_questions),
+        missing_cells=missing_cells,
+        underpowered_cells=underpowered_cells,
+        flagged_episodes=flagged,
+        flagged_episodes_truncated=truncated,
+        contract_checks=checks,
+        next_falsification_axes=findings.next_falsification_axes(plan, cell_frame, axis_aggs),
+        warnings=findings.warnings(plan, result, audit_inputs, summaries, missing_cells,
+                                   underpowered_cells, strict_missing_evidence),
+        redactions=[Redaction(location=f"{ai.probe_id}: {r.location}", kind=r.kind)
+                    for ai in audit_inputs for r in ai.redactions],
+        consent_markers={c.probe_id: c.customer_consent_marker for c in plan.custom_contracts},
+        provenance=provenance(plan, audit_inputs, digest_of(results), method, created_at),
+        created_at=created_at,
+    )
+    return packet.sealed()
+
+
+def _intervals(successes: np.ndarray, n: np.ndarray, method: IntervalMethod,
+               plan: ProtocolPlan) -> tuple[np.ndarray, np.ndarray]:
+    return interval(successes, n, method, plan.power_targets.confidence)
+
+
+def cell_results(plan: ProtocolPlan, result: ConformanceResult,
+                 method: IntervalMethod) -> list[CellResult]:
+    """One row per plan cell, in plan order, scored under the plan's denominator policy."""
+    episodes = result.episodes
+    order = pd.Index([c.cell_id for c in plan.cells])
+    counts = policy_counts(episodes, ["cell_id"]).reindex(order, fill_value=0)
+    per_cell = episodes.assign(
+        missing=~episodes["matched"],
+        infra=episodes["matched"] & (episodes["status"] == "infra_failure"),
+    ).groupby("cell_id", sort=False)[["matched", "missing", "infra"]].sum().reindex(order, fill_value=0)
+    per_cell["planned"] = episodes.groupby("cell_id", sort=False).size().reindex(order, fill_value=0)
+    categories = rows_per_cell(plan, result).reindex(order, fill_value=0)
+
+    successes = counts["successes"].to_numpy()
+    denominator = counts[plan.denominator_policy].to_numpy()
+    low, high = _intervals(successes, denominator, method, plan)
+    targets = plan.power_targets
+    weak = underpowered(low, high, denominator, max_half_width=targets.max_ci_half_width,
+                        min_episodes=targets.min_episodes_per_cell)
+    out = []
+    for i, cell in enumerate(plan.cells):
+        n = int(denominator[i])
+        out.append(CellResult(
+            cell_id=cell.cell_id, probe_id=cell.probe_id, task_id=cell.task_id, axis=cell.axis,
+            level=cell.level, planned=int(per_cell["planned"].iat[i]),
+            matched=int(per_cell["matched"].iat[i]), missing=int(per_cell["missing"].iat[i]),
+            successes=int(successes[i]), denominator=n,
+            success_rate=float(successes[i] / n) if n else None,
+            ci_low=optional_float(low[i]), ci_high=optional_float(high[i]),
+            underpowered=bool(weak[i]), infra_failures=int(per_cell["infra"].iat[i]),
+            duplicates=int(categories["duplicate"].iat[i]),
+            out_of_protocol=int(categories["out_of_protocol"].iat[i]),
+            seed_mismatches=int(categories["seed_mismatch"].iat[i]),
+            metadata_mismatches=int(categories["metadata_mismatch"].iat[i]),
+        ))
+    return out
+
+
+def rows_per_cell(plan: ProtocolPlan, result: ConformanceResult) -> pd.DataFrame:
+    """Evidence rows per cell and category; out-of-protocol rows count against the cell whose
+    probe/task/axis/level they name, when there is one."""
+    located = with_named_cell(plan, result.rows[
+        ["probe_id", "task_id", "axis", "level_key", "cell_id", "category"]])
+    located["cell"] = located["cell_id"].fillna(located["cell_of_key"])
+    table = located.dropna(subset=["cell"]).groupby(["cell", "category"], observed=False).size()
+    table = table.unstack("category", fill_value=0) if len(table) else pd.DataFrame()
+    for category in ("duplicate", "out_of_protocol", "seed_mismatch", "metadata_mismatch"):
+        if category not in table:
+            table[category] = 0
+    return table
+
+
+def with_named_cell(plan: ProtocolPlan, rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows plus `cell_of_key`: the plan cell their probe/task/axis/level names, if any."""
+    keys = pd.DataFrame({
+        "probe_id": [c.probe_id for c in plan.cells], "task_id": [c.task_id for c in plan.cells],
+        "axis": [c.axis for c in plan.cells], "level_key": [str(c.level) for c in plan.cells],
+        "cell_of_key": [c.cell_id for c in plan.cells],
+    })
+    return rows.merge(keys, on=["probe_id", "task_id", "axis", "level_key"], how="left")
+
+
+def policy_results(plan: ProtocolPlan, result: ConformanceResult,
+                   method: IntervalMethod) -> list[PolicyResult]:
+    """All three denominator policies, for the whole packet and then per probe."""
+    episodes = result.episodes
+    overall = policy_counts(episodes)
+    per_probe = policy_counts(episodes, ["probe_id"])
+    readings = [(None, overall.iloc[0])] + list(per_probe.iterrows())
+    out = []
+    for probe_id, row in readings:
+        for policy in DENOMINATOR_POLICIES:
+            n = int(row[policy])
+            s = int(row["successes"])
+            low, high = _intervals(np.array([s]), np.array([n]), method, plan)
+            out.append(PolicyResult(
+                policy=policy, probe_id=probe_id, successes=s, denominator=n,
+                success_rate=s / n if n else None, ci_low=optional_float(low[0]),
+                ci_high=optional_float(high[0]), optimistic=policy == "completed_only",
+                note=POLICY_NOTES[policy]))
+    return out
+
+
+def aggregates(plan: ProtocolPlan, result: ConformanceResult, method: IntervalMethod, *,
+               by_axis: bool) -> list[Aggregate]:
+    """Pooled rate and task-weighted mean per probe (or probe x axis), in plan order."""
+    episodes = result.episodes
+    group = ["probe_id", "axis"] if by_axis else ["probe_id"]
+    per_task = policy_counts(episodes, group + ["task_id"])
+    policy = plan.denominator_policy
+    cells_per_group = Counter((c.probe_id, c.axis) if by_axis else (c.probe_id,) for c in plan.cells)
+    out = []
+    for key, tasks in per_task.groupby(level=list(range(len(group))), sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        s, n = int(tasks["successes"].sum()), int(tasks[policy].sum())
+        low, high = _intervals(np.array([s]), np.array([n]), method, plan)
+        weighted = task_weighted(tasks["successes"].to_numpy(), tasks[policy].to_numpy(),
+                                 seed=stable_seed(plan.plan_seed, *key),
+                                 confidence=plan.power_targets.confidence)
+        out.append(Aggregate(
+            probe_id=key[0], axis=key[1] if by_axis else None,
+            cells=cells_per_group[key],
+            successes=s, denominator=n, pooled_rate=s / n if n else None,
+            pooled_ci_low=optional_float(low[0]), pooled_ci_high=optional_float(high[0]),
+            task_weighted_rate=weighted.rate, bootstrap_ci_low=weighted.ci_low,
+            bootstrap_ci_high=weighted.ci_high))
+    return out
+
+
+def probe_summaries(plan: ProtocolPlan, result: ConformanceResult,
+                    audit_inputs: Sequence[AuditInput]) -> list[ProbeSummary]:
+    """Evidence grade per selected probe, with the reasons for it."""
+    episodes, rows = result.episodes, result.rows
+    out = []
+    for probe in plan.selected_probes:
+        pid = probe.probe_id
+        attached = [i for i, ai in enumerate(audit_inputs) if ai.probe_id == pid]
+        accepted = [i for i in attached if i in result.accepted]
+        mine = episodes[episodes["probe_id"] == pid]
+        planned, matched = len(mine), int(mine["matched"].sum())
+        probe_rows = rows[rows["probe_id"] == pid]
+        identities = {audit_inputs[i].source.identity for i in accepted}
+        identity = ("inferred_from_order" if "inferred_from_order" in identities
+                    else "explicit" if identities else None)
+        importer = audit_inputs[accepted[0]].source.importer if accepted else (
+            audit_inputs[attached[0]].source.importer if attached else None)
+        reasons: list[str] = []
+        if not attached:
+            grade, reasons = "ungraded", ["no audit input was attached for this probe"]
+        elif not accepted:
+            grade, reasons = "ungraded", ["every audit input for this probe was rejected: it names another plan digest"]
+        elif matched == 0:
+            grade, reasons = "ungraded", ["no evidence row matched a planned episode"]
+        elif identity == "inferred_from_order":
+            grade = "C"
+            reasons = ["episode identity was inferred from row order, not recorded by the harness"]
+        else:
+            unverified_seeds = int(probe_rows["seed_unverified"].sum())
+            unverified_meta = int(probe_rows["metadata_unverified"].sum())
+            if unverified_seeds:
+                reasons.append(f"{plural(unverified_seeds, 'conformant row')} without a recorded seed: seeds unverified")
+            if unverified_meta:
+                reasons.append(f"{plural(unverified_meta, 'conformant row')} without a pinned metadata key: metadata unverified")
+            grade = "B" if reasons else "A"
+            if grade == "A":
+                reasons = ["explicit episode identity, recorded seeds agree with the plan "
+                           "(or the harness identifies episodes by initial state), pinned metadata "
+                           "repeated, evidence tied to the frozen plan digest"]
+        if 0 < matched < planned and grade != "ungraded":
+            reasons.append(f"{planned - matched} of {planned} planned episodes are missing")
+        out.append(ProbeSummary(probe_id=pid, grade=grade, grade_reasons=reasons,
+                                identity=identity, importer=importer, planned=planned,
+                                matched=matched, missing=planned - matched,
+                                training_exposure=probe.training_exposure))
+    return out
+
+
+def _flag(kind: str, row: pd.Series, detail: str) -> FlaggedEpisode:
+    seed = row.get("seed")
+    success = row.get("success")
+    status = row.get("status")
+    cell = row.get("cell_id")
+    if cell is None or pd.isna(cell):
+        cell = row.get("cell_of_key")
+    return FlaggedEpisode(
+        category=kind, cell_id=None if cell is None or pd.isna(cell) else cell,
+        probe_id=row["probe_id"], task_id=row["task_id"], axis=row["axis"],
+        level=row["level"], episode_index=int(row["episode_index"]),
+        seed=None if seed is None or pd.isna(seed) else int(seed),
+        success=None if success is None or pd.isna(success) else bool(success),
+        status=None if status is None or pd.isna(status) else status, detail=detail[:2000])
+
+
+def _row_detail(kind: str, row: pd.Series, pinned_keys: Sequence[str]) -> str:
+    where = f"audit input #{int(row['input']) + 1}, row {int(row['row']) + 1}"
+    if kind == "out_of_protocol":
+        return f"{where}: not a planned episode"
+    if kind == "seed_mismatch":
+        return f"{where}: recorded seed {row['seed']}, planned seed {row['planned_seed']}"
+    if kind == "metadata_mismatch":
+        keys = [k for k in pinned_keys if bool(row.get(f"differs:{k}", False))]
+        return f"{where}: " + "; ".join(f"{k} = {row[f'meta:{k}']!r} differs from the pinned value" for k in keys)
+    if kind == "duplicate":
+        return f"{where}: attempt {int(row['attempt']) + 1} of planned episode {row['cell_id']}#{int(row['episode_index'])}"
+    return f"{where}: matched episode ended with status infra_failure (a harness fault, not the policy)"
+
+
+def flagged_episodes(plan: ProtocolPlan, result: ConformanceResult) -> tuple[list[FlaggedEpisode], int]:
+    """Rows a reviewer should see, up to FLAGS_PER_KIND of each kind, and how many were left out."""
+    rows, episodes = result.rows, result.episodes
+    selections = {
+        kind: rows[rows["category"] == kind] for kind in FLAG_KINDS[:4]}
+    selections["infra_failure"] = rows[(rows["category"] == "matched") & (rows["status"] == "infra_failure")]
+    missing = episodes[~episodes["matched"]]
+    flagged: list[FlaggedEpisode] = []
+    total = sum(len(s) for s in selections.values()) + len(missing)
+    for kind, chosen in selections.items():
+        for _, row in with_named_cell(plan, chosen.head(FLAGS_PER_KIND)).iterrows():
+            flagged.append(_flag(kind, row, _row_detail(kind, row, result.pinned_keys)))
+    for _, row in missing.head(FLAGS_PER_KIND).iterrows():
+        flagged.append(_flag("missing", row.drop(labels=["status", "success"]),
+                             f"planned episode of {row['cell_id']} (planned seed {row['seed']}) has no conformant evidence"))
+    return flagged, total - len(flagged)
+
+
+def contract_checks(plan: ProtocolPlan, result: ConformanceResult) -> list[ContractCheck]:
+    """Each custom contract's pinned values re-checked over that probe's in-protocol rows."""
+    rows = result.rows
+    out = []
+    selected = {p.probe_id: p for p in plan.selected_probes}
+    for contract in plan.custom_contracts:
+        probe = selected.get(contract.probe_id)
+        if probe is None:
+            continue
+        pins = dict(contract.pinned_values)
+        pins.update({k: v for k, v in probe.pinned_metadata.items() if k in contract.audit_metadata_keys})
+        mine = rows[(rows["probe_id"] == contract.probe_id) & (rows["planned_ix"] >= 0)]
+        for key, value in sorted(pins.items()):
+            values = mine[f"meta:{key}"]
+            absent = int((values == ABSENT).sum())
+            matching = int((values == normalise_value(value)).sum())
+            out.append(ContractCheck(probe_id=contract.probe_id, key=key, pinned=value,
+                                     rows_matching=matching,
+                                     rows_differing=len(values) - matching - absent,
+                                     rows_missing_key=absent))
+    return out
+
+
+def provenance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], result_digest: str,
+               method: IntervalMethod, created_at: str) -> Provenance:
+    from worldflux_nb import __version__
+
+    input_digests: dict[str, str] = {}
+    file_digests: dict[str, list[str]] = {}
+    seen: dict[str, int] = {}
+    for ai in audit_inputs:
+        seen[ai.probe_id] = seen.get(ai.probe_id, 0) + 1
+        key = ai.probe_id if seen[ai.probe_id] == 1 else f"{ai.probe_id}+{seen[ai.probe_id]}"
+        input_digests[key] = ai.audit_digest or ai.computed_digest()
+        file_digests[key] = [f.digest for f in ai.source.files]
+    return Provenance(
+        tool_version=__version__, registry_version=plan.registry_version,
+        registry_digest=plan.registry_digest, plan_digest=plan_digest(plan),
+        profile_digest=plan.profile_digest, input_digests=input_digests,
+        source_file_digests=file_digests, result_digest=result_digest, interval_method=method,
+        bootstrap_seed=plan.plan_seed, created_at=created_at)
