@@ -1,0 +1,190 @@
+"""Run-folder triage: one claim-safe candidate imports; aggregate-only, ambiguous and secret folders refuse."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from importers_support import HARNESS, read_json, run_cli, write_plan
+from worldflux_nb import load
+from worldflux_nb.core.importers.run_folder import triage
+from worldflux_nb.io.run_folder_scan import ScanLimits, scan_folder
+
+
+def lerobot_run(folder: Path) -> Path:
+    """A LeRobot output folder: eval_info.json, videos, a log, a wandb export and a config."""
+    (folder / "videos" / "libero_spatial_0").mkdir(parents=True)
+    shutil.copy(HARNESS / "lerobot_eval_info_multitask.json", folder / "eval_info.json")
+    (folder / "videos" / "libero_spatial_0" / "eval_episode_0.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    (folder / "eval.log").write_text("INFO eval started\nINFO Overall Aggregated Metrics: pc_success 71.4\n")
+    (folder / "wandb" / "run-1" / "files").mkdir(parents=True)
+    (folder / "wandb" / "run-1" / "files" / "wandb-summary.json").write_text('{"eval/pc_success": 71.4}')
+    (folder / "config.yaml").write_text("policy: smolvla\nenv: libero\n")
+    (folder / "checkpoints.tar.gz").write_bytes(b"\x1f\x8b\x08\x00")
+    return folder
+
+
+def import_folder(tmp_path: Path, folder: Path, *extra) -> tuple:
+    plan = write_plan(tmp_path)
+    out = tmp_path / "audit.json"
+    report = tmp_path / "report.md"
+    result = run_cli(["audit", "import", "run-folder", folder, "--plan", plan, "--probe", "libero",
+                      "--output", out, "--report", report, "--report-json", tmp_path / "report.json", *extra])
+    return result, out, report
+
+
+def test_one_claim_safe_candidate_emits_an_audit_input_and_a_private_report(tmp_path: Path):
+    folder = lerobot_run(tmp_path / "run")
+    before = {p: p.stat().st_mtime_ns for p in folder.rglob("*")}
+    result, out, report = import_folder(tmp_path, folder)
+    assert result.code == 0, result.stderr
+    audit = load(out)
+    assert len(audit.episodes) == 7 and audit.source.identity == "inferred_from_order"
+    assert audit.source.files[0].name == "eval_info.json"
+    data = read_json(tmp_path / "report.json")
+    assert data["privacy"] == "LOCAL_PRIVATE" and data["decision"] == "import"
+    assert data["candidate"]["path"] == "eval_info.json" and data["candidate"]["format"] == "lerobot"
+    assert data["audit_digest"] == audit.audit_digest
+    assert data["counts"] == {"archive": 1, "log": 1, "other": 1, "per_episode": 1,
+                              "tracker_export": 1, "video": 1}
+    text = report.read_text()
+    assert "LOCAL_PRIVATE" in text and "eval_info.json" in text and str(tmp_path) not in text
+    # Read-only: nothing in the folder was created, removed or touched.
+    assert {p: p.stat().st_mtime_ns for p in folder.rglob("*")} == before
+
+
+def test_aggregate_only_folder_is_refused(tmp_path: Path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "eval_info.json").write_text(json.dumps({"aggregated": {"pc_success": 92.0}}))
+    (folder / "summary.json").write_text(json.dumps({"tasks": [{"task": "a", "mean_success": 0.9}]}))
+    result, out, report = import_folder(tmp_path, folder)
+    assert result.code == 2
+    assert "aggregate-only" in result.stderr and "eval_info.json" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists() and not report.exists()
+
+
+def test_two_candidates_are_ambiguous(tmp_path: Path):
+    folder = lerobot_run(tmp_path / "run")
+    (folder / "rerun").mkdir()
+    shutil.copy(HARNESS / "libero_spatial_aggregate.json", folder / "rerun" / "libero_spatial_aggregate.json")
+    result, out, _ = import_folder(tmp_path, folder)
+    assert result.code == 2
+    assert "ambiguous: 2 candidate" in result.stderr
+    assert "eval_info.json [lerobot]" in result.stderr and "libero_spatial_aggregate.json [vla-eval]" in result.stderr
+    assert not out.exists()
+
+
+def test_byte_identical_copies_are_one_candidate(tmp_path: Path):
+    folder = lerobot_run(tmp_path / "run")
+    (folder / "backup").mkdir()
+    shutil.copy(folder / "eval_info.json", folder / "backup" / "eval_info.json")
+    result, out, _ = import_folder(tmp_path, folder)
+    assert result.code == 0, result.stderr
+    notes = read_json(tmp_path / "report.json")["notes"]
+    assert any("byte-identical copy" in n for n in notes)
+
+
+def test_secret_holding_folder_is_refused_without_echoing_the_secret(tmp_path: Path):
+    folder = lerobot_run(tmp_path / "run")
+    secret = "hf_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7"
+    (folder / ".env").write_text(f"HF_TOKEN={secret}\n")
+    result, out, _ = import_folder(tmp_path, folder)
+    assert result.code == 2
+    assert "likely secrets" in result.stderr and ".env" in result.stderr and "huggingface_token" in result.stderr
+    assert secret not in result.stderr
+    assert not out.exists()
+
+
+def test_host_paths_alone_are_not_a_refusal(tmp_path: Path):
+    # LeRobot's own eval_info.json lists absolute video paths: redacted on import, not refused.
+    folder = tmp_path / "run"
+    folder.mkdir()
+    shutil.copy(HARNESS / "lerobot_eval_info_multitask.json", folder / "eval_info.json")
+    result, out, _ = import_folder(tmp_path, folder)
+    assert result.code == 0, result.stderr
+    assert "/home/operator" not in out.read_text()
+
+
+def test_score_only_and_missing_denominator_folders_are_refused(tmp_path: Path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "rewards.json").write_text(json.dumps([{"episode": 0, "reward": 3.1}, {"episode": 1, "reward": 0.2}]))
+    (folder / "outcomes.jsonl").write_text('{"task_id": "libero_spatial/0", "success": true}\n')
+    result, out, _ = import_folder(tmp_path, folder)
+    assert result.code == 2
+    assert "score-only: rewards.json" in result.stderr
+    assert "missing denominator information: outcomes.jsonl" in result.stderr
+    assert not out.exists()
+
+
+def test_links_out_of_the_folder_are_not_followed_and_loops_end(tmp_path: Path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.copy(HARNESS / "libero_spatial_aggregate.json", outside / "other_aggregate.json")
+    (outside / "secrets.env").write_text("OPENAI_API_KEY=sk-" + "x" * 40 + "\n")
+    folder = lerobot_run(tmp_path / "run")
+    os.symlink(outside, folder / "linked_outside")
+    os.symlink(outside / "other_aggregate.json", folder / "also_outside.json")
+    os.symlink(folder, folder / "videos" / "loop")
+    scan = scan_folder(folder)
+    paths = [e.path for e in scan.inventory.entries]
+    assert not any(p.startswith("linked_outside") or p == "also_outside.json" for p in paths)
+    reasons = dict(scan.inventory.skipped)
+    assert "out of the folder" in reasons["linked_outside"]
+    assert "out of the folder" in reasons["also_outside.json"]
+    assert "loop" in reasons["videos/loop"]
+    decision = triage(scan.inventory)
+    assert decision.decision == "import" and decision.candidate.path == "eval_info.json"
+
+
+def test_limits_make_the_scan_incomplete_and_refused(tmp_path: Path):
+    folder = lerobot_run(tmp_path / "run")
+    for i in range(5):
+        (folder / f"extra_{i}.txt").write_text("x")
+    scan = scan_folder(folder, ScanLimits(max_files=3))
+    assert scan.inventory.limits_hit == ("more than 3 files",)
+    decision = triage(scan.inventory)
+    assert decision.decision == "refuse"
+    assert any(r.startswith("scan incomplete") for r in decision.reasons)
+    result, out, _ = import_folder(tmp_path, folder, "--max-total-bytes", "200")
+    assert result.code == 2 and "scan incomplete" in result.stderr and not out.exists()
+
+
+def test_triage_command_writes_the_report_even_for_a_refused_folder(tmp_path: Path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "eval_info.json").write_text(json.dumps({"aggregated": {"pc_success": 92.0}}))
+    report = tmp_path / "triage.md"
+    result = run_cli(["audit", "triage", folder, "--report", report, "--report-json", tmp_path / "t.json"])
+    assert result.code == 0, result.stderr
+    assert "refuse" in result.stdout
+    assert "aggregate-only" in report.read_text()
+    assert read_json(tmp_path / "t.json")["decision"] == "refuse"
+
+
+def test_missing_folder_is_bad_input(tmp_path: Path):
+    result, out, _ = import_folder(tmp_path, tmp_path / "nope")
+    assert result.code == 2 and "no such folder" in result.stderr and not out.exists()
+
+
+@pytest.mark.parametrize("name,content,kind", [
+    ("episode_results.json", (HARNESS / "episode_results.json").read_text(), "per_episode"),
+    ("results-1.json", (HARNESS / "results-2026-01-12T10-04-55.json").read_text(), "per_episode"),
+    ("evidence.csv", (HARNESS / "evidence.csv").read_text(), "per_episode"),
+    ("evidence.jsonl", (HARNESS / "evidence.jsonl").read_text(), "per_episode"),
+    ("results-2.json", '{"num_evaluated": 3, "success_rate": 0.3}', "aggregate_only"),
+    ("episode_results.json", '{"0": {"elapsed_steps": 3, "return": 1.2}}', "score_only"),
+    ("notes.json", '{"hello": "world"}', "data"),
+])
+def test_every_harness_shape_is_recognised(tmp_path: Path, name, content, kind):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / name).write_text(content)
+    entry = scan_folder(folder).inventory.entries[0]
+    assert entry.kind == kind, entry
