@@ -48,3 +48,11 @@ def test_brief_never_gives_a_verdict():
     for verdict in ("passed", "approved", "failed the review", "is deployable", "verdict: pass"):
         assert verdict not in text
     assert build_brief(build_packet(plan, inputs)).brief_digest == brief.brief_digest
+
+
+def test_host_path_in_markdown_reference_is_redacted():
+    plan = make_plan()
+    inputs, _ = plant_defects(plan)
+    brief = build_brief(build_packet(plan, inputs), packet_markdown_ref="/home/alice/runs/packet.md")
+    assert "alice" not in brief.packet_markdown_ref
+    assert any("redacted" in w for w in brief.warnings)

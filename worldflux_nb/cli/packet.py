@@ -1,10 +1,88 @@
-"""`eval-portfolio packet` and `eval-portfolio reviewer-brief` (to be filled in by their owner)."""
+"""`eval-portfolio packet` and `eval-portfolio reviewer-brief`."""
 
 from __future__ import annotations
 
 import argparse
 
+from worldflux_nb.errors import InputError
+
+INTERVALS = {"wilson": "wilson", "clopper-pearson": "clopper_pearson"}
+
 
 def register(group: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Add the packet commands to the `eval-portfolio` group created in cli/portfolio.py."""
-    return None
+    packet = group.add_parser("packet", help="check audit inputs against the plan; write the eval packet")
+    packet.add_argument("--plan", required=True, help="plan.json")
+    packet.add_argument("--audit-input", action="append", default=[], metavar="PROBE_ID=audit.json",
+                        help="an audit input for a selected probe (repeatable)")
+    packet.add_argument("--strict-missing-evidence", action="store_true",
+                        help="fail (exit 3, nothing written) on missing or underpowered evidence")
+    packet.add_argument("--interval", choices=sorted(INTERVALS), default="wilson")
+    packet.add_argument("--output", required=True, help="packet.md to write")
+    packet.add_argument("--packet-json", required=True, help="packet.json to write")
+    packet.set_defaults(handler=packet_command)
+
+    brief = group.add_parser("reviewer-brief", help="the private reviewer brief for a packet")
+    brief.add_argument("--packet", required=True, help="packet.json")
+    brief.add_argument("--packet-markdown-ref", help="the packet's Markdown, as the brief should name it")
+    brief.add_argument("--output", required=True, help="reviewer_brief.md to write")
+    brief.add_argument("--brief-json", required=True, help="reviewer_brief.json to write")
+    brief.set_defaults(handler=brief_command)
+
+
+def _audit_inputs(pairs: list[str], plan: object) -> list:
+    from worldflux_nb.io.artifacts import load
+    from worldflux_nb.models.evidence import AuditInput
+
+    selected = {p.probe_id for p in plan.selected_probes}  # type: ignore[attr-defined]
+    inputs = []
+    for pair in pairs:
+        probe_id, sep, path = pair.partition("=")
+        probe_id, path = probe_id.strip(), path.strip()
+        if not sep or not probe_id or not path:
+            raise InputError("--audit-input", None, f"{pair!r} is not PROBE_ID=audit.json")
+        if probe_id not in selected:
+            raise InputError(path, "probe_id", f"{probe_id!r} is not a selected probe of the plan "
+                             f"({', '.join(sorted(selected))})")
+        audit = load(path, AuditInput)
+        if audit.probe_id != probe_id:
+            raise InputError(path, "probe_id", f"is {audit.probe_id!r}, but the command line says {probe_id!r}")
+        inputs.append(audit)
+    return inputs
+
+
+def packet_command(args: argparse.Namespace) -> int:
+    from worldflux_nb.core.packet import build_packet
+    from worldflux_nb.io.artifacts import artifact_json, load
+    from worldflux_nb.io.files import write_outputs
+    from worldflux_nb.models.plan import ProtocolPlan
+    from worldflux_nb.render.markdown import to_markdown
+    from worldflux_nb.render.packet_docs import packet_document
+
+    plan = load(args.plan, ProtocolPlan)
+    inputs = _audit_inputs(args.audit_input, plan)
+    packet = build_packet(plan, inputs, strict_missing_evidence=args.strict_missing_evidence,
+                          interval=INTERVALS[args.interval])  # type: ignore[arg-type]
+    write_outputs({args.output: to_markdown(packet_document(packet)),
+                   args.packet_json: artifact_json(packet)})
+    c = packet.conformance
+    print(f"packet: {c.matched}/{c.planned_episodes} planned episodes matched, {c.missing} missing, "
+          f"{len(packet.warnings)} warnings; wrote {args.output} and {args.packet_json} (LOCAL_PRIVATE)")
+    return 0
+
+
+def brief_command(args: argparse.Namespace) -> int:
+    from worldflux_nb.core.brief import build_brief
+    from worldflux_nb.io.artifacts import artifact_json, load
+    from worldflux_nb.io.files import write_outputs
+    from worldflux_nb.models.packet import EvalPacket
+    from worldflux_nb.render.markdown import to_markdown
+    from worldflux_nb.render.packet_docs import brief_document
+
+    packet = load(args.packet, EvalPacket)
+    brief = build_brief(packet, packet_markdown_ref=args.packet_markdown_ref)
+    write_outputs({args.output: to_markdown(brief_document(brief)),
+                   args.brief_json: artifact_json(brief)})
+    print(f"reviewer brief: {len(brief.reviewer_questions)} questions, not public-share-ready; "
+          f"wrote {args.output} and {args.brief_json} (LOCAL_PRIVATE)")
+    return 0

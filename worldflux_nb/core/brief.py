@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from worldflux_nb.core.findings import plural, some
+from worldflux_nb.core.redaction import redact_text
 from worldflux_nb.core.statistics import percent
 from worldflux_nb.models.packet import EvalPacket, FlaggedEpisode, ReviewerBrief, ReviewerQuestion
 
@@ -144,6 +145,12 @@ def acceptance_discussion(packet: EvalPacket) -> list[str]:
 def build_brief(packet: EvalPacket, *, packet_markdown_ref: str | None = None) -> ReviewerBrief:
     """The sealed reviewer brief for a packet; `packet_markdown_ref` names the packet's Markdown."""
     headline = list(packet.observed_score_signals) + list(packet.cherry_pick_signals.statements)
+    warnings = list(packet.warnings)
+    if packet_markdown_ref is not None:
+        # A reference like /home/me/run/packet.md would leak a host path into a shared brief.
+        packet_markdown_ref, kinds = redact_text(packet_markdown_ref)
+        if kinds:
+            warnings.append(f"The packet Markdown reference was redacted ({', '.join(sorted(set(kinds)))}).")
     return ReviewerBrief(
         banner=BANNER,
         plan_digest=packet.plan_digest,
@@ -153,7 +160,7 @@ def build_brief(packet: EvalPacket, *, packet_markdown_ref: str | None = None) -
         policy_id=packet.policy_id,
         claim_intent=packet.claim_intent,
         headline=headline,
-        warnings=list(packet.warnings),
+        warnings=warnings,
         unsupported_claims=list(packet.unsupported_claims),
         missing_evidence=missing_evidence(packet),
         reviewer_questions=reviewer_questions(packet),
