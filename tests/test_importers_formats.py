@@ -211,3 +211,17 @@ def test_audit_input_displays_in_a_notebook():
     assert "LOCAL_PRIVATE" in bundle["text/markdown"]
     assert "infra_failure" in bundle["text/markdown"]
     assert "<script" not in bundle["text/html"]
+
+
+def test_large_generic_import_stays_fast_and_exact():
+    import time
+
+    n = 50_000
+    lines = "\n".join(json.dumps({"task_id": "libero_spatial/0", "episode_index": i, "success": i % 3 == 0,
+                                  "metadata": {"environment_version": "libero-local"}}) for i in range(n))
+    started = time.monotonic()
+    audit = FORMATS["jsonl"](lines, source_name="big.jsonl", plan=PLAN, probe_id="libero")
+    assert time.monotonic() - started < 30
+    assert len(audit.episodes) == n
+    assert sum(r["success"] for r in audit.episodes) == len(range(0, n, 3))
+    assert audit.episodes[-1]["episode_index"] == n - 1

@@ -243,12 +243,21 @@ def rows_by_order(outcomes: Sequence[tuple[str, bool | None]], *, planned: Seque
 class Redactor:
     """Collects Redaction entries while cleaning free text and metadata at the boundary."""
 
+    # Harness files repeat the same strings on every row; each distinct string is scanned once.
+    CACHE_LIMIT = 100_000
+
     def __init__(self) -> None:
         self.redactions: list[Redaction] = []
         self._seen: set[tuple[str, str]] = set()
+        self._cache: dict[str, tuple[str, list[str]]] = {}
 
     def text(self, value: str, location: str, *, limit: int | None = MAX_TEXT_CHARS) -> str:
-        clean, kinds = redact_text(value)
+        cached = self._cache.get(value)
+        if cached is None:
+            cached = redact_text(value)
+            if len(self._cache) < self.CACHE_LIMIT:
+                self._cache[value] = cached
+        clean, kinds = cached
         for kind in kinds:
             if (location, kind) not in self._seen:
                 self._seen.add((location, kind))

@@ -75,12 +75,13 @@ def _jsonl_records(text: str, src: str) -> Iterator[tuple[str, dict[str, Any]]]:
 
     if not text.strip():
         raise InputError(src, None, "is empty")
+    decoder = json.JSONDecoder(parse_constant=refuse)
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         where = f"line {number}"
         try:
-            record = json.loads(line, parse_constant=refuse)
+            record = decoder.decode(line)
         except (ValueError, RecursionError) as exc:
             raise InputError(src, where, f"is not valid JSON ({getattr(exc, 'msg', exc)})") from None
         yield where, require_dict(record, src, where)
