@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -44,6 +45,7 @@ def check_bundle(chart, expected_marks: set[str], max_rows: int) -> dict:
     assert bundle["image/svg+xml"].startswith("<svg")
     assert expected_marks <= marks(bundle["image/svg+xml"]), marks(bundle["image/svg+xml"])
     assert "$schema" not in bundle[VEGALITE]
+    json.dumps(bundle[VEGALITE], allow_nan=False)  # a notebook message must be strict JSON
     assert 0 < spec_rows(bundle[VEGALITE]) <= max_rows
     assert len(bundle["image/svg+xml"]) < 400_000
     assert_offline(bundle)

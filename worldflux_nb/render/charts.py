@@ -146,8 +146,11 @@ def _episode_rows(packet: EvalPacket, evidence: pd.DataFrame, plan: ProtocolPlan
         missing = missing[missing["_merge"] == "left_only"].drop(columns="_merge")
         rows = pd.concat([rows, missing.assign(category="missing")], ignore_index=True)
     rows["cell_id"] = place_on_cells(rows, cells_frame(packet))
-    return rows[["cell_id", "episode_index", "category", "seed", "status"]].astype(
-        {"episode_index": "int64", "seed": "object"})
+    rows = rows[["cell_id", "episode_index", "category", "seed", "status"]].astype(
+        {"episode_index": "int64", "seed": "object", "status": "object", "category": "object"})
+    for column in ("seed", "status"):  # NaN is not JSON: a missing episode has no seed or status
+        rows[column] = [None if pd.isna(value) else value for value in rows[column]]
+    return rows
 
 
 def conformance_matrix(packet: EvalPacket, evidence: pd.DataFrame | None = None,
