@@ -145,11 +145,12 @@ def test_tampered_plan_is_refused_by_every_command(flow, capsys, path, change):
     _tamper(data, path, change)
     (flow / "plan.json").write_text(json.dumps(data))
     out = flow / "again.md"
-    assert main(["eval-portfolio", "render-plan", "--plan", str(flow / "plan.json"),
-                 "--output", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and str(flow / "plan.json") in err and "digest" in err
-    assert not out.exists()
+    for command in (["render-plan"], ["render-run-sheet", "--run-sheet-csv", str(flow / "x.csv")]):
+        assert main(["eval-portfolio", *command, "--plan", str(flow / "plan.json"),
+                     "--output", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and str(flow / "plan.json") in err and "digest" in err
+        assert not out.exists() and not (flow / "x.csv").exists()
 
 
 def test_contract_missing_each_required_item_is_refused(flow, capsys):

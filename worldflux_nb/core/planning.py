@@ -203,7 +203,8 @@ def build_plan(
 ) -> ProtocolPlan:
     """The sealed protocol plan for a profile, deterministic from the seed and the other inputs.
 
-    Bad options raise InputError naming the option (no file); the command line adds the source.
+    `created_at` defaults to now, or SOURCE_DATE_EPOCH when set, so byte-identical plans need one
+    of the two. Bad options raise InputError naming the option; the command line adds the source.
     """
     _check_options(seed_source, episodes_per_cell, denominator_policy, max_ci_half_width,
                    min_episodes_per_cell)
