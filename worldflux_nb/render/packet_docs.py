@@ -131,7 +131,7 @@ def packet_document(packet: EvalPacket) -> Document:
                                     for k in packet.contract_checks])]
     if packet.consent_markers:
         blocks.append(BulletList([f"{p}: consent marker {m!r} recorded, not verified"
-                                  for p, m in packet.consent_markers.items()]))
+                                  for p, m in sorted(packet.consent_markers.items())]))
     blocks += [
         Heading("Training-exposure caveats"),
         BulletList(packet.training_exposure_caveats, empty_text="None declared."),
@@ -150,7 +150,7 @@ def packet_document(packet: EvalPacket) -> Document:
         KeyValues([("tool", f"{p.tool} {p.tool_version}"),
                    ("registry", f"{p.registry_version} {p.registry_digest}"),
                    ("plan digest", p.plan_digest), ("profile digest", p.profile_digest),
-                   *[(f"audit input {k}", v) for k, v in p.input_digests.items()],
+                   *[(f"audit input {k}", v) for k, v in sorted(p.input_digests.items())],
                    ("result digest", p.result_digest), ("interval method", p.interval_method),
                    ("bootstrap seed", p.bootstrap_seed), ("created at", p.created_at),
                    ("packet digest", packet.packet_digest)]),
