@@ -129,6 +129,9 @@ CASES = [
     ("jsonl-task", "jsonl", "libero", "e.jsonl", _jsonl(task_id="kitchen/7"), ["line 1.task_id", "kitchen/7"]),
     ("csv-task", "csv", "libero", "e.csv", CSV_HEADER + "libero_10/1,nominal,0,0,,true,completed\n",
      ["line 2.task_id", "libero_10/1"]),
+    # values too large for the int64 columns downstream
+    ("jsonl-index-huge", "jsonl", "libero", "e.jsonl", _jsonl(episode_index=10**30), ["line 1.episode_index", "out of range"]),
+    ("jsonl-seed-huge", "jsonl", "libero", "e.jsonl", _jsonl(seed=-(10**30)), ["line 1.seed", "out of range"]),
     # another probe's rows
     ("jsonl-probe", "jsonl", "libero", "e.jsonl", _jsonl(probe_id="pusht"), ["line 1.probe_id", "pusht"]),
 ]

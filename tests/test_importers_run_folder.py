@@ -143,6 +143,17 @@ def test_links_out_of_the_folder_are_not_followed_and_loops_end(tmp_path: Path):
     assert decision.decision == "import" and decision.candidate.path == "eval_info.json"
 
 
+def test_a_folder_whose_only_evidence_links_outside_is_refused_naming_the_link(tmp_path: Path):
+    outside = tmp_path / "elsewhere_eval_info.json"
+    shutil.copy(HARNESS / "lerobot_eval_info_legacy.json", outside)
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "eval_info.json").symlink_to(outside)
+    result, out, _ = import_folder(tmp_path, folder)
+    assert result.code == 2 and not out.exists()
+    assert "eval_info.json (symbolic link leading out of the folder" in result.stderr
+
+
 def test_limits_make_the_scan_incomplete_and_refused(tmp_path: Path):
     folder = lerobot_run(tmp_path / "run")
     for i in range(5):

@@ -22,6 +22,8 @@ from worldflux_nb.models.plan import ProtocolPlan
 
 # Free text (failure messages, tracebacks) is kept short: enough to triage, not a log dump.
 MAX_TEXT_CHARS = 500
+# Indexes and seeds go into int64 columns downstream; anything larger is refused here.
+INT64_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,8 @@ def require_index(value: Any, source: str, where: str) -> int:
         raise InputError(source, where, f"must be a non-negative integer, not {shown(value)}")
     if value < 0:
         raise InputError(source, where, f"must be a non-negative integer, not {value}")
+    if value > INT64_MAX:
+        raise InputError(source, where, "is out of range (larger than a 64-bit integer)")
     return value
 
 
@@ -93,6 +97,8 @@ def optional_seed(value: Any, source: str, where: str) -> int | None:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise InputError(source, where, f"must be an integer or null, not {shown(value)}")
+    if not -INT64_MAX - 1 <= value <= INT64_MAX:
+        raise InputError(source, where, "is out of range (outside a 64-bit integer)")
     return value
 
 

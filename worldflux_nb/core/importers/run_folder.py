@@ -228,6 +228,9 @@ def triage(inventory: Inventory) -> Triage:
                 reasons.append(f"{label}: {paths} — {_SHAPE_DETAIL[kind]}")
         if not reasons or all(r.startswith("likely secrets") for r in reasons):
             reasons.append("no per-episode evidence in a known format was found")
+        if inventory.skipped:
+            reasons.append("not followed or unreadable: " + ", ".join(
+                f"{path} ({why})" for path, why in inventory.skipped[:5]))
     if inventory.limits_hit:
         reasons.append("scan incomplete: " + "; ".join(inventory.limits_hit)
                        + " — other candidates may exist")
