@@ -48,7 +48,7 @@ def reviewer_questions(packet: EvalPacket) -> list[ReviewerQuestion]:
     for about, group in _by_cell(flags, "missing").items():
         cell = cells.get(about)
         count = f"{cell.missing} of {cell.planned}" if cell else str(len(group))
-        ask(about, f"{count} planned episodes of {about} have no conformant evidence ("
+        ask(about, f"Planned episodes of {about} with no conformant evidence: {count} ("
             f"{_episodes(group).lower()}). Were they run, and what happened to them?")
     for about, group in _by_cell(flags, "duplicate").items():
         ask(about, f"{_episodes(group)} of {about} ran more than once. Why, "
