@@ -6,6 +6,7 @@ import json
 import re
 import time
 
+import pandas as pd
 import pytest
 
 import display_samples as samples
@@ -39,7 +40,7 @@ def marks(svg: str) -> set[str]:
     return set(re.findall(r'class="mark-([a-z]+) role-mark', svg))
 
 
-def check_bundle(chart, expected_marks: set[str], max_rows: int) -> dict:
+def check_bundle(chart, expected_marks: set[str], max_rows: int, max_svg: int = 400_000) -> dict:
     bundle = chart._repr_mimebundle_()
     assert set(bundle) == {"image/svg+xml", VEGALITE, "text/plain"}
     assert bundle["image/svg+xml"].startswith("<svg")
@@ -47,7 +48,7 @@ def check_bundle(chart, expected_marks: set[str], max_rows: int) -> dict:
     assert "$schema" not in bundle[VEGALITE]
     json.dumps(bundle[VEGALITE], allow_nan=False)  # a notebook message must be strict JSON
     assert 0 < spec_rows(bundle[VEGALITE]) <= max_rows
-    assert len(bundle["image/svg+xml"]) < 400_000
+    assert len(bundle["image/svg+xml"]) < max_svg
     assert_offline(bundle)
     return bundle
 
@@ -153,3 +154,53 @@ def test_conformance_view_displays_like_an_artifact():
     assert "rect" in marks(view.chart().svg)
     big = ConformanceView(BIG)._repr_mimebundle_()
     assert len(big["text/html"]) < 300_000 and "more rows in the JSON artifact" in big["text/markdown"]
+
+
+def real_flow():
+    """A plan from the planner, evidence with re-runs, gaps and unplanned rows, the real packet."""
+    from worldflux_nb.core.conformance import check_conformance
+    from worldflux_nb.core.packet import build_packet
+    from worldflux_nb.core.planning import build_plan
+    from worldflux_nb.core.run_sheet import planned_episodes_frame
+    from worldflux_nb.models import AuditInput
+    from worldflux_nb.sample.reference import reference_profile
+
+    plan = build_plan(reference_profile(), seed=1234)
+    inputs = []
+    for probe_id, rows in planned_episodes_frame(plan).groupby("probe_id"):
+        out = []
+        for i, r in enumerate(rows.itertuples()):
+            if i % 9 == 0:
+                continue  # missing
+            row = {"probe_id": r.probe_id, "task_id": r.task_id, "axis": r.axis, "level": r.level,
+                   "episode_index": int(r.episode_index), "seed": None if r.seed is pd.NA else int(r.seed),
+                   "success": i % 3 != 0, "status": "infra_failure" if i % 29 == 0 else "completed"}
+            out.append(row)
+            if i % 17 == 0:
+                out.append({**row, "success": True})  # a re-run
+            if i % 23 == 0:
+                out.append({**row, "episode_index": 9999})  # never planned
+        inputs.append(AuditInput(plan_digest=plan.plan_digest, probe_id=probe_id, episodes=out,
+                                 source={"importer": "jsonl", "format_version": "1", "identity": "explicit"}))
+    return plan, build_packet(plan, inputs), check_conformance(plan, inputs).rows
+
+
+def test_real_packet_and_conformance_rows_chart_and_explore():
+    plan, packet, rows = real_flow()
+    matrix = charts.conformance_matrix(packet, evidence=rows, plan=plan, episode_marks_limit=10_000)
+    # Forced to episode level past its default size limit, to check the real rows' dtypes.
+    check_bundle(matrix, {"rect", "symbol"}, len(rows) + packet.conformance.missing, max_svg=2_000_000)
+    counts = matrix.data["category"].value_counts()
+    assert counts["missing"] == packet.conformance.missing
+    assert counts["duplicate"] == packet.conformance.duplicates
+    check_bundle(charts.conformance_matrix(packet, evidence=rows, plan=plan), {"rect"}, 7 * len(packet.cells))
+    check_bundle(charts.denominator_chart(packet), {"rect"}, 3 * 5 * 40)
+    check_bundle(charts.power_chart(packet, plan=plan), {"line", "rule", "symbol"}, 200 + len(packet.cells))
+    explorer = packet.explore(rows, plan=plan)
+    explorer.category.value = ("duplicate",)
+    assert set(explorer.filtered["cell_id"]) == {c.cell_id for c in packet.cells if c.duplicates}
+    assert (explorer.episode_rows()["category"] == "duplicate").any()
+    fallback = packet.explore()
+    fallback.category.value = ("out_of_protocol",)
+    assert (fallback.episode_rows()["category"] == "out_of_protocol").any()
+    assert_offline(packet._repr_mimebundle_())

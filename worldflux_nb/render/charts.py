@@ -38,7 +38,7 @@ POLICY_COUNTS = {
     "attempted": {"success", "failure", "missing"},
     "completed_only": {"success", "failure"},
 }
-EPISODE_MARKS_LIMIT = 2500
+EPISODE_MARKS_LIMIT = 600  # about 350 bytes of SVG per mark
 ROWS_LIMIT = 150
 
 

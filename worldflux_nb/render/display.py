@@ -133,6 +133,8 @@ def _packet_lines(a: Any) -> list[str]:
              f"{c.seed_mismatches} seed / {c.metadata_mismatches} metadata mismatches, "
              f"{c.infra_failures} infra failures"]
     for policy in a.denominator_policies:
+        if getattr(policy, "probe_id", None) is not None:  # per-probe readings live in the HTML
+            continue
         label = " (optimistic)" if policy.optimistic else ""
         marker = "*" if policy.policy == a.denominator_policy else " "
         lines.append(f"{marker}{policy.policy}{label}: {policy.successes}/{policy.denominator} = "

@@ -89,8 +89,7 @@ class Explorer(widgets.VBox):
             flagged = self.packet.flagged_episodes
             rows = pd.DataFrame([f.model_dump() for f in flagged], columns=[
                 "category", "probe_id", "task_id", "axis", "level", "episode_index", "seed", "success",
-                "status", "detail"])
-            rows["cell_id"] = None
+                "status", "detail", "cell_id"])
         else:
             rows = evidence.copy()
         rows["level"] = rows["level"].astype(str)
