@@ -53,6 +53,13 @@ def test_one_claim_safe_candidate_emits_an_audit_input_and_a_private_report(tmp_
                               "tracker_export": 1, "video": 1}
     text = report.read_text()
     assert "LOCAL_PRIVATE" in text and "eval_info.json" in text and str(tmp_path) not in text
+    from worldflux_nb.core.importers.run_folder import report_for
+    from worldflux_nb.render.evidence_doc import run_folder_report_document
+    from worldflux_nb.render.html import to_html
+
+    scan = scan_folder(folder)
+    html = to_html(run_folder_report_document(report_for(scan.inventory, triage(scan.inventory))))
+    assert "LOCAL_PRIVATE" in html and "<script" not in html and str(tmp_path) not in html
     # Read-only: nothing in the folder was created, removed or touched.
     assert {p: p.stat().st_mtime_ns for p in folder.rglob("*")} == before
 
