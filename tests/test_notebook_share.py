@@ -135,3 +135,30 @@ def test_share_command_writes_copy_and_report(tmp_path: Path, capsys: pytest.Cap
     assert not any(planted in written for planted in PLANTED)
     assert main(["notebook", "share", str(source), "--output", str(source)]) == 2
     assert source.read_bytes() == original
+
+
+@pytest.mark.slow
+def test_sharing_the_executed_template_keeps_charts_widgets_and_exportable_packet(
+        tmp_path: Path, tmp_path_factory) -> None:
+    from notebook_support import template_run
+
+    run = template_run(tmp_path_factory)
+    nb = nbformat.read(run / "profile_to_brief.ipynb", as_version=4)
+    nb.cells[3].source += f"\nhf_token = '{HF}'\n"  # the injected parameters, with a planted token
+    nb.cells[-1].outputs.append(nbformat.v4.new_output("stream", name="stderr", text=f"copied to {HOME}\n"))
+    source = tmp_path / "executed.ipynb"
+    nbformat.write(nb, source)
+    assert main(["notebook", "share", str(source), "--output", str(tmp_path / "copy.ipynb")]) == 0
+    text = (tmp_path / "copy.ipynb").read_text(encoding="utf-8")
+    for leaked in (HF, "/home/alice", str(run), str(tmp_path_factory.getbasetemp())):
+        assert leaked not in text
+    copy = nbformat.read(tmp_path / "copy.ipynb", as_version=4)
+    svgs = [o for c in copy.cells if c.cell_type == "code" for o in c.outputs if "image/svg+xml" in o.get("data", {})]
+    assert len(svgs) == 3 and all("<svg" in o["data"]["image/svg+xml"] for o in svgs)
+    state = "application/vnd.jupyter.widget-state+json"
+    assert copy.metadata["widgets"][state]["state"].keys() == nb.metadata["widgets"][state]["state"].keys()
+    # The packet and brief carry no secrets, so the reviewer's copy still exports the same files.
+    assert main(["notebook", "export", str(tmp_path / "copy.ipynb"), "--output-dir", str(tmp_path / "a")]) == 0
+    assert main(["notebook", "export", str(source), "--output-dir", str(tmp_path / "b")]) == 0
+    for name in ("packet.md", "packet.json", "reviewer_brief.md", "reviewer_brief.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
