@@ -27,9 +27,12 @@ DOCUMENT_BUILDERS: dict[str, tuple[str, str]] = {
     "reviewer_brief": ("worldflux_nb.render.packet_docs", "brief_document"),
 }
 
-# Inline tables stop here so a million-episode run sheet still displays fast and small; the full
-# data stays in the JSON mimetype.
+# Inline tables stop here so a million-episode run sheet still displays fast and small.
 DISPLAY_MAX_ROWS = 200
+# Above this many episodes a plan, run sheet or audit input leaves its JSON out of the display unless
+# asked for by name: its file is the record, and a notebook must stay small enough to share. Packets
+# and briefs are always embedded whole, so they can be exported from an executed notebook.
+DISPLAY_JSON_MAX_EPISODES = 5_000
 
 
 def short_digest(digest: str | None) -> str:
@@ -189,6 +192,18 @@ def mimebundle(artifact: Artifact, include: Collection[str] | None = None,
             bundle["text/html"] = to_html(document)
         if wanted("text/markdown", include, exclude):
             bundle["text/markdown"] = to_markdown(document)
-    if wanted(artifact.media_type(), include, exclude):
-        bundle[artifact.media_type()] = artifact.to_json_dict()
+    media_type = artifact.media_type()
+    if wanted(media_type, include, exclude):
+        if (include and media_type in include) or episode_count(artifact) <= DISPLAY_JSON_MAX_EPISODES:
+            bundle[media_type] = artifact.to_json_dict()
+        elif "text/plain" in bundle:
+            bundle["text/plain"] += (f"\n  (JSON not embedded: over {DISPLAY_JSON_MAX_EPISODES} episodes; "
+                                     "the artifact file is the record)")
     return bundle
+
+
+def episode_count(artifact: Artifact) -> int:
+    """How many episodes an artifact lists (0 for kinds that list none)."""
+    if artifact.KIND == "protocol_plan":
+        return artifact.planned_episodes  # type: ignore[attr-defined]
+    return len(getattr(artifact, "episodes", ()))
