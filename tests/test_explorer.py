@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import display_samples as samples
 from worldflux_nb.render.explorer import Explorer, explore
@@ -61,17 +60,13 @@ def test_drill_down_falls_back_to_the_packets_flagged_episodes():
     assert "flagged episodes from the packet" in ex.episodes.value
 
 
-def test_filtering_ten_thousand_cells_stays_under_100_ms():
+def test_filtering_ten_thousand_cells_keeps_the_table_bounded():
+    # Its speed (under 100 ms a change) is measured in bench/, not asserted here.
     ex = explore(samples.big_packet(10_000))
-    timings = []
     for value in (("libero",), ("libero-plus",), ()):
-        started = time.perf_counter()
         ex.probe.value = value
-        timings.append(time.perf_counter() - started)
-    started = time.perf_counter()
+        assert len(ex.filtered) == sum(1 for c in ex.packet.cells if not value or c.probe_id in value)
     ex.category.value = ("duplicate",)
-    timings.append(time.perf_counter() - started)
-    assert min(timings) < 0.1 and sorted(timings)[len(timings) // 2] < 0.1, timings
     assert len(ex.filtered) == sum(1 for c in ex.packet.cells if c.duplicates)
     assert ex.table.value.count("<tr") <= ex.max_table_rows + 1
 
