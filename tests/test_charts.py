@@ -201,3 +201,13 @@ def test_real_packet_and_conformance_rows_chart_and_explore():
     fallback.category.value = ("out_of_protocol",)
     assert (fallback.episode_rows()["category"] == "out_of_protocol").any()
     assert_offline(packet._repr_mimebundle_())
+
+
+def test_live_chart_is_an_offline_jupyter_chart():
+    pytest.importorskip("anywidget")
+    import altair as alt
+
+    live = charts.power_chart(PACKET, PLAN).live()
+    assert isinstance(live, alt.JupyterChart)
+    # Offline mode bundles Vega's JavaScript from vl-convert instead of importing it from a CDN.
+    assert "cdn" not in live._esm.lower() and "http" not in live._esm[:2000].lower()
