@@ -50,9 +50,12 @@ def template_path(name_or_path: str | os.PathLike[str] | None = None) -> Path:
             raise InputError(str(candidate), None, "no such notebook file")
         return candidate
     name = str(name_or_path or DEFAULT_TEMPLATE)
-    bundled = resources.files("worldflux_nb") / "templates" / f"{name}.ipynb"
-    if bundled.is_file():
-        return Path(str(bundled))
+    # Package data first (what a wheel ships); then the source checkout's templates/ folder, for a
+    # checkout where the package's link to it came out as a plain text file (e.g. git on Windows).
+    for bundled in (resources.files("worldflux_nb") / "templates" / f"{name}.ipynb",
+                    Path(__file__).resolve().parents[2] / "templates" / f"{name}.ipynb"):
+        if bundled.is_file() and bundled.read_bytes().lstrip()[:1] == b"{":
+            return Path(str(bundled))
     raise InputError(name, None, "is neither a notebook file nor a bundled template "
                                  f"(bundled: {', '.join(bundled_templates()) or 'none'})")
 
@@ -225,6 +228,8 @@ def run_notebook(template: str | os.PathLike[str] | None, output_path: str | os.
     nb = inject_parameters(read_notebook(source), dict(parameters or {}), str(source))
     result = execute_notebook(nb, cwd=cwd, timeout=timeout, progress=progress)
     target = Path(output_path)
-    write_outputs({target: nbformat.writes(nb) + "\n"})
+    from worldflux_nb.io.notebook_ids import stable_widget_ids
+
+    write_outputs({target: nbformat.writes(stable_widget_ids(nb)) + "\n"})
     return RunResult(target, result.cells_run, result.failed_cell, result.failed_cell_summary,
                      result.error_name, result.error_value)
