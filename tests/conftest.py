@@ -44,3 +44,16 @@ REFERENCE_PROFILE = {
 @pytest.fixture(autouse=True)
 def _fixed_source_date(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+
+
+@pytest.fixture(scope="session")
+def reference_flow(tmp_path_factory: pytest.TempPathFactory):
+    """The reference flow, profile to brief, built once per session through the command line.
+
+    Read-only for tests: copy it before changing anything (see tests/hardening_support.py).
+    """
+    from hardening_support import build_flow
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+        return build_flow(tmp_path_factory.mktemp("reference_flow"))
