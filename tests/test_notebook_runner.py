@@ -110,3 +110,8 @@ def test_default_template_is_found_inside_the_package() -> None:
     assert "worldflux_nb" in path.parts
     with pytest.raises(InputError, match="neither a notebook file nor a bundled template"):
         template_path("no_such_template")
+
+
+def test_notebook_without_a_subcommand_prints_its_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["notebook"]) == 2
+    assert "run" in capsys.readouterr().err

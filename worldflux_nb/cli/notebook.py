@@ -92,6 +92,12 @@ def register(groups: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
     group = groups.add_parser("notebook", help="run the template notebook, export or share an executed one")
     commands = group.add_subparsers(dest="notebook_command", metavar="SUBCOMMAND",
                                     parser_class=type(group))
+
+    def usage(_: argparse.Namespace) -> int:
+        group.print_help(sys.stderr)
+        return 2
+
+    group.set_defaults(handler=usage)
     run = commands.add_parser("run", help="execute a template notebook (default: profile_to_brief)")
     run.add_argument("template", nargs="?", default=None,
                      help="a notebook file or a bundled template name (default: profile_to_brief)")
