@@ -57,7 +57,7 @@ def run_sheet_instructions(plan: ProtocolPlan) -> list[str]:
                    "(the seed column)")
         else:
             how = f"pass run seed {probe.run_seed} to the harness; it is recorded on every episode"
-        pinned = ", ".join(f"{k}={v}" for k, v in probe.pinned_metadata.items())
+        pinned = ", ".join(f"{k}={v}" for k, v in sorted(probe.pinned_metadata.items()))
         lines.append(f"{probe.probe_id}: {how}. Repeat in each episode's metadata: {pinned}.")
     return lines
 
