@@ -19,6 +19,10 @@ Digest = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
 # A perturbation level: an integer difficulty, or a short label; `nominal` axis uses level 0.
 Level = int | Annotated[str, StringConstraints(min_length=1, max_length=64)]
 MetadataValue = str | int | float | bool | None
+# Episode indexes and seeds become int64 columns in conformance; larger values are refused on load.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+EpisodeIndex = Annotated[int, Field(ge=0, le=INT64_MAX)]
+Seed = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
 NOMINAL_AXIS = "nominal"
 
 

@@ -8,7 +8,7 @@ from pydantic import Field
 from typing_extensions import NotRequired, TypedDict
 
 from worldflux_nb.models.common import (
-    Artifact, Digest, Frozen, Level, MetadataValue, ShortText, Slug, now_field,
+    Artifact, Digest, EpisodeIndex, Frozen, Level, MetadataValue, Seed, ShortText, Slug, now_field,
 )
 
 EpisodeStatus = Literal["completed", "timeout", "infra_failure", "pending"]
@@ -23,8 +23,8 @@ class EvidenceRow(TypedDict):
     task_id: str
     axis: str
     level: Level
-    episode_index: int
-    seed: int | None
+    episode_index: EpisodeIndex
+    seed: Seed | None
     success: bool | None
     status: EpisodeStatus
     metadata: NotRequired[dict[str, MetadataValue]]

@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 from typing_extensions import Self, TypedDict
 
 from worldflux_nb.models.common import (
-    Artifact, Digest, Frozen, Level, MetadataValue, ShortText, Slug, now_field,
+    INT64_MAX, INT64_MIN, Artifact, Digest, Frozen, Level, MetadataValue, ShortText, Slug, now_field,
 )
 from worldflux_nb.models.contract import CustomEvalContract
 from worldflux_nb.models.profile import EvalProfile
@@ -67,8 +67,13 @@ class PlanCell(Frozen):
             raise ValueError("seeds and episode_indexes must have the same length")
         if len(set(self.episode_indexes)) != len(self.episode_indexes):
             raise ValueError("episode_indexes must be unique within a cell")
-        if any(i < 0 for i in self.episode_indexes):
+        if min(self.episode_indexes) < 0:
             raise ValueError("episode_indexes must be non-negative")
+        if max(self.episode_indexes) > INT64_MAX:
+            raise ValueError(f"episode_indexes must be at most {INT64_MAX}")
+        seeds = [seed for seed in self.seeds if seed is not None]
+        if seeds and (min(seeds) < INT64_MIN or max(seeds) > INT64_MAX):
+            raise ValueError("seeds must fit in a signed 64-bit integer")
         return self
 
 
@@ -115,6 +120,21 @@ class ProtocolPlan(Artifact):
                     f"the plan's profile_digest {self.profile_digest}")
         profile_problem = self.profile.digest_problem()
         return f"embedded profile: {profile_problem}" if profile_problem else None
+
+    @model_validator(mode="after")
+    def _unique_cells(self) -> Self:
+        # Episode indexes are unique within a cell, so unique cells make every planned episode unique.
+        ids: set[str] = set()
+        places: set[tuple[str, str, str, str]] = set()
+        for cell in self.cells:
+            place = (cell.probe_id, cell.task_id, cell.axis, str(cell.level))
+            if cell.cell_id in ids:
+                raise ValueError(f"cell_id {cell.cell_id} appears more than once")
+            if place in places:
+                raise ValueError(f"two cells plan {'/'.join(place)}; a probe x task x axis x level is one cell")
+            ids.add(cell.cell_id)
+            places.add(place)
+        return self
 
     @property
     def planned_episodes(self) -> int:

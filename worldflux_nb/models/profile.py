@@ -63,7 +63,8 @@ class EvalProfile(Artifact):
     action_space: list[ActionSpace] = Field(min_length=1)
     action_control_mode: ActionControlMode
     coordinate_frame: CoordinateFrame
-    degrees_of_freedom: PositiveInt
+    # Humanoids have a few dozen; a bound keeps nonsense (and C-integer overflows) out at the boundary.
+    degrees_of_freedom: PositiveInt = Field(le=1000)
     gripper_control: GripperControl
     observation_space: list[ObservationSpace] = Field(min_length=1)
     camera_topology: CameraTopology
