@@ -1,8 +1,10 @@
-"""Shared fixtures: the reference profile flags and a sealed plan built through the public API."""
+"""Shared fixtures: the reference profile as command-line flags and as field values."""
 
 from __future__ import annotations
 
 import pytest
+
+from worldflux_nb.sample.reference import REFERENCE_PROFILE_VALUES
 
 REFERENCE_PROFILE_ARGS = [
     "--profile-id", "customer-vla-v3-tabletop", "--policy-id", "customer_vla_v3",
@@ -22,23 +24,7 @@ REFERENCE_PROFILE_ARGS = [
     "--reviewer-next-action", "review conformance, missing cells, and unsupported claims",
 ]
 
-REFERENCE_PROFILE = {
-    "profile_id": "customer-vla-v3-tabletop", "policy_id": "customer_vla_v3",
-    "use_case": "fixed-camera tabletop pick-and-place demo",
-    "embodiment_class": "single_arm_tabletop", "robot_model": "franka-panda",
-    "simulator_family": "libero", "action_space": ["end_effector_delta_pose", "gripper_action"],
-    "action_control_mode": "delta_pose", "coordinate_frame": "end_effector",
-    "degrees_of_freedom": 6, "gripper_control": "binary",
-    "observation_space": ["rgb_static_camera", "language_instruction"],
-    "camera_topology": "static", "camera_config_id": "static-front-v1", "language_input": True,
-    "control_frequency_hz": 20, "reset_policy": "episode_reset",
-    "metric_contract": "boolean_success_per_episode", "real_to_sim_calibration": "calibration-v1",
-    "environment_version": "libero-local", "adapter_version": "worldflux-libero-bridge",
-    "training_exposure_possible_benchmark_family": ["libero"],
-    "training_exposure_caveat": ["operator did not provide a full training-data manifest"],
-    "claim_intent": "constrained tabletop manipulation evidence",
-    "reviewer_next_action": "review conformance, missing cells, and unsupported claims",
-}
+REFERENCE_PROFILE = dict(REFERENCE_PROFILE_VALUES)
 
 
 @pytest.fixture(autouse=True)
