@@ -103,5 +103,29 @@ class Artifact(Frozen):
         return mimebundle(self, include=include, exclude=exclude)
 
 
+def redacted_text(value: Any) -> Any:
+    """Free text with secret-shaped spans replaced by `[REDACTED:kind]`, which says what was removed."""
+    # Imported here: core.redaction itself imports the evidence models.
+    from worldflux_nb.core.redaction import redact_text
+
+    if isinstance(value, str):
+        return redact_text(value)[0]
+    if isinstance(value, list):
+        return [redacted_text(item) for item in value]
+    return value
+
+
+def refuse_secret(value: Any) -> Any:
+    """Identifiers travel into every artifact verbatim, so one that looks like a secret is refused."""
+    from worldflux_nb.core.redaction import redact_text
+
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, str):
+            kinds = redact_text(item)[1]
+            if kinds:
+                raise ValueError(f"looks like a secret ({kinds[0]}); identifiers must not carry secrets")
+    return value
+
+
 def now_field() -> Any:
     return Field(default_factory=utc_timestamp)

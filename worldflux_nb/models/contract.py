@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from worldflux_nb.models.common import Artifact, Digest, Frozen, MetadataValue, ShortText, Slug
+from worldflux_nb.models.common import (
+    Artifact, Digest, Frozen, MetadataValue, ShortText, Slug, redacted_text, refuse_secret,
+)
 
 
 class ContractTask(Frozen):
     task_id: Slug
     instruction: ShortText
+
+    _redact = field_validator("instruction")(redacted_text)
+    _no_secret_ids = field_validator("task_id")(refuse_secret)
 
 
 class CustomEvalContract(Artifact):
@@ -34,6 +39,20 @@ class CustomEvalContract(Artifact):
     # Values evidence must repeat under `metadata`, keyed by audit metadata key.
     pinned_values: dict[Slug, MetadataValue] = Field(default_factory=dict)
     episodes_per_task: int | None = Field(default=None, gt=0)
+
+    # Contract text travels into plans, packets and briefs: secrets are redacted or refused here.
+    _redact = field_validator(
+        "task_manifest_ref", "metric_schema_ref", "inclusion_rules", "exclusion_rules",
+        "reviewer_owned_task_source", "customer_consent_marker", "customer_use_case",
+        "acceptance_question", "workflow_claim", "task_owner")(redacted_text)
+    _no_secret_ids = field_validator("contract_id", "audit_metadata_keys")(refuse_secret)
+
+    @field_validator("pinned_values")
+    @classmethod
+    def _redact_pinned(cls, values: dict[str, MetadataValue]) -> dict[str, MetadataValue]:
+        refuse_secret(list(values))
+        # Importers redact evidence metadata the same way, so a pinned value still matches.
+        return {key: redacted_text(value) for key, value in values.items()}
 
     @property
     def probe_id(self) -> str:

@@ -6,7 +6,9 @@ from typing import Literal
 
 from pydantic import Field, PositiveFloat, PositiveInt, field_validator
 
-from worldflux_nb.models.common import Artifact, Digest, ShortText, Slug, now_field
+from worldflux_nb.models.common import (
+    Artifact, Digest, ShortText, Slug, now_field, redacted_text, refuse_secret,
+)
 
 EmbodimentClass = Literal[
     "single_arm_tabletop", "bimanual_tabletop", "mobile_manipulator", "humanoid", "legged",
@@ -90,6 +92,15 @@ class EvalProfile(Artifact):
         if len(set(values)) != len(values):
             raise ValueError("lists a value more than once")
         return values
+
+    # Secrets typed into a profile would reach every plan, packet and brief: free text is redacted,
+    # identifiers that look like secrets are refused.
+    _redact = field_validator("use_case", "claim_intent", "reviewer_next_action",
+                              "training_exposure_caveat")(redacted_text)
+    _no_secret_ids = field_validator(
+        "profile_id", "policy_id", "robot_model", "camera_config_id", "real_to_sim_calibration",
+        "environment_version", "adapter_version", "training_exposure_possible_benchmark_family",
+    )(refuse_secret)
 
     @field_validator("control_frequency_hz")
     @classmethod
