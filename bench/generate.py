@@ -131,9 +131,17 @@ DEFECTS = {"missing": 0.03, "infra_failure": 0.01, "pending": 0.005, "timeout": 
 
 
 def evidence_rows(plan: ProtocolPlan, probe_id: str, *, seed: int = 7) -> Iterator[dict[str, Any]]:
-    """Generic evidence rows for one probe: planned episodes run once, with defects mixed in."""
+    """Generic evidence rows for one probe of any plan: planned episodes run once, defects mixed in."""
     rng = random.Random(f"{seed}:{probe_id}")
-    probe = next(p for p in PROBES if p.probe_id == probe_id)
+    probe = plan.probe(probe_id)
+    pinned = dict(probe.pinned_metadata)
+    differing = next(iter(pinned), None)
+
+    def seed_for(index: int) -> int | None:
+        if probe.seed_mode == "per_episode_seed":
+            return (probe.run_seed or 0) + index
+        return probe.run_seed if probe.seed_mode == "run_seed" else None
+
     for cell in plan.cells:
         if cell.probe_id != probe_id:
             continue
@@ -142,17 +150,16 @@ def evidence_rows(plan: ProtocolPlan, probe_id: str, *, seed: int = 7) -> Iterat
                 "level": cell.level}
         planned = set(cell.episode_indexes)
         for index, planned_s in zip(cell.episode_indexes, cell.seeds):
-            roll = rng.random()
-            if roll < DEFECTS["missing"]:
+            if rng.random() < DEFECTS["missing"]:
                 continue
             row = {**base, "episode_index": index, "seed": planned_s,
-                   "success": rng.random() < rate, "status": "completed", "metadata": dict(PINNED)}
+                   "success": rng.random() < rate, "status": "completed", "metadata": dict(pinned)}
             roll = rng.random()
-            if roll < 0.01:
+            if roll < DEFECTS["infra_failure"]:
                 row.update(status="infra_failure", success=None)
-            elif roll < 0.015:
+            elif roll < DEFECTS["infra_failure"] + DEFECTS["pending"]:
                 row.update(status="pending", success=None)
-            elif roll < 0.035:
+            elif roll < DEFECTS["infra_failure"] + DEFECTS["pending"] + DEFECTS["timeout"]:
                 row.update(status="timeout", success=False)
             roll = rng.random()
             if planned_s is not None and roll < DEFECTS["seed_mismatch"]:
@@ -160,10 +167,10 @@ def evidence_rows(plan: ProtocolPlan, probe_id: str, *, seed: int = 7) -> Iterat
             elif planned_s is not None and roll < DEFECTS["seed_mismatch"] + DEFECTS["no_seed"]:
                 row["seed"] = None
             roll = rng.random()
-            if roll < DEFECTS["metadata_mismatch"]:
-                row["metadata"] = {**PINNED, "environment_version": "libero-local-patched"}
-            elif roll < DEFECTS["metadata_mismatch"] + DEFECTS["no_metadata_key"]:
-                row["metadata"] = {k: v for k, v in PINNED.items() if k != "camera_config_id"}
+            if differing and roll < DEFECTS["metadata_mismatch"]:
+                row["metadata"] = {**pinned, differing: f"{pinned[differing]}-patched"}
+            elif differing and roll < DEFECTS["metadata_mismatch"] + DEFECTS["no_metadata_key"]:
+                row["metadata"] = {k: v for k, v in pinned.items() if k != differing}
             yield row
             # A re-run: failures and infra faults get another go, usually a better one.
             if (row["success"] is not True and rng.random() < 0.1) or rng.random() < DEFECTS["rerun"] / 2:
@@ -171,9 +178,8 @@ def evidence_rows(plan: ProtocolPlan, probe_id: str, *, seed: int = 7) -> Iterat
         # Out-of-protocol extras: unplanned indexes run anyway, and they tend to be the good ones.
         for extra in range(2 * len(planned)):
             if extra not in planned and rng.random() < DEFECTS["out_of_protocol"]:
-                yield {**base, "episode_index": extra, "seed": planned_seed(probe, extra),
-                       "success": rng.random() < 0.9, "status": "completed",
-                       "metadata": dict(PINNED)}
+                yield {**base, "episode_index": extra, "seed": seed_for(extra),
+                       "success": rng.random() < 0.9, "status": "completed", "metadata": dict(pinned)}
 
 
 def write_jsonl(rows: Iterator[dict[str, Any]], path: Path) -> int:
@@ -240,3 +246,46 @@ if __name__ == "__main__":
     args = parser.parse_args()
     for size in args.sizes.split(","):
         print(json.dumps(generate(size, Path(args.out) / size), indent=2))
+
+
+def template_inputs(episodes: int, out_dir: Path, *, per_task: int = 500) -> dict[str, Any]:
+    """Inputs the template notebook can run on at scale: the reference profile, a customer contract
+    with enough tasks to reach about `episodes` planned episodes, and audit inputs with defects.
+
+    The template rebuilds the plan from the profile and contract (same seed, same SOURCE_DATE_EPOCH),
+    so the audit inputs made here answer the plan it builds.
+    """
+    from worldflux_nb.cli import main
+    from worldflux_nb.core.planning import build_plan
+    from worldflux_nb.io.artifacts import artifact_json
+    from worldflux_nb.sample.reference import reference_contract_data, reference_profile
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    profile = reference_profile()
+    others = build_plan(profile, seed=PLAN_SEED).planned_episodes
+    tasks = max(1, math.ceil((episodes - others) / per_task))
+    contract = reference_contract_data() | {
+        "contract_id": "bench-station", "episodes_per_task": per_task,
+        "tasks": [{"task_id": f"station/item-{i:04d}", "instruction": f"pick item class {i}"}
+                  for i in range(tasks)]}
+    contract["task_manifest_digest"] = digest_of(contract["tasks"])
+    (out_dir / "profile.json").write_text(artifact_json(profile), encoding="utf-8")
+    (out_dir / "contract.json").write_text(json.dumps(contract), encoding="utf-8")
+    code = main(["eval-portfolio", "plan", "--profile", str(out_dir / "profile.json"), "--seed",
+                 str(PLAN_SEED), "--seed-source", "operator_supplied", "--custom-eval-contract",
+                 str(out_dir / "contract.json"), "--output", str(out_dir / "plan.json")])
+    assert code == 0, "bench plan for the template failed"
+    from worldflux_nb import load
+
+    plan = load(out_dir / "plan.json")
+    audits = []
+    for probe in plan.selected_probes:
+        name = probe.probe_id.replace(":", "_")
+        write_jsonl(evidence_rows(plan, probe.probe_id), out_dir / f"{name}.jsonl")
+        audits.append(str(out_dir / f"audit_{name}.json"))
+        code = main(["audit", "import", "jsonl", str(out_dir / f"{name}.jsonl"), "--plan",
+                     str(out_dir / "plan.json"), "--probe", probe.probe_id, "--output", audits[-1]])
+        assert code == 0, f"bench audit import for {probe.probe_id} failed"
+    return {"profile": str(out_dir / "profile.json"), "contract": str(out_dir / "contract.json"),
+            "audit_inputs": audits, "planned_episodes": plan.planned_episodes,
+            "cells": len(plan.cells)}
