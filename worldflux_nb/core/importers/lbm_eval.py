@@ -22,6 +22,7 @@ from worldflux_nb.core.importers.common import (
     require_text, resolve_cell, resolve_task,
 )
 from worldflux_nb.errors import InputError
+from worldflux_nb.models.common import Level
 from worldflux_nb.models.evidence import AuditInput, EvidenceRow
 from worldflux_nb.models.plan import ProtocolPlan
 
@@ -57,14 +58,18 @@ def parse_lbm_eval(data: Any, *, source_name: str, plan: ProtocolPlan, probe_id:
     redactor = Redactor()
     rows: list[EvidenceRow] = []
     crashed = 0
+    resolved: dict[str, tuple[str, str, Level]] = {}
     for i, raw in enumerate(evaluations):
         where = f"evaluations[{i}]"
         entry = require_dict(raw, src, where)
         skill = require_text(entry.get("skill_type"), src, f"{where}.skill_type")
-        task_id = resolve_task(skill, plan=plan, probe_id=probe_id, options=options, source=src,
-                               where=f"{where}.skill_type", mapping=mapping)
-        axis, level = resolve_cell(plan=plan, probe_id=probe_id, task_id=task_id, options=options,
-                                   source=src, notes=notes)
+        # Resolving walks the plan's tasks and cells: once per skill, not once per evaluation.
+        if skill not in resolved:
+            task_id = resolve_task(skill, plan=plan, probe_id=probe_id, options=options, source=src,
+                                   where=f"{where}.skill_type", mapping=mapping)
+            resolved[skill] = (task_id, *resolve_cell(plan=plan, probe_id=probe_id, task_id=task_id,
+                                                      options=options, source=src, notes=notes))
+        task_id, axis, level = resolved[skill]
         if "scenario_index" not in entry:
             raise InputError(src, f"{where}.scenario_index", "is required but missing")
         index = require_index(entry["scenario_index"], src, f"{where}.scenario_index")

@@ -28,6 +28,7 @@ from worldflux_nb.core.importers.common import (
     require_list, require_text, resolve_cell, resolve_task,
 )
 from worldflux_nb.errors import InputError
+from worldflux_nb.models.common import Level
 from worldflux_nb.models.evidence import AuditInput, EvidenceRow
 from worldflux_nb.models.plan import ProtocolPlan
 
@@ -69,6 +70,7 @@ def parse_vla_eval(data: Any, *, source_name: str, plan: ProtocolPlan, probe_id:
     redactor = Redactor()
     rows: list[EvidenceRow] = []
     fallback_ids = 0
+    resolved: dict[str, tuple[str, str, Level]] = {}
     for t, raw_task in enumerate(tasks):
         task_entry = require_dict(raw_task, src, f"tasks[{t}]")
         episodes = require_list(task_entry.get("episodes", []), src, f"tasks[{t}].episodes")
@@ -76,10 +78,14 @@ def parse_vla_eval(data: Any, *, source_name: str, plan: ProtocolPlan, probe_id:
             where = f"tasks[{t}].episodes[{e}]"
             episode = require_dict(raw, src, where)
             harness_task = _harness_task(task_entry, episode, src, where)
-            task_id = resolve_task(harness_task, plan=plan, probe_id=probe_id, options=options,
-                                   source=src, where=f"{where}.suite/task_id", mapping=mapping)
-            axis, level = resolve_cell(plan=plan, probe_id=probe_id, task_id=task_id,
-                                       options=options, source=src, notes=notes)
+            # Resolving walks the plan's tasks and cells: once per harness task, not once per episode.
+            if harness_task not in resolved:
+                task_id = resolve_task(harness_task, plan=plan, probe_id=probe_id, options=options,
+                                       source=src, where=f"{where}.suite/task_id", mapping=mapping)
+                resolved[harness_task] = (task_id, *resolve_cell(
+                    plan=plan, probe_id=probe_id, task_id=task_id, options=options, source=src,
+                    notes=notes))
+            task_id, axis, level = resolved[harness_task]
             if "episode_idx" in episode:
                 index = require_index(episode["episode_idx"], src, f"{where}.episode_idx")
             elif "episode_id" in episode:
