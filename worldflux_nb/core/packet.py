@@ -9,20 +9,21 @@ import numpy as np
 import pandas as pd
 
 from worldflux_nb.core import findings
+from worldflux_nb.core.bulk import gc_paused
 from worldflux_nb.core.findings import plural
 from worldflux_nb.core.conformance import (
     ABSENT, ConformanceResult, check_conformance, normalise_value, plan_digest,
 )
 from worldflux_nb.core.digest import digest_of
 from worldflux_nb.core.statistics import (
-    POLICY_NOTES, IntervalMethod, interval, optional_float, policy_counts, stable_seed,
-    task_weighted, underpowered,
+    POLICY_NOTES, IntervalMethod, episode_indicators, interval, optional_float, policy_table,
+    stable_seed, task_weighted, underpowered,
 )
 from worldflux_nb.errors import StrictModeFailure
 from worldflux_nb.models.common import utc_timestamp
 from worldflux_nb.models.evidence import AuditInput
 from worldflux_nb.models.packet import (
-    Aggregate, CellResult, ContractCheck, EvalPacket, FlaggedEpisode, PolicyResult, ProbeSummary,
+    CATEGORIES, Aggregate, CellResult, ContractCheck, EvalPacket, FlaggedEpisode, PolicyResult, ProbeSummary,
     Provenance, Redaction,
 )
 from worldflux_nb.models.plan import DENOMINATOR_POLICIES, ProtocolPlan
@@ -42,8 +43,15 @@ def build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], *,
     instead of becoming a warning.
     """
     method = interval
+    with gc_paused():
+        return _build_packet(plan, audit_inputs, strict_missing_evidence, method)
+
+
+def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput],
+                  strict_missing_evidence: bool, method: IntervalMethod) -> EvalPacket:
     result = check_conformance(plan, audit_inputs)
-    cells = cell_results(plan, result, method)
+    sums = cell_sums(plan, result)
+    cells = cell_results(plan, result, method, sums)
     cell_frame = pd.DataFrame([c.model_dump() for c in cells])
     missing_cells = [c.cell_id for c in cells if c.matched == 0]
     underpowered_cells = [c.cell_id for c in cells if c.underpowered]
@@ -52,10 +60,10 @@ def build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], *,
         if reasons:
             raise StrictModeFailure(reasons)
 
-    policies = policy_results(plan, result, method)
-    probe_aggs = aggregates(plan, result, method, by_axis=False)
-    axis_aggs = aggregates(plan, result, method, by_axis=True)
-    summaries = probe_summaries(plan, result, audit_inputs)
+    policies = policy_results(plan, result, method, sums)
+    probe_aggs = aggregates(plan, result, method, by_axis=False, sums=sums)
+    axis_aggs = aggregates(plan, result, method, by_axis=True, sums=sums)
+    summaries = probe_summaries(plan, result, audit_inputs, sums)
     signals = findings.cherry_pick_signals(result)
     flagged, truncated = flagged_episodes(plan, result)
     checks = contract_checks(plan, result)
@@ -112,18 +120,36 @@ def _intervals(successes: np.ndarray, n: np.ndarray, method: IntervalMethod,
     return interval(successes, n, method, plan.power_targets.confidence)
 
 
-def cell_results(plan: ProtocolPlan, result: ConformanceResult,
-                 method: IntervalMethod) -> list[CellResult]:
-    """One row per plan cell, in plan order, scored under the plan's denominator policy."""
+def cell_sums(plan: ProtocolPlan, result: ConformanceResult) -> pd.DataFrame:
+    """Per plan cell, in plan order: summed episode indicators (success, infra, completed, planned,
+    matched) and the cell's probe, task and axis. Every coarser grouping sums these rows."""
     episodes = result.episodes
     order = pd.Index([c.cell_id for c in plan.cells])
-    counts = policy_counts(episodes, ["cell_id"]).reindex(order, fill_value=0)
-    per_cell = episodes.assign(
-        missing=~episodes["matched"],
-        infra=episodes["matched"] & (episodes["status"] == "infra_failure"),
-    ).groupby("cell_id", sort=False)[["matched", "missing", "infra"]].sum().reindex(order, fill_value=0)
-    per_cell["planned"] = episodes.groupby("cell_id", sort=False).size().reindex(order, fill_value=0)
-    categories = rows_per_cell(plan, result).reindex(order, fill_value=0)
+    frame = episode_indicators(episodes)
+    frame["matched"] = episodes["matched"].to_numpy(dtype=bool)
+    codes = order.get_indexer(episodes["cell_id"])
+    sums = frame.groupby(codes).sum().reindex(range(len(order)), fill_value=0)
+    sums.index = order
+    sums["probe_id"] = [c.probe_id for c in plan.cells]
+    sums["task_id"] = [c.task_id for c in plan.cells]
+    sums["axis"] = [c.axis for c in plan.cells]
+    return sums
+
+
+INDICATORS = ["success", "infra", "completed", "planned", "matched"]
+
+
+def cell_results(plan: ProtocolPlan, result: ConformanceResult,
+                 method: IntervalMethod, sums: pd.DataFrame | None = None) -> list[CellResult]:
+    """One row per plan cell, in plan order, scored under the plan's denominator policy."""
+    sums = cell_sums(plan, result) if sums is None else sums
+    counts = policy_table(sums)
+    planned = sums["planned"].to_numpy()
+    matched = sums["matched"].to_numpy()
+    infra = sums["infra"].to_numpy()
+    categories = rows_per_cell(plan, result).reindex(sums.index, fill_value=0)
+    per_category = {c: categories[c].to_numpy() for c in
+                     ("duplicate", "out_of_protocol", "seed_mismatch", "metadata_mismatch")}
 
     successes = counts["successes"].to_numpy()
     denominator = counts[plan.denominator_policy].to_numpy()
@@ -136,16 +162,16 @@ def cell_results(plan: ProtocolPlan, result: ConformanceResult,
         n = int(denominator[i])
         out.append(CellResult(
             cell_id=cell.cell_id, probe_id=cell.probe_id, task_id=cell.task_id, axis=cell.axis,
-            level=cell.level, planned=int(per_cell["planned"].iat[i]),
-            matched=int(per_cell["matched"].iat[i]), missing=int(per_cell["missing"].iat[i]),
+            level=cell.level, planned=int(planned[i]),
+            matched=int(matched[i]), missing=int(planned[i] - matched[i]),
             successes=int(successes[i]), denominator=n,
             success_rate=float(successes[i] / n) if n else None,
             ci_low=optional_float(low[i]), ci_high=optional_float(high[i]),
-            underpowered=bool(weak[i]), infra_failures=int(per_cell["infra"].iat[i]),
-            duplicates=int(categories["duplicate"].iat[i]),
-            out_of_protocol=int(categories["out_of_protocol"].iat[i]),
-            seed_mismatches=int(categories["seed_mismatch"].iat[i]),
-            metadata_mismatches=int(categories["metadata_mismatch"].iat[i]),
+            underpowered=bool(weak[i]), infra_failures=int(infra[i]),
+            duplicates=int(per_category["duplicate"][i]),
+            out_of_protocol=int(per_category["out_of_protocol"][i]),
+            seed_mismatches=int(per_category["seed_mismatch"][i]),
+            metadata_mismatches=int(per_category["metadata_mismatch"][i]),
         ))
     return out
 
@@ -153,15 +179,20 @@ def cell_results(plan: ProtocolPlan, result: ConformanceResult,
 def rows_per_cell(plan: ProtocolPlan, result: ConformanceResult) -> pd.DataFrame:
     """Evidence rows per cell and category; out-of-protocol rows count against the cell whose
     probe/task/axis/level they name, when there is one."""
-    located = with_named_cell(plan, result.rows[
-        ["probe_id", "task_id", "axis", "level_key", "cell_id", "category"]])
-    located["cell"] = located["cell_id"].fillna(located["cell_of_key"])
-    table = located.dropna(subset=["cell"]).groupby(["cell", "category"], observed=False).size()
-    table = table.unstack("category", fill_value=0) if len(table) else pd.DataFrame()
-    for category in ("duplicate", "out_of_protocol", "seed_mismatch", "metadata_mismatch"):
-        if category not in table:
-            table[category] = 0
-    return table
+    if result.named_cells is None:  # a result built by hand: place the rows by their names
+        located = with_named_cell(plan, result.rows[
+            ["probe_id", "task_id", "axis", "level_key", "cell_id", "category"]])
+        named = pd.Index([c.cell_id for c in plan.cells]).get_indexer(
+            located["cell_id"].fillna(located["cell_of_key"]))
+    else:
+        named = result.named_cells
+    category = result.rows["category"].cat.codes.to_numpy()
+    placed = (named >= 0) & (category >= 0)
+    width = len(CATEGORIES)
+    table = np.bincount(named[placed] * width + category[placed],
+                        minlength=len(plan.cells) * width).reshape(len(plan.cells), width)
+    return pd.DataFrame(table, index=pd.Index([c.cell_id for c in plan.cells], name="cell"),
+                        columns=list(CATEGORIES))
 
 
 def with_named_cell(plan: ProtocolPlan, rows: pd.DataFrame) -> pd.DataFrame:
@@ -175,11 +206,11 @@ def with_named_cell(plan: ProtocolPlan, rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def policy_results(plan: ProtocolPlan, result: ConformanceResult,
-                   method: IntervalMethod) -> list[PolicyResult]:
+                   method: IntervalMethod, sums: pd.DataFrame | None = None) -> list[PolicyResult]:
     """All three denominator policies, for the whole packet and then per probe."""
-    episodes = result.episodes
-    overall = policy_counts(episodes)
-    per_probe = policy_counts(episodes, ["probe_id"])
+    sums = cell_sums(plan, result) if sums is None else sums
+    overall = policy_table(sums[INDICATORS].sum().to_frame().T)
+    per_probe = policy_table(sums.groupby("probe_id", sort=False)[INDICATORS].sum())
     readings = [(None, overall.iloc[0])] + list(per_probe.iterrows())
     out = []
     for probe_id, row in readings:
@@ -196,11 +227,11 @@ def policy_results(plan: ProtocolPlan, result: ConformanceResult,
 
 
 def aggregates(plan: ProtocolPlan, result: ConformanceResult, method: IntervalMethod, *,
-               by_axis: bool) -> list[Aggregate]:
+               by_axis: bool, sums: pd.DataFrame | None = None) -> list[Aggregate]:
     """Pooled rate and task-weighted mean per probe (or probe x axis), in plan order."""
-    episodes = result.episodes
+    sums = cell_sums(plan, result) if sums is None else sums
     group = ["probe_id", "axis"] if by_axis else ["probe_id"]
-    per_task = policy_counts(episodes, group + ["task_id"])
+    per_task = policy_table(sums.groupby(group + ["task_id"], sort=False)[INDICATORS].sum())
     policy = plan.denominator_policy
     cells_per_group = Counter((c.probe_id, c.axis) if by_axis else (c.probe_id,) for c in plan.cells)
     out = []
@@ -222,17 +253,21 @@ def aggregates(plan: ProtocolPlan, result: ConformanceResult, method: IntervalMe
 
 
 def probe_summaries(plan: ProtocolPlan, result: ConformanceResult,
-                    audit_inputs: Sequence[AuditInput]) -> list[ProbeSummary]:
+                    audit_inputs: Sequence[AuditInput],
+                    sums: pd.DataFrame | None = None) -> list[ProbeSummary]:
     """Evidence grade per selected probe, with the reasons for it."""
-    episodes, rows = result.episodes, result.rows
+    sums = cell_sums(plan, result) if sums is None else sums
+    per_probe = sums.groupby("probe_id", sort=False)[["planned", "matched"]].sum()
+    rows = result.rows
+    unverified = rows.groupby(rows["probe_id"].to_numpy(dtype=object), sort=False)[
+        ["seed_unverified", "metadata_unverified"]].sum()
     out = []
     for probe in plan.selected_probes:
         pid = probe.probe_id
         attached = [i for i, ai in enumerate(audit_inputs) if ai.probe_id == pid]
         accepted = [i for i in attached if i in result.accepted]
-        mine = episodes[episodes["probe_id"] == pid]
-        planned, matched = len(mine), int(mine["matched"].sum())
-        probe_rows = rows[rows["probe_id"] == pid]
+        planned = int(per_probe["planned"].get(pid, 0))
+        matched = int(per_probe["matched"].get(pid, 0))
         identities = {audit_inputs[i].source.identity for i in accepted}
         identity = ("inferred_from_order" if "inferred_from_order" in identities
                     else "explicit" if identities else None)
@@ -249,8 +284,8 @@ def probe_summaries(plan: ProtocolPlan, result: ConformanceResult,
             grade = "C"
             reasons = ["episode identity was inferred from row order, not recorded by the harness"]
         else:
-            unverified_seeds = int(probe_rows["seed_unverified"].sum())
-            unverified_meta = int(probe_rows["metadata_unverified"].sum())
+            unverified_seeds = int(unverified["seed_unverified"].get(pid, 0))
+            unverified_meta = int(unverified["metadata_unverified"].get(pid, 0))
             if unverified_seeds:
                 reasons.append(f"{plural(unverified_seeds, 'conformant row')} without a recorded seed: seeds unverified")
             if unverified_meta:

@@ -29,7 +29,9 @@ def planned_episodes_frame(plan: ProtocolPlan) -> pd.DataFrame:
 
     episode_index = np.fromiter(chain.from_iterable(c.episode_indexes for c in cells),
                                 dtype=np.int64, count=total)
-    seeds = pd.array(list(chain.from_iterable(c.seeds for c in cells)), dtype="Int64")
+    seed_values = np.fromiter(chain.from_iterable(c.seeds for c in cells), dtype=object, count=total)
+    missing_seed = seed_values == None  # noqa: E711 (elementwise)
+    seeds = pd.arrays.IntegerArray(np.where(missing_seed, 0, seed_values).astype(np.int64), missing_seed)
     return pd.DataFrame({
         "cell_id": repeated([c.cell_id for c in cells]),
         "probe_id": repeated([c.probe_id for c in cells]),

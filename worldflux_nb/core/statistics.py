@@ -74,29 +74,44 @@ def optional_float(value: float) -> float | None:
     return None if value is None or not np.isfinite(value) else float(value)
 
 
-def policy_counts(episodes: pd.DataFrame, group_by: list[str] | None = None) -> pd.DataFrame:
-    """Successes and denominators under each policy, per group of planned episodes.
+def episode_indicators(episodes: pd.DataFrame) -> pd.DataFrame:
+    """Per planned episode, what each denominator policy counts: success, infra, completed, planned.
 
     `episodes` is conformance's per-planned-episode frame (columns matched, status, success).
     """
-    frame = pd.DataFrame({
+    matched = episodes["matched"].to_numpy(dtype=bool)
+    status = episodes["status"].to_numpy(dtype=object)
+    return pd.DataFrame({
         "success": episodes["success"].to_numpy(dtype=bool),
-        "infra": (episodes["matched"] & (episodes["status"] == "infra_failure")).to_numpy(dtype=bool),
-        "completed": (episodes["matched"] & episodes["status"].isin(["completed", "timeout"])).to_numpy(dtype=bool),
+        "infra": matched & (status == "infra_failure"),
+        "completed": matched & ((status == "completed") | (status == "timeout")),
         "planned": 1,
     }, index=episodes.index)
-    if group_by:
-        for column in group_by:
-            frame[column] = episodes[column].to_numpy()
-        sums = frame.groupby(group_by, sort=False, observed=True).sum()
-    else:
-        sums = frame.sum().to_frame().T
+
+
+def policy_table(sums: pd.DataFrame) -> pd.DataFrame:
+    """Successes and each policy's denominator from summed episode indicators (one row per group)."""
     out = pd.DataFrame(index=sums.index)
     out["successes"] = sums["success"].astype(int)
     out["all_planned"] = sums["planned"].astype(int)
     out["attempted"] = (sums["planned"] - sums["infra"]).astype(int)
     out["completed_only"] = sums["completed"].astype(int)
     return out
+
+
+def policy_counts(episodes: pd.DataFrame, group_by: list[str] | None = None) -> pd.DataFrame:
+    """Successes and denominators under each policy, per group of planned episodes.
+
+    `episodes` is conformance's per-planned-episode frame (columns matched, status, success).
+    """
+    frame = episode_indicators(episodes)
+    if group_by:
+        for column in group_by:
+            frame[column] = episodes[column].to_numpy()
+        sums = frame.groupby(group_by, sort=False, observed=True).sum()
+    else:
+        sums = frame.sum().to_frame().T
+    return policy_table(sums)
 
 
 def half_widths(low: np.ndarray, high: np.ndarray) -> np.ndarray:

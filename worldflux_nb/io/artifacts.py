@@ -7,9 +7,11 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from worldflux_nb.core.bulk import gc_paused
 from worldflux_nb.errors import InputError
 from worldflux_nb.io.files import json_text, read_json
-from worldflux_nb.models import ARTIFACT_KINDS, Artifact
+from worldflux_nb.models import ARTIFACT_KINDS, Artifact, AuditInput
+from worldflux_nb.models.evidence import rows_json
 
 A = TypeVar("A", bound=Artifact)
 
@@ -55,8 +57,20 @@ def artifact_from_json(data: Any, source: str, expected: type[A] | None = None) 
 
 def load(path: str | os.PathLike[str], expected: type[A] | None = None) -> A:
     """Read any worldflux-nb artifact file, verify its digest and return the model."""
-    return artifact_from_json(read_json(path), str(path), expected)
+    with gc_paused():
+        return artifact_from_json(read_json(path), str(path), expected)
 
 
 def artifact_json(artifact: Artifact) -> str:
+    """The artifact as stable pretty JSON (json_text); an audit input's rows are written fast."""
+    if isinstance(artifact, AuditInput):
+        with gc_paused():
+            rows = rows_json(artifact.episodes, indent=2)
+            if rows is not None:
+                head = artifact.model_dump(mode="json", exclude={"episodes"})
+                head["episodes"] = []
+                # Top-level keys are the only lines indented by two spaces, and JSON strings hold
+                # no raw newlines: the rows go in at the one place `"episodes": []` is written.
+                return json_text(head).replace('\n  "episodes": []', '\n  "episodes": '
+                                               + rows.decode("utf-8").replace("\n", "\n  "), 1)
     return json_text(artifact.to_json_dict())

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from itertools import chain, repeat
+from typing import Any, Literal, Sequence
 
+import pydantic_core
 from pydantic import Field
 from typing_extensions import NotRequired, TypedDict
 
+from worldflux_nb.core.digest import canonical_json, sha256_bytes
 from worldflux_nb.models.common import (
     Artifact, Digest, EpisodeIndex, Frozen, Level, MetadataValue, Seed, ShortText, Slug, now_field,
 )
@@ -17,17 +20,52 @@ IdentityMode = Literal["explicit", "inferred_from_order"]
 
 
 class EvidenceRow(TypedDict):
-    """The generic evidence fields. A TypedDict rather than a model: a million rows stay fast."""
+    """The generic evidence fields. A TypedDict rather than a model: a million rows stay fast.
 
-    probe_id: str
-    task_id: str
+    Fields are declared in sorted order on purpose: validated rows keep this order, so their JSON
+    is already canonical and `rows_json` can hand them to pydantic-core's serialiser.
+    """
+
     axis: str
-    level: Level
     episode_index: EpisodeIndex
-    seed: Seed | None
-    success: bool | None
-    status: EpisodeStatus
+    level: Level
     metadata: NotRequired[dict[str, MetadataValue]]
+    probe_id: str
+    seed: Seed | None
+    status: EpisodeStatus
+    success: bool | None
+    task_id: str
+
+
+def _canonical_shape(rows: Sequence[Any]) -> bool:
+    """Keys sorted in every row and metadata object, and no float among the metadata values.
+
+    Validated rows hold floats only in metadata; pydantic-core writes some floats differently from
+    Python's repr (1e-7 against 1e-07), so rows with floats take the standard library's path.
+    """
+    try:
+        shapes = set(map(tuple, rows))
+        metadata = list(filter(None, map(dict.get, rows, repeat("metadata"))))
+        metadata_shapes = set(map(tuple, metadata))
+        value_types = set(map(type, chain.from_iterable(map(dict.values, metadata))))
+    except TypeError:  # not plain dicts
+        return False
+    return (value_types <= {str, int, bool, type(None)}
+            and all(list(keys) == sorted(keys) for keys in shapes | metadata_shapes))
+
+
+def rows_json(rows: Sequence[Any], *, indent: int | None = None) -> bytes | None:
+    """Validated evidence rows as canonical JSON (or as `json.dumps(indent=...)` writes them), fast.
+
+    pydantic-core writes dicts in insertion order, so this returns None unless its output is
+    byte-identical to the standard library's (see _canonical_shape); callers then fall back to it.
+    """
+    if not _canonical_shape(rows):
+        return None
+    try:
+        return pydantic_core.to_json(list(rows), indent=indent)
+    except (ValueError, TypeError, pydantic_core.PydanticSerializationError):
+        return None
 
 
 class SourceFile(Frozen):
@@ -63,3 +101,16 @@ class AuditInput(Artifact):
     redactions: list[Redaction] = Field(default_factory=list)
     created_at: str = now_field()
     audit_digest: Digest | None = None
+
+    def computed_digest(self) -> str:
+        # A million rows: serialise them with pydantic-core when that is byte-identical to
+        # canonical_json (see rows_json), and splice them into the canonical object.
+        rows = rows_json(self.episodes)
+        if rows is None:
+            return super().computed_digest()
+        head = self.model_dump(mode="json", exclude={"episodes"})
+        head.pop(self.DIGEST_FIELD, None)
+        head["episodes"] = None
+        parts = [canonical_json(key) + b":" + (rows if key == "episodes" else canonical_json(value))
+                 for key, value in sorted(head.items())]
+        return sha256_bytes(b"{" + b",".join(parts) + b"}")
