@@ -202,3 +202,21 @@ def test_json_bytes_keep_every_float_bit_for_bit():
     values = [rng.uniform(-1, 1) * 10.0 ** rng.randint(-300, 300) for _ in range(20_000)]
     data = json.dumps(values).encode()
     assert parse_json_bytes(data, "f.json") == json.loads(data)
+
+
+def test_jsonl_import_keeps_each_rows_own_metadata_values():
+    """Metadata objects seen clean are reused: True, 1 and 1.0 must still come out as written."""
+    from worldflux_nb.core.importers import FORMATS
+
+    plan = make_plan(4)
+    values = [True, 1, 1.0, "1", None, True, 1]
+    lines = [json.dumps({"task_id": "suite/0", "axis": "light", "level": "dim", "episode_index": i % 4,
+                         "success": True, "metadata": {"z": "ok", "camera_config_id": v}})
+             for i, v in enumerate(values)]
+    lines.insert(3, json.dumps({"task_id": "suite/0", "axis": "light", "level": "dim", "episode_index": 0,
+                                "success": True, "metadata": {"note": "token=hf_" + "a" * 34}}))
+    ai = FORMATS["jsonl"]("\n".join(lines), source_name="e.jsonl", plan=plan, probe_id="beta")
+    kept = [row["metadata"]["camera_config_id"] for row in ai.episodes if "z" in row["metadata"]]
+    assert [(type(v), v) for v in kept] == [(type(v), v) for v in values]
+    assert [list(row["metadata"]) for row in ai.episodes][:2] == [["camera_config_id", "z"]] * 2
+    assert [r.location for r in ai.redactions] == ["line 4.metadata.note"]

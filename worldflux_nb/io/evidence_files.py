@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from worldflux_nb.core.bulk import gc_paused
 from worldflux_nb.core.importers import ImportOptions, Importer, with_files
 from worldflux_nb.errors import InputError
 from worldflux_nb.io.files import decode_text, file_digest, parse_json, read_bytes
@@ -42,6 +43,7 @@ def import_file(importer: Importer, path: str | os.PathLike[str], *, plan: Proto
 
 def import_bytes(importer: Importer, data: bytes, *, source: str, plan: ProtocolPlan,
                  probe_id: str, options: ImportOptions = ImportOptions()) -> AuditInput:
-    content = decode_for(importer, data, source)
-    audit = importer(content, source_name=source, plan=plan, probe_id=probe_id, options=options)
-    return with_files(audit, [source_file(source, data)])
+    with gc_paused():
+        content = decode_for(importer, data, source)
+        audit = importer(content, source_name=source, plan=plan, probe_id=probe_id, options=options)
+        return with_files(audit, [source_file(source, data)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from itertools import chain, repeat
 from typing import Any, Literal, Sequence
 
@@ -9,7 +10,7 @@ import pydantic_core
 from pydantic import Field
 from typing_extensions import NotRequired, TypedDict
 
-from worldflux_nb.core.digest import canonical_json, sha256_bytes
+from worldflux_nb.core.digest import canonical_json
 from worldflux_nb.models.common import (
     Artifact, Digest, EpisodeIndex, Frozen, Level, MetadataValue, Seed, ShortText, Slug, now_field,
 )
@@ -104,13 +105,16 @@ class AuditInput(Artifact):
 
     def computed_digest(self) -> str:
         # A million rows: serialise them with pydantic-core when that is byte-identical to
-        # canonical_json (see rows_json), and splice them into the canonical object.
+        # canonical_json (see rows_json), and hash the canonical object piece by piece.
         rows = rows_json(self.episodes)
         if rows is None:
             return super().computed_digest()
         head = self.model_dump(mode="json", exclude={"episodes"})
         head.pop(self.DIGEST_FIELD, None)
         head["episodes"] = None
-        parts = [canonical_json(key) + b":" + (rows if key == "episodes" else canonical_json(value))
-                 for key, value in sorted(head.items())]
-        return sha256_bytes(b"{" + b",".join(parts) + b"}")
+        digest = hashlib.sha256(b"{")
+        for i, (key, value) in enumerate(sorted(head.items())):
+            digest.update((b"," if i else b"") + canonical_json(key) + b":")
+            digest.update(rows if key == "episodes" else canonical_json(value))
+        digest.update(b"}")
+        return "sha256:" + digest.hexdigest()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, Iterable, Mapping, Sequence
 
 from pydantic import ValidationError
@@ -304,6 +305,7 @@ def assemble(rows: list[EvidenceRow], *, plan: ProtocolPlan, probe_id: str, sour
     """A sealed AuditInput over the rows; an empty file of episodes is refused."""
     if not rows:
         raise InputError(source, None, "holds no episodes")
+    sort_metadata_keys(rows)
     if plan.plan_digest is None:
         raise InputError(source, "--plan", "the plan is not sealed (it has no plan_digest)")
     try:
@@ -319,6 +321,18 @@ def assemble(rows: list[EvidenceRow], *, plan: ProtocolPlan, probe_id: str, sour
         where = ".".join(str(part) for part in first.get("loc", ())) or None
         raise InputError(source, where, first.get("msg", "is invalid")) from None
     return audit.sealed()
+
+
+def sort_metadata_keys(rows: list[EvidenceRow]) -> None:
+    """Put each row's metadata keys in sorted order, in place: rows then serialise canonically as
+    they are (see models.evidence.rows_json). Only rows whose key order is off are touched."""
+    shapes = set(map(tuple, filter(None, map(dict.get, rows, repeat("metadata")))))
+    unsorted = {keys for keys in shapes if list(keys) != sorted(keys)}
+    if unsorted:
+        for row in rows:
+            metadata = row.get("metadata")
+            if metadata and tuple(metadata) in unsorted:
+                row["metadata"] = dict(sorted(metadata.items()))
 
 
 def with_files(audit: AuditInput, files: Sequence[SourceFile]) -> AuditInput:
