@@ -8,6 +8,7 @@ against the clock; bench/README.md records the numbers.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -169,7 +170,8 @@ def notebook_report(size: str, out_dir: Path) -> dict[str, Any]:
     """The template notebook run on about this many planned episodes: executed size and wall time."""
     from generate import template_inputs
 
-    inputs = template_inputs(SIZES[size], out_dir / "inputs")
+    with contextlib.redirect_stdout(sys.stderr):  # the CLI's progress lines stay out of the table
+        inputs = template_inputs(SIZES[size], out_dir / "inputs")
     argv = [sys.executable, "-m", "worldflux_nb", "notebook", "run", "--output-dir", str(out_dir / "run"),
             "-p", "profile", inputs["profile"], "-p", "custom_contract", inputs["contract"],
             "-p", "audit_inputs", json.dumps(inputs["audit_inputs"])]
