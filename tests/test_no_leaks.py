@@ -216,3 +216,42 @@ def test_the_shared_notebook_reports_what_it_redacted(planted: tuple[Path, set[P
     d, _ = planted
     shared = (d / "reviewer_copy.ipynb").read_text(encoding="utf-8")
     assert "REDACTED" in shared
+
+
+def harness_file(fmt: str, row: dict[str, Any], folder: Path) -> tuple[Path, list[str]]:
+    """A one-episode harness file of the given format with secrets in its free-text fields."""
+    index = row["episode_index"]
+    if fmt == "lbm-eval":
+        data: Any = {"evaluations": [{"skill_type": row["task_id"], "scenario_index": index,
+                                      "is_success": False, "is_pending": False,
+                                      "failure_message": "Traceback: " + ALL_SECRETS}]}
+        name, extra = "results-leaky.json", []
+    elif fmt == "maniskill":
+        data = {str(index): {"success": True, "elapsed_steps": 80, "operator_note": ALL_SECRETS,
+                             SLUG_SECRETS[0]: "key-shaped secret"}}
+        name, extra = "episode_results.json", ["--task", row["task_id"]]
+    else:
+        data = {"per_episode": [{"episode_ix": index, "success": True, "seed": None,
+                                 "sum_reward": 1.0, "max_reward": 1.0}],
+                "aggregated": {"pc_success": 100.0}, "config_note": ALL_SECRETS}
+        name, extra = "eval_info.json", ["--task", row["task_id"]]
+    path = folder / name
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path, extra
+
+
+@pytest.mark.parametrize("fmt", ["lbm-eval", "maniskill", "lerobot"])
+def test_harness_free_text_is_redacted_on_import(fmt: str, reference_flow: Any, tmp_path: Path) -> None:
+    probe = reference_flow.probes[0]
+    sheet = json.loads(reference_flow.run_sheet.read_text(encoding="utf-8"))
+    row = next(e for e in sheet["episodes"] if e["probe_id"] == probe)
+    source, extra = harness_file(fmt, row, tmp_path)
+    result = cli(["audit", "import", fmt, source, "--plan", reference_flow.plan, "--probe", probe,
+                  *extra, "--output", tmp_path / "audit.json"])
+    assert result.code == 0, result.stderr
+    written = (tmp_path / "audit.json").read_text(encoding="utf-8") + result.stdout + result.stderr
+    leaked = [kind for kind, needle in NEEDLES.items() if needle in written]
+    assert not leaked, f"{fmt}: secrets reached the audit input: {leaked}"
+    if fmt != "lerobot":  # these two keep the free text, redacted, and say so
+        assert "[REDACTED:" in written
+        assert json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))["redactions"]
