@@ -15,6 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from worldflux_nb.core.bulk import gc_paused
 from worldflux_nb.core.run_sheet import planned_episodes_frame
 from worldflux_nb.models.evidence import AuditInput
 from worldflux_nb.models.packet import CATEGORIES, Conformance, DigestMismatch
@@ -204,6 +205,11 @@ def _combined_codes(columns: list[pd.Series]) -> tuple[np.ndarray, list[tuple[An
 
 def check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput]) -> ConformanceResult:
     """Digest check per audit input, then each row's category and each planned episode's outcome."""
+    with gc_paused():
+        return _check_conformance(plan, audit_inputs)
+
+
+def _check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput]) -> ConformanceResult:
     expected = plan_digest(plan)
     mismatches = [
         DigestMismatch(probe_id=ai.probe_id, expected=expected, found=ai.plan_digest,
