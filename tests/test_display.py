@@ -93,7 +93,7 @@ def test_registered_builder_is_used_and_its_tables_are_bounded(monkeypatch):
     bundle = ARTIFACTS["profile"]._repr_mimebundle_()
     assert calls == ["customer-vla-v3-tabletop"]
     assert bundle["text/markdown"].startswith("# Profile customer-vla-v3-tabletop")
-    assert bundle["text/html"].count("<tr>") == DISPLAY_MAX_ROWS + 1  # header row + visible rows
+    assert bundle["text/html"].count("<tr ") == DISPLAY_MAX_ROWS + 1  # header row + visible rows
     assert "300 more rows in the JSON artifact" in bundle["text/markdown"]
 
 
@@ -109,3 +109,14 @@ def test_huge_run_sheet_displays_small():
     assert "200000 episodes across 4000 cells" in bundle["text/plain"]
     # The JSON is still there when asked for by name.
     assert len(sheet._repr_mimebundle_(include={sheet.media_type()})[sheet.media_type()]["episodes"]) == 200_000
+
+
+def test_evidence_overview_lists_every_audit_input_on_one_row():
+    from worldflux_nb.render.display import evidence_overview
+
+    audit = ARTIFACTS["audit_input"]
+    bundle = evidence_overview([audit, audit])._repr_mimebundle_()
+    assert set(bundle) == {"text/plain", "text/html", "text/markdown"}
+    assert bundle["text/html"].count("<tr ") == 3  # header + one row per audit input
+    assert audit.audit_digest in bundle["text/markdown"]
+    assert_offline(bundle)

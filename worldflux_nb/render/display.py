@@ -32,7 +32,7 @@ DISPLAY_MAX_ROWS = 200
 # Above this many episodes a plan, run sheet or audit input leaves its JSON out of the display unless
 # asked for by name: its file is the record, and a notebook must stay small enough to share. Packets
 # and briefs are always embedded whole, so they can be exported from an executed notebook.
-DISPLAY_JSON_MAX_EPISODES = 5_000
+DISPLAY_JSON_MAX_EPISODES = 2_000
 
 
 def short_digest(digest: str | None) -> str:
@@ -200,6 +200,26 @@ def mimebundle(artifact: Artifact, include: Collection[str] | None = None,
             bundle["text/plain"] += (f"\n  (JSON not embedded: over {DISPLAY_JSON_MAX_EPISODES} episodes; "
                                      "the artifact file is the record)")
     return bundle
+
+
+class DocumentView:
+    """Any Document shown inline, for views that are not artifacts themselves (e.g. an evidence overview)."""
+
+    def __init__(self, document: Document) -> None:
+        self.document = document
+
+    def _repr_mimebundle_(self, include: Collection[str] | None = None,
+                          exclude: Collection[str] | None = None) -> dict[str, Any]:
+        makers = {"text/plain": lambda: to_markdown(self.document), "text/html": lambda: to_html(self.document),
+                  "text/markdown": lambda: to_markdown(self.document)}
+        return {mime: make() for mime, make in makers.items() if wanted(mime, include, exclude)}
+
+
+def evidence_overview(audits: Any) -> DocumentView:
+    """One table for all audit inputs: a notebook stays small however many inputs a packet has."""
+    from worldflux_nb.render.evidence_doc import evidence_overview_document
+
+    return DocumentView(bounded(evidence_overview_document(list(audits))))
 
 
 def episode_count(artifact: Artifact) -> int:

@@ -58,6 +58,10 @@ class Document:
     blocks: Sequence[Block]
 
 
+# A list longer than this reads as its first items and a count; the JSON artifact has all of them.
+MAX_LIST_ITEMS = 12
+
+
 def cell_text(value: Any) -> str:
     """How a value reads in a table cell, the same in Markdown and HTML."""
     if value is None:
@@ -67,7 +71,9 @@ def cell_text(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     if isinstance(value, (list, tuple)):
-        return ", ".join(cell_text(v) for v in value)
+        shown = ", ".join(cell_text(v) for v in value[:MAX_LIST_ITEMS])
+        hidden = len(value) - MAX_LIST_ITEMS
+        return f"{shown}, … (+{hidden} more)" if hidden > 0 else shown
     return str(value)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, Sequence
 
 from worldflux_nb.core.importers.run_folder import RunFolderReport
 from worldflux_nb.models.evidence import EPISODE_STATUSES, AuditInput
@@ -69,6 +69,23 @@ def audit_input_document(audit: AuditInput) -> Document:
               caption=f"{len(episodes)} episode(s) in file order", max_rows=MAX_EPISODE_ROWS),
     ]
     return Document(title=f"Audit input: {audit.probe_id} ({source.importer})", blocks=blocks)
+
+
+def evidence_overview_document(audits: Sequence[AuditInput]) -> Document:
+    """Every audit input of a packet on one row each: what was imported, from where, and how."""
+    rows = []
+    for audit in audits:
+        statuses = Counter(row["status"] for row in audit.episodes)
+        rows.append([audit.probe_id, audit.source.importer, audit.source.identity, len(audit.episodes),
+                     sum(1 for row in audit.episodes if row["success"] is True),
+                     *(statuses.get(status, 0) for status in EPISODE_STATUSES),
+                     [f.name for f in audit.source.files], len(audit.redactions), audit.audit_digest])
+    return Document(title=f"Evidence: {len(audits)} audit input(s)", blocks=[
+        Banner(PRIVATE_BANNER, "warning"),
+        Table(["probe", "importer", "identity", "episodes", "successes", *EPISODE_STATUSES, "files",
+               "redactions", "audit digest"], rows),
+        Paragraph("Each audit input's file holds its episodes; display one alone to see them."),
+    ])
 
 
 def run_folder_report_document(report: RunFolderReport) -> Document:

@@ -23,25 +23,29 @@ _ROW_TINT = {
     "danger": "background:rgba(220,38,38,0.12)",
     "ok": "background:rgba(22,163,74,0.08)",
 }
-_CELL = "padding:2px 8px;border-bottom:1px solid rgba(128,128,128,0.35);text-align:left"
+# Inline styles survive JupyterLab's sanitiser in untrusted notebooks, where <style> elements do not.
+# Row rules sit on <tr> (collapsed borders) so each cell carries only its padding: big tables stay small.
+_CELL = "padding:2px 8px"  # text-align is inherited from the table; headers set their own
+_RULE = "border-bottom:1px solid rgba(128,128,128,0.35)"
 
 
 def _table(block: Table) -> str:
     rows, hidden = visible_rows(block)
     tones = list(block.row_tones or [])
-    head = "".join(f'<th style="{_CELL}">{escape(str(c))}</th>' for c in block.columns)
+    head = "".join(f'<th style="{_CELL};text-align:left">{escape(str(c))}</th>' for c in block.columns)
     body = []
     for i, row in enumerate(rows):
         tone = tones[i] if i < len(tones) else None
-        style = f' style="{_ROW_TINT[tone]}"' if tone else ""
+        style = f"{_RULE};{_ROW_TINT[tone]}" if tone else _RULE
         cells = "".join(f'<td style="{_CELL}">{escape(cell_text(v))}</td>' for v in row)
-        body.append(f"<tr{style}>{cells}</tr>")
+        body.append(f'<tr style="{style}">{cells}</tr>')
     caption = (f'<caption style="text-align:left;font-style:italic">{escape(block.caption)}</caption>'
                if block.caption else "")
     more = (f'<p style="font-style:italic;opacity:0.8">… {hidden} more rows in the JSON artifact.</p>'
             if hidden else "")
-    return (f'<table style="border-collapse:collapse;font-size:0.9em;margin:4px 0">{caption}'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}")
+    rows_html = "".join(body)
+    return (f'<table style="border-collapse:collapse;font-size:0.9em;margin:4px 0;text-align:left">{caption}'
+            f'<thead><tr style="{_RULE}">{head}</tr></thead><tbody>{rows_html}</tbody></table>{more}')
 
 
 def _block(block: object) -> str:
