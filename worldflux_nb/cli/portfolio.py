@@ -8,23 +8,14 @@ import secrets
 from worldflux_nb.core.planning import SEED_SOURCES, build_plan
 from worldflux_nb.core.run_sheet import run_sheet_csv, run_sheet_for
 from worldflux_nb.errors import InputError
-from worldflux_nb.io.artifacts import artifact_from_json, artifact_json, load, validate
-from worldflux_nb.io.files import read_json, write_outputs
-from worldflux_nb.models.contract import CustomEvalContract
+from worldflux_nb.io.artifacts import artifact_json, load, load_contract
+from worldflux_nb.io.files import write_outputs
 from worldflux_nb.models.plan import DENOMINATOR_POLICIES, ProtocolPlan
 from worldflux_nb.models.profile import EvalProfile
 from worldflux_nb.render.markdown import to_markdown
 from worldflux_nb.render.plan_docs import plan_document, run_sheet_document
 
 _SEED_BOUND = 2**31
-
-
-def load_contract(path: str) -> CustomEvalContract:
-    """A contract file; hand-written ones may leave out schema_version and privacy."""
-    data = read_json(path)
-    if isinstance(data, dict) and "schema_version" not in data:
-        return validate(CustomEvalContract, data, path)
-    return artifact_from_json(data, path, CustomEvalContract)
 
 
 def load_plan(path: str) -> ProtocolPlan:

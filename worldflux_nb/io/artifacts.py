@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from worldflux_nb.core.bulk import gc_paused
 from worldflux_nb.errors import InputError
 from worldflux_nb.io.files import json_text, read_json
-from worldflux_nb.models import ARTIFACT_KINDS, Artifact, AuditInput
+from worldflux_nb.models import ARTIFACT_KINDS, Artifact, AuditInput, CustomEvalContract
 from worldflux_nb.models.evidence import rows_json
 
 A = TypeVar("A", bound=Artifact)
@@ -59,6 +59,14 @@ def load(path: str | os.PathLike[str], expected: type[A] | None = None) -> A:
     """Read any worldflux-nb artifact file, verify its digest and return the model."""
     with gc_paused():
         return artifact_from_json(read_json(path), str(path), expected)
+
+
+def load_contract(path: str | os.PathLike[str]) -> CustomEvalContract:
+    """A custom eval contract file; hand-written ones may leave out schema_version and privacy."""
+    data = read_json(path)
+    if isinstance(data, dict) and "schema_version" not in data:
+        return validate(CustomEvalContract, data, str(path))
+    return artifact_from_json(data, str(path), CustomEvalContract)
 
 
 def artifact_json(artifact: Artifact) -> str:

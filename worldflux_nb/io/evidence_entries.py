@@ -1,0 +1,77 @@
+"""Evidence named as entries — a harness file with its format and options, or an audit input file —
+imported as `worldflux-nb audit import` does, for the template notebook and the Python API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from worldflux_nb.core.importers import ImportOptions, importer_for, parse_level, parse_task_map
+from worldflux_nb.errors import InputError
+from worldflux_nb.io.artifacts import load
+from worldflux_nb.io.evidence_files import import_file
+from worldflux_nb.models.evidence import AuditInput
+from worldflux_nb.models.plan import ProtocolPlan
+
+AUDIT_INPUT = "audit_input"
+_KEYS = {"probe_id", "format", "path", "task", "axis", "level", "task_map"}
+
+
+@dataclass(frozen=True)
+class EvidenceEntry:
+    """One evidence file and what the importer needs to know that the file does not say."""
+
+    format: str
+    path: str
+    probe_id: str | None = None
+    options: ImportOptions = ImportOptions()
+
+
+def entry_from_mapping(data: Any, source: str = "harness_files") -> EvidenceEntry:
+    """An entry from `{"probe_id", "format", "path"[, "task", "axis", "level", "task_map"]}`."""
+    if not isinstance(data, Mapping):
+        raise InputError(source, None, f"each entry must be a mapping, not {type(data).__name__}")
+    unknown = sorted(set(data) - _KEYS)
+    if unknown:
+        raise InputError(source, unknown[0], f"is not an entry key (known: {', '.join(sorted(_KEYS))})")
+    for key in ("format", "path"):
+        if not isinstance(data.get(key), str) or not data[key].strip():
+            raise InputError(source, key, "is required and must be text")
+    if data["format"] != AUDIT_INPUT and not isinstance(data.get("probe_id"), str):
+        raise InputError(data["path"], "probe_id", "is required for a harness file")
+    task_map = data.get("task_map") or {}
+    level = data.get("level")
+    options = ImportOptions(
+        task_map=parse_task_map(task_map, source) if isinstance(task_map, list) else dict(task_map),
+        task=data.get("task"), axis=data.get("axis"),
+        level=parse_level(level) if isinstance(level, str) else level)
+    return EvidenceEntry(format=data["format"], path=data["path"], probe_id=data.get("probe_id"),
+                         options=options)
+
+
+def sample_entries(samples: Iterable[Any], folder: str | Path) -> list[EvidenceEntry]:
+    """Entries for the bundled sample files written into `folder` (their options are `audit import` flags)."""
+    entries = []
+    for sample in samples:
+        flags: dict[str, Any] = {}
+        for flag, value in sample.options:
+            key = flag.lstrip("-").replace("-", "_")
+            flags[key] = flags.get(key, []) + [value] if key == "task_map" else value
+        entries.append(entry_from_mapping({"probe_id": sample.probe_id, "format": sample.format,
+                                           "path": str(Path(folder) / sample.name), **flags}))
+    return entries
+
+
+def import_entry(entry: EvidenceEntry, plan: ProtocolPlan) -> AuditInput:
+    if entry.format == AUDIT_INPUT:
+        return load(entry.path, AuditInput)
+    importer = importer_for(entry.format)
+    if importer is None:
+        raise InputError(entry.path, "format", f"{entry.format!r} is not a known evidence format")
+    return import_file(importer, entry.path, plan=plan, probe_id=entry.probe_id or "",
+                       options=entry.options)
+
+
+def import_entries(entries: Sequence[EvidenceEntry], plan: ProtocolPlan) -> list[AuditInput]:
+    return [import_entry(entry, plan) for entry in entries]
