@@ -1,22 +1,24 @@
 """Evidence checked against the frozen plan: every row in exactly one category, every planned episode
 matched or missing (DESIGN.md, "Conformance semantics").
 
-Built from integer codes, hash joins and numpy over columns, never a per-row Python loop over the
-matching logic, so a million evidence rows are categorised in about a second.
+Reads the evidence as integer-coded columns (core.evidence_columns, cached on each audit input) and
+the plan's episode keys (core.plan_keys, cached on the plan); the matching is numpy over those
+columns, with Python work only per distinct place or metadata object, never per row.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import chain, repeat
-from operator import itemgetter, methodcaller
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
 from worldflux_nb.core.bulk import gc_paused
-from worldflux_nb.core.run_sheet import planned_episodes_frame
+from worldflux_nb.core.evidence_columns import (
+    EvidenceColumns, build_columns, evidence_columns, joined_columns,
+)
+from worldflux_nb.core.plan_keys import plan_keys
 from worldflux_nb.models.evidence import AuditInput
 from worldflux_nb.models.packet import CATEGORIES, Conformance, DigestMismatch
 from worldflux_nb.models.plan import ProtocolPlan
@@ -63,22 +65,6 @@ def normalise_value(value: Any) -> str:
     return str(value).strip()
 
 
-def planned_frame(plan: ProtocolPlan) -> pd.DataFrame:
-    """The plan's episodes, one row each, with the join key and a `planned_ix` position."""
-    frame = planned_episodes_frame(plan).reset_index(drop=True)
-    frame["level_key"] = level_keys(frame["level"])
-    frame["episode_index"] = frame["episode_index"].astype("int64")
-    frame["planned_ix"] = np.arange(len(frame), dtype=np.int64)
-    return frame
-
-
-def level_keys(levels: pd.Series | list[Any]) -> pd.Series:
-    """`str(level)` for every level, computed once per distinct level (levels repeat a lot)."""
-    codes, uniques = pd.factorize(np.asarray(levels, dtype=object), use_na_sentinel=False)
-    texts = pd.array([str(level) for level in uniques], dtype="str")
-    return pd.Series(texts.take(codes), index=getattr(levels, "index", None))
-
-
 def pinned_by_key(plan: ProtocolPlan) -> dict[str, dict[str, str]]:
     """{metadata key: {probe id: normalised pinned value}} over the selected probes.
 
@@ -94,24 +80,6 @@ def pinned_by_key(plan: ProtocolPlan) -> dict[str, dict[str, str]]:
         for key, value in probe.pinned_metadata.items():
             pins.setdefault(key, {})[probe.probe_id] = normalise_value(value)
     return pins
-
-
-def _field(rows: list[Any], name: str) -> list[Any]:
-    try:
-        return list(map(itemgetter(name), rows))
-    except KeyError:  # a row built by hand without the field: read it as missing
-        return [row.get(name) for row in rows]
-
-
-def _nullable(values: list[Any], dtype: str) -> pd.api.extensions.ExtensionArray:
-    """A nullable Int64/boolean array from Python values and None, without a per-row loop."""
-    objects = np.asarray(values, dtype=object)
-    if objects.ndim != 1:  # sequences inside: let pandas refuse them as before
-        return pd.array(values, dtype=dtype)
-    mask = objects == None  # noqa: E711 (elementwise)
-    if dtype == "boolean":
-        return pd.arrays.BooleanArray(np.where(mask, False, objects).astype(bool), mask)
-    return pd.arrays.IntegerArray(np.where(mask, 0, objects).astype(np.int64), mask)
 
 
 def normalised_values(values: list[Any]) -> np.ndarray:
@@ -135,72 +103,6 @@ def normalised_values(values: list[Any]) -> np.ndarray:
     return out
 
 
-def evidence_frame(audit_inputs: Sequence[AuditInput], accepted: Sequence[int],
-                   metadata_keys: Sequence[str]) -> pd.DataFrame:
-    """Accepted evidence rows as columns (plus each pinned metadata key, normalised).
-
-    Columns are read field by field with C-level maps over the validated rows: no per-row Python.
-    """
-    parts = [audit_inputs[i].episodes for i in accepted]
-    sizes = np.array([len(part) for part in parts], dtype=np.int64)
-    rows: list[Any] = list(chain.from_iterable(parts))
-    starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
-    frame = pd.DataFrame({
-        "input": np.repeat(np.asarray(accepted, dtype=np.int64), sizes),
-        "row": np.arange(len(rows), dtype=np.int64) - starts,
-        "probe_id": pd.Series(_field(rows, "probe_id"), dtype=object),
-        "task_id": pd.Series(_field(rows, "task_id"), dtype=object),
-        "axis": pd.Series(_field(rows, "axis"), dtype=object),
-        "level": pd.Series(_field(rows, "level"), dtype=object),
-        "episode_index": np.asarray(_field(rows, "episode_index"), dtype=np.int64),
-        "seed": _nullable(_field(rows, "seed"), "Int64"),
-        "success": _nullable(_field(rows, "success"), "boolean"),
-        "status": pd.Series(_field(rows, "status"), dtype=object),
-    })
-    frame["level_key"] = level_keys(frame["level"])
-    if metadata_keys:
-        empty: dict[str, Any] = {}
-        metas = [m or empty for m in map(dict.get, rows, repeat("metadata"))]
-        for key in metadata_keys:
-            frame[f"meta:{key}"] = pd.Series(
-                normalised_values(list(map(methodcaller("get", key, ABSENT), metas))), dtype=object)
-    return frame
-
-
-def planned_positions(plan: ProtocolPlan, planned: pd.DataFrame,
-                      rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """For each evidence row, the position of its planned episode in `planned` (or -1), and the
-    position in `plan.cells` of the cell its probe/task/axis/level names (or -1).
-
-    The key (probe, task, axis, level-as-text, episode index) becomes integers: the cell part
-    through the plan's few distinct cells (a plan names each place once), the index part through
-    one factorisation of planned and recorded indexes together; the lookup is one integer hash join.
-    """
-    places = {(c.probe_id, c.task_id, c.axis, str(c.level)): i for i, c in enumerate(plan.cells)}
-    row_codes, row_keys = _combined_codes([rows[c] for c in ("probe_id", "task_id", "axis", "level_key")])
-    named_cell = np.array([places.get(key, -1) for key in row_keys] + [-1], dtype=np.int64)[row_codes]
-    planned_cell = np.repeat(np.arange(len(plan.cells), dtype=np.int64),
-                             [len(c.episode_indexes) for c in plan.cells])
-    index_codes, index_values = pd.factorize(np.concatenate([
-        planned["episode_index"].to_numpy(dtype=np.int64), rows["episode_index"].to_numpy(dtype=np.int64)]))
-    width = max(len(index_values), 1)
-    lookup = pd.Index(planned_cell * width + index_codes[:len(planned)])
-    if not lookup.is_unique:
-        raise pd.errors.MergeError("Merge keys are not unique in right dataset; not a many-to-one merge")
-    found = lookup.get_indexer(np.maximum(named_cell, 0) * width + index_codes[len(planned):])
-    return np.where(named_cell >= 0, found, -1).astype(np.int64), named_cell
-
-
-def _combined_codes(columns: list[pd.Series]) -> tuple[np.ndarray, list[tuple[Any, ...]]]:
-    """One integer code per distinct combination of the columns, and the combinations in code order."""
-    codes = np.zeros(len(columns[0]), dtype=np.int64)
-    for column in columns:
-        column_codes, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=False)
-        codes, _ = pd.factorize(codes * max(len(uniques), 1) + column_codes)
-        codes = codes.astype(np.int64)
-    first = np.unique(codes, return_index=True)[1] if len(codes) else np.array([], dtype=np.int64)
-    keys = list(zip(*(column.to_numpy(dtype=object)[first] for column in columns))) if len(first) else []
-    return codes, keys
 
 
 def check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput]) -> ConformanceResult:
@@ -217,74 +119,114 @@ def _check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput]) -
         for ai in audit_inputs if ai.plan_digest != expected]
     accepted = tuple(i for i, ai in enumerate(audit_inputs) if ai.plan_digest == expected)
     pins = pinned_by_key(plan)
-    planned = planned_frame(plan)
-    rows = evidence_frame(audit_inputs, accepted, list(pins))
+    keys = plan_keys(plan)
+    parts = [evidence_columns(audit_inputs[i]) for i in accepted]
+    ev = joined_columns(parts) if parts else build_columns([])
+    sizes = np.array([len(part) for part in parts], dtype=np.int64)
 
-    planned_ix, named_cells = planned_positions(plan, planned, rows)
+    # Placed once per distinct (probe, task, axis, level); levels compare as text, as in the plan.
+    places = ev.places
+    place_fields = [_objects([place[i] for place in places]) for i in range(4)]
+    named_cell = np.array([keys.places.get((p, t, a, str(level)), -1) for p, t, a, level in places]
+                          + [-1], dtype=np.int64)[ev.place]
+    planned_ix = keys.positions(named_cell, ev.episode_index)
     in_plan = planned_ix >= 0
-    rows["planned_ix"] = planned_ix
-    take = np.where(in_plan, planned_ix, -1)
-    rows["cell_id"] = planned["cell_id"].array.take(take, allow_fill=True)
-    rows["planned_seed"] = planned["seed"].array.take(take, allow_fill=True)
+    take = np.where(in_plan, planned_ix, 0)
+    planned_seed, planned_na = keys.seed[take], keys.seed_missing[take] | ~in_plan
+    seed_bad = in_plan & ~ev.seed_missing & ~planned_na & (ev.seed != planned_seed)
+    seed_unverified = in_plan & ~planned_na & ev.seed_missing
 
-    seed_na, planned_na = rows["seed"].isna().to_numpy(), rows["planned_seed"].isna().to_numpy()
-    seed_differs = (rows["seed"].to_numpy(dtype=np.int64, na_value=0)
-                    != rows["planned_seed"].to_numpy(dtype=np.int64, na_value=0))
-    seed_bad = in_plan & ~seed_na & ~planned_na & seed_differs
-    seed_unverified = in_plan & ~planned_na & seed_na
-
-    meta_bad = np.zeros(len(rows), dtype=bool)
-    meta_absent = np.zeros(len(rows), dtype=bool)
-    probe_codes, probes = pd.factorize(rows["probe_id"].to_numpy(dtype=object), use_na_sentinel=False)
-    for key, by_probe in pins.items():
-        # Compared once per (probe, distinct value), then spread over the rows by their codes.
-        value_codes, values = pd.factorize(rows[f"meta:{key}"].to_numpy(dtype=object))
-        pinned = [by_probe.get(probe) for probe in probes]
-        applies = np.array([value is not None for value in pinned] + [False])[probe_codes] & in_plan
-        absent = np.array([value == ABSENT for value in values] + [False])[value_codes]
-        table = np.array([[value != pin for value in values] + [True] for pin in pinned],
-                         dtype=bool).reshape(len(pinned), len(values) + 1)
-        differs = applies & ~absent & table[probe_codes, value_codes]
-        rows[f"differs:{key}"] = differs
-        meta_bad |= differs
-        meta_absent |= applies & absent
+    probe_of_place, probes = pd.factorize(place_fields[0], use_na_sentinel=False)
+    row_probe = np.append(probe_of_place, 0)[ev.place]
+    meta, differs, meta_absent = pinned_metadata(pins, list(probes), row_probe, in_plan, ev)
+    meta_bad = np.logical_or.reduce(list(differs.values())) if differs else np.zeros(len(ev), dtype=bool)
     meta_bad &= ~seed_bad
-
     conformant = in_plan & ~seed_bad & ~meta_bad
     # Rows are already in evidence order; the first conformant row of a planned episode is matched.
     attempt = attempt_numbers(planned_ix, conformant)
     matched = conformant & (attempt == 0)
-    duplicate = conformant & ~matched
+    codes = np.where(matched, CATEGORIES.index("matched"), CATEGORIES.index("duplicate"))
+    codes[meta_bad] = CATEGORIES.index("metadata_mismatch")
+    codes[seed_bad] = CATEGORIES.index("seed_mismatch")
+    codes[~in_plan] = CATEGORIES.index("out_of_protocol")
+    status = _objects(ev.statuses + [None])[ev.status]
+    row_success = (status == "completed") & (ev.success == 1)
 
-    codes = np.select([~in_plan, seed_bad, meta_bad, duplicate, matched], range(len(CATEGORIES)),
-                      default=-1)
-    rows["category"] = pd.Categorical.from_codes(codes, categories=list(CATEGORIES))
-    rows["attempt"] = attempt
-    status = rows["status"].to_numpy(dtype=object)
-    rows["row_success"] = (status == "completed") & rows["success"].array.to_numpy(dtype=bool, na_value=False)
-    rows["seed_unverified"] = seed_unverified & conformant
-    rows["metadata_unverified"] = meta_absent & conformant
+    rows = pd.DataFrame({
+        "input": np.repeat(np.asarray(accepted, dtype=np.int64), sizes),
+        "row": np.arange(len(ev), dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes),
+        **{name: pd.Series(values[ev.place], dtype=object, copy=False)
+           for name, values in zip(("probe_id", "task_id", "axis", "level"), place_fields)},
+        "episode_index": ev.episode_index,
+        "seed": pd.arrays.IntegerArray(ev.seed, ev.seed_missing),
+        "success": pd.arrays.BooleanArray(ev.success == 1, ev.success < 0),
+        "status": pd.Series(status, dtype=object, copy=False),
+        "level_key": pd.array([str(place[3]) for place in places] or [""], dtype="str").take(ev.place),
+        **{f"meta:{key}": pd.Series(values, dtype=object, copy=False) for key, values in meta.items()},
+        "planned_ix": planned_ix,
+        "cell_id": pd.Series(keys.cell_ids[np.where(in_plan, keys.planned_cell[take], -1)],
+                             dtype=object, copy=False),
+        "planned_seed": pd.arrays.IntegerArray(planned_seed, planned_na),
+        **{f"differs:{key}": column for key, column in differs.items()},
+        "category": pd.Categorical.from_codes(codes, categories=list(CATEGORIES)),
+        "attempt": attempt,
+        "row_success": row_success,
+        "seed_unverified": seed_unverified & conformant,
+        "metadata_unverified": meta_absent & conformant,
+    }, copy=False)
 
-    episodes = episode_outcomes(planned, rows, conformant, matched)
-    counts = rows["category"].value_counts()
-    matched_status = status[matched]
+    episodes = episode_outcomes(keys.planned, rows, conformant, matched)
+    count = dict(zip(CATEGORIES, np.bincount(codes, minlength=len(CATEGORIES)).tolist()))
+    matched_status = np.bincount(ev.status[matched], minlength=len(ev.statuses))
+    per_status = dict.fromkeys(ev.statuses, 0)
+    for name, n in zip(ev.statuses, matched_status.tolist()):
+        per_status[name] += n
     conformance = Conformance(
-        planned_episodes=len(planned),
-        matched=int(counts.get("matched", 0)),
-        missing=int((~episodes["matched"]).sum()),
-        out_of_protocol=int(counts.get("out_of_protocol", 0)),
-        duplicates=int(counts.get("duplicate", 0)),
-        seed_mismatches=int(counts.get("seed_mismatch", 0)),
-        metadata_mismatches=int(counts.get("metadata_mismatch", 0)),
-        infra_failures=int((matched_status == "infra_failure").sum()),
-        pending=int((matched_status == "pending").sum()),
+        planned_episodes=len(keys.planned),
+        matched=count["matched"],
+        missing=len(keys.planned) - count["matched"],
+        out_of_protocol=count["out_of_protocol"],
+        duplicates=count["duplicate"],
+        seed_mismatches=count["seed_mismatch"],
+        metadata_mismatches=count["metadata_mismatch"],
+        infra_failures=per_status.get("infra_failure", 0),
+        pending=per_status.get("pending", 0),
         unverified_seeds=int(rows["seed_unverified"].sum()),
         unverified_metadata=int(rows["metadata_unverified"].sum()),
         evidence_rows=len(rows),
         digest_mismatches=mismatches,
     )
     return ConformanceResult(conformance=conformance, rows=rows, episodes=episodes,
-                             accepted=accepted, pinned_keys=tuple(pins), named_cells=named_cells)
+                             accepted=accepted, pinned_keys=tuple(pins), named_cells=named_cell)
+
+
+def pinned_metadata(pins: dict[str, dict[str, str]], probes: list[Any], row_probe: np.ndarray,
+                    in_plan: np.ndarray, ev: EvidenceColumns
+                    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]:
+    """Per pinned key: each row's normalised value, whether it differs from its probe's pinned
+    value, and (over all keys) whether a pinned key is absent. Values are normalised and compared
+    once per distinct metadata object and probe, then spread over the rows by their codes."""
+    meta: dict[str, np.ndarray] = {}
+    differs: dict[str, np.ndarray] = {}
+    meta_absent = np.zeros(len(ev), dtype=bool)
+    for key, by_probe in pins.items():
+        per_object = normalised_values([m.get(key, ABSENT) for m in ev.metadatas])
+        absent = per_object == ABSENT
+        pinned = [by_probe.get(probe) for probe in probes]
+        # table[probe, object]: the row's value differs from its probe's pin (absent never differs)
+        table = np.array([[pin is not None and value != pin for value in per_object] for pin in pinned],
+                         dtype=bool).reshape(len(pinned), len(per_object)) & ~absent
+        applies = np.array([pin is not None for pin in pinned] + [False], dtype=bool)[row_probe] & in_plan
+        meta[key] = per_object[ev.metadata]
+        differs[key] = table[row_probe, ev.metadata] & in_plan if len(ev) else np.zeros(0, dtype=bool)
+        meta_absent |= applies & absent[ev.metadata]
+    return meta, differs, meta_absent
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
 
 
 def attempt_numbers(planned_ix: np.ndarray, conformant: np.ndarray) -> np.ndarray:

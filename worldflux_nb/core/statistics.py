@@ -144,18 +144,23 @@ def task_weighted(successes: np.ndarray, n: np.ndarray, *, seed: int,
     """Mean of per-task rates with a stratified bootstrap percentile interval.
 
     Resampling a task's n episodes with replacement and counting successes is a Binomial(n, rate)
-    draw, so the bootstrap draws those counts directly: same distribution, no per-episode arrays.
+    draw, and g tasks with the same (successes, n) sum to one Binomial(g * n, rate) draw, so the
+    bootstrap draws once per distinct (successes, n) whose rate is strictly between 0 and 1; tasks
+    at 0 or 1 contribute their rate unchanged. Same distribution as resampling every task.
     """
-    successes = np.asarray(successes, dtype=float)
-    n = np.asarray(n, dtype=float)
+    successes = np.asarray(successes, dtype=np.int64)
+    n = np.asarray(n, dtype=np.int64)
     keep = n > 0
     if not keep.any():
         return TaskWeighted(None, None, None)
     s, m = successes[keep], n[keep]
     rates = s / m
+    varying = (s > 0) & (s < m)
+    pairs, tasks = np.unique(np.stack([s[varying], m[varying]]), axis=1, return_counts=True)
     rng = np.random.default_rng(seed)
-    draws = rng.binomial(m.astype(np.int64), rates, size=(replicates, m.size)) / m
-    means = draws.mean(axis=1)
+    draws = rng.binomial(pairs[1] * tasks, pairs[0] / pairs[1], size=(replicates, pairs.shape[1]))
+    fixed = rates[~varying].sum()
+    means = (draws @ (1.0 / pairs[1]) + fixed) / m.size
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(means, [tail, 100 - tail])
     return TaskWeighted(float(rates.mean()), float(low), float(high))

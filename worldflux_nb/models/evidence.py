@@ -7,7 +7,7 @@ from itertools import chain, repeat
 from typing import Any, Literal, Sequence
 
 import pydantic_core
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 from typing_extensions import NotRequired, TypedDict
 
 from worldflux_nb.core.digest import canonical_json
@@ -69,6 +69,32 @@ def rows_json(rows: Sequence[Any], *, indent: int | None = None) -> bytes | None
         return None
 
 
+class DerivedCache:
+    """A view computed from a frozen model's field, kept on the model: never serialised, never compared.
+
+    The view is tied to the exact field object it was computed from, so a copy with another value
+    for that field (model_copy(update=...)) computes its own. Its content is opaque to the models.
+    """
+
+    __slots__ = ("source", "value")
+
+    def __init__(self) -> None:
+        self.source: object = None
+        self.value: Any = None
+
+    def get(self, source: object) -> Any:
+        return self.value if source is self.source and self.value is not None else None
+
+    def put(self, source: object, value: Any) -> Any:
+        self.source, self.value = source, value
+        return value
+
+    def __eq__(self, other: object) -> bool:  # a cache never makes two equal models unequal
+        return isinstance(other, DerivedCache)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 class SourceFile(Frozen):
     name: ShortText
     digest: Digest
@@ -102,6 +128,8 @@ class AuditInput(Artifact):
     redactions: list[Redaction] = Field(default_factory=list)
     created_at: str = now_field()
     audit_digest: Digest | None = None
+    # The episodes as columns (core.evidence_columns builds it): conformance reads it, JSON never does.
+    _columns: DerivedCache = PrivateAttr(default_factory=DerivedCache)
 
     def computed_digest(self) -> str:
         # A million rows: serialise them with pydantic-core when that is byte-identical to

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 from typing_extensions import Self, TypedDict
 
 from worldflux_nb.models.common import (
     INT64_MAX, INT64_MIN, Artifact, Digest, Frozen, Level, MetadataValue, ShortText, Slug, now_field,
 )
 from worldflux_nb.models.contract import CustomEvalContract
+from worldflux_nb.models.evidence import DerivedCache
 from worldflux_nb.models.profile import EvalProfile
 from worldflux_nb.models.registry import SeedMode
 
@@ -109,6 +110,8 @@ class ProtocolPlan(Artifact):
     notes: list[ShortText] = Field(default_factory=list)
     created_at: str = now_field()
     plan_digest: Digest | None = None
+    # The planned episodes' lookup keys (core.plan_keys builds them once per plan), never serialised.
+    _keys: DerivedCache = PrivateAttr(default_factory=DerivedCache)
 
     def digest_problem(self) -> str | None:
         """The plan's own digest, then the embedded profile's: a re-sealed plan cannot hide a swap."""
