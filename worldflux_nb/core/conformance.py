@@ -9,14 +9,16 @@ columns, with Python work only per distinct place or metadata object, never per 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
 from worldflux_nb.core.bulk import gc_paused
-from worldflux_nb.core.evidence_columns import (
-    EvidenceColumns, build_columns, evidence_columns, joined_columns,
+from worldflux_nb.core.evidence_columns import build_columns, evidence_columns, joined_columns
+from worldflux_nb.core.conformance_frames import (
+    ConformanceArrays, PinnedChecks, episodes_frame, objects, rows_frame,
 )
 from worldflux_nb.core.plan_keys import plan_keys
 from worldflux_nb.models.evidence import AuditInput
@@ -28,22 +30,33 @@ ABSENT = "\x00absent"  # a pinned key the row does not carry (distinct from any 
 
 @dataclass(frozen=True)
 class ConformanceResult:
-    """The conformance counts plus the frames the statistics, packet and charts read.
+    """The conformance counts, the outcome arrays, and the frames the packet, charts and explorer read.
 
-    `rows`: one row per evidence row of an accepted audit input, with its `category`, in input order.
-    `episodes`: one row per planned episode with `matched`, `status` (of the matched row), `attempts`
-    (conformant rows), `attempt_failures` and `success` (true only if every conformant attempt succeeded).
-    `accepted`: indexes of the audit inputs whose plan digest matched.
-    `named_cells`: per row, the position in `plan.cells` of the cell its probe/task/axis/level
-    names (out-of-protocol rows included), or -1.
+    `rows` (built on first use): one row per evidence row of an accepted audit input, with its
+    `category`, in input order. `episodes` (built on first use): one row per planned episode with
+    `matched`, `status` (of the matched row), `attempts` (conformant rows), `attempt_failures` and
+    `success` (true only if every conformant attempt succeeded). `accepted`: indexes of the audit
+    inputs whose plan digest matched. `named_cells`: per row, the position in `plan.cells` of the
+    cell its probe/task/axis/level names (out-of-protocol rows included), or -1.
     """
 
     conformance: Conformance
-    rows: pd.DataFrame
-    episodes: pd.DataFrame
+    arrays: ConformanceArrays = field(repr=False)
     accepted: tuple[int, ...]
     pinned_keys: tuple[str, ...] = field(default=())
     named_cells: np.ndarray | None = field(default=None, repr=False)
+
+    @cached_property
+    def rows(self) -> pd.DataFrame:
+        return rows_frame(self.arrays)
+
+    @cached_property
+    def episodes(self) -> pd.DataFrame:
+        return episodes_frame(self.arrays)
+
+    def rows_at(self, positions: np.ndarray) -> pd.DataFrame:
+        """The rows frame for these row positions only (without building the whole frame)."""
+        return rows_frame(self.arrays, np.asarray(positions, dtype=np.int64))
 
     def rows_in(self, category: str) -> pd.DataFrame:
         return self.rows[self.rows["category"] == category]
@@ -122,149 +135,106 @@ def _check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput]) -
     keys = plan_keys(plan)
     parts = [evidence_columns(audit_inputs[i]) for i in accepted]
     ev = joined_columns(parts) if parts else build_columns([])
-    sizes = np.array([len(part) for part in parts], dtype=np.int64)
 
     # Placed once per distinct (probe, task, axis, level); levels compare as text, as in the plan.
     places = ev.places
-    place_fields = [_objects([place[i] for place in places]) for i in range(4)]
+    place_fields = [objects([place[i] for place in places]) for i in range(4)]
     named_cell = np.array([keys.places.get((p, t, a, str(level)), -1) for p, t, a, level in places]
-                          + [-1], dtype=np.int64)[ev.place]
+                          + [-1], dtype=np.int32)[ev.place]
     planned_ix = keys.positions(named_cell, ev.episode_index)
     in_plan = planned_ix >= 0
     take = np.where(in_plan, planned_ix, 0)
     planned_seed, planned_na = keys.seed[take], keys.seed_missing[take] | ~in_plan
     seed_bad = in_plan & ~ev.seed_missing & ~planned_na & (ev.seed != planned_seed)
-    seed_unverified = in_plan & ~planned_na & ev.seed_missing
 
     probe_of_place, probes = pd.factorize(place_fields[0], use_na_sentinel=False)
-    row_probe = np.append(probe_of_place, 0)[ev.place]
-    meta, differs, meta_absent = pinned_metadata(pins, list(probes), row_probe, in_plan, ev)
-    meta_bad = np.logical_or.reduce(list(differs.values())) if differs else np.zeros(len(ev), dtype=bool)
-    meta_bad &= ~seed_bad
+    # Each row's (probe, metadata object) pair, as one position into per-pair tables.
+    pair = np.append(probe_of_place, 0).astype(np.int64)[ev.place] * max(len(ev.metadatas), 1)
+    pair += ev.metadata
+    pins_checked = pinned_metadata(pins, list(probes), ev.metadatas)
+    meta_bad = pins_checked.any_differs.ravel()[pair] & in_plan & ~seed_bad
     conformant = in_plan & ~seed_bad & ~meta_bad
     # Rows are already in evidence order; the first conformant row of a planned episode is matched.
     attempt = attempt_numbers(planned_ix, conformant)
     matched = conformant & (attempt == 0)
-    codes = np.where(matched, CATEGORIES.index("matched"), CATEGORIES.index("duplicate"))
-    codes[meta_bad] = CATEGORIES.index("metadata_mismatch")
-    codes[seed_bad] = CATEGORIES.index("seed_mismatch")
-    codes[~in_plan] = CATEGORIES.index("out_of_protocol")
-    status = _objects(ev.statuses + [None])[ev.status]
-    row_success = (status == "completed") & (ev.success == 1)
+    category = np.full(len(ev), CATEGORIES.index("duplicate"), dtype=np.int8)
+    category[matched] = CATEGORIES.index("matched")
+    category[meta_bad] = CATEGORIES.index("metadata_mismatch")
+    category[seed_bad] = CATEGORIES.index("seed_mismatch")
+    category[~in_plan] = CATEGORIES.index("out_of_protocol")
+    status_is = {name: np.array([s == name for s in ev.statuses] + [False])[ev.status]
+                 for name in ("completed", "infra_failure", "pending")}
+    row_success = status_is["completed"] & (ev.success == 1)
 
-    rows = pd.DataFrame({
-        "input": np.repeat(np.asarray(accepted, dtype=np.int64), sizes),
-        "row": np.arange(len(ev), dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes),
-        **{name: pd.Series(values[ev.place], dtype=object, copy=False)
-           for name, values in zip(("probe_id", "task_id", "axis", "level"), place_fields)},
-        "episode_index": ev.episode_index,
-        "seed": pd.arrays.IntegerArray(ev.seed, ev.seed_missing),
-        "success": pd.arrays.BooleanArray(ev.success == 1, ev.success < 0),
-        "status": pd.Series(status, dtype=object, copy=False),
-        "level_key": pd.array([str(place[3]) for place in places] or [""], dtype="str").take(ev.place),
-        **{f"meta:{key}": pd.Series(values, dtype=object, copy=False) for key, values in meta.items()},
-        "planned_ix": planned_ix,
-        "cell_id": pd.Series(keys.cell_ids[np.where(in_plan, keys.planned_cell[take], -1)],
-                             dtype=object, copy=False),
-        "planned_seed": pd.arrays.IntegerArray(planned_seed, planned_na),
-        **{f"differs:{key}": column for key, column in differs.items()},
-        "category": pd.Categorical.from_codes(codes, categories=list(CATEGORIES)),
-        "attempt": attempt,
-        "row_success": row_success,
-        "seed_unverified": seed_unverified & conformant,
-        "metadata_unverified": meta_absent & conformant,
-    }, copy=False)
+    size = len(keys)
+    conformant_ix = planned_ix[conformant]
+    attempts = np.bincount(conformant_ix, minlength=size)
+    attempt_successes = np.bincount(conformant_ix, minlength=size,
+                                    weights=row_success[conformant]).astype(np.int64)
+    first = np.full(size, -1, dtype=np.int64)
+    first[planned_ix[matched]] = np.flatnonzero(matched)
+    arrays = ConformanceArrays(
+        accepted=accepted, sizes=np.array([len(part) for part in parts], dtype=np.int64), ev=ev,
+        keys=keys, place_fields=place_fields, planned_ix=planned_ix, planned_seed=planned_seed,
+        planned_seed_missing=planned_na, category=category, attempt=attempt, conformant=conformant,
+        matched=matched, row_success=row_success,
+        seed_unverified=in_plan & ~planned_na & ev.seed_missing & conformant,
+        metadata_unverified=pins_checked.any_absent.ravel()[pair] & conformant, pair=pair,
+        pins=pins_checked,
+        attempts=attempts, attempt_successes=attempt_successes, first=first)
 
-    episodes = episode_outcomes(keys.planned, rows, conformant, matched)
-    count = dict(zip(CATEGORIES, np.bincount(codes, minlength=len(CATEGORIES)).tolist()))
-    matched_status = np.bincount(ev.status[matched], minlength=len(ev.statuses))
-    per_status = dict.fromkeys(ev.statuses, 0)
-    for name, n in zip(ev.statuses, matched_status.tolist()):
-        per_status[name] += n
+    count = dict(zip(CATEGORIES, np.bincount(category, minlength=len(CATEGORIES)).tolist()))
     conformance = Conformance(
-        planned_episodes=len(keys.planned),
+        planned_episodes=size,
         matched=count["matched"],
-        missing=len(keys.planned) - count["matched"],
+        missing=size - count["matched"],
         out_of_protocol=count["out_of_protocol"],
         duplicates=count["duplicate"],
         seed_mismatches=count["seed_mismatch"],
         metadata_mismatches=count["metadata_mismatch"],
-        infra_failures=per_status.get("infra_failure", 0),
-        pending=per_status.get("pending", 0),
-        unverified_seeds=int(rows["seed_unverified"].sum()),
-        unverified_metadata=int(rows["metadata_unverified"].sum()),
-        evidence_rows=len(rows),
+        infra_failures=int(np.count_nonzero(status_is["infra_failure"] & matched)),
+        pending=int(np.count_nonzero(status_is["pending"] & matched)),
+        unverified_seeds=int(np.count_nonzero(arrays.seed_unverified)),
+        unverified_metadata=int(np.count_nonzero(arrays.metadata_unverified)),
+        evidence_rows=len(ev),
         digest_mismatches=mismatches,
     )
-    return ConformanceResult(conformance=conformance, rows=rows, episodes=episodes,
-                             accepted=accepted, pinned_keys=tuple(pins), named_cells=named_cell)
+    return ConformanceResult(conformance=conformance, arrays=arrays, accepted=accepted,
+                             pinned_keys=tuple(pins), named_cells=named_cell)
 
 
-def pinned_metadata(pins: dict[str, dict[str, str]], probes: list[Any], row_probe: np.ndarray,
-                    in_plan: np.ndarray, ev: EvidenceColumns
-                    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]:
-    """Per pinned key: each row's normalised value, whether it differs from its probe's pinned
-    value, and (over all keys) whether a pinned key is absent. Values are normalised and compared
-    once per distinct metadata object and probe, then spread over the rows by their codes."""
-    meta: dict[str, np.ndarray] = {}
+def pinned_metadata(pins: dict[str, dict[str, str]], probes: list[Any],
+                    metadatas: list[dict[str, Any]]) -> PinnedChecks:
+    """Each pinned key compared once per distinct metadata object and probe (see PinnedChecks)."""
+    values: dict[str, np.ndarray] = {}
     differs: dict[str, np.ndarray] = {}
-    meta_absent = np.zeros(len(ev), dtype=bool)
+    any_differs = np.zeros((len(probes), len(metadatas)), dtype=bool)
+    any_absent = np.zeros((len(probes), len(metadatas)), dtype=bool)
     for key, by_probe in pins.items():
-        per_object = normalised_values([m.get(key, ABSENT) for m in ev.metadatas])
+        per_object = normalised_values([m.get(key, ABSENT) for m in metadatas])
         absent = per_object == ABSENT
         pinned = [by_probe.get(probe) for probe in probes]
-        # table[probe, object]: the row's value differs from its probe's pin (absent never differs)
-        table = np.array([[pin is not None and value != pin for value in per_object] for pin in pinned],
-                         dtype=bool).reshape(len(pinned), len(per_object)) & ~absent
-        applies = np.array([pin is not None for pin in pinned] + [False], dtype=bool)[row_probe] & in_plan
-        meta[key] = per_object[ev.metadata]
-        differs[key] = table[row_probe, ev.metadata] & in_plan if len(ev) else np.zeros(0, dtype=bool)
-        meta_absent |= applies & absent[ev.metadata]
-    return meta, differs, meta_absent
-
-
-def _objects(values: list[Any]) -> np.ndarray:
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    return out
+        applies = np.array([pin is not None for pin in pinned], dtype=bool)[:, None]
+        # An absent key never differs; it leaves the row's metadata unverified instead.
+        table = np.array([[value != pin for value in per_object] for pin in pinned],
+                         dtype=bool).reshape(len(pinned), len(per_object)) & applies & ~absent
+        values[key], differs[key] = per_object, table
+        any_differs |= table
+        any_absent |= applies & absent
+    return PinnedChecks(values, differs, any_differs, any_absent)
 
 
 def attempt_numbers(planned_ix: np.ndarray, conformant: np.ndarray) -> np.ndarray:
     """Per row, how many conformant rows of the same planned episode came before it (0 elsewhere)."""
     attempt = np.zeros(len(planned_ix), dtype=np.int64)
     where = np.flatnonzero(conformant)
+    if not len(where):
+        return attempt
+    # Only re-run episodes need ordering; every other conformant row is attempt 0.
+    where = where[np.bincount(planned_ix[where])[planned_ix[where]] > 1]
     order = np.argsort(planned_ix[where], kind="stable")  # stable: evidence order within an episode
     episodes = planned_ix[where][order]
     starts = np.flatnonzero(np.r_[True, episodes[1:] != episodes[:-1]]) if len(episodes) else episodes
     run_start = np.repeat(starts, np.diff(np.r_[starts, len(episodes)]))
     attempt[where[order]] = np.arange(len(episodes)) - run_start
     return attempt
-
-
-def episode_outcomes(planned: pd.DataFrame, rows: pd.DataFrame, conformant: np.ndarray,
-                     matched: np.ndarray) -> pd.DataFrame:
-    """Per planned episode: matched or missing, the matched row's status, and re-run-proof success."""
-    size = len(planned)
-    planned_ix = rows["planned_ix"].to_numpy()
-    attempts = np.bincount(planned_ix[conformant], minlength=size).astype(np.int64)
-    attempt_successes = np.bincount(planned_ix[conformant], minlength=size,
-                                    weights=rows["row_success"].to_numpy()[conformant]).astype(np.int64)
-    first = np.full(size, -1, dtype=np.int64)
-    first[planned_ix[matched]] = np.flatnonzero(matched)
-    found = first >= 0
-    episodes = planned.drop(columns=["level_key"])
-    episodes["attempts"] = attempts
-    episodes["attempt_successes"] = attempt_successes
-    status = np.full(size, np.nan, dtype=object)
-    status[found] = rows["status"].to_numpy(dtype=object)[first[found]]
-    episodes["status"] = pd.Series(status, index=episodes.index, dtype=object)
-    episodes["recorded_seed"] = rows["seed"].array.take(first, allow_fill=True)
-    for column in ("input", "row"):
-        values = np.full(size, np.nan)
-        values[found] = rows[column].to_numpy()[first[found]]
-        episodes[column] = values
-    episodes["attempt_failures"] = episodes["attempts"] - episodes["attempt_successes"]
-    episodes["matched"] = episodes["attempts"] > 0
-    # Re-rolling a failure never helps: a success needs every conformant attempt to have succeeded.
-    episodes["success"] = episodes["matched"] & (episodes["attempt_failures"] == 0)
-    return episodes

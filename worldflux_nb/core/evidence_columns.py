@@ -19,6 +19,7 @@ from worldflux_nb.core.bulk import gc_paused
 from worldflux_nb.models.evidence import AuditInput
 
 PLACE_FIELDS = ("probe_id", "task_id", "axis", "level")
+CODE = np.int32  # codes of distinct values: fewer than 2**31 rows per audit input fit in memory anyway
 _EMPTY: dict[str, Any] = {}
 
 
@@ -63,11 +64,11 @@ def build_columns(rows: Sequence[Any]) -> EvidenceColumns:
     success = _objects(_field(rows, "success"))
     metadata, metadatas = metadata_codes(rows)
     return EvidenceColumns(
-        place=place, places=places, status=status.astype(np.int64), statuses=list(statuses),
+        place=place.astype(CODE), places=places, status=status.astype(CODE), statuses=list(statuses),
         episode_index=np.asarray(_field(rows, "episode_index"), dtype=np.int64).reshape(len(rows)),
         seed=np.where(seed_missing, 0, seeds).astype(np.int64), seed_missing=seed_missing,
         success=np.where(success == None, -1, success == True).astype(np.int8),  # noqa: E711,E712
-        metadata=metadata, metadatas=metadatas)
+        metadata=metadata.astype(CODE), metadatas=metadatas)
 
 
 def _field(rows: list[Any], name: str) -> list[Any]:

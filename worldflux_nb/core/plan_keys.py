@@ -6,7 +6,9 @@ and the answer depends only on the plan, so the table that answers it is built o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -18,15 +20,16 @@ from worldflux_nb.models.plan import ProtocolPlan
 # A dense (cell x episode index) table is used while it stays within this many entries per planned
 # episode; sparse or huge episode indexes take a hash lookup instead.
 DENSE_ENTRIES_PER_EPISODE = 8
+POSITION = np.int32  # a planned episode's position; a plan of 2**31 episodes would not fit in memory
 
 
 @dataclass(frozen=True)
 class PlanKeys:
-    """`planned`: one row per planned episode (run-sheet columns, `level_key`, `planned_ix`).
-    `places`: (probe, task, axis, str(level)) -> position in plan.cells. Per planned episode: its
-    cell position, seed and whether the plan records none."""
+    """`places`: (probe, task, axis, str(level)) -> position in plan.cells. Per planned episode (in
+    plan order): its cell position, seed and whether the plan records none. `planned` (built on
+    first use): one row per planned episode (run-sheet columns, `level_key`, `planned_ix`)."""
 
-    planned: pd.DataFrame
+    plan: ProtocolPlan = field(repr=False)
     places: dict[tuple[str, str, str, str], int]
     cell_ids: np.ndarray
     planned_cell: np.ndarray
@@ -37,17 +40,26 @@ class PlanKeys:
     _indexes: pd.Index | None
     _keys: pd.Index | None
 
+    def __len__(self) -> int:
+        return len(self.planned_cell)
+
+    @cached_property
+    def planned(self) -> pd.DataFrame:
+        return planned_frame(self.plan)
+
     def positions(self, cell: np.ndarray, episode_index: np.ndarray) -> np.ndarray:
         """Per (plan cell position or -1, episode index): the planned episode's position, or -1."""
         if self._dense is not None:
-            ok = (cell >= 0) & (episode_index >= 0) & (episode_index < self._width)
-            flat = np.where(ok, cell * self._width + np.where(ok, episode_index, 0), 0)
-            return np.where(ok, self._dense[flat], -1)
+            # The table's last entry is -1: rows off the table read it.
+            flat = cell.astype(np.int64) * self._width
+            flat += episode_index
+            flat[(cell < 0) | (episode_index < 0) | (episode_index >= self._width)] = len(self._dense) - 1
+            return self._dense.take(flat)
         assert self._indexes is not None and self._keys is not None
         index_codes = self._indexes.get_indexer(episode_index)
         ok = (cell >= 0) & (index_codes >= 0)
-        found = self._keys.get_indexer(np.where(ok, cell * self._width + index_codes, -1))
-        return np.where(ok, found, -1).astype(np.int64)
+        found = self._keys.get_indexer(np.where(ok, cell.astype(np.int64) * self._width + index_codes, -1))
+        return np.where(ok, found, -1).astype(POSITION)
 
 
 def plan_keys(plan: ProtocolPlan) -> PlanKeys:
@@ -76,26 +88,26 @@ def level_keys(levels: pd.Series | list[Any]) -> pd.Series:
 
 
 def build_plan_keys(plan: ProtocolPlan) -> PlanKeys:
-    planned = planned_frame(plan)
     cells = plan.cells
-    planned_cell = np.repeat(np.arange(len(cells), dtype=np.int64),
-                             [len(c.episode_indexes) for c in cells])
-    indexes = planned["episode_index"].to_numpy(dtype=np.int64)
-    seed = planned["seed"].array
-    width = int(indexes.max()) + 1 if len(indexes) else 1
+    counts = np.fromiter((len(c.episode_indexes) for c in cells), dtype=np.int64, count=len(cells))
+    total = int(counts.sum())
+    planned_cell = np.repeat(np.arange(len(cells), dtype=np.int32), counts)
+    indexes = np.fromiter(chain.from_iterable(c.episode_indexes for c in cells), dtype=np.int64, count=total)
+    seeds = np.fromiter(chain.from_iterable(c.seeds for c in cells), dtype=object, count=total)
+    seed_missing = seeds == None  # noqa: E711 (elementwise)
+    width = int(indexes.max()) + 1 if total else 1
     dense = None
     lookup_indexes = lookup_keys = None
-    if len(indexes) and indexes.min() >= 0 and len(cells) * width <= max(
-            DENSE_ENTRIES_PER_EPISODE * len(indexes), 1 << 16):
-        flat = planned_cell * width + indexes
-        dense = np.full(len(cells) * width, -1, dtype=np.int64)
-        dense[flat] = np.arange(len(indexes), dtype=np.int64)
-        unique = int((dense >= 0).sum()) == len(indexes)
+    if total and indexes.min() >= 0 and len(cells) * width <= max(
+            DENSE_ENTRIES_PER_EPISODE * total, 1 << 16):
+        dense = np.full(len(cells) * width + 1, -1, dtype=POSITION)
+        dense[planned_cell.astype(np.int64) * width + indexes] = np.arange(total, dtype=POSITION)
+        unique = int(np.count_nonzero(dense >= 0)) == total
     else:
         index_codes, distinct = pd.factorize(indexes)
         width = max(len(distinct), 1)
         lookup_indexes = pd.Index(distinct)
-        lookup_keys = pd.Index(planned_cell * width + index_codes)
+        lookup_keys = pd.Index(planned_cell.astype(np.int64) * width + index_codes)
         unique = lookup_keys.is_unique
     if not unique:
         raise pd.errors.MergeError("Merge keys are not unique in right dataset; not a many-to-one merge")
@@ -103,8 +115,8 @@ def build_plan_keys(plan: ProtocolPlan) -> PlanKeys:
     cell_ids[:-1] = [c.cell_id for c in cells]
     cell_ids[-1] = np.nan  # position -1: no planned cell
     return PlanKeys(
-        planned=planned,
+        plan=plan,
         places={(c.probe_id, c.task_id, c.axis, str(c.level)): i for i, c in enumerate(cells)},
         cell_ids=cell_ids, planned_cell=planned_cell,
-        seed=seed.to_numpy(dtype=np.int64, na_value=0), seed_missing=seed.isna(),
+        seed=np.where(seed_missing, 0, seeds).astype(np.int64), seed_missing=seed_missing,
         _dense=dense, _width=width, _indexes=lookup_indexes, _keys=lookup_keys)

@@ -1,0 +1,131 @@
+"""Conformance outcomes as arrays, and the per-row and per-episode DataFrames built from them.
+
+check_conformance decides every category over integer arrays; the frames that packets, charts and
+the explorer read are assembled from those arrays when first asked for (or for a few positions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from worldflux_nb.core.evidence_columns import EvidenceColumns
+from worldflux_nb.core.plan_keys import PlanKeys
+from worldflux_nb.models.packet import CATEGORIES
+
+
+@dataclass(frozen=True)
+class PinnedChecks:
+    """Pinned metadata compared per distinct metadata object: per key, each object's normalised
+    value; per key, a (probe x object) table of differing values; over all keys, whether any
+    pinned value differs and whether any pinned key is absent."""
+
+    values: dict[str, np.ndarray]
+    differs: dict[str, np.ndarray]
+    any_differs: np.ndarray
+    any_absent: np.ndarray
+
+
+@dataclass(frozen=True)
+class ConformanceArrays:
+    """Per evidence row (in input order) and per planned episode (in plan order), as numpy arrays.
+
+    Rows: `category` codes into CATEGORIES, `planned_ix` (-1 outside the plan), `attempt`,
+    `conformant`, `matched`, `row_success`, the unverified flags, and `pair`: the row's position
+    in the (probe x metadata object) tables of `pins`.
+    Episodes: `attempts`, `attempt_successes` and `first` (the matched row, or -1).
+    """
+
+    accepted: tuple[int, ...]
+    sizes: np.ndarray
+    ev: EvidenceColumns
+    keys: PlanKeys
+    place_fields: list[np.ndarray]
+    planned_ix: np.ndarray
+    planned_seed: np.ndarray
+    planned_seed_missing: np.ndarray
+    category: np.ndarray
+    attempt: np.ndarray
+    conformant: np.ndarray
+    matched: np.ndarray
+    row_success: np.ndarray
+    seed_unverified: np.ndarray
+    metadata_unverified: np.ndarray
+    pair: np.ndarray
+    pins: PinnedChecks
+    attempts: np.ndarray
+    attempt_successes: np.ndarray
+    first: np.ndarray
+
+
+def objects(values: list[Any]) -> np.ndarray:
+    """A 1-d object array of the values as they are (tuples stay elements)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def rows_frame(a: ConformanceArrays, at: np.ndarray | None = None) -> pd.DataFrame:
+    """One row per evidence row (or per position in `at`) with its fields, keys and category."""
+    pick = (lambda values: values) if at is None else (lambda values: values[at])
+    ev, keys = a.ev, a.keys
+    place = pick(ev.place)
+    planned_ix = pick(a.planned_ix)
+    in_plan = planned_ix >= 0
+    cell = np.where(in_plan, keys.planned_cell[np.where(in_plan, planned_ix, 0)], -1)
+    seed_missing, success = pick(ev.seed_missing), pick(ev.success)
+    row_numbers = np.arange(len(ev), dtype=np.int64) - np.repeat(np.cumsum(a.sizes) - a.sizes, a.sizes)
+    levels = [str(p[3]) for p in ev.places] or [""]
+    return pd.DataFrame({
+        "input": pick(np.repeat(np.asarray(a.accepted, dtype=np.int64), a.sizes)),
+        "row": pick(row_numbers),
+        **{name: pd.Series(values[place], dtype=object, copy=False)
+           for name, values in zip(("probe_id", "task_id", "axis", "level"), a.place_fields)},
+        "episode_index": pick(ev.episode_index),
+        "seed": pd.arrays.IntegerArray(pick(ev.seed), seed_missing),
+        "success": pd.arrays.BooleanArray(success == 1, success < 0),
+        "status": pd.Series(objects(ev.statuses + [None])[pick(ev.status)], dtype=object, copy=False),
+        "level_key": pd.array(levels, dtype="str").take(place),
+        **{f"meta:{key}": pd.Series(values[pick(ev.metadata)], dtype=object, copy=False)
+           for key, values in a.pins.values.items()},
+        "planned_ix": planned_ix.astype(np.int64),
+        "cell_id": pd.Series(keys.cell_ids[cell], dtype=object, copy=False),
+        "planned_seed": pd.arrays.IntegerArray(pick(a.planned_seed), pick(a.planned_seed_missing)),
+        **{f"differs:{key}": table.ravel()[pick(a.pair)] & in_plan for key, table in a.pins.differs.items()},
+        "category": pd.Categorical.from_codes(pick(a.category), categories=list(CATEGORIES)),
+        "attempt": pick(a.attempt),
+        "row_success": pick(a.row_success),
+        "seed_unverified": pick(a.seed_unverified),
+        "metadata_unverified": pick(a.metadata_unverified),
+    }, copy=False)
+
+
+def episodes_frame(a: ConformanceArrays) -> pd.DataFrame:
+    """Per planned episode: matched or missing, the matched row's status, and re-run-proof success."""
+    first = a.first
+    found = first >= 0
+    at = first[found]
+    episodes = a.keys.planned.drop(columns=["level_key"])
+    episodes["attempts"] = a.attempts
+    episodes["attempt_successes"] = a.attempt_successes
+    status = np.full(len(first), np.nan, dtype=object)
+    status[found] = objects(a.ev.statuses)[a.ev.status[at]]
+    episodes["status"] = pd.Series(status, index=episodes.index, dtype=object)
+    seed, seed_missing = (a.ev.seed, a.ev.seed_missing) if len(a.ev) else (np.zeros(1, np.int64), np.ones(1, bool))
+    safe = np.maximum(first, 0)
+    episodes["recorded_seed"] = pd.arrays.IntegerArray(np.where(found, seed[safe], 0),
+                                                       ~found | seed_missing[safe])
+    row_numbers = np.arange(len(a.ev), dtype=np.int64) - np.repeat(np.cumsum(a.sizes) - a.sizes, a.sizes)
+    for column, values in (("input", np.repeat(np.asarray(a.accepted, dtype=np.int64), a.sizes)),
+                           ("row", row_numbers)):
+        out = np.full(len(first), np.nan)
+        out[found] = values[at]
+        episodes[column] = out
+    episodes["attempt_failures"] = episodes["attempts"] - episodes["attempt_successes"]
+    episodes["matched"] = episodes["attempts"] > 0
+    # Re-rolling a failure never helps: a success needs every conformant attempt to have succeeded.
+    episodes["success"] = episodes["matched"] & (episodes["attempt_failures"] == 0)
+    return episodes
