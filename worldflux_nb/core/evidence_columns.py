@@ -19,6 +19,7 @@ from worldflux_nb.core.bulk import gc_paused
 from worldflux_nb.models.evidence import AuditInput
 
 PLACE_FIELDS = ("probe_id", "task_id", "axis", "level")
+FIELDS = (*PLACE_FIELDS, "episode_index", "seed", "success", "status")
 CODE = np.int32  # codes of distinct values: fewer than 2**31 rows per audit input fit in memory anyway
 _EMPTY: dict[str, Any] = {}
 
@@ -54,18 +55,31 @@ def evidence_columns(audit: AuditInput) -> EvidenceColumns:
     return columns
 
 
+def keep_columns(audit: AuditInput, columns: EvidenceColumns) -> None:
+    """Keep columns built from exactly these episodes (by whoever already read every row)."""
+    if len(columns) != len(audit.episodes):
+        raise ValueError("the columns were built from other episodes")
+    audit._columns.put(audit.episodes, columns)
+
+
 def build_columns(rows: Sequence[Any]) -> EvidenceColumns:
     """Columns from validated evidence rows, read field by field with C-level maps (no per-row Python)."""
     rows = list(rows)
-    place, places = _place_codes([_field(rows, name) for name in PLACE_FIELDS])
-    status, statuses = pd.factorize(np.asarray(_field(rows, "status"), dtype=object), use_na_sentinel=False)
-    seeds = _objects(_field(rows, "seed"))
+    fields = {name: _field(rows, name) for name in FIELDS}
+    return columns_from(fields, [m or _EMPTY for m in map(dict.get, rows, repeat("metadata"))])
+
+
+def columns_from(fields: dict[str, list[Any]], metas: list[dict[str, Any]]) -> EvidenceColumns:
+    """Columns from each field's values (FIELDS, in row order) and each row's metadata dict."""
+    place, places = _place_codes([fields[name] for name in PLACE_FIELDS])
+    status, statuses = pd.factorize(_objects(fields["status"]), use_na_sentinel=False)
+    seeds = _objects(fields["seed"])
     seed_missing = seeds == None  # noqa: E711 (elementwise)
-    success = _objects(_field(rows, "success"))
-    metadata, metadatas = metadata_codes(rows)
+    success = _objects(fields["success"])
+    metadata, metadatas = metadata_codes(metas)
     return EvidenceColumns(
         place=place.astype(CODE), places=places, status=status.astype(CODE), statuses=list(statuses),
-        episode_index=np.asarray(_field(rows, "episode_index"), dtype=np.int64).reshape(len(rows)),
+        episode_index=np.asarray(fields["episode_index"], dtype=np.int64).reshape(len(metas)),
         seed=np.where(seed_missing, 0, seeds).astype(np.int64), seed_missing=seed_missing,
         success=np.where(success == None, -1, success == True).astype(np.int8),  # noqa: E711,E712
         metadata=metadata.astype(CODE), metadatas=metadatas)
@@ -116,17 +130,20 @@ def _first_seen_codes(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.flatnonzero(codes > before)
 
 
-def metadata_codes(rows: list[Any]) -> tuple[np.ndarray, list[dict[str, Any]]]:
+def metadata_codes(metas: list[dict[str, Any]]) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """One code per distinct metadata object and a representative dict for each.
 
     Items are hashed as tuples, and a hash table holds True, 1 and 1.0 as one key; rows whose
     object holds a value equal to 0 or 1 are therefore re-coded with each value's type in the key.
+    Objects holding unhashable values get one code per row.
     """
-    metas = [m or _EMPTY for m in map(dict.get, rows, repeat("metadata"))]
     first: dict[tuple[Any, ...], int] = {}
     # setdefault with a running count stores, per distinct key, the row where it first appears.
-    seen = np.fromiter(map(first.setdefault, map(tuple, map(dict.items, metas)), count()),
-                       dtype=np.int64, count=len(metas))
+    try:
+        seen = np.fromiter(map(first.setdefault, map(tuple, map(dict.items, metas)), count()),
+                           dtype=np.int64, count=len(metas))
+    except TypeError:  # an unhashable value (a list): not valid evidence, but keep every row
+        return np.arange(len(metas), dtype=np.int64), list(metas)
     representatives = np.fromiter(first.values(), dtype=np.int64, count=len(first))
     lookup = np.empty(len(metas), dtype=np.int64)
     lookup[representatives] = np.arange(len(representatives))

@@ -8,9 +8,12 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from worldflux_nb.core.bulk import gc_paused
+from worldflux_nb.core.evidence_columns import evidence_columns, keep_columns
+from worldflux_nb.core.plan_keys import plan_keys
+from worldflux_nb.core.row_check import checked_columns
 from worldflux_nb.errors import InputError
 from worldflux_nb.io.files import json_text, read_json
-from worldflux_nb.models import ARTIFACT_KINDS, Artifact, AuditInput, CustomEvalContract
+from worldflux_nb.models import ARTIFACT_KINDS, Artifact, AuditInput, CustomEvalContract, ProtocolPlan
 from worldflux_nb.models.evidence import rows_json
 
 A = TypeVar("A", bound=Artifact)
@@ -48,11 +51,31 @@ def artifact_from_json(data: Any, source: str, expected: type[A] | None = None) 
                          f"{version!r} is not a worldflux-nb artifact kind ({', '.join(sorted(ARTIFACT_KINDS))})")
     if expected is not None and cls is not expected:
         raise InputError(source, "schema_version", f"is {version}, expected {expected.schema_id()}")
-    artifact = validate(cls, data, source)
+    artifact = audit_input(data, source) if cls is AuditInput else validate(cls, data, source)
     problem = artifact.digest_problem()
     if problem:
         raise InputError(source, artifact.DIGEST_FIELD, problem)
+    if isinstance(artifact, ProtocolPlan):
+        plan_keys(artifact)  # built while the plan is at hand, as an audit input's columns are
     return artifact  # type: ignore[return-value]
+
+
+def audit_input(data: dict[str, Any], source: str) -> AuditInput:
+    """An audit input with its episodes' columns built (core.evidence_columns).
+
+    Rows that validation would keep unchanged are recognised column by column (core.row_check) and
+    the rest of the artifact is validated by pydantic; any other input is validated by pydantic in
+    full, so refusals read exactly as before.
+    """
+    columns = checked_columns(data.get("episodes"))
+    if columns is None:
+        audit = validate(AuditInput, data, source)
+        evidence_columns(audit)
+        return audit
+    head = validate(AuditInput, {**data, "episodes": []}, source)
+    audit = head.model_copy(update={"episodes": data["episodes"]})
+    keep_columns(audit, columns)
+    return audit
 
 
 def load(path: str | os.PathLike[str], expected: type[A] | None = None) -> A:
