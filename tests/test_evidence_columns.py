@@ -155,3 +155,11 @@ def test_rows_at_gives_the_same_rows_as_the_whole_frame():
     part = result.rows_at(positions)
     whole = result.rows.iloc[positions].reset_index(drop=True)
     assert part.equals(whole)
+
+
+def test_the_cached_planned_frame_is_the_run_sheet_frame():
+    from worldflux_nb.core.plan_keys import planned_frame
+
+    for plan in (make_plan(7), sparse_plan()):
+        assert plan_keys(plan).planned.equals(planned_frame(plan))
+        assert plan_keys(plan).planned.dtypes.equals(planned_frame(plan).dtypes)

@@ -16,7 +16,7 @@ from worldflux_nb.core.conformance import (
 )
 from worldflux_nb.core.digest import digest_of
 from worldflux_nb.core.statistics import (
-    POLICY_NOTES, IntervalMethod, episode_indicators, interval, optional_float, policy_table,
+    POLICY_NOTES, IntervalMethod, interval, optional_float, policy_table,
     stable_seed, task_weighted, underpowered,
 )
 from worldflux_nb.errors import StrictModeFailure
@@ -123,13 +123,28 @@ def _intervals(successes: np.ndarray, n: np.ndarray, method: IntervalMethod,
 def cell_sums(plan: ProtocolPlan, result: ConformanceResult) -> pd.DataFrame:
     """Per plan cell, in plan order: summed episode indicators (success, infra, completed, planned,
     matched) and the cell's probe, task and axis. Every coarser grouping sums these rows."""
-    episodes = result.episodes
-    order = pd.Index([c.cell_id for c in plan.cells])
-    frame = episode_indicators(episodes)
-    frame["matched"] = episodes["matched"].to_numpy(dtype=bool)
-    codes = order.get_indexer(episodes["cell_id"])
-    sums = frame.groupby(codes).sum().reindex(range(len(order)), fill_value=0)
-    sums.index = order
+    a = result.arrays
+    statuses = a.ev.statuses
+    found = a.first >= 0
+    status = np.full(len(a.first), -1, dtype=np.int64)
+    status[found] = a.ev.status[a.first[found]]
+
+    def having(*names: str) -> np.ndarray:  # per planned episode: its matched row has this status
+        return np.array([s in names for s in statuses] + [False], dtype=bool)[status]
+
+    matched = a.attempts > 0
+    indicators = {
+        # Re-rolling a failure never helps: a success needs every conformant attempt to succeed.
+        "success": matched & (a.attempts == a.attempt_successes),
+        "infra": having("infra_failure"),
+        "completed": having("completed", "timeout"),
+        "planned": np.ones(len(a.first), dtype=bool),
+        "matched": matched,
+    }
+    cells = len(plan.cells)
+    sums = pd.DataFrame({name: np.bincount(a.keys.planned_cell, weights=values, minlength=cells)
+                         .astype(np.int64) for name, values in indicators.items()},
+                        index=pd.Index([c.cell_id for c in plan.cells]))
     sums["probe_id"] = [c.probe_id for c in plan.cells]
     sums["task_id"] = [c.task_id for c in plan.cells]
     sums["axis"] = [c.axis for c in plan.cells]
@@ -186,7 +201,7 @@ def rows_per_cell(plan: ProtocolPlan, result: ConformanceResult) -> pd.DataFrame
             located["cell_id"].fillna(located["cell_of_key"]))
     else:
         named = result.named_cells
-    category = result.rows["category"].cat.codes.to_numpy()
+    category = result.arrays.category
     placed = (named >= 0) & (category >= 0)
     width = len(CATEGORIES)
     table = np.bincount(named[placed] * width + category[placed],
@@ -336,17 +351,17 @@ def _row_detail(kind: str, row: pd.Series, pinned_keys: Sequence[str]) -> str:
 
 def flagged_episodes(plan: ProtocolPlan, result: ConformanceResult) -> tuple[list[FlaggedEpisode], int]:
     """Rows a reviewer should see, up to FLAGS_PER_KIND of each kind, and how many were left out."""
-    rows, episodes = result.rows, result.episodes
-    selections = {
-        kind: rows[rows["category"] == kind] for kind in FLAG_KINDS[:4]}
-    selections["infra_failure"] = rows[(rows["category"] == "matched") & (rows["status"] == "infra_failure")]
-    missing = episodes[~episodes["matched"]]
+    a = result.arrays
+    infra = np.array([s == "infra_failure" for s in a.ev.statuses] + [False], dtype=bool)[a.ev.status]
+    selections = {kind: np.flatnonzero(a.category == CATEGORIES.index(kind)) for kind in FLAG_KINDS[:4]}
+    selections["infra_failure"] = np.flatnonzero(a.matched & infra)
+    missing = np.flatnonzero(a.attempts == 0)
     flagged: list[FlaggedEpisode] = []
     total = sum(len(s) for s in selections.values()) + len(missing)
     for kind, chosen in selections.items():
-        for _, row in with_named_cell(plan, chosen.head(FLAGS_PER_KIND)).iterrows():
+        for _, row in with_named_cell(plan, result.rows_at(chosen[:FLAGS_PER_KIND])).iterrows():
             flagged.append(_flag(kind, row, _row_detail(kind, row, result.pinned_keys)))
-    for _, row in missing.head(FLAGS_PER_KIND).iterrows():
+    for _, row in result.episodes.iloc[missing[:FLAGS_PER_KIND]].iterrows():
         flagged.append(_flag("missing", row.drop(labels=["status", "success"]),
                              f"planned episode of {row['cell_id']} (planned seed {row['seed']}) has no conformant evidence"))
     return flagged, total - len(flagged)
@@ -363,9 +378,9 @@ def contract_checks(plan: ProtocolPlan, result: ConformanceResult) -> list[Contr
             continue
         pins = dict(contract.pinned_values)
         pins.update({k: v for k, v in probe.pinned_metadata.items() if k in contract.audit_metadata_keys})
-        mine = rows[(rows["probe_id"] == contract.probe_id) & (rows["planned_ix"] >= 0)]
+        mine = ((rows["probe_id"] == contract.probe_id) & (rows["planned_ix"] >= 0)).to_numpy()
         for key, value in sorted(pins.items()):
-            values = mine[f"meta:{key}"]
+            values = rows[f"meta:{key}"].to_numpy()[mine]
             absent = int((values == ABSENT).sum())
             matching = int((values == normalise_value(value)).sum())
             out.append(ContractCheck(probe_id=contract.probe_id, key=key, pinned=value,

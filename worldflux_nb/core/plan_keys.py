@@ -33,6 +33,7 @@ class PlanKeys:
     places: dict[tuple[str, str, str, str], int]
     cell_ids: np.ndarray
     planned_cell: np.ndarray
+    episode_index: np.ndarray
     seed: np.ndarray
     seed_missing: np.ndarray
     _dense: np.ndarray | None
@@ -45,7 +46,24 @@ class PlanKeys:
 
     @cached_property
     def planned(self) -> pd.DataFrame:
-        return planned_frame(self.plan)
+        """The run-sheet columns (as planned_episodes_frame gives them) from the cached arrays."""
+        cells = self.plan.cells
+
+        def per_cell(values: list[Any], dtype: str | None = None) -> Any:
+            table = pd.array(values, dtype=dtype) if dtype else _objects(values)
+            return table.take(self.planned_cell)
+
+        return pd.DataFrame({
+            "cell_id": per_cell([c.cell_id for c in cells], "str"),
+            "probe_id": per_cell([c.probe_id for c in cells], "str"),
+            "task_id": per_cell([c.task_id for c in cells], "str"),
+            "axis": per_cell([c.axis for c in cells], "str"),
+            "level": pd.Series(per_cell([c.level for c in cells]), dtype=object, copy=False),
+            "episode_index": self.episode_index,
+            "seed": pd.arrays.IntegerArray(self.seed, self.seed_missing),
+            "level_key": per_cell([str(c.level) for c in cells], "str"),
+            "planned_ix": np.arange(len(self.planned_cell), dtype=np.int64),
+        }, copy=False)
 
     def positions(self, cell: np.ndarray, episode_index: np.ndarray) -> np.ndarray:
         """Per (plan cell position or -1, episode index): the planned episode's position, or -1."""
@@ -87,6 +105,12 @@ def level_keys(levels: pd.Series | list[Any]) -> pd.Series:
     return pd.Series(texts.take(codes), index=getattr(levels, "index", None))
 
 
+def _objects(values: list[Any]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
 def build_plan_keys(plan: ProtocolPlan) -> PlanKeys:
     cells = plan.cells
     counts = np.fromiter((len(c.episode_indexes) for c in cells), dtype=np.int64, count=len(cells))
@@ -117,6 +141,6 @@ def build_plan_keys(plan: ProtocolPlan) -> PlanKeys:
     return PlanKeys(
         plan=plan,
         places={(c.probe_id, c.task_id, c.axis, str(c.level)): i for i, c in enumerate(cells)},
-        cell_ids=cell_ids, planned_cell=planned_cell,
+        cell_ids=cell_ids, planned_cell=planned_cell, episode_index=indexes,
         seed=np.where(seed_missing, 0, seeds).astype(np.int64), seed_missing=seed_missing,
         _dense=dense, _width=width, _indexes=lookup_indexes, _keys=lookup_keys)
