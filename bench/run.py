@@ -102,7 +102,10 @@ def worker(size: str, data: Path) -> dict[str, Any]:
 
     (plan, inputs), out["load_artifacts_s"] = timed(
         lambda: (load(plan_path), [load(p) for p in audits.values()]))
+    # First call: includes turning the rows into the columns cached on each audit input.
     result, out["conformance_s"] = timed(lambda: check_conformance(plan, inputs))
+    out["conformance_warm_s"] = statistics.median(
+        timed(lambda: check_conformance(plan, inputs))[1] for _ in range(3))
 
     plan_dict = json.loads(plan_path.read_text(encoding="utf-8"))
     input_dicts = [json.loads(p.read_text(encoding="utf-8")) for p in audits.values()]
@@ -114,6 +117,7 @@ def worker(size: str, data: Path) -> dict[str, Any]:
     out["baseline_agrees"] = not differing
     out["baseline_differences"] = differing
     out["conformance_speedup"] = out["baseline_s"] / out["conformance_s"]
+    out["conformance_speedup_warm"] = out["baseline_s"] / out["conformance_warm_s"]
 
     packet, out["build_packet_s"] = timed(lambda: build_packet(plan, inputs))
     text, out["packet_json_s"] = timed(lambda: artifact_json(packet))
@@ -208,9 +212,11 @@ ROWS = [
     ("audit import jsonl (all probes)", "import_jsonl_s", "{:.2f} s"),
     ("audit import vla-eval (libero)", "import_vla_eval_s", "{:.2f} s"),
     ("load plan + audit inputs", "load_artifacts_s", "{:.2f} s"),
-    ("conformance", "conformance_s", "{:.3f} s"),
+    ("conformance (first call)", "conformance_s", "{:.3f} s"),
+    ("conformance (median of 3 more calls)", "conformance_warm_s", "{:.3f} s"),
     ("per-row baseline", "baseline_s", "{:.3f} s"),
-    ("conformance speed-up vs baseline", "conformance_speedup", "{:.1f}x"),
+    ("speed-up vs baseline, first call", "conformance_speedup", "{:.1f}x"),
+    ("speed-up vs baseline, later calls", "conformance_speedup_warm", "{:.1f}x"),
     ("baseline counts agree", "baseline_agrees", "{}"),
     ("build packet (conformance+statistics)", "build_packet_s", "{:.2f} s"),
     ("packet JSON", "packet_json_s", "{:.2f} s"),
