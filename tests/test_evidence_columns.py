@@ -163,3 +163,13 @@ def test_the_cached_planned_frame_is_the_run_sheet_frame():
     for plan in (make_plan(7), sparse_plan()):
         assert plan_keys(plan).planned.equals(planned_frame(plan))
         assert plan_keys(plan).planned.dtypes.equals(planned_frame(plan).dtypes)
+
+
+def test_importing_the_package_loads_neither_numpy_nor_pandas():
+    """The columns and plan keys are built on load, with numpy and pandas imported then, not before."""
+    import subprocess
+    import sys
+
+    code = "import sys, worldflux_nb; print(sorted(m for m in ('numpy', 'pandas') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

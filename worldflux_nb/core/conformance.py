@@ -149,7 +149,9 @@ def _check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput]) -
 
     probe_of_place, probes = pd.factorize(place_fields[0], use_na_sentinel=False)
     # Each row's (probe, metadata object) pair, as one position into per-pair tables.
-    pair = np.append(probe_of_place, 0).astype(np.int64)[ev.place] * max(len(ev.metadatas), 1)
+    objects_count = max(len(ev.metadatas), 1)
+    pair_type = np.int32 if (len(probes) + 1) * objects_count < 2**31 else np.int64
+    pair = np.append(probe_of_place, 0).astype(pair_type)[ev.place] * pair_type(objects_count)
     pair += ev.metadata
     pins_checked = pinned_metadata(pins, list(probes), ev.metadatas)
     meta_bad = pins_checked.any_differs.ravel()[pair] & in_plan & ~seed_bad
@@ -168,15 +170,14 @@ def _check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput]) -
 
     size = len(keys)
     conformant_ix = planned_ix[conformant]
-    attempts = np.bincount(conformant_ix, minlength=size)
+    attempts = np.bincount(conformant_ix, minlength=size).astype(np.int32)
     attempt_successes = np.bincount(conformant_ix, minlength=size,
-                                    weights=row_success[conformant]).astype(np.int64)
-    first = np.full(size, -1, dtype=np.int64)
+                                    weights=row_success[conformant]).astype(np.int32)
+    first = np.full(size, -1, dtype=np.int32)
     first[planned_ix[matched]] = np.flatnonzero(matched)
     arrays = ConformanceArrays(
         accepted=accepted, sizes=np.array([len(part) for part in parts], dtype=np.int64), ev=ev,
-        keys=keys, place_fields=place_fields, planned_ix=planned_ix, planned_seed=planned_seed,
-        planned_seed_missing=planned_na, category=category, attempt=attempt, conformant=conformant,
+        keys=keys, place_fields=place_fields, planned_ix=planned_ix, category=category, attempt=attempt, conformant=conformant,
         matched=matched, row_success=row_success,
         seed_unverified=in_plan & ~planned_na & ev.seed_missing & conformant,
         metadata_unverified=pins_checked.any_absent.ravel()[pair] & conformant, pair=pair,
@@ -226,7 +227,7 @@ def pinned_metadata(pins: dict[str, dict[str, str]], probes: list[Any],
 
 def attempt_numbers(planned_ix: np.ndarray, conformant: np.ndarray) -> np.ndarray:
     """Per row, how many conformant rows of the same planned episode came before it (0 elsewhere)."""
-    attempt = np.zeros(len(planned_ix), dtype=np.int64)
+    attempt = np.zeros(len(planned_ix), dtype=np.int32)
     where = np.flatnonzero(conformant)
     if not len(where):
         return attempt

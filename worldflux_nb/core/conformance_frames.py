@@ -45,8 +45,6 @@ class ConformanceArrays:
     keys: PlanKeys
     place_fields: list[np.ndarray]
     planned_ix: np.ndarray
-    planned_seed: np.ndarray
-    planned_seed_missing: np.ndarray
     category: np.ndarray
     attempt: np.ndarray
     conformant: np.ndarray
@@ -75,7 +73,8 @@ def rows_frame(a: ConformanceArrays, at: np.ndarray | None = None) -> pd.DataFra
     place = pick(ev.place)
     planned_ix = pick(a.planned_ix)
     in_plan = planned_ix >= 0
-    cell = np.where(in_plan, keys.planned_cell[np.where(in_plan, planned_ix, 0)], -1)
+    take = np.where(in_plan, planned_ix, 0)
+    cell = np.where(in_plan, keys.planned_cell[take], -1)
     seed_missing, success = pick(ev.seed_missing), pick(ev.success)
     row_numbers = np.arange(len(ev), dtype=np.int64) - np.repeat(np.cumsum(a.sizes) - a.sizes, a.sizes)
     levels = [str(p[3]) for p in ev.places] or [""]
@@ -93,10 +92,10 @@ def rows_frame(a: ConformanceArrays, at: np.ndarray | None = None) -> pd.DataFra
            for key, values in a.pins.values.items()},
         "planned_ix": planned_ix.astype(np.int64),
         "cell_id": pd.Series(keys.cell_ids[cell], dtype=object, copy=False),
-        "planned_seed": pd.arrays.IntegerArray(pick(a.planned_seed), pick(a.planned_seed_missing)),
+        "planned_seed": pd.arrays.IntegerArray(keys.seed[take], keys.seed_missing[take] | ~in_plan),
         **{f"differs:{key}": table.ravel()[pick(a.pair)] & in_plan for key, table in a.pins.differs.items()},
         "category": pd.Categorical.from_codes(pick(a.category), categories=list(CATEGORIES)),
-        "attempt": pick(a.attempt),
+        "attempt": pick(a.attempt).astype(np.int64),
         "row_success": pick(a.row_success),
         "seed_unverified": pick(a.seed_unverified),
         "metadata_unverified": pick(a.metadata_unverified),
@@ -109,8 +108,8 @@ def episodes_frame(a: ConformanceArrays) -> pd.DataFrame:
     found = first >= 0
     at = first[found]
     episodes = a.keys.planned.drop(columns=["level_key"])
-    episodes["attempts"] = a.attempts
-    episodes["attempt_successes"] = a.attempt_successes
+    episodes["attempts"] = a.attempts.astype(np.int64)
+    episodes["attempt_successes"] = a.attempt_successes.astype(np.int64)
     status = np.full(len(first), np.nan, dtype=object)
     status[found] = objects(a.ev.statuses)[a.ev.status[at]]
     episodes["status"] = pd.Series(status, index=episodes.index, dtype=object)

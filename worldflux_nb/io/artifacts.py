@@ -8,9 +8,6 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from worldflux_nb.core.bulk import gc_paused
-from worldflux_nb.core.evidence_columns import evidence_columns, keep_columns
-from worldflux_nb.core.plan_keys import plan_keys
-from worldflux_nb.core.row_check import checked_columns
 from worldflux_nb.errors import InputError
 from worldflux_nb.io.files import json_text, read_json
 from worldflux_nb.models import ARTIFACT_KINDS, Artifact, AuditInput, CustomEvalContract, ProtocolPlan
@@ -56,6 +53,8 @@ def artifact_from_json(data: Any, source: str, expected: type[A] | None = None) 
     if problem:
         raise InputError(source, artifact.DIGEST_FIELD, problem)
     if isinstance(artifact, ProtocolPlan):
+        from worldflux_nb.core.plan_keys import plan_keys  # numpy/pandas load on use, not on import
+
         plan_keys(artifact)  # built while the plan is at hand, as an audit input's columns are
     return artifact  # type: ignore[return-value]
 
@@ -67,6 +66,10 @@ def audit_input(data: dict[str, Any], source: str) -> AuditInput:
     the rest of the artifact is validated by pydantic; any other input is validated by pydantic in
     full, so refusals read exactly as before.
     """
+    # Imported on use: `import worldflux_nb` must not pull in numpy and pandas.
+    from worldflux_nb.core.evidence_columns import evidence_columns, keep_columns
+    from worldflux_nb.core.row_check import checked_columns
+
     columns = checked_columns(data.get("episodes"))
     if columns is None:
         audit = validate(AuditInput, data, source)
