@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from worldflux_nb.core.digest import digest_of
+from worldflux_nb.models.digest import digest_of
 from worldflux_nb.models import EvalProfile, ProtocolPlan
 from worldflux_nb.models.plan import AxisSelection, PlanCell, PowerTargets, SelectedProbe
 

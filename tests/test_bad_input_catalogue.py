@@ -21,7 +21,7 @@ import pytest
 from conftest import REFERENCE_PROFILE_ARGS
 from hardening_support import Flow, cli, snapshot
 
-from worldflux_nb.core.digest import digest_of
+from worldflux_nb.models.digest import digest_of
 
 OLD_MTIME = 1_600_000_000  # pre-existing outputs are dated in the past so any rewrite shows
 SENTINEL = "pre-existing output: must survive a refused command\n"

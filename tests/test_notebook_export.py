@@ -11,7 +11,7 @@ import pytest
 
 from notebook_support import TEMPLATE, cli_flow, differing, template_run
 from worldflux_nb.cli import main
-from worldflux_nb.core.digest import sha256_bytes
+from worldflux_nb.models.digest import sha256_bytes
 from worldflux_nb.errors import InputError
 from worldflux_nb.io.notebook_export import EXPORTED_FILES, artifacts_from_notebook
 from worldflux_nb.models import EvalPacket, ReviewerBrief

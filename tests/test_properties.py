@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from conftest import REFERENCE_PROFILE
 
 from worldflux_nb.core.conformance import check_conformance
-from worldflux_nb.core.digest import digest_of
+from worldflux_nb.models.digest import digest_of
 from worldflux_nb.models import AuditInput, EvalProfile, ProtocolPlan
 from worldflux_nb.models.evidence import AuditSource
 from worldflux_nb.models.plan import AxisSelection, PlanCell, PowerTargets, SelectedProbe
@@ -188,7 +188,7 @@ def test_wrong_plan_digest_rejects_the_whole_input(data: st.DataObject) -> None:
 DIGEST_SCRIPT = """
 import json, sys
 from worldflux_nb.io.artifacts import load
-from worldflux_nb.core.digest import digest_of
+from worldflux_nb.models.digest import digest_of
 artifact = load(sys.argv[1])
 print(json.dumps([artifact.computed_digest(), digest_of(json.load(open(sys.argv[1])), without=artifact.DIGEST_FIELD)]))
 """

@@ -1,6 +1,6 @@
 import pytest
 
-from worldflux_nb.core.digest import digest_of
+from worldflux_nb.models.digest import digest_of
 from worldflux_nb.core.registry import (
     LIBERO_SUITES, builtin_registry, contract_probe, libero_instruction, select_probes,
     training_exposed,

@@ -13,7 +13,7 @@ import pytest
 
 from test_conformance import PIN, audit, make_plan
 from worldflux_nb.core.conformance import check_conformance, normalise_value, pinned_by_key
-from worldflux_nb.core.digest import digest_of
+from worldflux_nb.models.digest import digest_of
 from worldflux_nb.errors import InputError
 from worldflux_nb.io.artifacts import artifact_json, load
 from worldflux_nb.io.files import json_text, parse_json, parse_json_bytes

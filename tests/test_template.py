@@ -13,7 +13,7 @@ from notebook_support import (
     FLOW_FILES, REPO, REQUIRED_FILES, TEMPLATE, cli_flow, cli_ok, differing, relative_files, template_run,
 )
 from worldflux_nb.cli import main
-from worldflux_nb.core.digest import sha256_bytes
+from worldflux_nb.models.digest import sha256_bytes
 from worldflux_nb.io.notebook_runner import declared_parameters, template_path
 from worldflux_nb.models import EvalPacket, ReviewerBrief
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from worldflux_nb.core.findings import plural, some
-from worldflux_nb.core.redaction import redact_text
+from worldflux_nb.models.redaction import redact_text
 from worldflux_nb.core.statistics import percent
 from worldflux_nb.models.packet import EvalPacket, FlaggedEpisode, ReviewerBrief, ReviewerQuestion
 

@@ -14,7 +14,7 @@ from worldflux_nb.core.findings import plural
 from worldflux_nb.core.conformance import (
     ABSENT, ConformanceResult, check_conformance, normalise_value, plan_digest,
 )
-from worldflux_nb.core.digest import digest_of
+from worldflux_nb.models.digest import digest_of
 from worldflux_nb.core.statistics import (
     POLICY_NOTES, IntervalMethod, interval, optional_float, policy_table,
     stable_seed, task_weighted, underpowered,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, Sequence
 
-from worldflux_nb.core.digest import digest_of
+from worldflux_nb.models.digest import digest_of
 from worldflux_nb.models.contract import CustomEvalContract
 from worldflux_nb.models.plan import ExcludedAxis, ExcludedProbe
 from worldflux_nb.models.profile import EvalProfile

@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 import pydantic_core
 
-from worldflux_nb.core.digest import canonical_json, sha256_bytes
+from worldflux_nb.models.digest import canonical_json, sha256_bytes
 from worldflux_nb.errors import InputError
 
 MAX_INPUT_BYTES = 512 * 1024 * 1024

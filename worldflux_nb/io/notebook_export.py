@@ -9,7 +9,7 @@ from typing import Any, Mapping, TypeVar
 
 from nbformat import NotebookNode
 
-from worldflux_nb.core.digest import sha256_bytes
+from worldflux_nb.models.digest import sha256_bytes
 from worldflux_nb.errors import InputError
 from worldflux_nb.io.artifacts import artifact_from_json, artifact_json
 from worldflux_nb.io.files import json_text

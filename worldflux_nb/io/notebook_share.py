@@ -10,7 +10,7 @@ from typing import Any
 import nbformat
 from nbformat import NotebookNode
 
-from worldflux_nb.core.redaction import redact_text, redact_value
+from worldflux_nb.models.redaction import redact_text, redact_value
 from worldflux_nb.models import PRIVACY
 from worldflux_nb.models.evidence import Redaction
 

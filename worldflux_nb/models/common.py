@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from worldflux_nb.core.digest import digest_of
+from worldflux_nb.models.digest import digest_of
 
 PRIVACY = "LOCAL_PRIVATE"
 
@@ -105,8 +105,8 @@ class Artifact(Frozen):
 
 def redacted_text(value: Any) -> Any:
     """Free text with secret-shaped spans replaced by `[REDACTED:kind]`, which says what was removed."""
-    # Imported here: core.redaction itself imports the evidence models.
-    from worldflux_nb.core.redaction import redact_text
+    # Imported here: models.redaction itself imports the evidence models.
+    from worldflux_nb.models.redaction import redact_text
 
     if isinstance(value, str):
         return redact_text(value)[0]
@@ -117,7 +117,7 @@ def redacted_text(value: Any) -> Any:
 
 def refuse_secret(value: Any) -> Any:
     """Identifiers travel into every artifact verbatim, so one that looks like a secret is refused."""
-    from worldflux_nb.core.redaction import redact_text
+    from worldflux_nb.models.redaction import redact_text
 
     for item in value if isinstance(value, list) else [value]:
         if isinstance(item, str):

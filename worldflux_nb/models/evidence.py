@@ -10,7 +10,7 @@ import pydantic_core
 from pydantic import Field, PrivateAttr
 from typing_extensions import NotRequired, TypedDict
 
-from worldflux_nb.core.digest import canonical_json
+from worldflux_nb.models.digest import canonical_json
 from worldflux_nb.models.common import (
     Artifact, Digest, EpisodeIndex, Frozen, Level, MetadataValue, Seed, ShortText, Slug, now_field,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from worldflux_nb.core.digest import digest_of
+from worldflux_nb.models.digest import digest_of
 from worldflux_nb.models.contract import CustomEvalContract
 from worldflux_nb.models.profile import EvalProfile
 

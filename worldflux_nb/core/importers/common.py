@@ -13,7 +13,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from pydantic import ValidationError
 
-from worldflux_nb.core.redaction import redact_text
+from worldflux_nb.models.redaction import redact_text
 from worldflux_nb.errors import InputError
 from worldflux_nb.models.common import Level
 from worldflux_nb.models.evidence import (

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, Literal, Sequence
 
-from worldflux_nb.core.redaction import redact_text
+from worldflux_nb.models.redaction import redact_text
 from worldflux_nb.models.common import PRIVACY, utc_timestamp
 
 EntryKind = Literal[

@@ -1,4 +1,4 @@
-"""Canonical JSON and `sha256:` digests shared by every artifact."""
+"""Canonical JSON and `sha256:` digests shared by every artifact (pure: no I/O)."""
 
 from __future__ import annotations
 
