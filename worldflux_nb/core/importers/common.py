@@ -103,6 +103,12 @@ def optional_seed(value: Any, source: str, where: str) -> int | None:
     return value
 
 
+def aggregate_only(source: str, where: str, problem: str = "is missing or empty") -> InputError:
+    """The refusal for a file that holds scores but no per-episode evidence."""
+    return InputError(source, where, f"{problem}: the file holds only aggregate numbers "
+                                     "(aggregate-only evidence cannot be checked episode by episode)")
+
+
 def require_text(value: Any, source: str, where: str) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)) or str(value).strip() == "":
         raise InputError(source, where, f"must be a non-empty name, not {shown(value)}")

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from worldflux_nb.core.importers.common import (
-    probe_tasks, ImportOptions, Redactor, assemble, require_bool, require_dict, require_index, require_list,
+    ImportOptions, Redactor, aggregate_only, probe_tasks, assemble, require_bool, require_dict, require_index, require_list,
     require_text, resolve_cell, resolve_task,
 )
 from worldflux_nb.errors import InputError
@@ -48,9 +48,7 @@ def parse_lbm_eval(data: Any, *, source_name: str, plan: ProtocolPlan, probe_id:
     body = require_dict(data, src, None)
     if not body.get("evaluations"):
         if "evaluations" in body or any(key in body for key in _AGGREGATES):
-            raise InputError(src, "evaluations",
-                             "is missing or empty: the file holds only aggregate numbers "
-                             "(aggregate-only evidence cannot be checked episode by episode)")
+            raise aggregate_only(src, "evaluations")
         raise InputError(src, "evaluations", "is required but missing: not an lbm_eval results file")
     evaluations = require_list(body["evaluations"], src, "evaluations")
     mapping: dict[str, str] = {}

@@ -20,7 +20,7 @@ import math
 from typing import Any
 
 from worldflux_nb.core.importers.common import (
-    probe_tasks, ImportOptions, Redactor, assemble, default_task, optional_seed, require_bool, require_dict,
+    ImportOptions, Redactor, aggregate_only, probe_tasks, assemble, default_task, optional_seed, require_bool, require_dict,
     planned_by_cell, require_index, require_list, require_text, resolve_cell, resolve_task,
     rows_by_order,
 )
@@ -56,9 +56,7 @@ def parse_lerobot(data: Any, *, source_name: str, plan: ProtocolPlan, probe_id: 
     if "per_task" in body and body["per_task"]:
         return _multi_task(body, src, plan, probe_id, options)
     if any(key in body for key in AGGREGATE_KEYS):
-        raise InputError(src, "per_episode",
-                         "is missing or empty: the file holds only aggregate numbers "
-                         "(aggregate-only evidence cannot be checked episode by episode)")
+        raise aggregate_only(src, "per_episode")
     raise InputError(src, None, "is not a LeRobot eval_info.json (no per_episode[] or per_task[])")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from worldflux_nb.core.importers.common import (
-    probe_tasks, ImportOptions, Redactor, assemble, default_task, optional_seed, require_bool, require_dict,
+    ImportOptions, Redactor, aggregate_only, probe_tasks, assemble, default_task, optional_seed, require_bool, require_dict,
     require_index, resolve_cell, scalar_extras,
 )
 from worldflux_nb.errors import InputError
@@ -45,9 +45,7 @@ def parse_maniskill(data: Any, *, source_name: str, plan: ProtocolPlan, probe_id
     if not body:
         raise InputError(src, None, "holds no episodes")
     if detect(body) == "aggregate_only":
-        raise InputError(src, "<episode_id>",
-                         "no per-episode entries: the file holds only aggregate numbers "
-                         "(aggregate-only evidence cannot be checked episode by episode)")
+        raise aggregate_only(src, "<episode_id>", "no per-episode entries")
     mapping: dict[str, str] = {}
     notes: list[str] = []
     redactor = Redactor()

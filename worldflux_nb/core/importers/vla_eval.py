@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from worldflux_nb.core.importers.common import (
-    probe_tasks, ImportOptions, Redactor, assemble, optional_seed, require_bool, require_dict, require_index,
+    ImportOptions, Redactor, aggregate_only, probe_tasks, assemble, optional_seed, require_bool, require_dict, require_index,
     require_list, require_text, resolve_cell, resolve_task,
 )
 from worldflux_nb.errors import InputError
@@ -61,9 +61,7 @@ def parse_vla_eval(data: Any, *, source_name: str, plan: ProtocolPlan, probe_id:
         raise InputError(src, "tasks", "is required but missing: not a vla-eval aggregate file")
     tasks = require_list(body["tasks"], src, "tasks")
     if detect(body) != "per_episode":
-        raise InputError(src, "tasks[].episodes",
-                         "is missing or empty: the file holds only aggregate numbers "
-                         "(aggregate-only evidence cannot be checked episode by episode)")
+        raise aggregate_only(src, "tasks[].episodes")
     seed = optional_seed(body.get("seed"), src, "seed")
     mapping: dict[str, str] = {}
     notes: list[str] = []
