@@ -16,24 +16,17 @@ from typing import Any, Iterator
 from worldflux_nb.models.digest import digest_of
 from worldflux_nb.models import EvalProfile, ProtocolPlan
 from worldflux_nb.models.plan import AxisSelection, PlanCell, PowerTargets, SelectedProbe
+from worldflux_nb.sample.reference import REFERENCE_PROFILE_VALUES
 
 SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000}
 EPISODES_PER_CELL = 100
 PLAN_SEED = 1234
 
+# The reference profile, renamed for the benchmark campaign.
 PROFILE = {
+    **REFERENCE_PROFILE_VALUES,
     "profile_id": "bench-vla-tabletop", "policy_id": "bench_vla",
     "use_case": "benchmark-scale tabletop manipulation campaign",
-    "embodiment_class": "single_arm_tabletop", "robot_model": "franka-panda",
-    "simulator_family": "libero", "action_space": ["end_effector_delta_pose", "gripper_action"],
-    "action_control_mode": "delta_pose", "coordinate_frame": "end_effector",
-    "degrees_of_freedom": 6, "gripper_control": "binary",
-    "observation_space": ["rgb_static_camera", "language_instruction"],
-    "camera_topology": "static", "camera_config_id": "static-front-v1", "language_input": True,
-    "control_frequency_hz": 20, "reset_policy": "episode_reset",
-    "metric_contract": "boolean_success_per_episode", "real_to_sim_calibration": "calibration-v1",
-    "environment_version": "libero-local", "adapter_version": "worldflux-libero-bridge",
-    "training_exposure_possible_benchmark_family": ["libero"],
     "training_exposure_caveat": ["benchmark data: no training manifest"],
     "claim_intent": "benchmark-scale tabletop manipulation evidence",
     "reviewer_next_action": "review conformance at scale",
