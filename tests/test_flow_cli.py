@@ -98,6 +98,7 @@ def test_bad_audit_input_arguments_exit_2(flow, capsys):
         ["--audit-input", f"custom:acme-bin-picking-station-3={first}"],  # wrong probe for the file
         ["--audit-input", "libero"],                     # not PROBE_ID=path
         ["--audit-input", f"libero={out / 'nope.json'}"],  # no such file
+        flow["audit_args"][:2] * 2,                      # the same audit input twice
     ]
     for extra in cases:
         code = run("eval-portfolio", "packet", "--plan", out / "plan.json", *extra,

@@ -36,6 +36,7 @@ def _audit_inputs(pairs: list[str], plan: object) -> list:
 
     selected = {p.probe_id for p in plan.selected_probes}  # type: ignore[attr-defined]
     inputs = []
+    seen: dict[str, str] = {}  # audit digest -> the file it came from
     for pair in pairs:
         probe_id, sep, path = pair.partition("=")
         probe_id, path = probe_id.strip(), path.strip()
@@ -47,6 +48,11 @@ def _audit_inputs(pairs: list[str], plan: object) -> list:
         audit = load(path, AuditInput)
         if audit.probe_id != probe_id:
             raise InputError(path, "probe_id", f"is {audit.probe_id!r}, but the command line says {probe_id!r}")
+        if audit.audit_digest in seen:
+            # The same evidence twice would read as re-runs of every episode it holds.
+            raise InputError(path, "audit_digest", f"is the same audit input as {seen[audit.audit_digest]}; "
+                             "give each audit input once")
+        seen[audit.audit_digest] = path
         inputs.append(audit)
     return inputs
 
