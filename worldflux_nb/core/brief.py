@@ -147,7 +147,7 @@ def build_brief(packet: EvalPacket, *, packet_markdown_ref: str | None = None) -
     headline = list(packet.observed_score_signals) + list(packet.cherry_pick_signals.statements)
     warnings = list(packet.warnings)
     if packet_markdown_ref is not None:
-        # A reference like /home/me/run/packet.md would leak a host path into a shared brief.
+        # A reference given as an absolute path in a home folder would leak a host path into a shared brief.
         packet_markdown_ref, kinds = redact_text(packet_markdown_ref)
         if kinds:
             warnings.append(f"The packet Markdown reference was redacted ({', '.join(sorted(set(kinds)))}).")

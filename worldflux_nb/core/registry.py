@@ -8,8 +8,9 @@ Suites, task order and instructions follow the harnesses' own code: LIBERO's
 from __future__ import annotations
 
 import re
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
+from worldflux_nb.models.common import Level
 from worldflux_nb.models.digest import digest_of
 from worldflux_nb.models.contract import CustomEvalContract
 from worldflux_nb.models.plan import ExcludedAxis, ExcludedProbe
@@ -134,10 +135,19 @@ def _libero() -> Probe:
     )
 
 
+def _axis_maker(levels: tuple[Level, ...]) -> Callable[..., PerturbationAxis]:
+    """A short way to declare a LIBERO variant's axes, all at the same levels."""
+
+    def axis(name: str, text: str, requires: ProbeRequirements = ProbeRequirements(),
+             exclusive: bool = False) -> PerturbationAxis:
+        return PerturbationAxis(axis=name, description=text, levels=levels, requires=requires,
+                                exclusive=exclusive)
+
+    return axis
+
+
 def _libero_plus() -> Probe:
-    levels = (1, 2, 3, 4, 5)
-    axis = lambda name, text, requires=ProbeRequirements(): PerturbationAxis(  # noqa: E731
-        axis=name, description=text, levels=levels, requires=requires)
+    axis = _axis_maker((1, 2, 3, 4, 5))
     return Probe(
         probe_id="libero-plus", family="libero", version="libero-plus-1.0", tasks=libero_tasks(),
         description=("LIBERO-plus: the LIBERO suites under seven perturbation axes at difficulty "
@@ -163,8 +173,7 @@ def _libero_plus() -> Probe:
 
 
 def _libero_pro() -> Probe:
-    axis = lambda name, text, requires=ProbeRequirements(), exclusive=False: PerturbationAxis(  # noqa: E731
-        axis=name, description=text, levels=(1,), requires=requires, exclusive=exclusive)
+    axis = _axis_maker((1,))
     return Probe(
         probe_id="libero-pro", family="libero", version="libero-pro-1.0", tasks=libero_tasks(),
         description=("LIBERO-PRO: the LIBERO suites with object appearance, object position, "
