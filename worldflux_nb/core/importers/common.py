@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from itertools import repeat
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from pydantic import ValidationError
 
@@ -209,6 +209,25 @@ def resolve_cell(*, plan: ProtocolPlan, probe_id: str, task_id: str, options: Im
     raise InputError(source, "--axis/--level",
                      f"task {task_id} of probe {probe_id} has planned cells {listed}; "
                      "the file carries no perturbation information, so give --axis and --level")
+
+
+def cell_resolver(*, plan: ProtocolPlan, probe_id: str, options: ImportOptions, source: str,
+                  mapping: dict[str, str], notes: list[str]) -> Callable[[str, str], tuple[str, str, Level]]:
+    """Harness task name -> (plan task, axis, level), worked out once per name.
+
+    Harness files repeat the task on every episode, and resolving walks the plan's tasks and cells.
+    """
+    resolved: dict[str, tuple[str, str, Level]] = {}
+
+    def resolve(name: str, where: str) -> tuple[str, str, Level]:
+        if name not in resolved:
+            task_id = resolve_task(name, plan=plan, probe_id=probe_id, options=options, source=source,
+                                   where=where, mapping=mapping)
+            resolved[name] = (task_id, *resolve_cell(plan=plan, probe_id=probe_id, task_id=task_id,
+                                                     options=options, source=source, notes=notes))
+        return resolved[name]
+
+    return resolve
 
 
 def planned_by_cell(plan: ProtocolPlan, probe_id: str) -> dict[tuple[str, str, str], list[int]]:

@@ -18,11 +18,10 @@ from __future__ import annotations
 from typing import Any
 
 from worldflux_nb.core.importers.common import (
-    ImportOptions, Redactor, aggregate_only, probe_tasks, assemble, require_bool, require_dict, require_index, require_list,
-    require_text, resolve_cell, resolve_task,
+    ImportOptions, Redactor, aggregate_only, assemble, cell_resolver, probe_tasks, require_bool,
+    require_dict, require_index, require_list, require_text,
 )
 from worldflux_nb.errors import InputError
-from worldflux_nb.models.common import Level
 from worldflux_nb.models.evidence import AuditInput, EvidenceRow
 from worldflux_nb.models.plan import ProtocolPlan
 
@@ -56,18 +55,13 @@ def parse_lbm_eval(data: Any, *, source_name: str, plan: ProtocolPlan, probe_id:
     redactor = Redactor()
     rows: list[EvidenceRow] = []
     crashed = 0
-    resolved: dict[str, tuple[str, str, Level]] = {}
+    resolve = cell_resolver(plan=plan, probe_id=probe_id, options=options, source=src, mapping=mapping,
+                            notes=notes)
     for i, raw in enumerate(evaluations):
         where = f"evaluations[{i}]"
         entry = require_dict(raw, src, where)
         skill = require_text(entry.get("skill_type"), src, f"{where}.skill_type")
-        # Resolving walks the plan's tasks and cells: once per skill, not once per evaluation.
-        if skill not in resolved:
-            task_id = resolve_task(skill, plan=plan, probe_id=probe_id, options=options, source=src,
-                                   where=f"{where}.skill_type", mapping=mapping)
-            resolved[skill] = (task_id, *resolve_cell(plan=plan, probe_id=probe_id, task_id=task_id,
-                                                      options=options, source=src, notes=notes))
-        task_id, axis, level = resolved[skill]
+        task_id, axis, level = resolve(skill, f"{where}.skill_type")
         if "scenario_index" not in entry:
             raise InputError(src, f"{where}.scenario_index", "is required but missing")
         index = require_index(entry["scenario_index"], src, f"{where}.scenario_index")

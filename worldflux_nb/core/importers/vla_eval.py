@@ -24,11 +24,10 @@ from __future__ import annotations
 from typing import Any
 
 from worldflux_nb.core.importers.common import (
-    ImportOptions, Redactor, aggregate_only, probe_tasks, assemble, optional_seed, require_bool, require_dict, require_index,
-    require_list, require_text, resolve_cell, resolve_task,
+    ImportOptions, Redactor, aggregate_only, assemble, cell_resolver, optional_seed, probe_tasks,
+    require_bool, require_dict, require_index, require_list, require_text,
 )
 from worldflux_nb.errors import InputError
-from worldflux_nb.models.common import Level
 from worldflux_nb.models.evidence import AuditInput, EvidenceRow
 from worldflux_nb.models.plan import ProtocolPlan
 
@@ -68,7 +67,8 @@ def parse_vla_eval(data: Any, *, source_name: str, plan: ProtocolPlan, probe_id:
     redactor = Redactor()
     rows: list[EvidenceRow] = []
     fallback_ids = 0
-    resolved: dict[str, tuple[str, str, Level]] = {}
+    resolve = cell_resolver(plan=plan, probe_id=probe_id, options=options, source=src, mapping=mapping,
+                            notes=notes)
     for t, raw_task in enumerate(tasks):
         task_entry = require_dict(raw_task, src, f"tasks[{t}]")
         episodes = require_list(task_entry.get("episodes", []), src, f"tasks[{t}].episodes")
@@ -76,14 +76,7 @@ def parse_vla_eval(data: Any, *, source_name: str, plan: ProtocolPlan, probe_id:
             where = f"tasks[{t}].episodes[{e}]"
             episode = require_dict(raw, src, where)
             harness_task = _harness_task(task_entry, episode, src, where)
-            # Resolving walks the plan's tasks and cells: once per harness task, not once per episode.
-            if harness_task not in resolved:
-                task_id = resolve_task(harness_task, plan=plan, probe_id=probe_id, options=options,
-                                       source=src, where=f"{where}.suite/task_id", mapping=mapping)
-                resolved[harness_task] = (task_id, *resolve_cell(
-                    plan=plan, probe_id=probe_id, task_id=task_id, options=options, source=src,
-                    notes=notes))
-            task_id, axis, level = resolved[harness_task]
+            task_id, axis, level = resolve(harness_task, f"{where}.suite/task_id")
             if "episode_idx" in episode:
                 index = require_index(episode["episode_idx"], src, f"{where}.episode_idx")
             elif "episode_id" in episode:
