@@ -23,7 +23,7 @@ from typing import Any, Callable
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from generate import PROBES, SIZES, generate  # noqa: E402
+from generate import PROBES, SIZES  # noqa: E402
 
 TARGETS = {
     "packet_cli_s": ("full packet command, 1M", "<= 10 s"),

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import copy
 import random
 
-import pandas as pd
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from test_conformance import PIN, audit, make_plan
+from test_conformance import audit, make_plan
 from worldflux_nb.core.conformance import check_conformance, normalise_value, pinned_by_key
 from worldflux_nb.models.digest import digest_of
 from worldflux_nb.errors import InputError
