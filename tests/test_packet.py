@@ -7,6 +7,7 @@ import json
 import pytest
 
 from test_conformance import audit, make_plan, perfect_rows, plant_defects
+from worldflux_nb.core.conformance import check_conformance
 from worldflux_nb.core.packet import FLAGS_PER_KIND, build_packet
 from worldflux_nb.errors import StrictModeFailure
 from worldflux_nb.io.artifacts import artifact_from_json
@@ -107,6 +108,13 @@ def test_same_inputs_same_packet_and_interval_choice():
     # Exact intervals are never narrower than Wilson's for the same cell.
     for w, e in zip(a.cells, cp.cells):
         assert e.ci_high - e.ci_low >= w.ci_high - w.ci_low - 1e-12
+
+
+def test_a_supplied_conformance_result_gives_the_same_packet():
+    plan = make_plan()
+    inputs, _ = plant_defects(plan)
+    checked = check_conformance(plan, inputs)
+    assert build_packet(plan, inputs, conformance=checked) == build_packet(plan, inputs)
 
 
 def test_flagged_episodes_are_bounded_per_kind():

@@ -36,20 +36,21 @@ FLAG_KINDS = ("out_of_protocol", "seed_mismatch", "metadata_mismatch", "duplicat
 
 def build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], *,
                  strict_missing_evidence: bool = False,
-                 interval: IntervalMethod = "wilson") -> EvalPacket:
+                 interval: IntervalMethod = "wilson",
+                 conformance: ConformanceResult | None = None) -> EvalPacket:
     """Check the evidence against the plan and assemble the sealed packet.
 
     With `strict_missing_evidence`, missing or underpowered evidence raises StrictModeFailure
-    instead of becoming a warning.
+    instead of becoming a warning. A caller that also shows the categorised rows passes its own
+    `check_conformance(plan, audit_inputs)` result as `conformance`, so it is computed once.
     """
-    method = interval
     with gc_paused():
-        return _build_packet(plan, audit_inputs, strict_missing_evidence, method)
+        result = conformance if conformance is not None else check_conformance(plan, audit_inputs)
+        return _build_packet(plan, audit_inputs, result, strict_missing_evidence, interval)
 
 
-def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput],
+def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], result: ConformanceResult,
                   strict_missing_evidence: bool, method: IntervalMethod) -> EvalPacket:
-    result = check_conformance(plan, audit_inputs)
     sums = cell_sums(plan, result)
     cells = cell_results(plan, result, method, sums)
     cell_frame = pd.DataFrame([c.model_dump() for c in cells])
