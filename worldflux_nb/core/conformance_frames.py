@@ -87,6 +87,7 @@ def rows_frame(a: ConformanceArrays, at: np.ndarray | None = None) -> pd.DataFra
         "seed": pd.arrays.IntegerArray(pick(ev.seed), seed_missing),
         "success": pd.arrays.BooleanArray(success == 1, success < 0),
         "status": pd.Series(objects(ev.statuses + [None])[pick(ev.status)], dtype=object, copy=False),
+        **{name: pd.Series(pick(values), dtype=object, copy=False) for name, values in ev.optional.items()},
         "level_key": pd.array(levels, dtype="str").take(place),
         **{f"meta:{key}": pd.Series(values[pick(ev.metadata)], dtype=object, copy=False)
            for key, values in a.pins.values.items()},

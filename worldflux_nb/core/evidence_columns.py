@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from worldflux_nb.core.bulk import gc_paused
-from worldflux_nb.models.evidence import AuditInput
+from worldflux_nb.models.evidence import OPTIONAL_FIELDS, AuditInput
 
 PLACE_FIELDS = ("probe_id", "task_id", "axis", "level")
 FIELDS = (*PLACE_FIELDS, "episode_index", "seed", "success", "status")
@@ -40,6 +40,8 @@ class EvidenceColumns:
     success: np.ndarray
     metadata: np.ndarray
     metadatas: list[dict[str, Any]]
+    # The optional columns (models.evidence.OPTIONAL_FIELDS) as object arrays, None where absent.
+    optional: dict[str, np.ndarray]
 
     def __len__(self) -> int:
         return len(self.episode_index)
@@ -66,11 +68,14 @@ def build_columns(rows: Sequence[Any]) -> EvidenceColumns:
     """Columns from validated evidence rows, read field by field with C-level maps (no per-row Python)."""
     rows = list(rows)
     fields = {name: _field(rows, name) for name in FIELDS}
+    if any(len(row) > len(FIELDS) + ("metadata" in row) for row in rows):
+        fields.update({name: list(map(dict.get, rows, repeat(name))) for name in OPTIONAL_FIELDS})
     return columns_from(fields, [m or _EMPTY for m in map(dict.get, rows, repeat("metadata"))])
 
 
 def columns_from(fields: dict[str, list[Any]], metas: list[dict[str, Any]]) -> EvidenceColumns:
-    """Columns from each field's values (FIELDS, in row order) and each row's metadata dict."""
+    """Columns from each field's values (FIELDS, and any of OPTIONAL_FIELDS, in row order) and each
+    row's metadata dict."""
     place, places = _place_codes([fields[name] for name in PLACE_FIELDS])
     status, statuses = pd.factorize(_objects(fields["status"]), use_na_sentinel=False)
     seeds = _objects(fields["seed"])
@@ -82,7 +87,9 @@ def columns_from(fields: dict[str, list[Any]], metas: list[dict[str, Any]]) -> E
         episode_index=np.asarray(fields["episode_index"], dtype=np.int64).reshape(len(metas)),
         seed=np.where(seed_missing, 0, seeds).astype(np.int64), seed_missing=seed_missing,
         success=np.where(success == None, -1, success == True).astype(np.int8),  # noqa: E711,E712
-        metadata=metadata.astype(CODE), metadatas=metadatas)
+        metadata=metadata.astype(CODE), metadatas=metadatas,
+        optional={name: _objects(fields[name]) if name in fields else np.full(len(metas), None, dtype=object)
+                  for name in OPTIONAL_FIELDS})
 
 
 def _field(rows: list[Any], name: str) -> list[Any]:
@@ -185,4 +192,6 @@ def joined_columns(parts: Sequence[EvidenceColumns]) -> EvidenceColumns:
         status=shifted("status", "statuses"), statuses=[v for p in parts for v in p.statuses],
         episode_index=stacked("episode_index", np.int64), seed=stacked("seed", np.int64),
         seed_missing=stacked("seed_missing", bool), success=stacked("success", np.int8),
-        metadata=shifted("metadata", "metadatas"), metadatas=[v for p in parts for v in p.metadatas])
+        metadata=shifted("metadata", "metadatas"), metadatas=[v for p in parts for v in p.metadatas],
+        optional={name: np.concatenate([p.optional[name] for p in parts] or [np.zeros(0, dtype=object)])
+                  for name in OPTIONAL_FIELDS})

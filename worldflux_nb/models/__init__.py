@@ -2,7 +2,7 @@
 
 from worldflux_nb.models.common import PRIVACY, Artifact
 from worldflux_nb.models.contract import CustomEvalContract
-from worldflux_nb.models.evidence import AuditInput, EvidenceRow
+from worldflux_nb.models.evidence import AuditInput, AuditSource, EvidenceRow, ReportedSummary
 from worldflux_nb.models.packet import EvalPacket, ReviewerBrief
 from worldflux_nb.models.plan import ProtocolPlan, RunSheet
 from worldflux_nb.models.profile import EvalProfile
@@ -14,6 +14,6 @@ ARTIFACT_KINDS: dict[str, type[Artifact]] = {
 }
 
 __all__ = [
-    "ARTIFACT_KINDS", "PRIVACY", "Artifact", "AuditInput", "CustomEvalContract", "EvalPacket",
-    "EvalProfile", "EvidenceRow", "ProtocolPlan", "ReviewerBrief", "RunSheet",
+    "ARTIFACT_KINDS", "PRIVACY", "Artifact", "AuditInput", "AuditSource", "CustomEvalContract", "EvalPacket",
+    "EvalProfile", "EvidenceRow", "ProtocolPlan", "ReportedSummary", "ReviewerBrief", "RunSheet",
 ]

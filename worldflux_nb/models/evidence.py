@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from itertools import chain, repeat
-from typing import Any, Literal, Sequence
+from typing import Annotated, Any, Literal, Sequence
 
 import pydantic_core
-from pydantic import Field, PrivateAttr
+from pydantic import Field, PrivateAttr, StringConstraints
 from typing_extensions import NotRequired, TypedDict
 
 from worldflux_nb.models.digest import canonical_json
@@ -17,7 +17,12 @@ from worldflux_nb.models.common import (
 
 EpisodeStatus = Literal["completed", "timeout", "infra_failure", "pending"]
 EPISODE_STATUSES: tuple[EpisodeStatus, ...] = ("completed", "timeout", "infra_failure", "pending")
-IdentityMode = Literal["explicit", "inferred_from_order"]
+IdentityMode = Literal["explicit", "harness_order", "inferred_from_order"]
+EvidenceKind = Literal["structured", "log", "file_names"]
+# The optional evidence columns (docs/evidence-table.md): a row omits them when the harness records none.
+OPTIONAL_FIELDS = ("failure_reason", "run_id", "recorded_at", "harness_task")
+FAILURE_REASON_CHARS = 500
+OptionalText = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 
 class EvidenceRow(TypedDict):
@@ -29,9 +34,13 @@ class EvidenceRow(TypedDict):
 
     axis: str
     episode_index: EpisodeIndex
+    failure_reason: NotRequired[Annotated[str, StringConstraints(max_length=FAILURE_REASON_CHARS)]]
+    harness_task: NotRequired[OptionalText]
     level: Level
     metadata: NotRequired[dict[str, MetadataValue]]
     probe_id: str
+    recorded_at: NotRequired[OptionalText]
+    run_id: NotRequired[OptionalText]
     seed: Seed | None
     status: EpisodeStatus
     success: bool | None
@@ -108,11 +117,27 @@ class Redaction(Frozen):
     kind: Slug
 
 
+class ReportedSummary(Frozen):
+    """What the harness itself reported about the run, reconciled with the rows (null: not reported)."""
+
+    episodes_requested: int | None = Field(default=None, ge=0)
+    episodes_evaluated: int | None = Field(default=None, ge=0)
+    success_rate: float | None = Field(default=None, ge=0, le=1)
+    partial: bool | None = None
+    run_seed: Seed | None = None
+    discrepancies: list[ShortText] = Field(default_factory=list)
+
+
 class AuditSource(Frozen):
     importer: Slug
     format_version: ShortText
     files: list[SourceFile] = Field(default_factory=list)
     identity: IdentityMode
+    # For `harness_order`: which harness version's loop order was checked.
+    identity_basis: ShortText | None = None
+    # `log` and `file_names` evidence is a weaker grade than structured per-episode records.
+    evidence_kind: EvidenceKind = "structured"
+    reported: ReportedSummary = Field(default_factory=ReportedSummary)
     task_mapping: dict[str, str] = Field(default_factory=dict)
     notes: list[ShortText] = Field(default_factory=list)
 

@@ -15,6 +15,8 @@ MAX_EPISODE_ROWS = 200
 
 _IDENTITY_TEXT = {
     "explicit": "explicit: the harness file records each episode's index",
+    "harness_order": ("harness order: the harness records no indexes but runs episodes in a documented "
+                      "loop order, which was checked for this harness version"),
     "inferred_from_order": ("inferred from order: the harness file records no episode indexes, so "
                             "the i-th outcome of a task was matched to the i-th planned episode of that "
                             "task in run-sheet order (a weaker evidence grade)"),

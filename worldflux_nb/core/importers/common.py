@@ -17,7 +17,8 @@ from worldflux_nb.models.redaction import redact_text
 from worldflux_nb.errors import InputError
 from worldflux_nb.models.common import Level
 from worldflux_nb.models.evidence import (
-    EPISODE_STATUSES, AuditInput, AuditSource, EvidenceRow, IdentityMode, Redaction, SourceFile,
+    EPISODE_STATUSES, OPTIONAL_FIELDS, AuditInput, AuditSource, EvidenceKind, EvidenceRow, IdentityMode,
+    Redaction, ReportedSummary, SourceFile,
 )
 from worldflux_nb.models.plan import ProtocolPlan
 
@@ -25,6 +26,7 @@ from worldflux_nb.models.plan import ProtocolPlan
 MAX_TEXT_CHARS = 500
 # Indexes and seeds go into int64 columns downstream; anything larger is refused here.
 INT64_MAX = 2**63 - 1
+REQUIRED_FIELD_COUNT = 8  # the generic evidence fields every row carries (metadata is optional)
 
 
 @dataclass(frozen=True)
@@ -326,10 +328,17 @@ def scalar_extras(entry: Mapping[str, Any], skip: Iterable[str]) -> dict[str, An
 def assemble(rows: list[EvidenceRow], *, plan: ProtocolPlan, probe_id: str, source: str,
              importer: str, format_version: str, identity: IdentityMode,
              task_mapping: Mapping[str, str], notes: Sequence[str],
-             redactor: Redactor) -> AuditInput:
-    """A sealed AuditInput over the rows; an empty file of episodes is refused."""
+             redactor: Redactor, identity_basis: str | None = None,
+             evidence_kind: EvidenceKind = "structured",
+             reported: ReportedSummary | None = None) -> AuditInput:
+    """A sealed AuditInput over the rows; an empty file of episodes is refused.
+
+    The optional columns (failure_reason, run_id, recorded_at, harness_task) are left out of a row
+    where they are None, as docs/evidence-table.md has it.
+    """
     if not rows:
         raise InputError(source, None, "holds no episodes")
+    drop_null_optionals(rows)
     sort_metadata_keys(rows)
     if plan.plan_digest is None:
         raise InputError(source, "--plan", "the plan is not sealed (it has no plan_digest)")
@@ -337,8 +346,9 @@ def assemble(rows: list[EvidenceRow], *, plan: ProtocolPlan, probe_id: str, sour
         audit = AuditInput(
             plan_digest=plan.plan_digest, probe_id=probe_id, episodes=rows,
             source=AuditSource(importer=importer, format_version=format_version[:2000],
-                               identity=identity, task_mapping=dict(task_mapping),
-                               notes=[n[:2000] for n in notes]),
+                               identity=identity, identity_basis=identity_basis,
+                               evidence_kind=evidence_kind, reported=reported or ReportedSummary(),
+                               task_mapping=dict(task_mapping), notes=[n[:2000] for n in notes]),
             redactions=redactor.redactions,
         )
     except ValidationError as exc:
@@ -346,6 +356,15 @@ def assemble(rows: list[EvidenceRow], *, plan: ProtocolPlan, probe_id: str, sour
         where = ".".join(str(part) for part in first.get("loc", ())) or None
         raise InputError(source, where, first.get("msg", "is invalid")) from None
     return audit.sealed()
+
+
+def drop_null_optionals(rows: list[EvidenceRow]) -> None:
+    """Remove optional columns holding None, in place (rows without any are not touched)."""
+    for row in rows:
+        if len(row) > REQUIRED_FIELD_COUNT + ("metadata" in row):
+            for name in OPTIONAL_FIELDS:
+                if name in row and row[name] is None:  # type: ignore[literal-required]
+                    del row[name]  # type: ignore[misc]
 
 
 def sort_metadata_keys(rows: list[EvidenceRow]) -> None:
