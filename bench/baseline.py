@@ -17,13 +17,26 @@ def episode_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
     return (row["probe_id"], row["task_id"], row["axis"], row["level"], row["episode_index"])
 
 
+def cell_episodes(cell: Mapping[str, Any]) -> list[tuple[int, int | None]]:
+    """A plan.json cell's (episode index, seed) pairs: a range or a list, a seed rule or a list."""
+    episodes = cell["episodes"]
+    indexes = (list(range(episodes["start"], episodes["start"] + episodes["count"]))
+               if isinstance(episodes, dict) else list(episodes))
+    seeds = cell.get("seeds", {"rule": "none"})
+    if isinstance(seeds, list):
+        return list(zip(indexes, seeds))
+    rule, run_seed = seeds["rule"], seeds.get("run_seed")
+    return [(i, None if rule == "none" else run_seed if rule == "run_seed" else run_seed + i)
+            for i in indexes]
+
+
 def conformance_counts(plan: Mapping[str, Any], audit_inputs: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Every evidence row placed in one category, tested in the documented order; totals and per-cell counts."""
     planned: dict[tuple[Any, ...], tuple[str, int | None]] = {}
     cell_of: dict[tuple[Any, ...], str] = {}
     for cell in plan["cells"]:
         cell_of[(cell["probe_id"], cell["task_id"], cell["axis"], cell["level"])] = cell["cell_id"]
-        for index, seed in zip(cell["episode_indexes"], cell["seeds"]):
+        for index, seed in cell_episodes(cell):
             key = (cell["probe_id"], cell["task_id"], cell["axis"], cell["level"], index)
             planned[key] = (cell["cell_id"], seed)
     pinned = {p["probe_id"]: p.get("pinned_metadata", {}) for p in plan["selected_probes"]}

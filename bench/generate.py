@@ -13,9 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from worldflux_nb.core.plan_cells import expand_cells
 from worldflux_nb.models.digest import digest_of
 from worldflux_nb.models import EvalProfile, ProtocolPlan
-from worldflux_nb.models.plan import AxisSelection, PlanCell, PowerTargets, SelectedProbe
+from worldflux_nb.models.plan import (
+    AxisSelection, EpisodeRange, PlanCell, PowerTargets, SeedRule, SelectedProbe,
+)
 from worldflux_nb.sample.reference import REFERENCE_PROFILE_VALUES
 
 SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000}
@@ -72,18 +75,16 @@ def task_ids(count: int) -> list[str]:
     return ids[:count]
 
 
-def planned_seed(probe: BenchProbe, episode_index: int) -> int | None:
-    if probe.seed_mode == "per_episode_seed":
-        return probe.run_seed + episode_index  # type: ignore[operator]
-    if probe.seed_mode == "run_seed":
-        return probe.run_seed
-    return None
+def seed_rule(probe: BenchProbe) -> SeedRule:
+    if probe.run_seed is None:
+        return SeedRule(rule="none")
+    rule = "run_seed_plus_index" if probe.seed_mode == "per_episode_seed" else "run_seed"
+    return SeedRule(rule=rule, run_seed=probe.run_seed)  # type: ignore[arg-type]
 
 
 def make_plan(episodes: int, *, episodes_per_cell: int = EPISODES_PER_CELL,
               seed: int = PLAN_SEED) -> ProtocolPlan:
     """A sealed plan of about `episodes` planned episodes spread over the three bench probes."""
-    rng = random.Random(seed)
     profile = EvalProfile.model_validate(PROFILE).sealed()
     total_cells = max(len(PROBES), math.ceil(episodes / episodes_per_cell))
     selected, cells = [], []
@@ -102,12 +103,11 @@ def make_plan(episodes: int, *, episodes_per_cell: int = EPISODES_PER_CELL,
             training_exposure=probe.probe_id.startswith("libero"),
         ))
         for task, axis, level in probe_cells:
-            # Episode indexes are a seeded sample of twice as many candidates, as a planner would draw.
-            indexes = sorted(rng.sample(range(2 * episodes_per_cell), episodes_per_cell))
+            # Episodes 0..n-1 with seeds by rule, as the planner states them (core.planning).
             cells.append(PlanCell(
                 cell_id=f"{probe.probe_id}/{task}/{axis}/{level}", probe_id=probe.probe_id,
-                task_id=task, axis=axis, level=level, episode_indexes=indexes,
-                seeds=[planned_seed(probe, i) for i in indexes]))
+                task_id=task, axis=axis, level=level, episodes=EpisodeRange(count=episodes_per_cell),
+                seeds=seed_rule(probe)))
     plan = ProtocolPlan(
         plan_id=f"bench-{episodes}", profile=profile, profile_digest=profile.profile_digest,
         registry_version="bench-registry-1", registry_digest=digest_of({"bench": "registry"}),
@@ -141,8 +141,11 @@ def evidence_rows(plan: ProtocolPlan, probe_id: str, *, seed: int = 7) -> Iterat
         rate = rng.uniform(0.2, 0.9)
         base = {"probe_id": cell.probe_id, "task_id": cell.task_id, "axis": cell.axis,
                 "level": cell.level}
-        planned = set(cell.episode_indexes)
-        for index, planned_s in zip(cell.episode_indexes, cell.seeds):
+        expanded = expand_cells([cell])
+        planned = set(expanded.episode_index.tolist())
+        planned_seeds = [None if missing else s for s, missing in
+                         zip(expanded.seed.tolist(), expanded.seed_missing.tolist())]
+        for index, planned_s in zip(expanded.episode_index.tolist(), planned_seeds):
             if rng.random() < DEFECTS["missing"]:
                 continue
             row = {**base, "episode_index": index, "seed": planned_s,

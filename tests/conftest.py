@@ -43,3 +43,12 @@ def reference_flow(tmp_path_factory: pytest.TempPathFactory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SOURCE_DATE_EPOCH", "1767225600")
         return build_flow(tmp_path_factory.mktemp("reference_flow"))
+
+
+def cell_episodes(cell) -> list[tuple[int, int | None]]:
+    """A plan cell's planned (episode index, seed) pairs, expanded by the one rule (core.plan_cells)."""
+    from worldflux_nb.core.plan_cells import expand_cells
+
+    expanded = expand_cells([cell])
+    return [(index, None if missing else seed) for index, seed, missing in zip(
+        expanded.episode_index.tolist(), expanded.seed.tolist(), expanded.seed_missing.tolist())]

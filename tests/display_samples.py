@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from conftest import REFERENCE_PROFILE
+from conftest import REFERENCE_PROFILE, cell_episodes
 from worldflux_nb.models import (
     AuditInput, CustomEvalContract, EvalPacket, EvalProfile, ProtocolPlan, ReviewerBrief, RunSheet,
 )
@@ -56,7 +56,7 @@ def plan(tasks_per_probe: int = 3, episodes: int = 6) -> ProtocolPlan:
                 for level in levels:
                     cells.append(PlanCell(
                         cell_id=f"{probe_id}:{task}:{axis}:{level}", probe_id=probe_id, task_id=task,
-                        axis=axis, level=level, episode_indexes=list(range(episodes)),
+                        axis=axis, level=level, episodes=list(range(episodes)),
                         seeds=[1000 + i for i in range(episodes)]))
     return ProtocolPlan(
         plan_id="plan-demo", profile=prof, profile_digest=prof.profile_digest, registry_version="r1",
@@ -73,7 +73,7 @@ def run_sheet(p: ProtocolPlan) -> RunSheet:
     episodes = [
         {"cell_id": c.cell_id, "probe_id": c.probe_id, "task_id": c.task_id, "axis": c.axis,
          "level": c.level, "episode_index": i, "seed": s}
-        for c in p.cells for i, s in zip(c.episode_indexes, c.seeds)
+        for c in p.cells for i, s in cell_episodes(c)
     ]
     return RunSheet(plan_id=p.plan_id, plan_digest=p.plan_digest, episodes=episodes)
 
@@ -83,7 +83,7 @@ def evidence_frame(p: ProtocolPlan, seed: int = 7) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     rows = []
     for c in p.cells:
-        for i, s in zip(c.episode_indexes, c.seeds):
+        for i, s in cell_episodes(c):
             draw = rng.random()
             if draw < 0.15:
                 continue  # missing
@@ -134,7 +134,7 @@ def cell_results(p: ProtocolPlan, frame: pd.DataFrame) -> list[CellResult]:
         matched = len(matched_rows)
         successes = int((matched_rows["success"] == True).sum())  # noqa: E712
         infra = int((matched_rows["status"] == "infra_failure").sum())
-        n = len(c.episode_indexes)
+        n = c.episode_count
         low, high = wilson(successes, n)
         results.append(CellResult(
             cell_id=c.cell_id, probe_id=c.probe_id, task_id=c.task_id, axis=c.axis, level=c.level,

@@ -35,7 +35,7 @@ def make_plan() -> ProtocolPlan:
                 seeds = [run_seed + i for i in indexes] if seed_mode == "per_episode_seed" else [None] * len(indexes)
                 cells.append(PlanCell(cell_id=f"{probe_id}:{task}:{axis}:{level}", probe_id=probe_id,
                                       task_id=task, axis=axis, level=level,
-                                      episode_indexes=indexes, seeds=seeds))
+                                      episodes=indexes, seeds=seeds))
         by_axis: dict[str, list] = {}
         for axis, level in axes:
             by_axis.setdefault(axis, []).append(level)

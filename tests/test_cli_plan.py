@@ -88,7 +88,7 @@ def test_plan_file_holds_the_contract_fields(flow):
     assert "custom:acme-bin-picking-station-3" in [p["probe_id"] for p in plan["selected_probes"]]
     sheet = json.loads((flow / "run_sheet.json").read_text())
     assert sheet["plan_digest"] == plan["plan_digest"]
-    assert len(sheet["episodes"]) == sum(len(c["episode_indexes"]) for c in plan["cells"])
+    assert len(sheet["episodes"]) == sum(c["episodes"]["count"] for c in plan["cells"])
     assert set(sheet["episodes"][0]) == {"cell_id", "probe_id", "task_id", "axis", "level",
                                          "episode_index", "seed"}
     text = (flow / "plan.md").read_text()
@@ -127,10 +127,12 @@ TAMPER_PATHS = [
     (("selected_probes", 3, "run_seed"), lambda v: v + 1),
     (("selected_probes", 1, "training_exposure"), lambda v: False),
     (("excluded_probes",), lambda v: []),
-    (("cells", 0, "episode_indexes", 0), lambda v: v + 49 if v < 1 else v - 1),
+    (("cells", 0, "episodes", "count"), lambda v: v - 1),
+    (("cells", 0, "episodes", "start"), lambda v: v + 1),
     (("cells", 5, "cell_id"), lambda v: v + "x"),
     (("cells", 40, "level"), lambda v: 5 if v != 5 else 4),
-    (("cells", -1, "seeds", 0), lambda v: v + 1),
+    (("cells", -1, "seeds", "run_seed"), lambda v: v + 1),
+    (("cells", -1, "seeds", "rule"), lambda v: "run_seed"),
     (("cells",), lambda v: v[:-1]),
     (("missing_evidence_questions",), lambda v: v[1:]),
     (("notes",), lambda v: v[:-1]),

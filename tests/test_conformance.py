@@ -7,7 +7,7 @@ import random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import REFERENCE_PROFILE
+from conftest import REFERENCE_PROFILE, cell_episodes
 from worldflux_nb.core.conformance import check_conformance, normalise_value
 from worldflux_nb.models.contract import CustomEvalContract
 from worldflux_nb.models.evidence import AuditInput, AuditSource
@@ -40,7 +40,7 @@ def make_plan(episodes: int = 6, *, seeds: bool = True, min_episodes: int = 4,
         indexes = list(range(start, start + episodes))
         cells.append(PlanCell(
             cell_id=f"{probe}:{task}:{axis}:{level}", probe_id=probe, task_id=task, axis=axis,
-            level=level, episode_indexes=indexes,
+            level=level, episodes=indexes,
             seeds=[1000 + i for i in indexes] if seeded else [None] * episodes))
 
     for task in ("suite/0", "suite/1"):
@@ -78,7 +78,7 @@ def perfect_rows(plan: ProtocolPlan, probe_id: str, succeed=lambda i: i % 3 != 0
     for cell in plan.cells:
         if cell.probe_id != probe_id:
             continue
-        for index, seed in zip(cell.episode_indexes, cell.seeds):
+        for index, seed in cell_episodes(cell):
             rows.append({"probe_id": probe_id, "task_id": cell.task_id, "axis": cell.axis,
                          "level": cell.level, "episode_index": index, "seed": seed,
                          "success": bool(succeed(index)), "status": "completed",

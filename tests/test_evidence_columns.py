@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from test_conformance import audit, make_plan
 from test_scale import defective_rows, random_rows, reference_conformance
+from conftest import cell_episodes
 from worldflux_nb.core.conformance import check_conformance
 from worldflux_nb.core.evidence_columns import build_columns, evidence_columns
 from worldflux_nb.core.plan_keys import plan_keys
@@ -123,7 +124,7 @@ def test_conformance_is_the_same_with_columns_from_load_or_from_rows(tmp_path):
 def sparse_plan() -> ProtocolPlan:
     """Episode indexes far apart, so planned episodes are found by hashing, not a dense table."""
     plan = make_plan(4)
-    cells = [PlanCell(**{**c.model_dump(), "episode_indexes": [i * 10**12 + 5 for i in c.episode_indexes]})
+    cells = [PlanCell(**{**c.model_dump(), "episodes": [i * 10**12 + 5 for i, _ in cell_episodes(c)]})
              for c in plan.cells]
     return ProtocolPlan.model_validate({**plan.model_dump(), "cells": [c.model_dump() for c in cells],
                                         "plan_digest": None}).sealed()

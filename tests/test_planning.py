@@ -12,10 +12,11 @@ from worldflux_nb.core.registry import builtin_registry
 from worldflux_nb.errors import InputError
 from worldflux_nb.io.artifacts import artifact_from_json
 from worldflux_nb.models import EvalProfile, ProtocolPlan
+from worldflux_nb.models.plan import SeedRule
 from worldflux_nb.models.profile import PINNED_PROFILE_FIELDS
 from worldflux_nb.sample import reference_contract, reference_profile
 
-from conftest import REFERENCE_PROFILE
+from conftest import REFERENCE_PROFILE, cell_episodes
 
 CUSTOM = "custom:acme-bin-picking-station-3"
 
@@ -29,7 +30,7 @@ def plan() -> ProtocolPlan:
 
 def selections(plan: ProtocolPlan):
     return ([(p.probe_id, p.tasks, [(a.axis, a.levels) for a in p.axes]) for p in plan.selected_probes],
-            [(c.cell_id, c.episode_indexes) for c in plan.cells])
+            [(c.cell_id, c.episodes, c.seeds) for c in plan.cells])
 
 
 def test_plan_is_sealed_and_loads_back(plan):
@@ -54,9 +55,12 @@ def test_another_seed_gives_another_selection(plan):
     other_tasks = {p: t for p, t, _ in other_probes}
     assert tasks["libero"] != other_tasks["libero"]
     assert dict(probes_axes(probes))["libero-plus"] != dict(probes_axes(other_probes))["libero-plus"]
-    # Episode indexes of a cell present in both plans differ too.
-    shared = dict(cells).keys() & dict(other_cells).keys()
-    assert any(dict(cells)[c] != dict(other_cells)[c] for c in shared if c.startswith("libero"))
+    # A cell present in both plans runs the same initial states 0..n-1 (a harness cannot be told
+    # otherwise), under each plan's own run seed.
+    shared = {c for c, _, _ in cells} & {c for c, _, _ in other_cells}
+    mine, theirs = ({c: (e, s) for c, e, s in found} for found in (cells, other_cells))
+    assert shared and all(mine[c][0] == theirs[c][0] for c in shared)
+    assert all(mine[c][1] != theirs[c][1] for c in shared)
     assert plan.probe(CUSTOM).run_seed != other.probe(CUSTOM).run_seed
 
 
@@ -96,12 +100,14 @@ def test_default_plan_is_modest(plan):
 def test_seeds_follow_each_probes_harness(plan):
     for cell in plan.cells:
         probe = plan.probe(cell.probe_id)
+        pairs = cell_episodes(cell)
+        # Every probe's episodes are 0..n-1: initial states for the LIBERO family, seeds offsets otherwise.
+        assert [i for i, _ in pairs] == list(range(plan.episodes_per_cell))
         if probe.seed_mode == "initial_state_index":
-            assert all(0 <= i < 50 for i in cell.episode_indexes)
-            assert cell.seeds == [None] * len(cell.seeds)
+            assert cell.seeds == SeedRule(rule="run_seed", run_seed=probe.run_seed)
+            assert {s for _, s in pairs} == {probe.run_seed}
         elif probe.seed_mode == "per_episode_seed":
-            assert cell.episode_indexes == list(range(len(cell.episode_indexes)))
-            assert cell.seeds == [probe.run_seed + i for i in cell.episode_indexes]
+            assert [s for _, s in pairs] == [probe.run_seed + i for i, _ in pairs]
 
 
 def test_simpler_env_plan_records_the_run_seed_on_every_episode():
@@ -110,8 +116,8 @@ def test_simpler_env_plan_records_the_run_seed_on_every_episode():
     plan = build_plan(widowx, seed=7)
     probe = plan.probe("simpler-env")
     assert probe.seed_mode == "run_seed"
-    assert all(set(c.seeds) == {probe.run_seed} for c in plan.cells)
-    assert all(max(c.episode_indexes) < 24 for c in plan.cells)
+    assert all({s for _, s in cell_episodes(c)} == {probe.run_seed} for c in plan.cells)
+    assert all(max(i for i, _ in cell_episodes(c)) < 24 for c in plan.cells)
     assert [a.axis for a in plan.excluded_axes] == ["variant_aggregation"]
 
 
@@ -183,7 +189,7 @@ def test_episodes_per_cell_and_policy_options_are_honoured():
     plan = build_plan(reference_profile(), seed=3, episodes_per_cell=12,
                       denominator_policy="attempted", max_ci_half_width=0.2,
                       min_episodes_per_cell=12)
-    assert {len(c.episode_indexes) for c in plan.cells} == {12}
+    assert {c.episode_count for c in plan.cells} == {12}
     assert plan.denominator_policy == "attempted"
     assert plan.power_targets.episodes_needed_for_target == episodes_needed_for_target(0.2)
 

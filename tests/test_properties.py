@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import REFERENCE_PROFILE
+from conftest import REFERENCE_PROFILE, cell_episodes
 
 from worldflux_nb.core.conformance import check_conformance
 from worldflux_nb.models.digest import digest_of
@@ -46,7 +46,7 @@ def plans(draw: st.DrawFn) -> ProtocolPlan:
                 indexes = sorted(draw(st.sets(st.integers(0, 30), min_size=1, max_size=5)))
                 cells.append(PlanCell(
                     cell_id=f"{probe_id}/{task}/axis/{level}", probe_id=probe_id, task_id=task,
-                    axis="axis", level=level, episode_indexes=indexes,
+                    axis="axis", level=level, episodes=indexes,
                     seeds=[run_seed + i if seeded else None for i in indexes]))
         probes.append(SelectedProbe(
             probe_id=probe_id, probe_version="1", seed_mode="per_episode_seed" if seeded else "initial_state_index",
@@ -84,7 +84,7 @@ def evidence(draw: st.DrawFn, plan: ProtocolPlan) -> list[dict[str, Any]]:
     """Rows for a plan: 0-3 attempts per planned episode, unplanned extras, in a random order."""
     rows = []
     for cell in plan.cells:
-        for index, seed in zip(cell.episode_indexes, cell.seeds):
+        for index, seed in cell_episodes(cell):
             for attempt in draw(st.lists(ATTEMPT, max_size=3)):
                 rows.append(row_for(cell, index, seed, attempt))
         for extra in draw(st.lists(st.integers(31, 40), max_size=2)):

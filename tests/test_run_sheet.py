@@ -3,12 +3,13 @@ import io
 import pandas as pd
 import pytest
 
+from conftest import cell_episodes
 from worldflux_nb.core.planning import build_plan
 from worldflux_nb.core.run_sheet import (
     RUN_SHEET_COLUMNS, planned_episodes_frame, run_sheet_csv, run_sheet_for,
 )
 from worldflux_nb.io.artifacts import artifact_from_json
-from worldflux_nb.models.plan import PlanCell
+from worldflux_nb.models.plan import EpisodeRange, PlanCell, SeedRule
 from worldflux_nb.render.markdown import to_markdown
 from worldflux_nb.render.plan_docs import run_sheet_document
 from worldflux_nb.sample import reference_contract, reference_profile
@@ -21,7 +22,7 @@ def plan():
 
 def expected_rows(plan):
     return [(c.cell_id, c.probe_id, c.task_id, c.axis, c.level, i, s)
-            for c in plan.cells for i, s in zip(c.episode_indexes, c.seeds)]
+            for c in plan.cells for i, s in cell_episodes(c)]
 
 
 def test_run_sheet_has_one_row_per_planned_episode(plan):
@@ -55,11 +56,53 @@ def test_frame_keeps_level_types(plan):
 
 def test_frame_is_vectorised_at_a_million_episodes(plan):
     cells = [PlanCell(cell_id=f"custom:x:t{i}:nominal:0", probe_id="custom:x", task_id=f"t{i}",
-                      axis="nominal", level=0, episode_indexes=list(range(1000)),
+                      axis="nominal", level=0, episodes=list(range(1000)),
                       seeds=list(range(1000))) for i in range(1000)]
     big = plan.model_copy(update={"cells": cells})
     frame = planned_episodes_frame(big)
     assert len(frame) == 1_000_000 and frame["seed"].iloc[-1] == 999
+
+
+def test_every_cell_form_expands_to_the_same_episodes(plan):
+    """A range with a rule and the explicit lists it stands for plan the same episodes."""
+    forms = [
+        (EpisodeRange(start=3, count=4), SeedRule(rule="run_seed_plus_index", run_seed=100)),
+        ([3, 4, 5, 6], [103, 104, 105, 106]),
+        (EpisodeRange(start=3, count=4), [103, 104, 105, 106]),
+        ([3, 4, 5, 6], SeedRule(rule="run_seed_plus_index", run_seed=100)),
+    ]
+    frames = []
+    for episodes, seeds in forms:
+        cell = PlanCell(cell_id="custom:x:t:nominal:0", probe_id="custom:x", task_id="t",
+                        axis="nominal", level=0, episodes=episodes, seeds=seeds)
+        frames.append(planned_episodes_frame(plan.model_copy(update={"cells": [cell]})))
+    for frame in frames[1:]:
+        pd.testing.assert_frame_equal(frame, frames[0])
+    assert frames[0]["seed"].tolist() == [103, 104, 105, 106]
+    none = PlanCell(cell_id="a:t:nominal:0", probe_id="a", task_id="t", axis="nominal", level=0,
+                    episodes=[9, 2], seeds=[None, 5])
+    same = PlanCell(cell_id="b:t:nominal:0", probe_id="b", task_id="t", axis="nominal", level=0,
+                    episodes=EpisodeRange(count=2), seeds=SeedRule(rule="run_seed", run_seed=-7))
+    unseeded = PlanCell(cell_id="c:t:nominal:0", probe_id="c", task_id="t", axis="nominal",
+                        level=0, episodes=EpisodeRange(start=5, count=1))
+    frame = planned_episodes_frame(plan.model_copy(update={"cells": [none, same, unseeded]}))
+    assert frame["episode_index"].tolist() == [9, 2, 0, 1, 5]
+    assert [None if pd.isna(s) else s for s in frame["seed"]] == [None, 5, -7, -7, None]
+
+
+@pytest.mark.parametrize("change", [
+    dict(episodes=[1, 1]), dict(episodes=[]), dict(episodes=[-1]),
+    dict(episodes={"start": 0, "count": 0}), dict(episodes={"start": -1, "count": 2}),
+    dict(episodes={"start": 2**63 - 2, "count": 3}),
+    dict(seeds=[1, 2]), dict(seeds={"rule": "run_seed"}), dict(seeds={"rule": "none", "run_seed": 3}),
+    dict(seeds={"rule": "run_seed_plus_index", "run_seed": 2**63 - 2}),
+    dict(seeds={"rule": "start_seed_plus_index", "run_seed": 1}),
+])
+def test_inconsistent_cells_are_refused(change):
+    fields = dict(cell_id="a:t:nominal:0", probe_id="a", task_id="t", axis="nominal", level=0,
+                  episodes={"start": 0, "count": 3})
+    with pytest.raises(ValueError):
+        PlanCell.model_validate({**fields, **change})
 
 
 def test_csv_round_trips_with_empty_seeds(plan):
@@ -69,7 +112,7 @@ def test_csv_round_trips_with_empty_seeds(plan):
     back = pd.read_csv(io.StringIO(text), dtype={"seed": "Int64", "level": str})
     assert len(back) == plan.planned_episodes
     libero = back[back["probe_id"] == "libero"]
-    assert libero["seed"].isna().all()
+    assert (libero["seed"] == plan.probe("libero").run_seed).all()
     custom = back[back["probe_id"].str.startswith("custom:")]
     assert (custom["seed"] == plan.probe(custom["probe_id"].iloc[0]).run_seed
             + custom["episode_index"]).all()

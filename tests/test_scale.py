@@ -12,6 +12,7 @@ import random
 import pytest
 
 from test_conformance import audit, make_plan
+from conftest import cell_episodes
 from worldflux_nb.core.conformance import check_conformance, normalise_value, pinned_by_key
 from worldflux_nb.models.digest import digest_of
 from worldflux_nb.errors import InputError
@@ -32,7 +33,7 @@ def defective_rows(plan: ProtocolPlan, rng: random.Random) -> dict[str, list[dic
         pins = dict(probe.pinned_metadata)
         rows: list[dict] = []
         for cell in (c for c in plan.cells if c.probe_id == probe.probe_id):
-            for index, seed in zip(cell.episode_indexes, cell.seeds):
+            for index, seed in cell_episodes(cell):
                 for _ in range(rng.choice([0, 1, 1, 1, 1, 1, 1, 2, 3])):
                     status = rng.choice(["completed"] * 6 + ["timeout", "infra_failure", "pending"])
                     success = (rng.random() < 0.6 if status == "completed"
@@ -65,7 +66,7 @@ def reference_conformance(plan: ProtocolPlan, inputs: list[AuditInput]) -> tuple
     """DESIGN.md's conformance rules, one row at a time: each row's category, each episode's outcome."""
     planned = {}
     for cell in plan.cells:
-        for index, seed in zip(cell.episode_indexes, cell.seeds):
+        for index, seed in cell_episodes(cell):
             planned[(cell.probe_id, cell.task_id, cell.axis, str(cell.level), index)] = seed
     pins = pinned_by_key(plan)
     categories: list[str] = []

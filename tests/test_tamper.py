@@ -87,8 +87,8 @@ def test_every_single_change_is_detected(kind: str, reference_flow: Flow) -> Non
 
 def test_a_changed_plan_is_refused_by_the_command_line(reference_flow: Flow, tmp_path: Path) -> None:
     data = json.loads(reference_flow.plan.read_text(encoding="utf-8"))
-    data["cells"][0]["seeds"] = [s if s is None else s + 1 for s in data["cells"][0]["seeds"]]
-    data["cells"][0]["episode_indexes"][0] += 1000
+    data["cells"][0]["seeds"]["run_seed"] += 1
+    data["cells"][0]["episodes"]["start"] += 1000
     tampered = tmp_path / "plan.json"
     tampered.write_text(json.dumps(data, indent=2), encoding="utf-8")
     with pytest.raises(InputError, match="plan_digest"):

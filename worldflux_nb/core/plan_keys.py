@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import chain
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from worldflux_nb.core.plan_cells import expand_cells
 from worldflux_nb.core.run_sheet import planned_episodes_frame
 from worldflux_nb.models.plan import ProtocolPlan
 
@@ -113,12 +113,10 @@ def _objects(values: list[Any]) -> np.ndarray:
 
 def build_plan_keys(plan: ProtocolPlan) -> PlanKeys:
     cells = plan.cells
-    counts = np.fromiter((len(c.episode_indexes) for c in cells), dtype=np.int64, count=len(cells))
-    total = int(counts.sum())
-    planned_cell = np.repeat(np.arange(len(cells), dtype=np.int32), counts)
-    indexes = np.fromiter(chain.from_iterable(c.episode_indexes for c in cells), dtype=np.int64, count=total)
-    seeds = np.fromiter(chain.from_iterable(c.seeds for c in cells), dtype=object, count=total)
-    seed_missing = seeds == None  # noqa: E711 (elementwise)
+    expanded = expand_cells(cells)
+    total = len(expanded.episode_index)
+    planned_cell, indexes = expanded.planned_cell, expanded.episode_index
+    seed_missing = expanded.seed_missing
     width = int(indexes.max()) + 1 if total else 1
     dense = None
     lookup_indexes = lookup_keys = None
@@ -142,5 +140,5 @@ def build_plan_keys(plan: ProtocolPlan) -> PlanKeys:
         plan=plan,
         places={(c.probe_id, c.task_id, c.axis, str(c.level)): i for i, c in enumerate(cells)},
         cell_ids=cell_ids, planned_cell=planned_cell, episode_index=indexes,
-        seed=np.where(seed_missing, 0, seeds).astype(np.int64), seed_missing=seed_missing,
+        seed=expanded.seed, seed_missing=seed_missing,
         _dense=dense, _width=width, _indexes=lookup_indexes, _keys=lookup_keys)

@@ -1,13 +1,13 @@
 """The frozen, pre-score protocol plan: which cells, episodes and seeds, decided by the plan seed.
 
-Seeds follow each probe's harnesses:
-- ``initial_state_index`` (LIBERO family): the episode index *is* the fixed initial-state index, drawn
-  without replacement from the probe's initial states; the per-episode seed is None because those
-  harnesses do not vary it. The probe still gets a run seed, recorded as what to pass to the harness
-  so that policy sampling is reproducible, but evidence is not checked against it.
-- ``per_episode_seed`` (custom contracts, LeRobot's legacy layout): episodes 0..n-1 seeded
-  ``run_seed + episode_index``.
-- ``run_seed`` (SimplerEnv): one run seed recorded on every episode.
+Episodes and seeds follow each probe's harnesses, so that a harness can be told to run exactly them:
+- ``initial_state_index`` (LIBERO family): a task's episodes are initial states ``0 .. n-1`` (no
+  harness can be told to run an arbitrary subset of them); every episode's planned seed is the run
+  seed, the one seed the operator passes to the harness and the one vla-eval records.
+- ``per_episode_seed`` (custom contracts): episodes ``0 .. n-1`` seeded ``run_seed + episode_index``.
+- ``run_seed`` (SimplerEnv): episodes ``0 .. n-1``, the run seed recorded on every episode.
+Each cell states its episodes as a range and its seeds as a rule (models.plan), so a plan of a
+million episodes stays a few MB.
 
 Every random choice comes from a PCG64 generator keyed by sha256(plan seed, probe, purpose), never
 Python's ``hash()``, so the same inputs give the same plan on every machine.
@@ -28,7 +28,8 @@ from worldflux_nb.errors import InputError
 from worldflux_nb.models.common import MetadataValue, utc_timestamp
 from worldflux_nb.models.contract import CustomEvalContract
 from worldflux_nb.models.plan import (
-    DENOMINATOR_POLICIES, AxisSelection, PlanCell, PowerTargets, ProtocolPlan, SelectedProbe,
+    DENOMINATOR_POLICIES, AxisSelection, EpisodeRange, PlanCell, PowerTargets, ProtocolPlan, SeedRule,
+    SelectedProbe,
 )
 from worldflux_nb.models.profile import PINNED_PROFILE_FIELDS, EvalProfile
 from worldflux_nb.models.registry import Probe, ProbeRegistry
@@ -83,20 +84,11 @@ def _select_axes(probe: Probe, seed: int) -> list[AxisSelection]:
             for axis in probe.axes]
 
 
-def _episode_indexes(probe: Probe, seed: int, cell_id: str, n: int) -> list[int]:
-    bound = probe.initial_states_per_task
-    if bound is None:
-        return list(range(n))
-    drawn = plan_rng(seed, probe.probe_id, f"episodes:{cell_id}").choice(bound, size=n, replace=False)
-    return sorted(drawn.tolist())
-
-
-def _seeds(probe: Probe, run_seed: int, indexes: list[int]) -> list[int | None]:
+def _seed_rule(probe: Probe, run_seed: int) -> SeedRule:
+    """Per-episode seeds as the probe's harnesses derive them from the run seed the operator passes."""
     if probe.seed_mode == "per_episode_seed":
-        return [run_seed + i for i in indexes]
-    if probe.seed_mode == "run_seed":
-        return [run_seed] * len(indexes)
-    return [None] * len(indexes)
+        return SeedRule(rule="run_seed_plus_index", run_seed=run_seed)
+    return SeedRule(rule="run_seed", run_seed=run_seed)
 
 
 def cell_id_for(probe_id: str, task_id: str, axis: str, level: object) -> str:
@@ -245,10 +237,10 @@ def build_plan(
             for axis in axes:
                 for level in axis.levels:
                     cell_id = cell_id_for(probe.probe_id, task_id, axis.axis, level)
-                    indexes = _episode_indexes(probe, seed, cell_id, n)
                     cells.append(PlanCell(cell_id=cell_id, probe_id=probe.probe_id, task_id=task_id,
-                                          axis=axis.axis, level=level, episode_indexes=indexes,
-                                          seeds=_seeds(probe, run_seed, indexes)))
+                                          axis=axis.axis, level=level,
+                                          episodes=EpisodeRange(start=0, count=n),
+                                          seeds=_seed_rule(probe, run_seed)))
         if any(a.exclusive for a in probe.axes):
             notes.append(f"{probe.probe_id}: "
                          + ", ".join(a.axis for a in probe.axes if a.exclusive)
@@ -262,8 +254,9 @@ def build_plan(
             "interval at a 50% success rate: single cells will read as underpowered; pooled "
             "per-probe and per-axis aggregates are the intended reading.")
     notes += [
-        "LIBERO-family episodes are identified by initial-state index (the episode index); their "
-        "planned seed is empty and the run seed is what to pass to the harness.",
+        "LIBERO-family episodes are initial states 0..n-1 of each task (the episode index), in the "
+        "harness's own loop order; every episode's planned seed is the probe's run seed, the one "
+        "seed the operator passes to the harness.",
         f"Denominator policy {denominator_policy}: {DENOMINATOR_EXPLANATIONS[denominator_policy]}.",
     ]
     notes += [f"{c.probe_id}: customer consent marker {c.customer_consent_marker!r} is recorded "

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from itertools import chain
-
 import numpy as np
 import pandas as pd
 
+from worldflux_nb.core.plan_cells import expand_cells
 from worldflux_nb.models.plan import ProtocolPlan, RunSheet
 
 RUN_SHEET_COLUMNS = ("cell_id", "probe_id", "task_id", "axis", "level", "episode_index", "seed")
@@ -19,19 +18,16 @@ def planned_episodes_frame(plan: ProtocolPlan) -> pd.DataFrame:
     harness records none).
     """
     cells = plan.cells
-    counts = np.fromiter((len(c.episode_indexes) for c in cells), dtype=np.int64, count=len(cells))
-    total = int(counts.sum())
+    expanded = expand_cells(cells)
+    counts = expanded.counts
 
     def repeated(values: list) -> np.ndarray:
         column = np.empty(len(values), dtype=object)
         column[:] = values
         return np.repeat(column, counts)
 
-    episode_index = np.fromiter(chain.from_iterable(c.episode_indexes for c in cells),
-                                dtype=np.int64, count=total)
-    seed_values = np.fromiter(chain.from_iterable(c.seeds for c in cells), dtype=object, count=total)
-    missing_seed = seed_values == None  # noqa: E711 (elementwise)
-    seeds = pd.arrays.IntegerArray(np.where(missing_seed, 0, seed_values).astype(np.int64), missing_seed)
+    episode_index = expanded.episode_index
+    seeds = pd.arrays.IntegerArray(expanded.seed, expanded.seed_missing)
     return pd.DataFrame({
         "cell_id": repeated([c.cell_id for c in cells]),
         "probe_id": repeated([c.probe_id for c in cells]),
@@ -68,11 +64,11 @@ def run_sheet_for(plan: ProtocolPlan) -> RunSheet:
     """The run sheet of a sealed plan: one row per planned episode with the contract fields."""
     if plan.plan_digest is None:
         raise ValueError("the plan must be sealed before a run sheet is made from it")
-    episodes = [
-        {"cell_id": c.cell_id, "probe_id": c.probe_id, "task_id": c.task_id, "axis": c.axis,
-         "level": c.level, "episode_index": index, "seed": seed}
-        for c in plan.cells for index, seed in zip(c.episode_indexes, c.seeds)
-    ]
+    frame = planned_episodes_frame(plan)
+    columns = [frame[name].tolist() for name in RUN_SHEET_COLUMNS[:-1]]
+    seeds = [None if missing else int(value) for value, missing in
+             zip(frame["seed"].array._data.tolist(), frame["seed"].array._mask.tolist())]
+    episodes = [dict(zip(RUN_SHEET_COLUMNS, values)) for values in zip(*columns, seeds)]
     return RunSheet(plan_id=plan.plan_id, plan_digest=plan.plan_digest, episodes=episodes,
                     instructions=run_sheet_instructions(plan))
 

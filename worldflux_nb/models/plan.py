@@ -8,7 +8,8 @@ from pydantic import Field, PrivateAttr, model_validator
 from typing_extensions import Self, TypedDict
 
 from worldflux_nb.models.common import (
-    INT64_MAX, INT64_MIN, Artifact, Digest, Frozen, Level, MetadataValue, ShortText, Slug, now_field,
+    INT64_MAX, INT64_MIN, Artifact, Digest, EpisodeIndex, Frozen, Level, MetadataValue, Seed, ShortText,
+    Slug, now_field,
 )
 from worldflux_nb.models.contract import CustomEvalContract
 from worldflux_nb.models.evidence import DerivedCache
@@ -51,30 +52,77 @@ class SelectedProbe(Frozen):
     harness_formats: list[Slug] = Field(default_factory=list)
 
 
+class EpisodeRange(Frozen):
+    """Episode indexes `start, start + 1, ..., start + count - 1` (LIBERO: initial states 0..n-1)."""
+
+    start: EpisodeIndex = 0
+    count: int = Field(gt=0, le=INT64_MAX)
+
+    @model_validator(mode="after")
+    def _fits(self) -> Self:
+        if self.start + self.count - 1 > INT64_MAX:
+            raise ValueError(f"the last episode index must be at most {INT64_MAX}")
+        return self
+
+
+# How a cell's seeds follow from the probe's run seed:
+# - none: the harness records no seed for these episodes;
+# - run_seed: every episode's seed is the run seed (harnesses that record one seed per run);
+# - run_seed_plus_index: episode i is seeded run_seed + i (harnesses that derive `start_seed + i`).
+SeedRuleKind = Literal["none", "run_seed", "run_seed_plus_index"]
+
+
+class SeedRule(Frozen):
+    """A cell's per-episode seeds stated as a rule over the run seed instead of a list."""
+
+    rule: SeedRuleKind
+    run_seed: Seed | None = None
+
+    @model_validator(mode="after")
+    def _seeded(self) -> Self:
+        if (self.rule == "none") != (self.run_seed is None):
+            raise ValueError("run_seed is required by the rules run_seed and run_seed_plus_index "
+                             "and must be absent for the rule none")
+        return self
+
+
+NO_SEED = SeedRule(rule="none")
+
+
 class PlanCell(Frozen):
-    """One probe x task x axis x level cell with its planned episodes (parallel lists)."""
+    """One probe x task x axis x level cell with its planned episodes.
+
+    `episodes` is a range or, where no range states them, an explicit list of indexes; `seeds` is a
+    rule or an explicit list parallel to the episodes. Read the planned episodes through
+    `core.run_sheet.planned_episodes_frame` or `core.plan_keys`, never from these fields.
+    """
 
     cell_id: Slug
     probe_id: Slug
     task_id: Slug
     axis: Slug
     level: Level
-    episode_indexes: list[int] = Field(min_length=1)
-    seeds: list[int | None]
+    episodes: EpisodeRange | list[EpisodeIndex]
+    seeds: SeedRule | list[Seed | None] = NO_SEED
+
+    @property
+    def episode_count(self) -> int:
+        return self.episodes.count if isinstance(self.episodes, EpisodeRange) else len(self.episodes)
 
     @model_validator(mode="after")
-    def _parallel(self) -> Self:
-        if len(self.seeds) != len(self.episode_indexes):
-            raise ValueError("seeds and episode_indexes must have the same length")
-        if len(set(self.episode_indexes)) != len(self.episode_indexes):
-            raise ValueError("episode_indexes must be unique within a cell")
-        if min(self.episode_indexes) < 0:
-            raise ValueError("episode_indexes must be non-negative")
-        if max(self.episode_indexes) > INT64_MAX:
-            raise ValueError(f"episode_indexes must be at most {INT64_MAX}")
-        seeds = [seed for seed in self.seeds if seed is not None]
-        if seeds and (min(seeds) < INT64_MIN or max(seeds) > INT64_MAX):
-            raise ValueError("seeds must fit in a signed 64-bit integer")
+    def _consistent(self) -> Self:
+        if isinstance(self.episodes, list):
+            if not self.episodes:
+                raise ValueError("episodes must list at least one episode index")
+            if len(set(self.episodes)) != len(self.episodes):
+                raise ValueError("episode indexes must be unique within a cell")
+        if isinstance(self.seeds, list) and len(self.seeds) != self.episode_count:
+            raise ValueError("an explicit seeds list must have one seed per episode")
+        if isinstance(self.seeds, SeedRule) and self.seeds.rule == "run_seed_plus_index":
+            last = (self.episodes.start + self.episodes.count - 1
+                    if isinstance(self.episodes, EpisodeRange) else max(self.episodes))
+            if not INT64_MIN <= self.seeds.run_seed + last <= INT64_MAX:  # type: ignore[operator]
+                raise ValueError("run_seed + episode index must fit in a signed 64-bit integer")
         return self
 
 
@@ -141,7 +189,7 @@ class ProtocolPlan(Artifact):
 
     @property
     def planned_episodes(self) -> int:
-        return sum(len(c.episode_indexes) for c in self.cells)
+        return sum(c.episode_count for c in self.cells)
 
     def probe(self, probe_id: str) -> SelectedProbe:
         for probe in self.selected_probes:

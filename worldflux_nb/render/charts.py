@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Collection, Literal
 import numpy as np
 import pandas as pd
 
+from worldflux_nb.core.run_sheet import planned_episodes_frame
 from worldflux_nb.models.common import PRIVACY
 from worldflux_nb.render.conformance_view import (
     DISPLAY_CATEGORIES, PLANNED_CATEGORIES, category_counts, cells_frame, place_on_cells,
@@ -139,8 +140,7 @@ def _episode_rows(packet: EvalPacket, evidence: pd.DataFrame, plan: ProtocolPlan
     if not (rows["category"] == "missing").any():
         if plan is None:
             return None
-        planned = pd.DataFrame(
-            [(c.cell_id, i) for c in plan.cells for i in c.episode_indexes], columns=["cell_id", "episode_index"])
+        planned = planned_episodes_frame(plan)[["cell_id", "episode_index"]]
         found = rows.loc[rows["category"].isin(["matched", "infra_failure"]), ["cell_id", "episode_index"]]
         missing = planned.merge(found.drop_duplicates(), how="left", indicator=True)
         missing = missing[missing["_merge"] == "left_only"].drop(columns="_merge")

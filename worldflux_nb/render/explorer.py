@@ -13,6 +13,7 @@ import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 
+from worldflux_nb.core.plan_keys import plan_keys
 from worldflux_nb.models.packet import EvalPacket
 from worldflux_nb.render.conformance_view import DISPLAY_CATEGORIES, cells_frame, place_on_cells
 from worldflux_nb.render.document import Document, Paragraph, Table
@@ -148,15 +149,18 @@ class Explorer(widgets.VBox):
         return _episode_table(rows)
 
     def _missing_rows(self, cell_id: str, rows: pd.DataFrame) -> pd.DataFrame:
-        planned = next((c for c in self.plan.cells if c.cell_id == cell_id), None)
-        if planned is None or (rows["category"].astype(str) == "missing").any():
+        planned = plan_keys(self.plan).planned
+        planned = planned[planned["cell_id"] == cell_id]
+        if planned.empty or (rows["category"].astype(str) == "missing").any():
             return rows.iloc[0:0]
         found = set(rows.loc[rows["category"].astype(str) == "matched", "episode_index"].astype(int))
-        missing = [(i, s) for i, s in zip(planned.episode_indexes, planned.seeds) if i not in found]
-        return pd.DataFrame({"cell_id": cell_id, "cell": cell_id, "probe_id": planned.probe_id,
-                             "task_id": planned.task_id, "axis": planned.axis, "level": str(planned.level),
-                             "episode_index": [i for i, _ in missing], "seed": [s for _, s in missing],
-                             "status": None, "success": None, "category": "missing"})
+        missing = planned[~planned["episode_index"].isin(found)]
+        return pd.DataFrame({"cell_id": cell_id, "cell": cell_id, "probe_id": missing["probe_id"],
+                             "task_id": missing["task_id"], "axis": missing["axis"],
+                             "level": missing["level"].astype(str),
+                             "episode_index": missing["episode_index"],
+                             "seed": [None if pd.isna(s) else int(s) for s in missing["seed"]],
+                             "status": None, "success": None, "category": "missing"}).reset_index(drop=True)
 
     def show_cell(self) -> None:
         rows = self.episode_rows()

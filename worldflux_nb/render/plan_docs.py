@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from worldflux_nb.core.plan_cells import episodes_text, seeds_text
 from worldflux_nb.core.power import power_guidance, wilson_half_width
 from worldflux_nb.core.registry import builtin_registry, contract_probe
 from worldflux_nb.models.contract import CustomEvalContract
@@ -95,7 +96,7 @@ def _probe_rows(plan: ProtocolPlan) -> list[tuple]:
     cells = Counter(c.probe_id for c in plan.cells)
     episodes = Counter()
     for cell in plan.cells:
-        episodes[cell.probe_id] += len(cell.episode_indexes)
+        episodes[cell.probe_id] += cell.episode_count
     return [
         (p.probe_id, p.probe_version, len(p.tasks),
          "; ".join(f"{a.axis} {', '.join(str(v) for v in a.levels)}" for a in p.axes),
@@ -157,8 +158,8 @@ def plan_document(plan: ProtocolPlan) -> Document:
                    empty_text="No axis was excluded."),
         Heading("Cells"),
         Table(["cell", "probe", "task", "axis", "level", "episodes", "episode indexes", "seeds"],
-              [(c.cell_id, c.probe_id, c.task_id, c.axis, c.level, len(c.episode_indexes),
-                _compact(c.episode_indexes), _seed_text(c.seeds)) for c in plan.cells],
+              [(c.cell_id, c.probe_id, c.task_id, c.axis, c.level, c.episode_count,
+                episodes_text(c), seeds_text(c)) for c in plan.cells],
               max_rows=MAX_TABLE_ROWS),
         Heading("Power targets"),
         KeyValues([
@@ -211,29 +212,3 @@ def run_sheet_document(run_sheet: RunSheet) -> Document:
                 e["episode_index"], e["seed"]) for e in run_sheet.episodes],
               max_rows=MAX_RUN_SHEET_ROWS),
     ])
-
-
-def _compact(indexes: list[int]) -> str:
-    """Episode indexes with runs collapsed: `0-19` rather than twenty numbers."""
-    parts: list[str] = []
-    start = prev = None
-    for i in indexes:
-        if start is None:
-            start = prev = i
-        elif i == prev + 1:
-            prev = i
-        else:
-            parts.append(f"{start}-{prev}" if prev != start else f"{start}")
-            start = prev = i
-    if start is not None:
-        parts.append(f"{start}-{prev}" if prev != start else f"{start}")
-    return " ".join(parts)
-
-
-def _seed_text(seeds: list[int | None]) -> str:
-    known = [s for s in seeds if s is not None]
-    if not known:
-        return "none (initial-state index)"
-    if len(set(known)) == 1:
-        return f"{known[0]} (run seed)"
-    return f"{min(known)}-{max(known)}"

@@ -1,0 +1,86 @@
+"""A plan's compact cells expanded to one entry per planned episode, column-wise.
+
+A cell states its episodes as a range (or, where needed, an explicit list) and its seeds as a rule
+over the run seed (or an explicit list). This is the one place that turns those forms into arrays;
+the run sheet, the plan keys and every consumer read the planned episodes through it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from worldflux_nb.models.plan import EpisodeRange, PlanCell, SeedRule
+
+_RULE_CODES = {"none": 0, "run_seed": 1, "run_seed_plus_index": 2}
+
+
+@dataclass(frozen=True)
+class ExpandedEpisodes:
+    """Per planned episode, in plan order: its cell's position, episode index and seed."""
+
+    counts: np.ndarray        # episodes per cell (int64)
+    planned_cell: np.ndarray  # the cell's position in plan.cells (int32)
+    episode_index: np.ndarray  # int64
+    seed: np.ndarray          # int64 (0 where missing)
+    seed_missing: np.ndarray  # bool
+
+
+def expand_cells(cells: Sequence[PlanCell]) -> ExpandedEpisodes:
+    """Every planned episode of `cells`: ranges and seed rules expand vectorised, explicit lists are copied."""
+    n_cells = len(cells)
+    counts = np.fromiter((c.episode_count for c in cells), dtype=np.int64, count=n_cells)
+    total = int(counts.sum())
+    planned_cell = np.repeat(np.arange(n_cells, dtype=np.int32), counts)
+    ends = np.cumsum(counts)
+    starts_at = ends - counts  # each cell's first position among the planned episodes
+
+    range_start = np.fromiter((c.episodes.start if isinstance(c.episodes, EpisodeRange) else 0
+                               for c in cells), dtype=np.int64, count=n_cells)
+    # Position within its cell, plus the cell's range start: the episode index of every ranged cell.
+    episode_index = np.arange(total, dtype=np.int64) - np.repeat(starts_at - range_start, counts)
+    for i, cell in enumerate(cells):
+        if not isinstance(cell.episodes, EpisodeRange):
+            episode_index[starts_at[i]:ends[i]] = cell.episodes
+
+    rule = np.fromiter((_RULE_CODES[c.seeds.rule] if isinstance(c.seeds, SeedRule) else -1
+                        for c in cells), dtype=np.int8, count=n_cells)
+    base = np.fromiter(((c.seeds.run_seed or 0) if isinstance(c.seeds, SeedRule) else 0
+                        for c in cells), dtype=np.int64, count=n_cells)
+    per_episode_rule = np.repeat(rule, counts)
+    seed = np.repeat(base, counts)
+    plus_index = per_episode_rule == _RULE_CODES["run_seed_plus_index"]
+    seed[plus_index] += episode_index[plus_index]
+    seed_missing = per_episode_rule == _RULE_CODES["none"]
+    for i in np.flatnonzero(rule < 0).tolist():
+        values = cells[i].seeds
+        missing = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+        seed[starts_at[i]:ends[i]] = [0 if v is None else v for v in values]
+        seed_missing[starts_at[i]:ends[i]] = missing
+    seed[seed_missing] = 0
+    return ExpandedEpisodes(counts=counts, planned_cell=planned_cell, episode_index=episode_index,
+                            seed=seed, seed_missing=seed_missing)
+
+
+def episodes_text(cell: PlanCell, limit: int = 12) -> str:
+    """A cell's episodes for people: `0-49` for a range, else the indexes (shortened past `limit`)."""
+    episodes = cell.episodes
+    if isinstance(episodes, EpisodeRange):
+        last = episodes.start + episodes.count - 1
+        return str(episodes.start) if episodes.count == 1 else f"{episodes.start}-{last}"
+    shown = ", ".join(str(i) for i in episodes[:limit])
+    return shown + (f", ... ({len(episodes)} in all)" if len(episodes) > limit else "")
+
+
+def seeds_text(cell: PlanCell, limit: int = 12) -> str:
+    """A cell's seeds for people: the rule in words, or the listed seeds (shortened past `limit`)."""
+    seeds = cell.seeds
+    if isinstance(seeds, SeedRule):
+        return {"none": "none recorded", "run_seed": f"run seed {seeds.run_seed}",
+                "run_seed_plus_index": f"{seeds.run_seed} + episode index"}[seeds.rule]
+    if all(s is None for s in seeds):
+        return "none recorded"
+    shown = ", ".join("-" if s is None else str(s) for s in seeds[:limit])
+    return shown + (f", ... ({len(seeds)} in all)" if len(seeds) > limit else "")
