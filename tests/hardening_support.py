@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import random
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -13,6 +15,11 @@ from typing import Any, Callable, Sequence
 from conftest import REFERENCE_PROFILE_ARGS
 
 from worldflux_nb.cli import main
+
+
+OLD_MTIME = 1_600_000_000  # pre-existing outputs are dated in the past so any rewrite shows
+SENTINEL = "pre-existing output: must survive a refused command\n"
+OUTPUTS = ("out.json", "out.md", "out2.json", "out2.md")
 
 
 @dataclass
@@ -142,3 +149,14 @@ def build_flow(folder: Path, *, profile_args: Sequence[str] = REFERENCE_PROFILE_
             "--packet-markdown-ref", flow.packet_md, "--output", flow.brief_md,
             "--brief-json", flow.brief])
     return flow
+
+
+def prepare(golden: Flow, tmp_path: Path) -> tuple[Flow, Path]:
+    d = tmp_path / "work"
+    shutil.copytree(golden.folder, d, symlinks=True)
+    for name in OUTPUTS:
+        (d / name).write_text(SENTINEL, encoding="utf-8")
+    for path in d.iterdir():
+        if path.is_file() and not path.is_symlink():
+            os.utime(path, (OLD_MTIME, OLD_MTIME))
+    return Flow(d, list(golden.probes)), d

@@ -7,9 +7,7 @@ pre-existing outputs untouched (same bytes, same mtime).
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -19,13 +17,10 @@ from typing import Any, Callable
 import pytest
 
 from conftest import REFERENCE_PROFILE_ARGS
-from hardening_support import Flow, cli, snapshot
+from hardening_support import Flow, cli, prepare, snapshot
 
 from worldflux_nb.models.digest import digest_of
 
-OLD_MTIME = 1_600_000_000  # pre-existing outputs are dated in the past so any rewrite shows
-SENTINEL = "pre-existing output: must survive a refused command\n"
-OUTPUTS = ("out.json", "out.md", "out2.json", "out2.md")
 
 
 @pytest.fixture()
@@ -432,17 +427,6 @@ def looping_folder(d: Path) -> Path:
     (run / "a").symlink_to(run / "b")
     (run / "b").symlink_to(run / "a")
     return run
-
-
-def prepare(golden: Flow, tmp_path: Path) -> tuple[Flow, Path]:
-    d = tmp_path / "work"
-    shutil.copytree(golden.folder, d, symlinks=True)
-    for name in OUTPUTS:
-        (d / name).write_text(SENTINEL, encoding="utf-8")
-    for path in d.iterdir():
-        if path.is_file() and not path.is_symlink():
-            os.utime(path, (OLD_MTIME, OLD_MTIME))
-    return Flow(d, list(golden.probes)), d
 
 
 def test_catalogue_is_broad() -> None:

@@ -1,4 +1,5 @@
-"""The `worldflux-nb` command line: exit 0 done, 2 bad input or usage, 3 strict-mode failure."""
+"""The `worldflux-nb` command line: exit 0 done, 2 bad input or usage, 3 strict-mode failure,
+130 interrupted (one line, nothing half-written)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Callable, Sequence
 
 from worldflux_nb.errors import InputError, StrictModeFailure
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_STRICT = 0, 2, 3
+EXIT_OK, EXIT_BAD_INPUT, EXIT_STRICT, EXIT_INTERRUPTED = 0, 2, 3, 130
 
 
 class UsageError(Exception):
@@ -40,14 +41,17 @@ def build_parser() -> Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from worldflux_nb.io.files import command_scope
+
     try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
-        handler: Handler | None = getattr(args, "handler", None)
-        if handler is None:
-            parser.print_help(sys.stderr)
-            return EXIT_BAD_INPUT
-        return handler(args)
+        with command_scope():  # every file the command reads is an input no output may replace
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            handler: Handler | None = getattr(args, "handler", None)
+            if handler is None:
+                parser.print_help(sys.stderr)
+                return EXIT_BAD_INPUT
+            return handler(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -58,8 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc} (nothing written)", file=sys.stderr)
         return EXIT_STRICT
     except KeyboardInterrupt:
-        print("error: interrupted; nothing further written", file=sys.stderr)
-        return 130
+        print("error: interrupted; nothing written, temporary files removed", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def run() -> None:

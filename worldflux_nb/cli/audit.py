@@ -60,15 +60,15 @@ def _scan(args: argparse.Namespace):
     return scan_folder(args.source, limits)
 
 
-def _report_outputs(args: argparse.Namespace, report) -> dict[str, str]:
+def _report_outputs(args: argparse.Namespace, report) -> list[tuple[str, str]]:
     from worldflux_nb.render.evidence_doc import run_folder_report_document
     from worldflux_nb.render.markdown import to_markdown
 
-    outputs: dict[str, str] = {}
+    outputs: list[tuple[str, str]] = []
     if args.report:
-        outputs[args.report] = to_markdown(run_folder_report_document(report))
+        outputs.append((args.report, to_markdown(run_folder_report_document(report))))
     if args.report_json:
-        outputs[args.report_json] = json_text(report.to_json_dict())
+        outputs.append((args.report_json, json_text(report.to_json_dict())))
     return outputs
 
 
@@ -93,7 +93,7 @@ def _handle_run_folder(args: argparse.Namespace) -> int:
                          probe_id=args.probe, options=options)
     report = run_folder.report_for(scan.inventory, decision, probe_id=args.probe,
                                    audit_digest=audit.audit_digest, episodes=len(audit.episodes))
-    write_outputs({args.output: artifact_json(audit), **_report_outputs(args, report)})
+    write_outputs([(args.output, artifact_json(audit)), *_report_outputs(args, report)])
     print(f"audit input: {args.output} from {candidate.path} ({candidate.format}, "
           f"{len(audit.episodes)} episodes)")
     return 0

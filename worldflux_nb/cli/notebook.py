@@ -30,19 +30,25 @@ def run_template(template: str | None, output_dir: str, parameters: dict[str, An
     if "output_dir" in declared_parameters(notebook):
         parameters = {**parameters, "output_dir": output_dir}
     inject_parameters(notebook, parameters, str(source))  # refuse unknown parameters before creating anything
-    folder = Path(output_dir)
-    if folder.exists() and not folder.is_dir():
-        raise InputError(output_dir, None, "is a file; --output-dir must be a folder")
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / source.name
-    result = run_notebook(source, target, parameters, timeout=timeout or DEFAULT_CELL_TIMEOUT)
+    from worldflux_nb.io.run_folder_guard import guarded_run_folder
+
+    with guarded_run_folder(output_dir) as run:
+        target = run.path / source.name
+        run.keep_on_failure = [target.name]
+        result = run_notebook(source, target, parameters, timeout=timeout or DEFAULT_CELL_TIMEOUT)
+        if result.error_name == "KeyboardInterrupt":
+            raise KeyboardInterrupt
+        if result.ok:
+            run.outcome = "ok"
     if not result.ok:
+        kept = run.path / run.keep_on_failure[0] if run.keep_on_failure else target
+        earlier = " (the earlier run in this folder is left as it was)" if run.had_earlier_run else ""
         print(f"error: cell {result.failed_cell} ({result.failed_cell_summary}) failed: "
               f"{result.error_name}: {result.error_value}; the executed notebook, with the error, "
-              f"is at {target}", file=sys.stderr)
+              f"is at {kept}{earlier}", file=sys.stderr)
         return _EXIT_FOR_ERROR.get(result.error_name or "", EXIT_CELL_FAILED)
     print(f"executed notebook: {target}")
-    manifest = folder / "artifact_manifest.json"
+    manifest = run.path / "artifact_manifest.json"
     if manifest.is_file():
         print(f"artifacts listed in: {manifest}")
     return 0
@@ -56,11 +62,15 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from worldflux_nb.io.files import write_outputs
+    from worldflux_nb.io.files import make_private_folder, write_outputs
     from worldflux_nb.io.notebook_export import export_notebook
 
+    source, folder = Path(args.notebook), Path(args.output_dir)
+    if folder.is_dir() and source.parent.resolve() == folder.resolve():
+        raise InputError(args.output_dir, "--output-dir", f"is the folder of {source.name}, whose run's "
+                         "files (and manifest) the export would replace; export into another folder")
     outputs = export_notebook(args.notebook, args.output_dir)
-    Path(args.output_dir).mkdir(parents=True, exist_ok=True)
+    make_private_folder(folder)
     write_outputs(outputs)
     for path in outputs:
         print(path)
@@ -75,12 +85,10 @@ def _share(args: argparse.Namespace) -> int:
     from worldflux_nb.io.notebook_share import share_copy
 
     source, target = Path(args.notebook), Path(args.output)
-    if target.exists() and target.resolve() == source.resolve():
-        raise InputError(str(target), None, "is the notebook being shared; write the copy elsewhere")
     copy, report = share_copy(read_notebook(source))
-    outputs: dict[Path, str] = {target: nbformat.writes(copy) + "\n"}
+    outputs: list[tuple[Path, str]] = [(target, nbformat.writes(copy) + "\n")]
     if args.report:
-        outputs[Path(args.report)] = json_text(report.to_json_dict())
+        outputs.append((Path(args.report), json_text(report.to_json_dict())))
     write_outputs(outputs)
     for line in report.summary_lines():
         print(line, file=sys.stderr)

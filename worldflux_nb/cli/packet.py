@@ -69,8 +69,8 @@ def packet_command(args: argparse.Namespace) -> int:
     inputs = _audit_inputs(args.audit_input, plan)
     packet = build_packet(plan, inputs, strict_missing_evidence=args.strict_missing_evidence,
                           interval=INTERVALS[args.interval])  # type: ignore[arg-type]
-    write_outputs({args.output: to_markdown(packet_document(packet)),
-                   args.packet_json: artifact_json(packet)})
+    write_outputs([(args.output, to_markdown(packet_document(packet))),
+                   (args.packet_json, artifact_json(packet))])
     c = packet.conformance
     print(f"packet: {c.matched}/{c.planned_episodes} planned episodes matched, {c.missing} missing, "
           f"{len(packet.warnings)} warnings; wrote {args.output} and {args.packet_json} (LOCAL_PRIVATE)")
@@ -87,8 +87,8 @@ def brief_command(args: argparse.Namespace) -> int:
 
     packet = load(args.packet, EvalPacket)
     brief = build_brief(packet, packet_markdown_ref=args.packet_markdown_ref)
-    write_outputs({args.output: to_markdown(brief_document(brief)),
-                   args.brief_json: artifact_json(brief)})
+    write_outputs([(args.output, to_markdown(brief_document(brief))),
+                   (args.brief_json, artifact_json(brief))])
     print(f"reviewer brief: {len(brief.reviewer_questions)} questions, not public-share-ready; "
           f"wrote {args.output} and {args.brief_json} (LOCAL_PRIVATE)")
     return 0

@@ -62,15 +62,12 @@ def _render_plan(args: argparse.Namespace) -> int:
 def _render_run_sheet(args: argparse.Namespace) -> int:
     plan = load_plan(args.plan)
     run_sheet = run_sheet_for(plan)
-    outputs: dict[str, str] = {args.output: to_markdown(run_sheet_document(run_sheet))}
+    outputs = [(args.output, to_markdown(run_sheet_document(run_sheet)))]
     if args.run_sheet_json:
-        outputs[args.run_sheet_json] = artifact_json(run_sheet)
+        outputs.append((args.run_sheet_json, artifact_json(run_sheet)))
     if args.run_sheet_csv:
-        outputs[args.run_sheet_csv] = run_sheet_csv(run_sheet)
-    if len(set(outputs)) < 1 + bool(args.run_sheet_json) + bool(args.run_sheet_csv):
-        raise InputError("eval-portfolio render-run-sheet", "--output",
-                         "the Markdown, JSON and CSV outputs must be different files")
-    write_outputs(outputs)
+        outputs.append((args.run_sheet_csv, run_sheet_csv(run_sheet)))
+    write_outputs(outputs)  # refuses two outputs that are one file, however they are spelled
     return 0
 
 

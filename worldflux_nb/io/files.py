@@ -1,12 +1,25 @@
-"""File reading with one-line errors, and all-or-nothing atomic writes."""
+"""File reading with one-line errors, and all-or-nothing writes that never replace an input.
+
+Every output of one command is checked first (a regular file, not an input of the same command by
+real file identity, not named twice), staged beside its target, and committed under a lock on each
+output folder with a journal, so a concurrent writer or a kill -9 between two renames never leaves
+one command's file beside another's: the next writer to that folder finishes or discards the
+half-done commit.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import errno
 import json
 import os
+import re
+import stat
 import tempfile
+import time
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import pydantic_core
 
@@ -14,10 +27,37 @@ from worldflux_nb.models.digest import canonical_json, sha256_bytes
 from worldflux_nb.errors import InputError
 
 MAX_INPUT_BYTES = 512 * 1024 * 1024
+TEMP_SUFFIX = ".wfnb-tmp"
+JOURNAL_PREFIX = ".wfnb-commit-"
+LOCK_WAIT_SECONDS = 120.0
+PRIVATE_FOLDER_MODE = 0o700
+# An integer longer than this is no count, index or seed; Python itself refuses past 4300 digits.
+MAX_NUMBER_DIGITS = 100
+
+# Files read by the running command (cli.main opens a scope): an output may not be one of them.
+_INPUTS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("worldflux_nb_inputs", default=None)
+
+
+@contextlib.contextmanager
+def command_scope() -> Iterator[None]:
+    """Within the scope, every file read through read_bytes counts as an input of the command."""
+    token = _INPUTS.set([])
+    try:
+        yield
+    finally:
+        _INPUTS.reset(token)
+
+
+def note_input(path: str | os.PathLike[str]) -> None:
+    """Record a file (or folder) the running command reads, so no output may replace it."""
+    inputs = _INPUTS.get()
+    if inputs is not None:
+        inputs.append(os.fspath(path))
 
 
 def read_bytes(path: str | os.PathLike[str], *, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
     p = Path(path)
+    note_input(p)
     try:
         size = p.stat().st_size
         if not p.is_file():
@@ -42,35 +82,93 @@ def decode_text(data: bytes, source: str) -> str:
         raise InputError(source, None, f"is not UTF-8 text (invalid byte at offset {exc.start})") from None
 
 
+def _refuse_duplicate_keys(source: str):
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                raise InputError(source, key, "appears twice in one JSON object; "
+                                 "which value holds is ambiguous, so the file is refused")
+            out[key] = value
+        return out
+    return pairs_hook
+
+
 def parse_json(text: str, source: str, *, allow_nan: bool = False) -> Any:
-    """Parse JSON text; bare NaN/Infinity only where a harness is known to write them."""
+    """Parse JSON text; bare NaN/Infinity only where a harness is known to write them; a key given
+    twice in one object, or a number too long to be a measurement, is refused."""
 
     def refuse_constant(name: str) -> Any:
         if allow_nan:
             return float(name.replace("Infinity", "inf"))
         raise InputError(source, None, f"holds a bare {name}, which is not JSON")
 
+    def parse_int(digits: str) -> int:
+        if len(digits) > MAX_NUMBER_DIGITS:
+            raise InputError(source, None, f"holds a {len(digits)}-digit integer, too long to be evidence")
+        return int(digits)
+
     if not text.strip():
         raise InputError(source, None, "is empty")
     try:
-        return json.loads(text, parse_constant=refuse_constant)
+        return json.loads(text, parse_constant=refuse_constant, parse_int=parse_int,
+                          object_pairs_hook=_refuse_duplicate_keys(source))
     except json.JSONDecodeError as exc:
         raise InputError(source, None, f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
     except RecursionError:
         raise InputError(source, None, "is nested too deeply to be evidence") from None
+    except ValueError as exc:  # e.g. Python's own integer-string conversion limit
+        raise InputError(source, None, f"cannot be read as JSON ({exc})") from None
 
 
 def parse_json_bytes(data: bytes, source: str, *, allow_nan: bool = False) -> Any:
     """Parse a JSON file's bytes: pydantic-core's parser first (several times faster on large files),
-    the standard library's for whatever it refuses, so every error reads exactly as parse_json's."""
+    the standard library's for whatever it refuses or might read differently, so every error reads
+    exactly as parse_json's."""
     if not allow_nan:
         try:
             # What this parser accepts, the standard library accepts with the same value; it is
-            # stricter (a BOM, NaN, lone surrogates), and those inputs take the path below.
-            return pydantic_core.from_json(data, allow_inf_nan=False)
+            # stricter (a BOM, NaN, lone surrogates), and those inputs take the path below. It keeps
+            # the last of two equal keys and reads huge integers, so a file it returns a dict for is
+            # re-read by the strict path whenever its object sizes disagree with the key count.
+            value = pydantic_core.from_json(data, allow_inf_nan=False, cache_strings="keys")
+            if not _may_hide_duplicates_or_huge_numbers(data, value):
+                return value
         except ValueError:
             pass
     return parse_json(decode_text(data, source), source, allow_nan=allow_nan)
+
+
+_SPACED_COLON = re.compile(rb'"[ \t\r\n]+:')
+_LONG_DIGITS = re.compile(rb"[0-9]{%d}" % (MAX_NUMBER_DIGITS + 1))
+
+
+def _may_hide_duplicates_or_huge_numbers(data: bytes, value: Any) -> bool:
+    """Whether the fast parse may have dropped a duplicate key or read an absurd integer.
+
+    Every key in the text ends in `"` and `:` (whitespace between them allowed); counting those
+    markers is linear and over-counts only when a string holds one, so a count equal to the parsed
+    keys proves no key was dropped, and a count above sends the file to the strict parser.
+    """
+    if _LONG_DIGITS.search(data):
+        return True
+    markers = data.count(b'":')
+    if _SPACED_COLON.search(data):
+        markers += sum(1 for _ in _SPACED_COLON.finditer(data))
+    return markers != _count_keys(value)
+
+
+def _count_keys(value: Any) -> int:
+    total, stack = 0, [value]
+    pop, push = stack.pop, stack.extend
+    while stack:
+        item = pop()
+        if type(item) is dict:
+            total += len(item)
+            push([v for v in item.values() if type(v) is dict or type(v) is list])
+        elif type(item) is list:
+            push([v for v in item if type(v) is dict or type(v) is list])
+    return total
 
 
 def read_json(path: str | os.PathLike[str], *, allow_nan: bool = False,
@@ -87,35 +185,226 @@ def file_digest(data: bytes) -> str:
     return sha256_bytes(data)
 
 
-def write_outputs(outputs: Mapping[str | os.PathLike[str], str | bytes]) -> None:
-    """Write every file or none: each goes to a temporary sibling first, then all are renamed."""
-    staged: list[tuple[str, Path]] = []
+# ---------------------------------------------------------------------------------------------
+# Output checks
+# ---------------------------------------------------------------------------------------------
+
+_KIND = ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
+         (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+         (stat.S_ISSOCK, "a socket"))
+
+
+def _identity(path: Path) -> tuple[Any, ...]:
+    """The real file a path names: device and inode when it exists, else its resolved path."""
     try:
-        for target, content in outputs.items():
-            path = Path(target)
-            if path.is_dir():
-                raise InputError(str(path), None, "is a directory; give a file path for the output")
-            if not path.parent.exists():
-                raise InputError(str(path), None, f"output folder {path.parent} does not exist")
-            data = content.encode("utf-8") if isinstance(content, str) else content
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            staged.append((tmp, path))
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-        for tmp, path in staged:
-            os.replace(tmp, path)
-        staged.clear()
+        st = os.stat(path)
+        return ("inode", st.st_dev, st.st_ino)
+    except OSError:
+        return ("path", os.path.normcase(os.path.realpath(path)))
+
+
+def check_output(path: Path) -> None:
+    """Refuse an output that is not, or would not be, a regular file in an existing folder."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise InputError(str(path), None, "is a symbolic link to nothing; give a file path for the output") from None
+        if not path.parent.is_dir():
+            raise InputError(str(path), None, f"output folder {path.parent} does not exist") from None
+        return
     except OSError as exc:
-        raise InputError(str(getattr(exc, "filename", "") or "output"), None,
-                         f"cannot be written ({exc.strerror or exc})") from None
+        raise InputError(str(path), None, f"cannot be an output ({exc.strerror or exc})") from None
+    for test, kind in _KIND:
+        if test(mode):
+            raise InputError(str(path), None, f"is {kind}; an output must be a regular file")
+
+
+def check_outputs(outputs: Iterable[str | os.PathLike[str]],
+                  inputs: Iterable[str | os.PathLike[str]] = ()) -> list[Path]:
+    """The outputs as paths, once each checked: regular files, none of them an input, none twice."""
+    read = [Path(p) for p in [*inputs, *(_INPUTS.get() or [])]]
+    input_ids = {_identity(p): p for p in read if p.exists()}
+    seen: dict[tuple[Any, ...], Path] = {}
+    paths = []
+    for target in outputs:
+        path = Path(target)
+        check_output(path)
+        ident = _identity(path)
+        if ident in input_ids:
+            raise InputError(str(path), None, f"is the same file as the input {input_ids[ident]}; "
+                             "an output may not replace an input (nothing written)")
+        if ident in seen:
+            raise InputError(str(path), None, f"names the same file as the output {seen[ident]}; "
+                             "each output needs its own file (nothing written)")
+        seen[ident] = path
+        paths.append(path)
+    return paths
+
+
+def make_private_folder(path: str | os.PathLike[str]) -> Path:
+    """Create an output folder (and its parents) readable by the owner only; an existing one is kept."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(str(folder), None, "is not a folder; give a folder for the outputs")
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER_MODE)
+    except OSError as exc:
+        raise InputError(str(folder), None, f"cannot be created ({exc.strerror or exc})") from None
+    return folder
+
+
+# ---------------------------------------------------------------------------------------------
+# Locked, journalled commit
+# ---------------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def folder_locks(folders: Iterable[Path]) -> Iterator[None]:
+    """An exclusive lock on each folder (in a fixed order, so two writers never deadlock)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; the journal still keeps each commit whole
+        yield
+        return
+    handles: list[int] = []
+    try:
+        for folder in sorted({os.path.realpath(f) for f in folders}):
+            fd = os.open(folder, os.O_RDONLY)
+            handles.append(fd)
+            deadline = time.monotonic() + LOCK_WAIT_SECONDS
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise InputError(folder, None, "another worldflux-nb command has been writing here "
+                                         f"for over {LOCK_WAIT_SECONDS:.0f}s; nothing written") from None
+                    time.sleep(0.02)
+        yield
     finally:
-        for tmp, _ in staged:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+        for fd in handles:
+            os.close(fd)  # closing releases the lock
 
 
-__all__ = ["canonical_json", "decode_text", "file_digest", "json_text", "parse_json",
-           "parse_json_bytes", "read_bytes",
-           "read_json", "write_outputs", "MAX_INPUT_BYTES"]
+def recover_folder(folder: Path) -> None:
+    """Finish a commit a killed writer journalled, and remove temporary files nobody will commit.
+
+    Call only while holding the folder's lock: then no live writer has temporary files here.
+    """
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in sorted(n for n in names if n.startswith(JOURNAL_PREFIX)):
+        journal = folder / name
+        try:
+            renames = json.loads(journal.read_text(encoding="utf-8"))["renames"]
+        except (OSError, ValueError, KeyError, TypeError):
+            renames = []  # a journal torn while being written: its commit never began
+        for tmp, target in renames:
+            if os.path.exists(tmp):
+                os.replace(tmp, target)
+        for tmp, _ in renames:
+            with contextlib.suppress(OSError):
+                os.unlink(Path(tmp).parent / name)
+        with contextlib.suppress(OSError):
+            os.unlink(journal)
+    for name in os.listdir(folder):
+        if name.endswith(TEMP_SUFFIX):
+            with contextlib.suppress(OSError):
+                os.unlink(folder / name)
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_folder(folder: Path) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_error(exc: OSError, target: Path) -> InputError:
+    """A write failure named by the output it was for (never the temporary file)."""
+    reason = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
+              errno.EROFS: "the file system is read-only",
+              errno.EACCES: "permission denied in its folder", errno.EPERM: "permission denied in its folder",
+              }.get(exc.errno or 0, exc.strerror or str(exc))
+    return InputError(str(target), None, f"cannot be written ({reason}); nothing written")
+
+
+Outputs = Mapping[str | os.PathLike[str], str | bytes] | Iterable[tuple[str | os.PathLike[str], str | bytes]]
+
+
+def write_outputs(outputs: Outputs, *, inputs: Iterable[str | os.PathLike[str]] = ()) -> None:
+    """Write every file or none, never over an input or anything but a regular file.
+
+    Give (path, content) pairs where two paths might be the same text: a mapping would merge them.
+    Each file is staged beside its target; a journal naming every rename is written before the
+    first rename, so a writer killed between two renames is finished by the next one.
+    """
+    pairs = list(outputs.items()) if isinstance(outputs, Mapping) else list(outputs)
+    targets = check_outputs([path for path, _ in pairs], inputs)
+    contents = [c.encode("utf-8") if isinstance(c, str) else c for _, c in pairs]
+    folders = sorted({t.parent for t in targets}, key=str)
+    staged: list[tuple[Path, Path]] = []
+    journals: list[Path] = []
+    committing = False
+    with folder_locks(folders):
+        try:
+            for folder in folders:
+                recover_folder(folder)
+            for target, data in zip(targets, contents):
+                try:
+                    fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:100]}.", suffix=TEMP_SUFFIX,
+                                               dir=target.parent)
+                except OSError as exc:
+                    raise _write_error(exc, target) from None
+                os.close(fd)
+                staged.append((Path(tmp), target))
+                try:
+                    _write_file(Path(tmp), data)
+                except OSError as exc:
+                    raise _write_error(exc, target) from None
+            if len(staged) > 1:
+                record = json.dumps({"renames": [[os.path.abspath(t), os.path.abspath(p)] for t, p in staged]})
+                name = f"{JOURNAL_PREFIX}{os.getpid()}-{time.monotonic_ns()}.json"
+                for folder in folders:
+                    journal = folder / name
+                    try:
+                        _write_file(journal, record.encode("utf-8"))
+                    except OSError as exc:
+                        raise _write_error(exc, targets[0]) from None
+                    journals.append(journal)
+            committing = True
+            for tmp, target in staged:
+                os.replace(tmp, target)
+            for folder in folders:
+                _fsync_folder(folder)
+        except BaseException:
+            if committing:
+                # The journal is complete: finishing the commit is what keeps the outputs whole.
+                for tmp, target in staged:
+                    if tmp.exists():
+                        os.replace(tmp, target)
+            raise
+        finally:
+            for tmp, _ in staged:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            for journal in journals:
+                with contextlib.suppress(OSError):
+                    os.unlink(journal)
+
+
+__all__ = ["canonical_json", "check_outputs", "command_scope", "decode_text", "file_digest",
+           "json_text", "make_private_folder", "note_input", "parse_json", "parse_json_bytes",
+           "read_bytes", "read_json", "write_outputs", "MAX_INPUT_BYTES"]

@@ -160,6 +160,26 @@ def _kernel_manager(kernel_dir: Path) -> Any:
                          ip=str(kernel_dir / "ipc"))
 
 
+KERNEL_FOLDER_PREFIX = "worldflux-nb-kernel-"
+
+
+def remove_stale_kernel_folders() -> None:
+    """Remove kernel folders (their connection file holds the kernel's key) of runners that were killed."""
+    import shutil
+
+    root = Path(tempfile.gettempdir())
+    for folder in root.glob(f"{KERNEL_FOLDER_PREFIX}*-*"):
+        pid = folder.name[len(KERNEL_FOLDER_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or not folder.is_dir() or folder.stat().st_uid != os.getuid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            pass
+
+
 def cell_summary(cell: NotebookNode) -> str:
     tags = cell.get("metadata", {}).get("tags", [])
     first = next((line.strip() for line in cell.source.splitlines() if line.strip()), "(empty)")
@@ -192,7 +212,8 @@ def execute_notebook(nb: NotebookNode, *, cwd: str | os.PathLike[str] | None = N
         status = execute_reply.get("content", {}).get("status", "ok") if execute_reply else "ok"
         print(f"      {status} in {elapsed:.1f}s", file=out, flush=True)
 
-    with tempfile.TemporaryDirectory(prefix="worldflux-nb-kernel-") as kernel_dir:
+    remove_stale_kernel_folders()
+    with tempfile.TemporaryDirectory(prefix=f"{KERNEL_FOLDER_PREFIX}{os.getpid()}-") as kernel_dir:
         km = _kernel_manager(Path(kernel_dir))
         client = NotebookClient(
             nb, km=km, timeout=timeout, store_widget_state=True, record_timing=False,

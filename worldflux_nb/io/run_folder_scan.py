@@ -14,7 +14,7 @@ from pathlib import Path
 
 from worldflux_nb.core.importers.run_folder import FolderEntry, Inventory, classify, entries_sorted, wants_content
 from worldflux_nb.errors import InputError
-from worldflux_nb.io.files import file_digest
+from worldflux_nb.io.files import file_digest, note_input
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,7 @@ def scan_folder(folder: str | os.PathLike[str], limits: ScanLimits = ScanLimits(
             if not stat.S_ISREG(mode):
                 skipped.append((rel, "not a regular file"))
                 continue
+            note_input(path)  # the inventory reads the folder: no output of this command may replace a file in it
             files_seen += 1
             if files_seen > limits.max_files:
                 limits_hit.append(f"more than {limits.max_files} files")

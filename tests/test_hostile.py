@@ -1,0 +1,357 @@
+"""The hostile table: data loss, all-or-none, tracebacks, leaks, injection and integrity (issue 11).
+
+Each case builds a hostile input or fault inside a copy of the reference flow, runs the command in
+this process, and asserts the exit code, one line on stderr naming the file and the field, nothing
+written and every earlier file untouched (same bytes, same mtime). Faults that need a real process
+(kill -9, Ctrl-C, a concurrent writer) run the command line as a subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import nbformat
+import pytest
+
+from hardening_support import Flow, cli, prepare, snapshot
+
+from worldflux_nb.io import files as files_module
+
+
+@pytest.fixture()
+def golden(reference_flow: Flow) -> Flow:
+    return reference_flow
+
+
+@dataclass(frozen=True)
+class Hostile:
+    id: str
+    family: str
+    # Builds the hostile input inside the folder and returns the command line.
+    argv: Callable[[Flow, Path], list[Any]]
+    file: str | None  # what the one-line message must name (None: a command-line flag is at fault)
+    field: str | None = None  # a regular expression for the field
+    code: int = 2
+    # A fault injected into this process while the command runs (monkeypatch, folder) -> None.
+    fault: Callable[[pytest.MonkeyPatch, Path], None] | None = None
+
+
+def notebook_file(path: Path, text: str = "print('hi')") -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(text)]
+    nbformat.write(nb, path)
+    return path
+
+
+def fifo(path: Path) -> Path:
+    os.mkfifo(path)
+    return path
+
+
+def render_plan(d: Path, output: Any) -> list[Any]:
+    return ["eval-portfolio", "render-plan", "--plan", d / "plan.json", "--output", output]
+
+
+def run_sheet(d: Path, md: Any, js: Any = None, csv: Any = None) -> list[Any]:
+    argv = ["eval-portfolio", "render-run-sheet", "--plan", d / "plan.json", "--output", md]
+    argv += ["--run-sheet-json", js] if js is not None else []
+    return argv + (["--run-sheet-csv", csv] if csv is not None else [])
+
+
+def packet(f: Flow, d: Path, md: Any, js: Any) -> list[Any]:
+    audits = [a for p in f.probes for a in ("--audit-input", f"{p}={d / f.audit(p).name}")]
+    return ["eval-portfolio", "packet", "--plan", d / "plan.json", *audits, "--output", md,
+            "--packet-json", js]
+
+
+def brief(d: Path, md: Any, js: Any) -> list[Any]:
+    return ["eval-portfolio", "reviewer-brief", "--packet", d / "packet.json", "--output", md,
+            "--brief-json", js]
+
+
+def import_jsonl(f: Flow, d: Path, source: Any, output: Any, *extra: Any) -> list[Any]:
+    return ["audit", "import", "jsonl", source, "--plan", d / "plan.json", "--probe", f.probes[0],
+            *extra, "--output", output]
+
+
+def evidence(f: Flow, d: Path) -> Path:
+    return d / f.evidence(f.probes[0]).name
+
+
+def link(d: Path, name: str, target: str, hard: bool = False) -> Path:
+    (os.link if hard else os.symlink)(d / target, d / name)
+    return d / name
+
+
+def plan_cmd(d: Path, output: Any, *extra: Any) -> list[Any]:
+    return ["eval-portfolio", "plan", "--profile", d / "profile.json", "--seed", "1234",
+            "--seed-source", "operator_supplied", *extra, "--output", output]
+
+
+def enospc(monkeypatch: pytest.MonkeyPatch, _: Path) -> None:
+    def full(path: Path, data: bytes) -> None:
+        raise OSError(28, "No space left on device", str(path))
+    monkeypatch.setattr(files_module, "_write_file", full)
+
+
+def read_only_folder(monkeypatch: pytest.MonkeyPatch, _: Path) -> None:
+    # Tests run as root, for whom chmod 0500 stops nothing: the refusal the kernel would give is injected.
+    def refuse(prefix: str = "", suffix: str = "", dir: str | None = None) -> Any:
+        raise PermissionError(13, "Permission denied", os.path.join(dir or "", prefix + "XXXX" + suffix))
+    monkeypatch.setattr(files_module.tempfile, "mkstemp", refuse)
+
+
+DATA_LOSS = [
+    Hostile("render-plan-over-its-plan", "data-loss", lambda f, d: render_plan(d, d / "plan.json"),
+            "plan.json", "same file as the input"),
+    Hostile("render-plan-over-plan-by-dotdot", "data-loss",
+            lambda f, d: render_plan(d, d / "x" / ".." / "plan.json") if (d / "x").mkdir() is None else [],
+            "plan.json", "same file as the input"),
+    Hostile("render-plan-over-plan-by-symlink", "data-loss",
+            lambda f, d: render_plan(d, link(d, "alias.md", "plan.json")), "alias.md", "same file as the input"),
+    Hostile("render-plan-over-plan-by-hardlink", "data-loss",
+            lambda f, d: render_plan(d, link(d, "hard.md", "plan.json", hard=True)), "hard.md",
+            "same file as the input"),
+    Hostile("import-over-its-harness-file", "data-loss",
+            lambda f, d: import_jsonl(f, d, evidence(f, d), evidence(f, d)), "evidence_", "same file as the input"),
+    Hostile("import-over-the-plan", "data-loss",
+            lambda f, d: import_jsonl(f, d, evidence(f, d), d / "plan.json"), "plan.json", "same file as the input"),
+    Hostile("packet-md-over-the-plan", "data-loss", lambda f, d: packet(f, d, d / "plan.json", d / "out.json"),
+            "plan.json", "same file as the input"),
+    Hostile("packet-json-over-an-audit-input", "data-loss",
+            lambda f, d: packet(f, d, d / "out.md", d / f.audit(f.probes[0]).name), "audit_",
+            "same file as the input"),
+    Hostile("packet-outputs-the-same-file", "data-loss",
+            lambda f, d: packet(f, d, d / "out.md", f"{d}/./out.md"),
+            "out.md", "same file as the output"),
+    Hostile("run-sheet-md-and-json-one-file", "data-loss",
+            lambda f, d: run_sheet(d, d / "rs.md", d / "sub" / ".." / "rs.md") if (d / "sub").mkdir() is None else [],
+            "rs.md", "same file as the output"),
+    Hostile("run-sheet-csv-over-the-plan", "data-loss",
+            lambda f, d: run_sheet(d, d / "out.md", d / "out.json", d / "plan.json"), "plan.json",
+            "same file as the input"),
+    Hostile("brief-over-its-packet", "data-loss", lambda f, d: brief(d, d / "out.md", d / "packet.json"),
+            "packet.json", "same file as the input"),
+    Hostile("brief-md-and-json-one-file", "data-loss", lambda f, d: brief(d, d / "out.md", d / "out.md"),
+            "out.md", "same file as the output"),
+    Hostile("plan-over-its-profile", "data-loss", lambda f, d: plan_cmd(d, d / "profile.json"),
+            "profile.json", "same file as the input"),
+    Hostile("output-is-a-fifo", "data-loss", lambda f, d: render_plan(d, fifo(d / "pipe.md")), "pipe.md",
+            "FIFO"),
+    Hostile("output-is-a-directory", "data-loss", lambda f, d: render_plan(d, d), str(Path("work")),
+            "a directory"),
+    Hostile("output-is-a-dangling-symlink", "data-loss",
+            lambda f, d: render_plan(d, link(d, "dangling.md", "nowhere.md")), "dangling.md", "symbolic link"),
+    Hostile("output-folder-missing", "data-loss", lambda f, d: render_plan(d, d / "nope" / "plan.md"),
+            "plan.md", "does not exist"),
+    Hostile("share-report-over-the-notebook", "data-loss",
+            lambda f, d: ["notebook", "share", notebook_file(d / "nb.ipynb"), "--output", d / "c.ipynb",
+                          "--report", d / "nb.ipynb"], "nb.ipynb", "same file as the input"),
+    Hostile("share-copy-over-the-notebook", "data-loss",
+            lambda f, d: ["notebook", "share", notebook_file(d / "nb.ipynb"), "--output", d / "nb.ipynb"],
+            "nb.ipynb", "same file as the input"),
+    Hostile("export-into-the-notebooks-own-run-folder", "data-loss",
+            lambda f, d: ["notebook", "export", notebook_file(d / "nb.ipynb"), "--output-dir", d],
+            "work", "--output-dir"),
+    Hostile("triage-report-over-a-scanned-file", "data-loss",
+            lambda f, d: ["audit", "triage", d, "--report", evidence(f, d)], "evidence_", "same file as the input"),
+    Hostile("disk-full-names-the-output", "data-loss", lambda f, d: render_plan(d, d / "out.md"), "out.md",
+            "no space left on device", fault=enospc),
+    Hostile("read-only-folder-names-the-output", "data-loss",
+            lambda f, d: packet(f, d, d / "out.md", d / "out.json"), "out.md", "permission denied",
+            fault=read_only_folder),
+]
+
+CASES: list[Hostile] = [*DATA_LOSS]
+
+
+def test_the_table_is_broad() -> None:
+    assert len({c.id for c in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.family}:{c.id}" for c in CASES])
+def test_hostile_input_is_refused_cleanly(case: Hostile, golden: Flow, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    flow, d = prepare(golden, tmp_path)
+    argv = case.argv(flow, d)
+    before = snapshot(d)
+    if case.fault is not None:
+        case.fault(monkeypatch, d)
+    result = cli(argv)
+    monkeypatch.undo()
+    after = snapshot(d)
+    lines = result.stderr.splitlines()
+    assert result.code == case.code, f"exit {result.code}; stderr: {result.stderr!r}"
+    assert len(lines) == 1 and "Traceback" not in result.stderr + result.stdout, result.stderr
+    if case.file is not None:
+        assert case.file in lines[0], f"message does not name {case.file}: {lines[0]!r}"
+    if case.field is not None:
+        assert re.search(case.field, lines[0]), f"message does not name {case.field}: {lines[0]!r}"
+    assert ".wfnb-tmp" not in lines[0]
+    assert after == before, "the refused command changed the folder: " + ", ".join(
+        sorted(set(before) ^ set(after) | {k for k in before if k in after and before[k] != after[k]}))
+
+
+def test_a_character_device_is_never_replaced(tmp_path: Path, golden: Flow) -> None:
+    flow, d = prepare(golden, tmp_path)
+    result = cli(render_plan(d, "/dev/null"))
+    assert result.code == 2 and "/dev/null: is a character device" in result.stderr
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_export_creates_its_folder_owner_only(tmp_path: Path) -> None:
+    folder = tmp_path / "new" / "export"
+    files_module.make_private_folder(folder)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+# ------------------------------------------------------------------------------------------------
+# All or none under kill -9, Ctrl-C and a concurrent writer: real processes
+# ------------------------------------------------------------------------------------------------
+
+CHILD = """
+import os, signal, sys
+from worldflux_nb.io import files
+from worldflux_nb.cli import main
+mode = sys.argv[1]
+real_replace, real_write = os.replace, files._write_file
+state = {{"replaced": 0, "written": 0}}
+def replace(src, dst):
+    real_replace(src, dst)
+    state["replaced"] += 1
+    if mode == "kill-between-renames" and state["replaced"] == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+def write(path, data):
+    real_write(path, data)
+    state["written"] += 1
+    if state["written"] == 1 and mode == "kill-while-staging":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if state["written"] == 1 and mode == "ctrl-c-while-staging":
+        os.kill(os.getpid(), signal.SIGINT)
+files.os.replace = replace
+files._write_file = write
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def child(mode: str, argv: list[Any]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(CHILD.format()), mode, *map(str, argv)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def packet_pair(d: Path) -> tuple[str, str]:
+    """The digest packet.json carries and the one packet.md names: one command's pair agrees."""
+    digest = json.loads((d / "out.json").read_text(encoding="utf-8"))["packet_digest"]
+    return digest, (d / "out.md").read_text(encoding="utf-8")
+
+
+def test_kill_between_two_renames_is_finished_by_the_next_writer(golden: Flow, tmp_path: Path) -> None:
+    flow, d = prepare(golden, tmp_path)
+    (d / "out.md").write_text("old packet.md\n")
+    (d / "out.json").write_text('{"old": true}\n')
+    proc = child("kill-between-renames", packet(flow, d, d / "out.md", d / "out.json"))
+    assert proc.returncode == -signal.SIGKILL
+    assert any(p.name.startswith(".wfnb-commit-") for p in d.iterdir())  # the journal survived
+    # Any later command writing into the folder finishes the commit before its own.
+    assert cli(render_plan(d, d / "later.md")).code == 0
+    assert json.loads((d / "out.json").read_text())["schema_version"] == "worldflux_nb.eval_packet.v1"
+    assert (d / "out.md").read_text() != "old packet.md\n"
+    assert not [p for p in d.iterdir() if p.name.endswith(".wfnb-tmp") or p.name.startswith(".wfnb-commit-")]
+
+
+def test_kill_while_staging_leaves_earlier_outputs_and_no_temp_files(golden: Flow, tmp_path: Path) -> None:
+    flow, d = prepare(golden, tmp_path)
+    before = snapshot(d)
+    proc = child("kill-while-staging", packet(flow, d, d / "out.md", d / "out.json"))
+    assert proc.returncode == -signal.SIGKILL
+    left = [p.name for p in d.iterdir() if p.name.endswith(".wfnb-tmp")]
+    assert left, "the kill was meant to land while a file was staged"
+    assert {k: v for k, v in snapshot(d).items() if not k.endswith(".wfnb-tmp")} == before
+    assert cli(render_plan(d, d / "later.md")).code == 0
+    assert not [p for p in d.iterdir() if p.name.endswith(".wfnb-tmp")]
+    assert snapshot(d)["out.md"] == before["out.md"] and snapshot(d)["out.json"] == before["out.json"]
+
+
+def test_ctrl_c_exits_130_with_one_line_and_no_temp_files(golden: Flow, tmp_path: Path) -> None:
+    flow, d = prepare(golden, tmp_path)
+    before = snapshot(d)
+    proc = child("ctrl-c-while-staging", packet(flow, d, d / "out.md", d / "out.json"))
+    assert proc.returncode == 130, proc.stderr
+    assert len(proc.stderr.splitlines()) == 1 and "interrupted" in proc.stderr and "Traceback" not in proc.stderr
+    assert snapshot(d) == before
+
+
+def test_two_concurrent_packets_leave_one_commands_pair(golden: Flow, tmp_path: Path) -> None:
+    flow, d = prepare(golden, tmp_path)
+    # The two commands differ (one interval each), so a mixed pair would show.
+    commands = [[sys.executable, "-m", "worldflux_nb", *map(str, packet(flow, d, d / "out.md", d / "out.json")),
+                 "--interval", interval] for interval in ("wilson", "clopper-pearson")]
+    procs = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for c in commands]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    digest, markdown = packet_pair(d)
+    assert digest in markdown or digest[:19] in markdown
+
+
+# ------------------------------------------------------------------------------------------------
+# A run folder survives a later run that fails, is interrupted or is killed (kernels: slow)
+# ------------------------------------------------------------------------------------------------
+
+def run_notebook_file(path: Path) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("limit = 5\noutput_dir = 'out'\nnap = 0", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("import pathlib, time\nout = pathlib.Path(output_dir)\n"
+                                  "(out / 'sample_evidence').mkdir(exist_ok=True)\n"
+                                  "(out / 'sample_evidence' / 'rows.jsonl').write_text(f'limit {limit}')\n"
+                                  "time.sleep(nap)"),
+        nbformat.v4.new_code_cell("assert limit < 10, f'limit {limit} is too big'\n"
+                                  "(out / 'packet.json').write_text(f'packet {limit}')"),
+    ]
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.slow
+def test_a_failed_rerun_leaves_the_earlier_run_untouched(tmp_path: Path) -> None:
+    source, out = run_notebook_file(tmp_path / "t.ipynb"), tmp_path / "run"
+    assert cli(["notebook", "run", source, "--output-dir", out]).code == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    good = snapshot(out)
+    failed = cli(["notebook", "run", source, "--output-dir", out, "-p", "limit", "12"])
+    assert failed.code == 1 and "earlier run in this folder is left as it was" in failed.stderr
+    after = snapshot(out)
+    assert after.pop("t.failed.ipynb")
+    assert after == good
+
+
+@pytest.mark.slow
+def test_a_killed_rerun_is_undone_by_the_next_run(tmp_path: Path) -> None:
+    source, out = run_notebook_file(tmp_path / "t.ipynb"), tmp_path / "run"
+    assert cli(["notebook", "run", source, "--output-dir", out]).code == 0
+    good = snapshot(out)
+    proc = subprocess.Popen([sys.executable, "-m", "worldflux_nb", "notebook", "run", str(source),
+                             "--output-dir", str(out), "-p", "limit", "7", "-p", "nap", "60"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    marker = out / "sample_evidence" / "rows.jsonl"
+    for _ in range(600):
+        if marker.exists() and marker.read_text() == "limit 7":
+            break
+        subprocess.run(["sleep", "0.1"])
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert (out / ".wfnb-previous-run").is_dir()  # the earlier run, set aside
+    failed = cli(["notebook", "run", source, "--output-dir", out, "-p", "limit", "12"])
+    assert failed.code == 1
+    after = snapshot(out)
+    after.pop("t.failed.ipynb")
+    assert after == good
