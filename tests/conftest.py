@@ -52,3 +52,17 @@ def cell_episodes(cell) -> list[tuple[int, int | None]]:
     expanded = expand_cells([cell])
     return [(index, None if missing else seed) for index, seed, missing in zip(
         expanded.episode_index.tolist(), expanded.seed.tolist(), expanded.seed_missing.tolist())]
+
+
+# A small synthetic file in the exact format of LIBERO-plus's task_classification.json
+# (sylvestf/LIBERO-plus@4976dc3, libero/libero/benchmark/task_classification.json): two suites,
+# seven categories, levels 1-5 and some null. Not LIBERO-plus's data.
+from pathlib import Path  # noqa: E402
+
+LIBERO_PLUS_FIXTURE = Path(__file__).parent / "fixtures" / "libero_plus_task_classification.json"
+
+
+def libero_plus_fixture():
+    from worldflux_nb.io.artifacts import load_libero_plus_classification
+
+    return load_libero_plus_classification(LIBERO_PLUS_FIXTURE)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import libero_plus_fixture
 from worldflux_nb.core.planning import build_plan
 from worldflux_nb.errors import InputError
 from worldflux_nb.io.evidence_entries import entry_from_mapping, import_entries, sample_entries
@@ -13,7 +14,8 @@ from worldflux_nb.sample.evidence import write_sample_evidence
 
 @pytest.fixture(scope="module")
 def plan():
-    return build_plan(reference_profile(), seed=1234, contracts=[reference_contract()])
+    return build_plan(reference_profile(), seed=1234, contracts=[reference_contract()],
+                      libero_plus_classification=libero_plus_fixture())
 
 
 def test_sample_entries_import_every_sample_file_with_its_options(plan, tmp_path):

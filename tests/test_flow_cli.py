@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import REFERENCE_PROFILE_ARGS
+from conftest import LIBERO_PLUS_FIXTURE, REFERENCE_PROFILE_ARGS
 from worldflux_nb.cli import main
 from worldflux_nb.io.artifacts import load
 from worldflux_nb.models.plan import ProtocolPlan
@@ -28,7 +28,7 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> dict:
     assert run("eval-profile", "create", *REFERENCE_PROFILE_ARGS, "--output", out / "profile.json") == 0
     assert run("eval-portfolio", "plan", "--profile", out / "profile.json", "--seed", "1234",
                "--seed-source", "operator_supplied", "--custom-eval-contract", out / "contract.json",
-               "--output", out / "plan.json") == 0
+               "--libero-plus-classification", LIBERO_PLUS_FIXTURE, "--output", out / "plan.json") == 0
     assert run("eval-portfolio", "render-run-sheet", "--plan", out / "plan.json", "--output",
                out / "run_sheet.md", "--run-sheet-json", out / "run_sheet.json") == 0
     plan = load(out / "plan.json", ProtocolPlan)

@@ -54,7 +54,7 @@ def test_another_seed_gives_another_selection(plan):
     tasks = {p: t for p, t, _ in probes}
     other_tasks = {p: t for p, t, _ in other_probes}
     assert tasks["libero"] != other_tasks["libero"]
-    assert dict(probes_axes(probes))["libero-plus"] != dict(probes_axes(other_probes))["libero-plus"]
+    assert dict(probes_axes(probes))["libero-pro"] == dict(probes_axes(other_probes))["libero-pro"]
     # A cell present in both plans runs the same initial states 0..n-1 (a harness cannot be told
     # otherwise), under each plan's own run seed.
     shared = {c for c, _, _ in cells} & {c for c, _, _ in other_cells}
@@ -133,7 +133,7 @@ def test_pinned_metadata_holds_profile_values_and_contract_pins(plan):
 
 def test_training_exposure_marks_libero_family_only(plan):
     marked = {p.probe_id: p.training_exposure for p in plan.selected_probes}
-    assert marked == {"libero": True, "libero-plus": True, "libero-pro": True, CUSTOM: False}
+    assert marked == {"libero": True, "libero-pro": True, CUSTOM: False}
     assert all(p.training_exposure_note for p in plan.selected_probes if p.training_exposure)
 
 

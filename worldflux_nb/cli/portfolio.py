@@ -8,9 +8,11 @@ import secrets
 from worldflux_nb.core.planning import SEED_SOURCES, build_plan
 from worldflux_nb.core.run_sheet import run_sheet_csv, run_sheet_for
 from worldflux_nb.errors import InputError
-from worldflux_nb.io.artifacts import artifact_json, load, load_contract
+from worldflux_nb.io.artifacts import (
+    artifact_json, load, load_contract, load_libero_plus_classification,
+)
 from worldflux_nb.io.files import write_outputs
-from worldflux_nb.models.plan import DENOMINATOR_POLICIES, ProtocolPlan
+from worldflux_nb.models.plan import DENOMINATOR_POLICIES, PROTOCOLS, ProtocolPlan
 from worldflux_nb.models.profile import EvalProfile
 from worldflux_nb.render.markdown import to_markdown
 from worldflux_nb.render.plan_docs import plan_document, run_sheet_document
@@ -37,12 +39,15 @@ def _plan(args: argparse.Namespace) -> int:
         raise InputError(command, "--seed", "must be a non-negative integer")
     profile = load(args.profile, EvalProfile)
     contracts = [load_contract(path) for path in args.custom_eval_contract]
+    classification = (load_libero_plus_classification(args.libero_plus_classification)
+                      if args.libero_plus_classification else None)
     try:
         plan = build_plan(
             profile, seed=seed, seed_source=args.seed_source or "operator_supplied",
             contracts=contracts, episodes_per_cell=args.episodes_per_cell,
             denominator_policy=args.denominator_policy, max_ci_half_width=args.max_ci_half_width,
-            min_episodes_per_cell=args.min_episodes_per_cell)
+            min_episodes_per_cell=args.min_episodes_per_cell, protocol=args.protocol,
+            libero_plus_classification=classification)
     except InputError as exc:
         if exc.field in ("profile", "profile_digest"):
             raise InputError(args.profile, exc.field, exc.problem) from None
@@ -82,6 +87,12 @@ def register(groups: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
                       help="operator_supplied (default with --seed) or generated")
     plan.add_argument("--custom-eval-contract", action="append", default=[],
                       help="contract.json; repeatable")
+    plan.add_argument("--protocol", choices=PROTOCOLS, default="sampled",
+                      help="standard: whole suites at each benchmark's own trial count (the "
+                           "community protocol); sampled (default): tasks and levels drawn by the seed")
+    plan.add_argument("--libero-plus-classification", metavar="PATH",
+                      help="LIBERO-plus's libero/libero/benchmark/task_classification.json; "
+                           "without it the plan has no LIBERO-plus variants")
     plan.add_argument("--episodes-per-cell", type=int)
     plan.add_argument("--denominator-policy", choices=DENOMINATOR_POLICIES, default="all_planned")
     plan.add_argument("--max-ci-half-width", type=float, default=0.15)

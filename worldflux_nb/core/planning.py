@@ -20,24 +20,33 @@ from typing import Sequence
 
 import numpy as np
 
+from worldflux_nb.core.libero_plus import CLASSIFICATION_FILE, Classification
 from worldflux_nb.core.power import episodes_needed_for_target
 from worldflux_nb.core.registry import (
     builtin_registry, seal_registry, select_probes, suite_of, training_exposed,
 )
 from worldflux_nb.errors import InputError
-from worldflux_nb.models.common import MetadataValue, utc_timestamp
+from worldflux_nb.models.common import Level, MetadataValue, utc_timestamp
 from worldflux_nb.models.contract import CustomEvalContract
 from worldflux_nb.models.plan import (
-    DENOMINATOR_POLICIES, AxisSelection, EpisodeRange, PlanCell, PowerTargets, ProtocolPlan, SeedRule,
-    SelectedProbe,
+    DENOMINATOR_POLICIES, PROTOCOLS, AxisSelection, EpisodeRange, ExcludedProbe, PlanCell,
+    PowerTargets, ProtocolPlan, SeedRule, SelectedProbe,
 )
 from worldflux_nb.models.profile import PINNED_PROFILE_FIELDS, EvalProfile
 from worldflux_nb.models.registry import Probe, ProbeRegistry
 
 DEFAULT_EPISODES_PER_CELL = 20
 # Tasks drawn per suite; probes not listed run every task (SimplerEnv, custom contracts).
-TASKS_PER_SUITE = {"libero": 2, "libero-plus": 1, "libero-pro": 1}
+TASKS_PER_SUITE = {"libero": 2, "libero-pro": 1}
 LEVELS_PER_AXIS = 2
+# LIBERO-plus suites drawn in the sampled protocol (every suite in the standard one).
+PLUS_SUITES_SAMPLED = 1
+LIBERO_PLUS = "libero-plus"
+NO_CLASSIFICATION = (
+    "its variants come from LIBERO-plus's own task classification "
+    f"({CLASSIFICATION_FILE} of the LIBERO-plus repository), which was not given "
+    "(--libero-plus-classification PATH): without it the plan cannot name the variant tasks, "
+    "their perturbation categories or difficulty levels")
 SEED_SOURCES = ("operator_supplied", "generated")
 _RUN_SEED_BOUND = 2**30
 
@@ -65,8 +74,8 @@ def _choose(rng: np.random.Generator, items: Sequence, k: int) -> list:
     return [items[i] for i in sorted(picked.tolist())]
 
 
-def _select_tasks(probe: Probe, seed: int) -> list[str]:
-    per_suite = TASKS_PER_SUITE.get(probe.probe_id)
+def _select_tasks(probe: Probe, seed: int, protocol: str) -> list[str]:
+    per_suite = TASKS_PER_SUITE.get(probe.probe_id) if protocol == "sampled" else None
     task_ids = [t.task_id for t in probe.tasks]
     if per_suite is None:
         return task_ids
@@ -77,11 +86,54 @@ def _select_tasks(probe: Probe, seed: int) -> list[str]:
             for task_id in _choose(plan_rng(seed, probe.probe_id, f"tasks:{suite}"), ids, per_suite)]
 
 
-def _select_axes(probe: Probe, seed: int) -> list[AxisSelection]:
+def _select_axes(probe: Probe, seed: int, protocol: str) -> list[AxisSelection]:
+    per_axis = LEVELS_PER_AXIS if protocol == "sampled" else None
     return [AxisSelection(axis=axis.axis, levels=_choose(
                 plan_rng(seed, probe.probe_id, f"levels:{axis.axis}"), list(axis.levels),
-                LEVELS_PER_AXIS))
+                per_axis or len(axis.levels)))
             for axis in probe.axes]
+
+
+def _libero_plus_places(probe: Probe, classification: Classification, seed: int,
+                        protocol: str) -> list[tuple[str, str, Level]]:
+    """(variant task, axis, level) of every planned LIBERO-plus variant, grouped as harnesses filter.
+
+    Standard: every classified variant of the axes the profile allows. Sampled: one suite drawn by
+    the seed and, per axis, LEVELS_PER_AXIS of its rated levels; every variant of each chosen
+    (suite, category, level) group is planned, because that group is what a harness can be told to
+    run (vla-eval's `category` + `difficulty_level` filters; LeRobot's `--env.task_ids`).
+    """
+    axes = [a.axis for a in probe.axes]
+    variants = [v for v in classification.variants if v.axis in axes]
+    if protocol == "sampled":
+        suites = _choose(plan_rng(seed, probe.probe_id, "suites"), classification.suites(),
+                         PLUS_SUITES_SAMPLED)
+        variants = [v for v in variants if v.suite in suites]
+        chosen = {}
+        for axis in axes:
+            rated = sorted({v.level for v in variants if v.axis == axis and isinstance(v.level, int)})
+            chosen[axis] = set(_choose(plan_rng(seed, probe.probe_id, f"levels:{axis}"), rated,
+                                       LEVELS_PER_AXIS))
+        variants = [v for v in variants if v.level in chosen[v.axis]]
+    suite_order = {s: i for i, s in enumerate(classification.suites())}
+    variants.sort(key=lambda v: (suite_order[v.suite], axes.index(v.axis), str(v.level), v.index))
+    return [(v.task_id, v.axis, v.level) for v in variants]
+
+
+def _places(probe: Probe, seed: int, protocol: str, classification: Classification | None
+            ) -> tuple[list[str], list[AxisSelection], list[tuple[str, str, Level]]]:
+    """The probe's planned tasks, axes with levels, and (task, axis, level) cells in plan order."""
+    if probe.probe_id == LIBERO_PLUS and classification is not None:
+        places = _libero_plus_places(probe, classification, seed, protocol)
+        levels: dict[str, list[Level]] = {}
+        for _, axis, level in places:
+            if level not in levels.setdefault(axis, []):
+                levels[axis].append(level)
+        return (list(dict.fromkeys(task for task, _, _ in places)),
+                [AxisSelection(axis=a, levels=lv) for a, lv in levels.items()], places)
+    tasks = _select_tasks(probe, seed, protocol)
+    axes = _select_axes(probe, seed, protocol)
+    return tasks, axes, [(t, a.axis, level) for t in tasks for a in axes for level in a.levels]
 
 
 def _seed_rule(probe: Probe, run_seed: int) -> SeedRule:
@@ -89,6 +141,23 @@ def _seed_rule(probe: Probe, run_seed: int) -> SeedRule:
     if probe.seed_mode == "per_episode_seed":
         return SeedRule(rule="run_seed_plus_index", run_seed=run_seed)
     return SeedRule(rule="run_seed", run_seed=run_seed)
+
+
+def _episodes_per_task(probe: Probe, contract: CustomEvalContract | None, per_cell: int,
+                       protocol: str) -> int:
+    """Trials per task: the benchmark's own count where it fixes one (LIBERO-plus; every benchmark
+    under the standard protocol), else the contract's or the plan's episodes per cell."""
+    if contract and contract.episodes_per_task:
+        n = contract.episodes_per_task
+    elif probe.probe_id == LIBERO_PLUS or (protocol == "standard" and not probe.custom):
+        n = probe.standard_trials_per_task
+    else:
+        n = per_cell
+    bound = probe.initial_states_per_task
+    if bound is not None and n > bound:
+        raise InputError(None, "episodes_per_cell",
+                         f"{n} exceeds the {bound} fixed initial states per task of {probe.probe_id}")
+    return n
 
 
 def cell_id_for(probe_id: str, task_id: str, axis: str, level: object) -> str:
@@ -191,20 +260,28 @@ def build_plan(
     contracts: Sequence[CustomEvalContract] = (), episodes_per_cell: int | None = None,
     denominator_policy: str = "all_planned", max_ci_half_width: float = 0.15,
     min_episodes_per_cell: int = 10, registry: ProbeRegistry | None = None,
-    created_at: str | None = None,
+    created_at: str | None = None, protocol: str = "sampled",
+    libero_plus_classification: Classification | None = None,
 ) -> ProtocolPlan:
     """The sealed protocol plan for a profile, deterministic from the seed and the other inputs.
 
+    `protocol` "standard" plans whole suites at each benchmark's own trial count; "sampled" draws
+    tasks and levels with the seed. LIBERO-plus is planned only from its task classification.
     `created_at` defaults to now, or SOURCE_DATE_EPOCH when set, so byte-identical plans need one
     of the two. Bad options raise InputError naming the option; the command line adds the source.
     """
     _check_options(seed_source, episodes_per_cell, denominator_policy, max_ci_half_width,
                    min_episodes_per_cell)
+    if protocol not in PROTOCOLS:
+        raise InputError(None, "protocol", f"must be one of {', '.join(PROTOCOLS)}")
     profile = _sealed_profile(profile)
     contracts = _contracts_checked(contracts)
     registry = seal_registry(registry) if registry is not None else builtin_registry()
     by_probe = {c.probe_id: c for c in contracts}
     probes, excluded, excluded_axes = select_probes(profile, registry, contracts)
+    if libero_plus_classification is None and any(p.probe_id == LIBERO_PLUS for p in probes):
+        probes = [p for p in probes if p.probe_id != LIBERO_PLUS]
+        excluded.append(ExcludedProbe(probe_id=LIBERO_PLUS, reasons=[NO_CLASSIFICATION]))
     if not probes:
         reasons = "; ".join(f"{p.probe_id}: {', '.join(p.reasons)}" for p in excluded)
         raise InputError(None, "profile", f"no probe applies to this profile ({reasons})")
@@ -215,14 +292,14 @@ def build_plan(
     notes: list[str] = []
     for probe in probes:
         contract = by_probe.get(probe.probe_id)
-        n = (contract.episodes_per_task if contract and contract.episodes_per_task else per_cell)
-        bound = probe.initial_states_per_task
-        if bound is not None and n > bound:
-            raise InputError(None, "episodes_per_cell",
-                             f"{n} exceeds the {bound} fixed initial states per task of {probe.probe_id}")
+        n = _episodes_per_task(probe, contract, per_cell, protocol)
         run_seed = int(plan_rng(seed, probe.probe_id, "run_seed").integers(0, _RUN_SEED_BOUND))
-        tasks = _select_tasks(probe, seed)
-        axes = _select_axes(probe, seed)
+        classification = libero_plus_classification if probe.probe_id == LIBERO_PLUS else None
+        tasks, axes, places = _places(probe, seed, protocol, classification)
+        if not places:
+            excluded.append(ExcludedProbe(probe_id=probe.probe_id, reasons=[
+                "the task classification holds no variant of an axis this profile can run"]))
+            continue
         exposed = training_exposed(probe, profile)
         selected.append(SelectedProbe(
             probe_id=probe.probe_id, probe_version=probe.version, seed_mode=probe.seed_mode,
@@ -232,15 +309,16 @@ def build_plan(
                 f"the profile declares possible training exposure to the {probe.family} family; "
                 "success here may reflect training data rather than generalisation"
                 if exposed else None),
-            harness_formats=list(probe.harness_formats)))
-        for task_id in tasks:
-            for axis in axes:
-                for level in axis.levels:
-                    cell_id = cell_id_for(probe.probe_id, task_id, axis.axis, level)
-                    cells.append(PlanCell(cell_id=cell_id, probe_id=probe.probe_id, task_id=task_id,
-                                          axis=axis.axis, level=level,
-                                          episodes=EpisodeRange(start=0, count=n),
-                                          seeds=_seed_rule(probe, run_seed)))
+            harness_formats=list(probe.harness_formats),
+            classification_digest=classification.digest if classification else None))
+        episodes, seeds = EpisodeRange(start=0, count=n), _seed_rule(probe, run_seed)
+        cells += [PlanCell(cell_id=cell_id_for(probe.probe_id, task_id, axis, level),
+                           probe_id=probe.probe_id, task_id=task_id, axis=axis, level=level,
+                           episodes=episodes, seeds=seeds)
+                  for task_id, axis, level in places]
+        if probe.probe_id == LIBERO_PLUS:
+            notes.append(f"{LIBERO_PLUS}: every variant runs {n} trial(s) (initial state 0 .. {n - 1}) "
+                         "as the benchmark's own protocol does, whatever the episodes per cell.")
         if any(a.exclusive for a in probe.axes):
             notes.append(f"{probe.probe_id}: "
                          + ", ".join(a.axis for a in probe.axes if a.exclusive)
@@ -268,7 +346,7 @@ def build_plan(
         profile=profile, profile_digest=profile.profile_digest,
         registry_version=registry.registry_version,
         registry_digest=registry.registry_digest,
-        plan_seed=seed, seed_source=seed_source, episodes_per_cell=per_cell,
+        plan_seed=seed, seed_source=seed_source, protocol=protocol, episodes_per_cell=per_cell,
         denominator_policy=denominator_policy,
         power_targets=PowerTargets(max_ci_half_width=max_ci_half_width,
                                    min_episodes_per_cell=min_episodes_per_cell,

@@ -1,8 +1,23 @@
 """The built-in probe registry and probe selection for a profile.
 
-Suites, task order and instructions follow the harnesses' own code: LIBERO's
-`libero_suite_task_map.py` (instruction = task name without the scene prefix) and SimplerEnv's
-`simpler_env.ENVIRONMENTS`.
+Suites, task order and instructions follow the benchmarks' own code, checked at these commits:
+- LIBERO's `libero/libero/benchmark/libero_suite_task_map.py` (instruction = task name without the
+  scene prefix); 50 initial states per task.
+- LIBERO-plus (sylvestf/LIBERO-plus@4976dc30028e805ff8094b55501d532c48fec182): its suites'
+  tasks (`libero_suite_task_map.py`) are all variants of LIBERO's tasks, each classified in
+  `libero/libero/benchmark/task_classification.json` as {suite: [{id, name, category,
+  difficulty_level}]} with id = task index + 1, seven categories and levels 1-5 (some null);
+  README: "adjusting num_trials_per_task from 50 to 1". The classification is operator input
+  (core.libero_plus), not part of this registry.
+- LIBERO-PRO (Zxy-MLlab/LIBERO-PRO@97f459dab2892a0ad5241d5cdb10fc7b8ed7c8fb): five perturbations
+  switched on or off in `evaluation_config.yaml` (use_environment, use_swap, use_object,
+  use_language, use_task; README: use_task cannot be combined with the others); no strength levels.
+- SimplerEnv (simpler-env/SimplerEnv@4ab7178e83e84ee06894034ec6dbf9e7aad1e882):
+  `simpler_env/__init__.py` ENVIRONMENTS; Bridge tasks run `--obj-episode-range 0 24`
+  (`scripts/octo_bridge.sh`). SimplerEnv writes no structured results; vla-eval
+  (allenai/vla-evaluation-harness@e1ee9adf64396e155eb10ae1dd3f5dbf9a12d26c,
+  `configs/benchmarks/simpler/widowx_vm.yaml`, `google_robot_vm.yaml`) runs it with
+  episodes_per_task 24 and writes its aggregate.
 """
 
 from __future__ import annotations
@@ -19,7 +34,7 @@ from worldflux_nb.models.registry import (
     PerturbationAxis, Probe, ProbeRegistry, ProbeRequirements, ProbeTask,
 )
 
-REGISTRY_VERSION = "builtin-2026.1"
+REGISTRY_VERSION = "builtin-2026.2"
 
 LIBERO_SUITES: dict[str, tuple[str, ...]] = {
     "libero_spatial": (
@@ -94,6 +109,19 @@ SIMPLER_TASKS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 SIMPLER_BRIDGE_EPISODES = 24
 
 LIBERO_HARNESS_FORMATS = ("lerobot-eval-info", "vla-eval-aggregate", "jsonl", "csv")
+SIMPLER_HARNESS_FORMATS = ("vla-eval-aggregate", "jsonl", "csv")
+
+# LIBERO-plus task_classification.json `category` -> axis id (the seven categories of the file).
+LIBERO_PLUS_CATEGORIES: dict[str, str] = {
+    "Objects Layout": "objects_layout", "Camera Viewpoints": "camera_viewpoints",
+    "Robot Initial States": "robot_initial_states", "Language Instructions": "language_instructions",
+    "Light Conditions": "light_conditions", "Background Textures": "background_textures",
+    "Sensor Noise": "sensor_noise",
+}
+LIBERO_PLUS_LEVELS = (1, 2, 3, 4, 5)
+# The level of a variant whose difficulty_level the classification leaves null.
+LIBERO_PLUS_UNRATED = "unrated"
+LIBERO_PRO_ON = "on"
 
 _SCENE_PREFIX = re.compile(r"^[A-Z_]+SCENE\d+_")
 
@@ -147,11 +175,13 @@ def _axis_maker(levels: tuple[Level, ...]) -> Callable[..., PerturbationAxis]:
 
 
 def _libero_plus() -> Probe:
-    axis = _axis_maker((1, 2, 3, 4, 5))
+    axis = _axis_maker(LIBERO_PLUS_LEVELS)
     return Probe(
-        probe_id="libero-plus", family="libero", version="libero-plus-1.0", tasks=libero_tasks(),
-        description=("LIBERO-plus: the LIBERO suites under seven perturbation axes at difficulty "
-                     "levels 1-5; one trial per variant in its own protocol."),
+        probe_id="libero-plus", family="libero", version="libero-plus-1.1", tasks=libero_tasks(),
+        description=("LIBERO-plus: about 10,000 variant tasks of the LIBERO suites, each classified "
+                     "by the benchmark under one of seven perturbation categories and a difficulty "
+                     "level 1-5; one trial (initial state 0) per variant in its own protocol. The "
+                     "variants come from the benchmark's task classification file."),
         axes=(
             axis("objects_layout", "distractor objects added and target objects moved"),
             axis("camera_viewpoints", "fixed camera moved in position, angle and field of view",
@@ -173,11 +203,12 @@ def _libero_plus() -> Probe:
 
 
 def _libero_pro() -> Probe:
-    axis = _axis_maker((1,))
+    axis = _axis_maker((LIBERO_PRO_ON,))
     return Probe(
-        probe_id="libero-pro", family="libero", version="libero-pro-1.0", tasks=libero_tasks(),
-        description=("LIBERO-PRO: the LIBERO suites with object appearance, object position, "
-                     "language, task and environment swaps, each applied at one strength."),
+        probe_id="libero-pro", family="libero", version="libero-pro-1.1", tasks=libero_tasks(),
+        description=("LIBERO-PRO: the LIBERO suites with object, position (swap), language, task "
+                     "and environment perturbations, each switched on or off (no strength levels); "
+                     "50 trials per task as in LIBERO."),
         axes=(
             axis("object_appearance", "manipulated objects change colour and texture",
                  ProbeRequirements(camera_topologies=ANY_CAMERA)),
@@ -196,10 +227,10 @@ def _libero_pro() -> Probe:
 
 def _simpler_env() -> Probe:
     return Probe(
-        probe_id="simpler-env", family="simpler", version="simpler-env-1.0",
+        probe_id="simpler-env", family="simpler", version="simpler-env-1.1",
         description=("SimplerEnv real-to-sim evaluation: WidowX/Bridge tasks (24 episodes each, "
                      "visual matching) and Google-robot tasks (visual matching and variant "
-                     "aggregation)."),
+                     "aggregation); run through vla-eval, which records the results."),
         tasks=tuple(ProbeTask(task_id=name, instruction=text,
                               requires=ProbeRequirements(robot_models=robots))
                     for name, text, robots in SIMPLER_TASKS),
@@ -218,7 +249,7 @@ def _simpler_env() -> Probe:
         requires=ProbeRequirements(simulator_families=("simpler",),
                                    robot_models=WIDOWX_MODELS + GOOGLE_ROBOT_MODELS,
                                    camera_topologies=ANY_CAMERA),
-        harness_formats=("maniskill-episode-results", "jsonl", "csv"),
+        harness_formats=SIMPLER_HARNESS_FORMATS,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -12,6 +12,9 @@ from worldflux_nb.errors import InputError
 from worldflux_nb.io.files import json_text, read_json
 from worldflux_nb.models import ARTIFACT_KINDS, Artifact, AuditInput, CustomEvalContract, ProtocolPlan
 from worldflux_nb.models.evidence import rows_json
+
+if TYPE_CHECKING:
+    from worldflux_nb.core.libero_plus import Classification
 
 A = TypeVar("A", bound=Artifact)
 
@@ -93,6 +96,13 @@ def load_contract(path: str | os.PathLike[str]) -> CustomEvalContract:
     if isinstance(data, dict) and "schema_version" not in data:
         return validate(CustomEvalContract, data, str(path))
     return artifact_from_json(data, str(path), CustomEvalContract)
+
+
+def load_libero_plus_classification(path: str | os.PathLike[str]) -> Classification:
+    """LIBERO-plus's task_classification.json as the operator supplies it (core.libero_plus)."""
+    from worldflux_nb.core.libero_plus import parse_classification
+
+    return parse_classification(read_json(path), str(path))
 
 
 def artifact_json(artifact: Artifact) -> str:

@@ -19,6 +19,10 @@ from worldflux_nb.models.registry import SeedMode
 DenominatorPolicy = Literal["all_planned", "attempted", "completed_only"]
 DENOMINATOR_POLICIES: tuple[DenominatorPolicy, ...] = ("all_planned", "attempted", "completed_only")
 SeedSource = Literal["operator_supplied", "generated"]
+# standard: whole suites at the benchmark's own trial count (the community protocol);
+# sampled: tasks and levels drawn by the plan seed.
+Protocol = Literal["standard", "sampled"]
+PROTOCOLS: tuple[Protocol, ...] = ("sampled", "standard")
 
 
 class ExcludedProbe(Frozen):
@@ -50,6 +54,8 @@ class SelectedProbe(Frozen):
     training_exposure: bool = False
     training_exposure_note: ShortText | None = None
     harness_formats: list[Slug] = Field(default_factory=list)
+    # The digest of the benchmark's task classification the variants came from (LIBERO-plus).
+    classification_digest: Digest | None = None
 
 
 class EpisodeRange(Frozen):
@@ -146,6 +152,7 @@ class ProtocolPlan(Artifact):
     registry_digest: Digest
     plan_seed: int
     seed_source: SeedSource
+    protocol: Protocol = "sampled"
     episodes_per_cell: int = Field(gt=0)
     denominator_policy: DenominatorPolicy = "all_planned"
     power_targets: PowerTargets

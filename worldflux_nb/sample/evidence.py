@@ -101,11 +101,9 @@ def _lerobot_multi_task(plan: ProtocolPlan, probe_id: str, episodes: pd.DataFram
 def _vla_eval(plan: ProtocolPlan, probe_id: str, episodes: pd.DataFrame,
               rng: np.random.Generator) -> list[SampleFile]:
     run_seed = plan.probe(probe_id).run_seed
-    files = []
-    cells = episodes.groupby(["axis", "level"], sort=False)
-    for c, ((axis, level), cell_rows) in enumerate(cells):
+    runs = []
+    for (axis, level), cell_rows in episodes.groupby(["axis", "level"], sort=False):
         tasks = []
-        planted: list[str] = []
         for task, rows in cell_rows.groupby("task_id", sort=False):
             suite, _, index = task.partition("/")
             eps = []
@@ -114,28 +112,51 @@ def _vla_eval(plan: ProtocolPlan, probe_id: str, episodes: pd.DataFrame,
                             "episode_idx": int(idx), "metrics": {"success": bool(ok)},
                             "steps": int(rng.integers(80, 400)),
                             "elapsed_sec": float(np.round(rng.uniform(8, 40), 2))})
-            if c == 0 and not tasks and len(eps) >= 6:
-                del eps[3]                                            # never ran
-                planted.append("missing episode")
-                eps[0] = {**eps[0], "metrics": {"success": False}, "failure_reason": "server_unreachable",
-                          "failure_detail": "policy server did not answer within 30 s"}
-                planted.append("infrastructure failure")
-                eps[1] = {**eps[1], "metrics": {"success": False}, "failure_reason": "timeout"}
-                failed = {**eps[2], "metrics": {"success": False}}
-                eps[2] = failed
-                eps.append({**failed, "episode_id": len(eps), "metrics": {"success": True}})
-                planted.append("re-rolled failure")
-                unplanned = sorted(set(range(50)) - set(rows["episode_index"]))[0]
-                eps.append({**eps[4], "episode_id": len(eps), "episode_idx": unplanned,
-                            "metrics": {"success": True}})
-                planted.append("out-of-protocol episode")
             tasks.append({"task": task, "episodes": eps})
+        runs.append((axis, level, tasks, cell_rows))
+    # The flaws go into the run with the most planned episodes (LIBERO-plus variants run one each).
+    flawed = max(range(len(runs)), key=lambda r: len(runs[r][3]), default=None)
+    files = []
+    for r, (axis, level, tasks, cell_rows) in enumerate(runs):
+        planted = _plant_vla_eval_flaws(tasks, rows_planned=cell_rows) if r == flawed else []
         body = {"benchmark": "libero_plus", "harness_version": "0.4.1", "seed": run_seed,
                 "config": {"perturbation": axis, "level": level}, "tasks": tasks}
         files.append(SampleFile(probe_id, "vla-eval", f"{_slug(probe_id)}_{_slug(axis)}_{level}_aggregate.json",
                                 json_text(body), options=(("--axis", str(axis)), ("--level", str(level))),
                                 planted=tuple(planted)))
     return files
+
+
+def _plant_vla_eval_flaws(tasks: list[dict[str, Any]], rows_planned: pd.DataFrame) -> list[str]:
+    """Plant the flaws of one vla-eval run over its variant tasks (one or more episodes each)."""
+    eps = [ep for task in tasks for ep in task["episodes"]]
+    if len(eps) < 4:
+        return []
+    planted = []
+    first, timed_out, failed = eps[0], eps[1], eps[2]
+    first["metrics"] = {"success": False}
+    first["failure_reason"], first["failure_detail"] = (
+        "server_unreachable", "policy server did not answer within 30 s")
+    planted.append("infrastructure failure")
+    timed_out["metrics"], timed_out["failure_reason"] = {"success": False}, "timeout"
+    failed["metrics"] = {"success": False}
+    owner = next(t for t in tasks if any(ep is failed for ep in t["episodes"]))
+    owner["episodes"].append({**failed, "episode_id": len(owner["episodes"]),
+                              "metrics": {"success": True}})
+    planted.append("re-rolled failure")
+    home = tasks[0]["episodes"]
+    planned = set(rows_planned.loc[rows_planned["task_id"] == tasks[0]["task"], "episode_index"])
+    unplanned = min(set(range(50)) - planned)
+    home.append({**home[0], "episode_id": len(home), "episode_idx": unplanned,
+                 "metrics": {"success": True}})
+    home[-1].pop("failure_reason", None)
+    home[-1].pop("failure_detail", None)
+    planted.append("out-of-protocol episode")
+    last = tasks[-1]["episodes"]
+    if last and last[-1] is not failed and last[-1] is not first and last[-1] is not timed_out:
+        last.pop()  # never ran
+        planted.append("missing episode")
+    return planted
 
 
 def _jsonl_rows(plan: ProtocolPlan, probe_id: str, episodes: pd.DataFrame,
