@@ -48,6 +48,7 @@ def conformance_counts(plan: Mapping[str, Any], audit_inputs: Iterable[Mapping[s
     digest_mismatches = []
     first: dict[tuple[Any, ...], Mapping[str, Any]] = {}
     all_succeeded: dict[tuple[Any, ...], bool] = {}
+    statuses: dict[tuple[Any, ...], set[str]] = {}
     per_cell = {cell["cell_id"]: {"matched": 0, "duplicates": 0, "out_of_protocol": 0,
                                   "seed_mismatches": 0, "metadata_mismatches": 0}
                 for cell in plan["cells"]}
@@ -87,6 +88,7 @@ def conformance_counts(plan: Mapping[str, Any], audit_inputs: Iterable[Mapping[s
             if absent:
                 counts["unverified_metadata"] += 1
             succeeded = row["status"] == "completed" and row["success"] is True
+            statuses.setdefault(key, set()).add(row["status"])
             if key in first:
                 counts["duplicates"] += 1
                 per_cell[cell_id]["duplicates"] += 1
@@ -96,10 +98,12 @@ def conformance_counts(plan: Mapping[str, Any], audit_inputs: Iterable[Mapping[s
             all_succeeded[key] = succeeded
             counts["matched"] += 1
             per_cell[cell_id]["matched"] += 1
-            if row["status"] == "infra_failure":
-                counts["infra_failures"] += 1
-            elif row["status"] == "pending":
-                counts["pending"] += 1
+    # Order-free: an infra failure among an episode's attempts; pending when no attempt got further.
+    for seen in statuses.values():
+        if "infra_failure" in seen:
+            counts["infra_failures"] += 1
+        elif "pending" in seen and not seen & {"completed", "timeout"}:
+            counts["pending"] += 1
     counts["missing"] = counts["planned_episodes"] - counts["matched"]
     counts["successes_all_planned"] = sum(all_succeeded.values())
     counts["digest_mismatches"] = digest_mismatches

@@ -42,7 +42,7 @@ def test_packet_reports_planted_counts_and_contract_fields():
     assert beta["all_planned"]["denominator"] == 6 and beta["attempted"]["denominator"] == 5
     kinds = {f["category"] for f in data["flagged_episodes"]}
     assert kinds == {"out_of_protocol", "seed_mismatch", "metadata_mismatch", "duplicate",
-                     "infra_failure", "missing"}
+                     "infra_failure", "missing", "unverified"}
     # Gaps are visible warnings when not strict.
     assert any("strict-missing-evidence" in w for w in data["warnings"])
     assert any("plan digest" in w for w in data["warnings"])

@@ -112,6 +112,39 @@ def _handle_triage(args: argparse.Namespace) -> int:
     return 0
 
 
+EXIT_DISAGREES = 1  # like diff and cmp: 0 the same, 1 different, 2 trouble
+
+
+def _handle_verify(args: argparse.Namespace) -> int:
+    """Re-import SOURCE as the audit input was imported and say whether the rows agree."""
+    from worldflux_nb.core.conformance import plan_digest
+    from worldflux_nb.io.artifacts import load
+    from worldflux_nb.io.source_verify import verify_source
+    from worldflux_nb.models.evidence import AuditInput
+
+    plan = _load_plan(args.plan)
+    audit = load(args.audit, AuditInput)
+    if audit.plan_digest != plan_digest(plan):
+        raise InputError(args.audit, "plan_digest", f"is {audit.plan_digest}, but {args.plan} has "
+                         f"{plan_digest(plan)}: verify an audit input against the plan it was imported for")
+    importer = None
+    if args.format:
+        importer = importer_for(args.format)
+        if importer is None:
+            raise InputError(None, "--format", f"{args.format!r} is not a known format ({', '.join(FORMATS)})")
+    explicit = args.task_map or args.task or args.axis or args.level is not None
+    result = verify_source(audit, args.source, plan, importer=importer,
+                           options=[_options(args)] if explicit else None, max_bytes=args.max_bytes)
+    if result.agrees:
+        print(f"agrees: {args.audit} holds the {result.rows} rows a fresh import of {args.source} gives "
+              f"({result.source_digest})")
+        return 0
+    print(f"disagrees: {args.audit} is not what {args.source} gives ({result.source_digest}):", file=sys.stdout)
+    for line in result.differences:
+        print(f"  - {line}", file=sys.stdout)
+    return EXIT_DISAGREES
+
+
 def _add_scan_limits(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-files", type=int, default=20_000, help="run-folder: stop after this many files")
     parser.add_argument("--max-total-bytes", type=int, default=1024 ** 3,
@@ -143,6 +176,22 @@ def register(groups: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
     imp.add_argument("--report-json", help="run-folder: also write the triage report as JSON")
     _add_scan_limits(imp)
     imp.set_defaults(handler=_handle_import)
+
+    ver = commands.add_parser(
+        "verify", help="re-import SOURCE and say whether the audit input's rows agree "
+                       "(exit 0 agree, 1 disagree, 2 bad input)")
+    ver.add_argument("audit", metavar="AUDIT", help="the audit_input.json to check")
+    ver.add_argument("source", metavar="SOURCE", help="the harness output file it claims to come from")
+    ver.add_argument("--plan", required=True, help="the frozen plan.json the audit input was imported for")
+    ver.add_argument("--format", help="the harness format (default: the importer the audit input records)")
+    ver.add_argument("--task-map", action="append", metavar="HARNESS_NAME=PLAN_TASK",
+                     help="as given to `audit import` (default: the mapping the audit input records)")
+    ver.add_argument("--task", help="as given to `audit import`")
+    ver.add_argument("--axis", help="as given to `audit import`")
+    ver.add_argument("--level", help="as given to `audit import`")
+    ver.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES,
+                     help="refuse input files larger than this many bytes")
+    ver.set_defaults(handler=_handle_verify)
 
     tri = commands.add_parser("triage", help="write a private, read-only inventory report of a run folder")
     tri.add_argument("source", metavar="DIR", help="the run folder")

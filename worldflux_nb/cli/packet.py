@@ -18,9 +18,21 @@ def register(group: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     packet.add_argument("--strict-missing-evidence", action="store_true",
                         help="fail (exit 3, nothing written) on missing or underpowered evidence")
     packet.add_argument("--interval", choices=sorted(INTERVALS), default="wilson")
+    packet.add_argument("--verify-source", action="append", default=[], metavar="PROBE_ID=HARNESS_FILE",
+                        help="re-import the harness file behind an audit input of PROBE_ID and record whether "
+                             "its rows agree (repeatable); inputs not verified this way are reported as such")
+    packet.add_argument("--plan-receipt", help="the reviewer's plan_receipt.json: anchors the plan's freeze "
+                                               "time in the reviewer's record instead of the plan's created_at")
     packet.add_argument("--output", required=True, help="packet.md to write")
     packet.add_argument("--packet-json", required=True, help="packet.json to write")
     packet.set_defaults(handler=packet_command)
+
+    receipt = group.add_parser("plan-receipt", help="the reviewer's receipt of a plan digest, kept by the "
+                                                    "reviewer to anchor the plan's freeze time")
+    receipt.add_argument("--plan", required=True, help="plan.json as the reviewer received it")
+    receipt.add_argument("--received-by", help="who received it (kept in the receipt)")
+    receipt.add_argument("--output", required=True, help="plan_receipt.json to write")
+    receipt.set_defaults(handler=receipt_command)
 
     brief = group.add_parser("reviewer-brief", help="the private reviewer brief for a packet")
     brief.add_argument("--packet", required=True, help="packet.json")
@@ -54,7 +66,32 @@ def _audit_inputs(pairs: list[str], plan: object) -> list:
                              "give each audit input once")
         seen[audit.audit_digest] = path
         inputs.append(audit)
+    from worldflux_nb.core.detect_sources import refuse_repeated_sources
+
+    refuse_repeated_sources(inputs, [pair.partition("=")[2].strip() for pair in pairs])
     return inputs
+
+
+def _verified(pairs: list[str], inputs: list, plan: object) -> dict[int, list[str]]:
+    """Per audit input position, the differences a re-import of its harness file found ([]: agrees)."""
+    from worldflux_nb.io.files import file_digest, read_bytes
+    from worldflux_nb.io.source_verify import verify_source
+
+    verified: dict[int, list[str]] = {}
+    for pair in pairs:
+        probe_id, sep, path = (part.strip() for part in pair.partition("="))
+        if not sep or not probe_id or not path:
+            raise InputError("--verify-source", None, f"{pair!r} is not PROBE_ID=HARNESS_FILE")
+        digest = file_digest(read_bytes(path))
+        found = [i for i, ai in enumerate(inputs) if ai.probe_id == probe_id
+                 and digest in {f.digest for f in ai.source.files}]
+        if not found:
+            raise InputError(path, "--verify-source", f"is not the harness file of any audit input for "
+                             f"{probe_id!r} given with --audit-input (its digest {digest[:19]}… is not "
+                             "among their source files)")
+        for i in found:
+            verified[i] = verify_source(inputs[i], path, plan).differences  # type: ignore[arg-type]
+    return verified
 
 
 def packet_command(args: argparse.Namespace) -> int:
@@ -65,15 +102,39 @@ def packet_command(args: argparse.Namespace) -> int:
     from worldflux_nb.render.markdown import to_markdown
     from worldflux_nb.render.packet_docs import packet_document
 
+    from worldflux_nb.core.detect import SourceEvidence
+    from worldflux_nb.core.detect_time import freeze_anchor
+    from worldflux_nb.models.receipt import PlanReceipt
+
     plan = load(args.plan, ProtocolPlan)
     inputs = _audit_inputs(args.audit_input, plan)
+    receipt = load(args.plan_receipt, PlanReceipt) if args.plan_receipt else None
+    if receipt is not None:
+        freeze_anchor(plan, receipt, args.plan_receipt)  # refuse a receipt for another plan up front
+    sources = SourceEvidence(verified=_verified(args.verify_source, inputs, plan), receipt=receipt)
     packet = build_packet(plan, inputs, strict_missing_evidence=args.strict_missing_evidence,
-                          interval=INTERVALS[args.interval])  # type: ignore[arg-type]
+                          interval=INTERVALS[args.interval], sources=sources)  # type: ignore[arg-type]
     write_outputs([(args.output, to_markdown(packet_document(packet))),
                    (args.packet_json, artifact_json(packet))])
     c = packet.conformance
     print(f"packet: {c.matched}/{c.planned_episodes} planned episodes matched, {c.missing} missing, "
           f"{len(packet.warnings)} warnings; wrote {args.output} and {args.packet_json} (LOCAL_PRIVATE)")
+    return 0
+
+
+def receipt_command(args: argparse.Namespace) -> int:
+    from worldflux_nb.core.conformance import plan_digest
+    from worldflux_nb.io.artifacts import artifact_json, load
+    from worldflux_nb.io.files import write_outputs
+    from worldflux_nb.models.plan import ProtocolPlan
+    from worldflux_nb.models.receipt import PlanReceipt
+
+    plan = load(args.plan, ProtocolPlan)
+    receipt = PlanReceipt(plan_id=plan.plan_id, plan_digest=plan_digest(plan),
+                          received_by=args.received_by or None).sealed()
+    write_outputs([(args.output, artifact_json(receipt))])
+    print(f"plan receipt: {plan.plan_id} {receipt.plan_digest} received at {receipt.received_at}; "
+          f"wrote {args.output} — keep it where the operator cannot change it")
     return 0
 
 

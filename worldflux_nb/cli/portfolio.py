@@ -54,6 +54,10 @@ def _plan(args: argparse.Namespace) -> int:
         if exc.field in ("contract_id", "pinned_values"):
             raise InputError(" ".join(args.custom_eval_contract), exc.field, exc.problem) from None
         raise _as_flag(exc, command) from None
+    if args.infra_base_rate is not None:
+        if not 0 <= args.infra_base_rate < 1:
+            raise InputError(command, "--infra-base-rate", "must be a rate in [0, 1)")
+        plan = plan.model_copy(update={"infra_base_rate": args.infra_base_rate, "plan_digest": None}).sealed()
     write_outputs({args.output: artifact_json(plan)})
     return 0
 
@@ -97,6 +101,8 @@ def register(groups: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
     plan.add_argument("--denominator-policy", choices=DENOMINATOR_POLICIES, default="all_planned")
     plan.add_argument("--max-ci-half-width", type=float, default=0.15)
     plan.add_argument("--min-episodes-per-cell", type=int, default=10)
+    plan.add_argument("--infra-base-rate", type=float,
+                      help="the infrastructure-failure rate expected before any score (e.g. 0.02); more is a finding")
     plan.add_argument("--output", required=True, help="plan.json to write")
     plan.set_defaults(handler=_plan)
 

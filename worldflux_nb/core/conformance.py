@@ -20,6 +20,7 @@ from worldflux_nb.core.evidence_columns import build_columns, evidence_columns, 
 from worldflux_nb.core.conformance_frames import (
     ConformanceArrays, PinnedChecks, episodes_frame, objects, rows_frame,
 )
+from worldflux_nb.core.episode_outcomes import episode_outcomes
 from worldflux_nb.core.plan_keys import plan_keys
 from worldflux_nb.models.evidence import AuditInput
 from worldflux_nb.models.packet import CATEGORIES, Conformance, DigestMismatch
@@ -185,6 +186,7 @@ def _check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput]) -
         attempts=attempts, attempt_successes=attempt_successes, first=first)
 
     count = dict(zip(CATEGORIES, np.bincount(category, minlength=len(CATEGORIES)).tolist()))
+    outcomes = episode_outcomes(arrays)  # infra and pending from every attempt: order-free
     conformance = Conformance(
         planned_episodes=size,
         matched=count["matched"],
@@ -193,8 +195,8 @@ def _check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput]) -
         duplicates=count["duplicate"],
         seed_mismatches=count["seed_mismatch"],
         metadata_mismatches=count["metadata_mismatch"],
-        infra_failures=int(np.count_nonzero(status_is["infra_failure"] & matched)),
-        pending=int(np.count_nonzero(status_is["pending"] & matched)),
+        infra_failures=int(np.count_nonzero(outcomes.any_infra)),
+        pending=int(np.count_nonzero(outcomes.pending_only)),
         unverified_seeds=int(np.count_nonzero(arrays.seed_unverified)),
         unverified_metadata=int(np.count_nonzero(arrays.metadata_unverified)),
         evidence_rows=len(ev),

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 
 from worldflux_nb.core.conformance import ConformanceResult
-from worldflux_nb.core.statistics import IntervalMethod, percent
+from worldflux_nb.core.statistics import IntervalMethod, interval, percent, underpowered
 from worldflux_nb.models.common import NOMINAL_AXIS
 from worldflux_nb.models.evidence import AuditInput
-from worldflux_nb.models.packet import Aggregate, CherryPickSignals, Conformance, PolicyResult, ProbeSummary
+from worldflux_nb.models.packet import (
+    Aggregate, CellResult, CherryPickSignals, Conformance, Finding, PolicyResult, ProbeSummary,
+)
 from worldflux_nb.models.plan import ProtocolPlan
 
 METHOD_LABEL = {"wilson": "Wilson", "clopper_pearson": "Clopper-Pearson"}
@@ -34,31 +37,59 @@ def _interval_text(low: float | None, high: float | None, method: str, confidenc
     return f"{confidence:.0%} {METHOD_LABEL.get(method, method)} {percent(low)}–{percent(high)}"
 
 
+def _points(delta: float) -> str:
+    points = 100 * delta
+    return f"{points:+.1f} points"
+
+
+def policy_lines(policies: Sequence[PolicyResult], probe_id: str | None) -> str:
+    """`all_planned` first; every other policy with how many points it adds (completed_only: optimistic)."""
+    mine = {p.policy: p for p in policies if p.probe_id == probe_id}
+    base = mine.get("all_planned")
+    if base is None:
+        return ""
+    parts = [f"all_planned {percent(base.success_rate)} ({base.successes}/{base.denominator})"]
+    for name in ("attempted", "completed_only"):
+        p = mine.get(name)
+        if p is None:
+            continue
+        if p.success_rate is None or base.success_rate is None:
+            parts.append(f"{name} n/a ({p.successes}/{p.denominator})")
+        else:
+            parts.append(f"{name} {percent(p.success_rate)} ({p.successes}/{p.denominator}, "
+                         f"{_points(p.success_rate - base.success_rate)})"
+                         + (" — optimistic" if p.optimistic else ""))
+    return "; ".join(parts)
+
+
 def observed_score_signals(plan: ProtocolPlan, policies: Sequence[PolicyResult],
                            probe_aggs: Sequence[Aggregate], method: IntervalMethod) -> list[str]:
-    """What the evidence shows, per probe and overall, with how much the denominator policy moves it."""
+    """What the evidence shows: all_planned leads, every other policy says how many points it adds;
+    then per probe under the plan's policy, with its interval and task-weighted mean."""
     conf = plan.power_targets.confidence
     policy = plan.denominator_policy
     out = []
+    overall = policy_lines(policies, None)
+    if overall:
+        out.append(f"Overall success, every planned episode counted first: {overall}.")
     for agg in probe_aggs:
-        text = (f"{agg.probe_id}: {agg.successes}/{agg.denominator} successes under {policy} "
-                f"({percent(agg.pooled_rate)}, {_interval_text(agg.pooled_ci_low, agg.pooled_ci_high, method, conf)})")
+        moves = policy_lines(policies, agg.probe_id)
+        text = (f"{agg.probe_id}: {agg.successes}/{agg.denominator} successes under {policy}"
+                + (" (optimistic)" if policy == "completed_only" else "")
+                + f" ({percent(agg.pooled_rate)}, {_interval_text(agg.pooled_ci_low, agg.pooled_ci_high, method, conf)})")
         if agg.task_weighted_rate is not None:
             text += (f"; task-weighted {percent(agg.task_weighted_rate)} (bootstrap "
                      f"{percent(agg.bootstrap_ci_low)}–{percent(agg.bootstrap_ci_high)})")
-        out.append(text + ".")
-    overall = {p.policy: p for p in policies if p.probe_id is None}
-    if overall:
-        out.append(
-            "Overall success moves with the denominator policy: "
-            + ", ".join(f"{name} {percent(p.success_rate)} ({p.successes}/{p.denominator})"
-                        + (" — optimistic" if p.optimistic else "")
-                        for name, p in overall.items()) + ".")
+        out.append(text + (f". By policy: {moves}." if moves else "."))
     return out
 
 
-def cherry_pick_signals(result: ConformanceResult) -> CherryPickSignals:
-    """In- vs out-of-protocol success, re-rolled episodes and seed mismatches, stated plainly."""
+def cherry_pick_signals(result: ConformanceResult, order_inferred: bool = False) -> CherryPickSignals:
+    """In- vs out-of-protocol success, re-rolled episodes and seed mismatches, stated plainly.
+
+    With `order_inferred` (some accepted evidence has identity inferred from row order), which rows
+    fall outside the plan was decided by their order, so the rows kept out are not said to be inert.
+    """
     rows, episodes = result.rows, result.episodes
     # Only the success column of each selection: a million-row frame is costly to filter whole.
     matched = rows.loc[rows["category"] == "matched", "row_success"]
@@ -75,7 +106,9 @@ def cherry_pick_signals(result: ConformanceResult) -> CherryPickSignals:
         statements.append(
             f"{plural(len(outside), 'evidence row')} fall outside the plan; they succeed at "
             f"{percent(out_rate)}, {comparison} the {percent(in_rate)} of planned episodes. "
-            "They are kept out of every score.")
+            + ("They are kept out of every score." if not order_inferred else
+               "They are kept out of every score, but part of the evidence identifies episodes only by "
+               "row order, so which rows fell outside was decided by the order the rows were given in."))
     else:
         statements.append("No evidence row falls outside the plan.")
     if len(rerolled):
@@ -180,34 +213,71 @@ def strict_reasons(c: Conformance, missing_cells: Sequence[str],
     return reasons
 
 
+def planned_in_underpowered(plan: ProtocolPlan, cells: Sequence[CellResult],
+                            method: IntervalMethod) -> set[str]:
+    """Underpowered cells that would stay underpowered with every planned episode present: the
+    plan's own episode counts cannot reach its targets there (at the observed rate, or 50%)."""
+    weak = [c for c in cells if c.underpowered]
+    if not weak:
+        return set()
+    t = plan.power_targets
+    n = np.array([c.planned for c in weak])
+    rate = np.array([c.success_rate if c.success_rate is not None else t.planning_success_rate for c in weak])
+    low, high = interval(np.round(rate * n), n, method, t.confidence)
+    still = underpowered(low, high, n, max_half_width=t.max_ci_half_width, min_episodes=t.min_episodes_per_cell)
+    return {c.cell_id for c, s in zip(weak, still) if s}
+
+
 def warnings(plan: ProtocolPlan, result: ConformanceResult, audit_inputs: Sequence[AuditInput],
              summaries: Sequence[ProbeSummary], missing_cells: Sequence[str],
-             underpowered_cells: Sequence[str], strict: bool) -> list[str]:
-    """Everything a reviewer must not miss, most serious first."""
+             underpowered_cells: Sequence[str], strict: bool, *, cells: Sequence[CellResult] = (),
+             detected: Sequence[Finding] = (), method: IntervalMethod = "wilson") -> list[str]:
+    """Everything a reviewer must not miss: whole inputs rejected first, then every finding ranked by
+    the share of planned evidence it touches, planned-in underpowering once, then notes."""
     c = result.conformance
-    out = []
+    planned = max(c.planned_episodes, 1)
+    first: list[str] = []
+    ranked: list[tuple[float, str]] = []
     for d in c.digest_mismatches:
-        out.append(f"Audit input for {d.probe_id} names plan digest {d.found[:19]}…, not this plan's "
-                   f"{d.expected[:19]}…; its {plural(d.rows_rejected, 'row')} were rejected as a whole.")
-    gaps = strict_reasons(c, missing_cells, underpowered_cells)
-    if gaps and not strict:
-        out.append("Evidence gaps (would fail --strict-missing-evidence): " + "; ".join(gaps) + ".")
+        first.append(f"Audit input for {d.probe_id} names plan digest {d.found[:19]}…, not this plan's "
+                     f"{d.expected[:19]}…; its {plural(d.rows_rejected, 'row')} were rejected as a whole.")
+    if c.missing and not strict:
+        ranked.append((c.missing / planned,
+                       f"{plural(c.missing, 'planned episode')} of {c.planned_episodes} missing"
+                       + (f" ({plural(len(missing_cells), 'cell')} with no evidence: {some(missing_cells)})"
+                          if missing_cells else "") + " (would fail --strict-missing-evidence)."))
     counts = [(c.out_of_protocol, "evidence row outside the plan", "evidence rows outside the plan"),
               (c.seed_mismatches, "row with a seed other than the planned one", "rows with a seed other than the planned one"),
               (c.metadata_mismatches, "row whose pinned metadata differs from the plan", "rows whose pinned metadata differs from the plan"),
               (c.duplicates, "re-run of a planned episode", "re-runs of planned episodes"),
-              (c.infra_failures, "infrastructure failure (harness fault, not the policy)", "infrastructure failures (harness faults, not the policy)"),
+              (c.infra_failures, "planned episode with an infrastructure failure (harness fault, not the policy)", "planned episodes with an infrastructure failure (harness faults, not the policy)"),
               (c.pending, "planned episode still pending", "planned episodes still pending"),
               (c.unverified_seeds, "conformant row with no recorded seed (unverified)", "conformant rows with no recorded seed (unverified)"),
               (c.unverified_metadata, "conformant row lacking a pinned metadata key (unverified)", "conformant rows lacking a pinned metadata key (unverified)")]
     for n, one, many in counts:
         if n:
-            out.append(f"{n} {one if n == 1 else many}.")
+            ranked.append((min(1.0, n / planned), f"{n} {one if n == 1 else many}."))
+    ranked += [(f.share, f.statement) for f in detected]
     for s in summaries:
+        share = s.planned / planned
         if s.grade == "C":
-            out.append(f"{s.probe_id}: episode identity inferred from order (evidence grade C).")
+            ranked.append((share, f"{s.probe_id}: episode identity inferred from order (evidence grade C)."))
         if s.grade == "ungraded":
-            out.append(f"{s.probe_id}: ungraded — {s.grade_reasons[0]}.")
+            ranked.append((share, f"{s.probe_id}: ungraded — {s.grade_reasons[0]}."))
+    by_design = planned_in_underpowered(plan, cells, method) if cells else set()
+    lacking = [cid for cid in underpowered_cells if cid not in by_design]
+    if lacking and not strict:
+        episodes = sum(x.planned for x in cells if x.cell_id in set(lacking))
+        ranked.append((episodes / planned, f"{plural(len(lacking), 'cell')} underpowered because evidence is "
+                       f"missing or excluded (would fail --strict-missing-evidence): {some(lacking)}."))
+    out = first + [text for _, text in sorted(ranked, key=lambda item: -item[0])]
+    if by_design:
+        t = plan.power_targets
+        out.append(f"Planned-in: {plural(len(by_design), 'cell')} cannot reach the plan's own targets even "
+                   f"with every planned episode (half-width {t.max_ci_half_width:.2f}, at least "
+                   f"{t.min_episodes_per_cell} episodes): {some(sorted(by_design))}.")
+    elif underpowered_cells and not cells and not strict:
+        out.append(f"{plural(len(underpowered_cells), 'underpowered cell')}: {some(underpowered_cells)}.")
     for ai in audit_inputs:
         if ai.redactions:
             kinds = sorted({r.kind for r in ai.redactions})
@@ -219,4 +289,3 @@ def warnings(plan: ProtocolPlan, result: ConformanceResult, audit_inputs: Sequen
     if plan.denominator_policy == "completed_only":
         out.append("The plan scores with completed_only, the optimistic denominator policy.")
     return out
-

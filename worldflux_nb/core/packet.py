@@ -10,6 +10,9 @@ import pandas as pd
 
 from worldflux_nb.core import findings
 from worldflux_nb.core.bulk import gc_paused
+from worldflux_nb.core.detect import SourceEvidence, detect
+from worldflux_nb.core.detect_sources import refuse_repeated_sources
+from worldflux_nb.core.episode_outcomes import episode_outcomes, status_mask
 from worldflux_nb.core.findings import plural
 from worldflux_nb.core.conformance import (
     ABSENT, ConformanceResult, check_conformance, normalise_value, plan_digest,
@@ -31,26 +34,32 @@ from worldflux_nb.models.plan import DENOMINATOR_POLICIES, ProtocolPlan
 # Per kind of flag, so a flood of one kind (say, 10,000 missing episodes) cannot hide the others.
 FLAGS_PER_KIND = 25
 FLAG_KINDS = ("out_of_protocol", "seed_mismatch", "metadata_mismatch", "duplicate", "infra_failure",
-              "missing")
+              "pending", "unverified", "task_mapped", "order_inferred", "missing")
 
 
 def build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], *,
                  strict_missing_evidence: bool = False,
                  interval: IntervalMethod = "wilson",
-                 conformance: ConformanceResult | None = None) -> EvalPacket:
+                 conformance: ConformanceResult | None = None,
+                 sources: SourceEvidence | None = None) -> EvalPacket:
     """Check the evidence against the plan and assemble the sealed packet.
 
     With `strict_missing_evidence`, missing or underpowered evidence raises StrictModeFailure
     instead of becoming a warning. A caller that also shows the categorised rows passes its own
     `check_conformance(plan, audit_inputs)` result as `conformance`, so it is computed once.
+    `sources` carries re-imports of harness files and the reviewer's plan receipt (core.detect).
+    The same harness file behind two audit inputs is refused (InputError).
     """
+    refuse_repeated_sources(audit_inputs)
     with gc_paused():
         result = conformance if conformance is not None else check_conformance(plan, audit_inputs)
-        return _build_packet(plan, audit_inputs, result, strict_missing_evidence, interval)
+        return _build_packet(plan, audit_inputs, result, strict_missing_evidence, interval,
+                             sources or SourceEvidence())
 
 
 def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], result: ConformanceResult,
-                  strict_missing_evidence: bool, method: IntervalMethod) -> EvalPacket:
+                  strict_missing_evidence: bool, method: IntervalMethod,
+                  sources: SourceEvidence) -> EvalPacket:
     sums = cell_sums(plan, result)
     cells = cell_results(plan, result, method, sums)
     cell_frame = pd.DataFrame([c.model_dump() for c in cells])
@@ -65,9 +74,12 @@ def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], result
     probe_aggs = aggregates(plan, result, method, by_axis=False, sums=sums)
     axis_aggs = aggregates(plan, result, method, by_axis=True, sums=sums)
     summaries = probe_summaries(plan, result, audit_inputs, sums)
-    signals = findings.cherry_pick_signals(result)
-    flagged, truncated = flagged_episodes(plan, result)
+    order_inferred = any(audit_inputs[i].source.identity == "inferred_from_order" for i in result.accepted)
+    signals = findings.cherry_pick_signals(result, order_inferred)
+    flagged, truncated, flag_totals = flagged_episodes(plan, result, audit_inputs)
     checks = contract_checks(plan, result)
+    detection = detect(plan, result, audit_inputs, sources)
+    by_design = findings.planned_in_underpowered(plan, cells, method)
 
     results = {
         "conformance": result.conformance.model_dump(mode="json"),
@@ -78,6 +90,7 @@ def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], result
         "probe_summaries": [s.model_dump(mode="json") for s in summaries],
         "cherry_pick_signals": signals.model_dump(mode="json"),
         "contract_checks": [c.model_dump(mode="json") for c in checks],
+        "findings": [f.model_dump(mode="json") for f in detection.findings],
     }
     created_at = utc_timestamp()
     packet = EvalPacket(
@@ -101,12 +114,19 @@ def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], result
         missing_evidence_questions=list(plan.missing_evidence_questions),
         missing_cells=missing_cells,
         underpowered_cells=underpowered_cells,
+        planned_in_underpowered_cells=[c for c in underpowered_cells if c in by_design],
         flagged_episodes=flagged,
         flagged_episodes_truncated=truncated,
+        flagged_totals=flag_totals,
         contract_checks=checks,
+        findings=detection.findings,
+        source_checks=detection.source_checks,
+        task_mappings=detection.task_mappings,
+        freeze_anchor=detection.freeze_anchor,
         next_falsification_axes=findings.next_falsification_axes(plan, cell_frame, axis_aggs),
         warnings=findings.warnings(plan, result, audit_inputs, summaries, missing_cells,
-                                   underpowered_cells, strict_missing_evidence),
+                                   underpowered_cells, strict_missing_evidence, cells=cells,
+                                   detected=detection.findings, method=method),
         redactions=[Redaction(location=f"{ai.probe_id}: {r.location}", kind=r.kind)
                     for ai in audit_inputs for r in ai.redactions],
         consent_markers={c.probe_id: c.customer_consent_marker for c in plan.custom_contracts},
@@ -125,22 +145,14 @@ def cell_sums(plan: ProtocolPlan, result: ConformanceResult) -> pd.DataFrame:
     """Per plan cell, in plan order: summed episode indicators (success, infra, completed, planned,
     matched) and the cell's probe, task and axis. Every coarser grouping sums these rows."""
     a = result.arrays
-    statuses = a.ev.statuses
-    found = a.first >= 0
-    status = np.full(len(a.first), -1, dtype=np.int64)
-    status[found] = a.ev.status[a.first[found]]
-
-    def having(*names: str) -> np.ndarray:  # per planned episode: its matched row has this status
-        return np.array([s in names for s in statuses] + [False], dtype=bool)[status]
-
-    matched = a.attempts > 0
+    outcomes = episode_outcomes(a)  # from every conformant attempt, so no sum follows row order
     indicators = {
-        # Re-rolling a failure never helps: a success needs every conformant attempt to succeed.
-        "success": matched & (a.attempts == a.attempt_successes),
-        "infra": having("infra_failure"),
-        "completed": having("completed", "timeout"),
+        "success": outcomes.success,
+        "infra": outcomes.infra_only,
+        "infra_any": outcomes.any_infra,
+        "completed": outcomes.scored,
         "planned": np.ones(len(a.first), dtype=bool),
-        "matched": matched,
+        "matched": outcomes.matched,
     }
     cells = len(plan.cells)
     sums = pd.DataFrame({name: np.bincount(a.keys.planned_cell, weights=values, minlength=cells)
@@ -152,7 +164,7 @@ def cell_sums(plan: ProtocolPlan, result: ConformanceResult) -> pd.DataFrame:
     return sums
 
 
-INDICATORS = ["success", "infra", "completed", "planned", "matched"]
+INDICATORS = ["success", "infra", "infra_any", "completed", "planned", "matched"]
 
 
 def cell_results(plan: ProtocolPlan, result: ConformanceResult,
@@ -162,7 +174,7 @@ def cell_results(plan: ProtocolPlan, result: ConformanceResult,
     counts = policy_table(sums)
     planned = sums["planned"].to_numpy()
     matched = sums["matched"].to_numpy()
-    infra = sums["infra"].to_numpy()
+    infra = sums["infra_any"].to_numpy()
     categories = rows_per_cell(plan, result).reindex(sums.index, fill_value=0)
     per_category = {c: categories[c].to_numpy() for c in
                      ("duplicate", "out_of_protocol", "seed_mismatch", "metadata_mismatch")}
@@ -338,6 +350,9 @@ def _flag(kind: str, row: pd.Series, detail: str) -> FlaggedEpisode:
 
 def _row_detail(kind: str, row: pd.Series, pinned_keys: Sequence[str]) -> str:
     where = f"audit input #{int(row['input']) + 1}, row {int(row['row']) + 1}"
+    carried = "".join(f", {name} {row[name]}" for name in ("run_id", "recorded_at")
+                      if name in row and row[name] is not None and not pd.isna(row[name]))
+    where += carried
     if kind == "out_of_protocol":
         return f"{where}: not a planned episode"
     if kind == "seed_mismatch":
@@ -347,25 +362,71 @@ def _row_detail(kind: str, row: pd.Series, pinned_keys: Sequence[str]) -> str:
         return f"{where}: " + "; ".join(f"{k} = {row[f'meta:{k}']!r} differs from the pinned value" for k in keys)
     if kind == "duplicate":
         return f"{where}: attempt {int(row['attempt']) + 1} of planned episode {row['cell_id']}#{int(row['episode_index'])}"
-    return f"{where}: matched episode ended with status infra_failure (a harness fault, not the policy)"
+    if kind == "pending":
+        return f"{where}: a conformant attempt still pending (never finished)"
+    if kind == "unverified":
+        what = [name for name, flag in (("seed", row["seed_unverified"]), ("pinned metadata", row["metadata_unverified"]))
+                if bool(flag)]
+        return f"{where}: no recorded {' or '.join(what)}, so the episode's identity is unverified"
+    if kind == "task_mapped":
+        return f"{where}: filed under {row['task_id']} through the importer's task mapping"
+    if kind == "order_inferred":
+        return f"{where}: episode identity inferred from row order, not recorded by the harness"
+    return f"{where}: a conformant attempt ended with status infra_failure (a harness fault, not the policy)"
 
 
-def flagged_episodes(plan: ProtocolPlan, result: ConformanceResult) -> tuple[list[FlaggedEpisode], int]:
-    """Rows a reviewer should see, up to FLAGS_PER_KIND of each kind, and how many were left out."""
+def _flag_rows(plan: ProtocolPlan, result: ConformanceResult,
+               audit_inputs: Sequence[AuditInput]) -> dict[str, np.ndarray]:
+    """Per kind of flag, the evidence rows it covers (positions in conformance's row order)."""
     a = result.arrays
-    infra = np.array([s == "infra_failure" for s in a.ev.statuses] + [False], dtype=bool)[a.ev.status]
-    selections = {kind: np.flatnonzero(a.category == CATEGORIES.index(kind)) for kind in FLAG_KINDS[:4]}
-    selections["infra_failure"] = np.flatnonzero(a.matched & infra)
-    missing = np.flatnonzero(a.attempts == 0)
+    selections = {kind: a.category == CATEGORIES.index(kind) for kind in FLAG_KINDS[:4]}
+    selections["infra_failure"] = a.conformant & status_mask(a, "infra_failure")
+    selections["pending"] = a.conformant & status_mask(a, "pending")
+    selections["unverified"] = a.seed_unverified | a.metadata_unverified
+    row_input = np.repeat(np.asarray(a.accepted, dtype=np.int64), a.sizes)
+    task_of_row = a.place_fields[1][a.ev.place] if len(a.ev) else np.zeros(0, dtype=object)
+    mapped = np.zeros(len(a.ev), dtype=bool)
+    inferred = np.zeros(len(a.ev), dtype=bool)
+    for i in a.accepted:
+        source = audit_inputs[i].source
+        targets = {task for name, task in source.task_mapping.items() if name != task}
+        mine = row_input == i
+        if targets:
+            mapped |= mine & np.isin(task_of_row, list(targets))
+        if source.identity == "inferred_from_order":
+            inferred |= mine & (a.planned_ix >= 0)
+    selections["task_mapped"] = mapped
+    selections["order_inferred"] = inferred
+    return {kind: np.flatnonzero(mask) for kind, mask in selections.items()}
+
+
+def _in_plan_order(result: ConformanceResult, chosen: np.ndarray) -> np.ndarray:
+    """Rows sorted by the plan cell they name and their episode index, so which rows are shown
+    follows the plan, not the file order."""
+    a = result.arrays
+    named = result.named_cells[chosen] if result.named_cells is not None else np.zeros(len(chosen))
+    cell = np.where(named >= 0, named, np.iinfo(np.int32).max)
+    order = np.lexsort((a.ev.seed[chosen], a.ev.episode_index[chosen], cell))
+    return chosen[order]
+
+
+def flagged_episodes(plan: ProtocolPlan, result: ConformanceResult,
+                     audit_inputs: Sequence[AuditInput] = ()) -> tuple[list[FlaggedEpisode], int, dict[str, int]]:
+    """Rows a reviewer should see, up to FLAGS_PER_KIND of each kind in plan order; how many were
+    left out; and each kind's total."""
+    selections = _flag_rows(plan, result, audit_inputs)
+    missing = np.flatnonzero(result.arrays.attempts == 0)
+    totals = {kind: int(len(chosen)) for kind, chosen in selections.items()}
+    totals["missing"] = int(len(missing))
     flagged: list[FlaggedEpisode] = []
-    total = sum(len(s) for s in selections.values()) + len(missing)
     for kind, chosen in selections.items():
-        for _, row in with_named_cell(plan, result.rows_at(chosen[:FLAGS_PER_KIND])).iterrows():
+        shown = _in_plan_order(result, chosen)[:FLAGS_PER_KIND]
+        for _, row in with_named_cell(plan, result.rows_at(shown)).iterrows():
             flagged.append(_flag(kind, row, _row_detail(kind, row, result.pinned_keys)))
     for _, row in result.episodes.iloc[missing[:FLAGS_PER_KIND]].iterrows():
         flagged.append(_flag("missing", row.drop(labels=["status", "success"]),
                              f"planned episode of {row['cell_id']} (planned seed {row['seed']}) has no conformant evidence"))
-    return flagged, total - len(flagged)
+    return flagged, sum(totals.values()) - len(flagged), {k: v for k, v in totals.items() if v}
 
 
 def contract_checks(plan: ProtocolPlan, result: ConformanceResult) -> list[ContractCheck]:

@@ -6,14 +6,15 @@ from worldflux_nb.models.evidence import AuditInput, AuditSource, EvidenceRow, R
 from worldflux_nb.models.packet import EvalPacket, ReviewerBrief
 from worldflux_nb.models.plan import ProtocolPlan, RunSheet
 from worldflux_nb.models.profile import EvalProfile
+from worldflux_nb.models.receipt import PlanReceipt
 
 ARTIFACT_KINDS: dict[str, type[Artifact]] = {
     cls.schema_id(): cls
     for cls in (EvalProfile, CustomEvalContract, ProtocolPlan, RunSheet, AuditInput, EvalPacket,
-                ReviewerBrief)
+                ReviewerBrief, PlanReceipt)
 }
 
 __all__ = [
     "ARTIFACT_KINDS", "PRIVACY", "Artifact", "AuditInput", "AuditSource", "CustomEvalContract", "EvalPacket",
-    "EvalProfile", "EvidenceRow", "ProtocolPlan", "ReportedSummary", "ReviewerBrief", "RunSheet",
+    "EvalProfile", "EvidenceRow", "PlanReceipt", "ProtocolPlan", "ReportedSummary", "ReviewerBrief", "RunSheet",
 ]

@@ -120,7 +120,8 @@ class CherryPickSignals(Frozen):
 class FlaggedEpisode(Frozen):
     """An evidence row a reviewer should see: out of protocol, mismatched, re-run or infra failure."""
 
-    category: Category | Literal["infra_failure", "missing"]
+    category: Category | Literal["infra_failure", "missing", "pending", "unverified", "task_mapped",
+                                 "order_inferred"]
     cell_id: Slug | None = None  # the planned cell it belongs to or names; None when there is none
     probe_id: Slug
     task_id: Slug
@@ -131,6 +132,54 @@ class FlaggedEpisode(Frozen):
     success: bool | None
     status: EpisodeStatus | None
     detail: ShortText | None = None
+
+
+class Finding(Frozen):
+    """Something the detectors found: what, how much of the planned evidence it touches, the test
+    behind it (when there is one), the cells it rests on and the question it raises."""
+
+    kind: Slug
+    family: Literal["campaign", "outcome_dependence", "identity", "sources", "time"]
+    probe_id: Slug | None = None
+    # Planned episodes the finding bears on, and their share of every planned episode: the brief's rank.
+    planned_affected: int = Field(default=0, ge=0)
+    share: float = Field(default=0.0, ge=0, le=1)
+    statement: ShortText
+    question: ShortText
+    cells: list[Slug] = Field(default_factory=list)
+    cells_more: int = Field(default=0, ge=0)
+    test: ShortText | None = None
+    statistic: float | None = None
+    p_value: float | None = None
+    p_adjusted: float | None = None
+
+
+class SourceCheck(Frozen):
+    """Whether an audit input was bound to its harness files by re-importing them at packet time."""
+
+    probe_id: Slug
+    input: int = Field(ge=0)
+    audit_digest: Digest
+    source_digests: list[Digest] = Field(default_factory=list)
+    verified: Literal["agrees", "disagrees", "not_verified"]
+    detail: ShortText
+
+
+class TaskMappingEntry(Frozen):
+    """A harness task name the importer mapped onto a plan task (`--task-map`, or a file naming none)."""
+
+    probe_id: Slug
+    input: int = Field(ge=0)
+    harness_name: ShortText
+    plan_task: ShortText
+
+
+class FreezeAnchor(Frozen):
+    """When the plan counts as frozen, and who chose that moment."""
+
+    frozen_at: str
+    anchored_by: Literal["plan_created_at", "reviewer_receipt"]
+    detail: ShortText
 
 
 class ContractCheck(Frozen):
@@ -181,9 +230,18 @@ class EvalPacket(Artifact):
     missing_evidence_questions: list[ShortText] = Field(default_factory=list)
     missing_cells: list[Slug] = Field(default_factory=list)
     underpowered_cells: list[Slug] = Field(default_factory=list)
+    # Underpowered even with every planned episode present: the plan's own counts cannot reach its targets.
+    planned_in_underpowered_cells: list[Slug] = Field(default_factory=list)
     flagged_episodes: list[FlaggedEpisode] = Field(default_factory=list)
     flagged_episodes_truncated: int = Field(default=0, ge=0)
+    # Per kind of flag, how many rows or episodes it covers (the flags themselves are capped per kind).
+    flagged_totals: dict[Slug, int] = Field(default_factory=dict)
     contract_checks: list[ContractCheck] = Field(default_factory=list)
+    # The detectors' findings, most of the planned evidence first (core.detect).
+    findings: list[Finding] = Field(default_factory=list)
+    source_checks: list[SourceCheck] = Field(default_factory=list)
+    task_mappings: list[TaskMappingEntry] = Field(default_factory=list)
+    freeze_anchor: FreezeAnchor | None = None
     next_falsification_axes: list[ShortText] = Field(default_factory=list)
     warnings: list[ShortText] = Field(default_factory=list)
     redactions: list[Redaction] = Field(default_factory=list)

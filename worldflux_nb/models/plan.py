@@ -155,6 +155,8 @@ class ProtocolPlan(Artifact):
     protocol: Protocol = "sampled"
     episodes_per_cell: int = Field(gt=0)
     denominator_policy: DenominatorPolicy = "all_planned"
+    # The infrastructure-failure rate declared before any score; a higher observed rate is a finding.
+    infra_base_rate: float | None = Field(default=None, ge=0, lt=1)
     power_targets: PowerTargets
     selected_probes: list[SelectedProbe]
     excluded_probes: list[ExcludedProbe] = Field(default_factory=list)
@@ -167,6 +169,13 @@ class ProtocolPlan(Artifact):
     plan_digest: Digest | None = None
     # The planned episodes' lookup keys (core.plan_keys builds them once per plan), never serialised.
     _keys: DerivedCache = PrivateAttr(default_factory=DerivedCache)
+
+    def to_json_dict(self) -> dict:
+        # A plan that declares no base rate is written (and digested) as before the field existed.
+        data = super().to_json_dict()
+        if data.get("infra_base_rate") is None:
+            data.pop("infra_base_rate", None)
+        return data
 
     def digest_problem(self) -> str | None:
         """The plan's own digest, then the embedded profile's: a re-sealed plan cannot hide a swap."""

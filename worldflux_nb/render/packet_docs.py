@@ -46,6 +46,35 @@ def _cells_table(packet: EvalPacket) -> Table:
         max_rows=MAX_CELL_ROWS, row_tones=[_cell_tone(c) for c in cells])
 
 
+def _detection_blocks(packet: EvalPacket) -> list:
+    """Findings (ranked), whether each audit input was re-imported from its harness file, the task
+    mappings importers applied, and what the plan's freeze time rests on."""
+    blocks: list = [Heading("Findings")]
+    blocks.append(Table(
+        columns=["share of plan", "family", "probe", "finding", "test", "p"],
+        rows=[(percent(f.share), f.family, f.probe_id or "all", f.statement, f.test or "—",
+               "—" if f.p_value is None else f"{f.p_value:.3g}") for f in packet.findings],
+        caption="Ranked by the share of planned episodes each finding bears on.",
+        max_rows=MAX_FLAG_ROWS, row_tones=["warning"] * len(packet.findings))
+        if packet.findings else Paragraph("No detector raised a finding."))
+    if packet.source_checks:
+        blocks += [Heading("Evidence bound to its sources"),
+                   Table(columns=["audit input", "probe", "re-imported", "detail"],
+                         rows=[(f"#{c.input + 1}", c.probe_id, c.verified, c.detail) for c in packet.source_checks],
+                         row_tones=[{"agrees": "ok", "disagrees": "danger"}.get(c.verified, "warning")
+                                    for c in packet.source_checks])]
+    if packet.task_mappings:
+        blocks += [Heading("Task mappings applied by importers"),
+                   Table(columns=["audit input", "probe", "harness task", "plan task"],
+                         rows=[(f"#{m.input + 1}", m.probe_id, m.harness_name, m.plan_task)
+                               for m in packet.task_mappings], max_rows=MAX_FLAG_ROWS)]
+    if packet.freeze_anchor is not None:
+        blocks.append(KeyValues([("plan frozen at", packet.freeze_anchor.frozen_at),
+                                 ("anchored by", packet.freeze_anchor.anchored_by),
+                                 ("what that rests on", packet.freeze_anchor.detail)]))
+    return blocks
+
+
 def packet_document(packet: EvalPacket) -> Document:
     c = packet.conformance
     method = METHOD_LABEL.get(packet.provenance.interval_method, packet.provenance.interval_method)
@@ -62,6 +91,7 @@ def packet_document(packet: EvalPacket) -> Document:
         blocks += [Heading("Warnings"), Banner(f"{len(packet.warnings)} warnings below — read them "
                                                "before any score.", tone="warning"),
                    BulletList(packet.warnings)]
+    blocks += _detection_blocks(packet)
     blocks += [
         Heading("Conformance"),
         Table(columns=["planned episodes", "matched", "missing", "out of protocol", "re-runs",

@@ -1,0 +1,146 @@
+"""Campaign findings: evidence from another run than the planned one, and runs combined.
+
+A run started from another seed shows as seed mismatches that all differ from the plan by one
+offset (or all record one fixed seed); a run over other initial states shows as a cell's evidence
+being the planned episode indexes shifted by one offset. Either is reported once, as another run,
+not as one mismatch per row. Rows carrying several harness run ids in one probe are runs combined.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from worldflux_nb.core.conformance import ConformanceResult
+from worldflux_nb.core.findings import plural
+from worldflux_nb.models.packet import Finding
+from worldflux_nb.models.plan import ProtocolPlan
+
+CELLS_NAMED = 8
+MIN_RUN_ROWS = 2  # one odd seed is a mismatch; two or more sharing an offset are a run
+
+
+def _cells_in_plan_order(plan: ProtocolPlan, cell_ids: Any) -> list[str]:
+    wanted = set(cell_ids)
+    return [c.cell_id for c in plan.cells if c.cell_id in wanted]
+
+
+def _named(cells: list[str]) -> tuple[list[str], int, str]:
+    named = cells[:CELLS_NAMED]
+    more = max(0, len(cells) - CELLS_NAMED)
+    return named, more, ", ".join(named) + (f" and {more} more" if more else "")
+
+
+def seed_run_findings(plan: ProtocolPlan, result: ConformanceResult, total: int) -> list[Finding]:
+    """Seed mismatches grouped per probe by their offset from the plan (or by one fixed seed)."""
+    rows = result.rows
+    bad = rows.loc[rows["category"] == "seed_mismatch",
+                   ["probe_id", "cell_id", "planned_ix", "seed", "planned_seed"]]
+    out = []
+    if not len(bad):
+        return out
+    bad = bad.assign(offset=bad["seed"].astype("int64") - bad["planned_seed"].astype("int64"))
+    matched = result.arrays.attempts > 0
+    for probe, mine in bad.groupby("probe_id", sort=True):
+        run_seed = _planned_run_seed(plan, probe)
+        groups = [("offset", key, group) for key, group in mine.groupby("offset", sort=True)
+                  if len(group) >= MIN_RUN_ROWS]
+        left = mine[~mine["offset"].isin([key for _, key, _ in groups])]
+        groups += [("fixed", key, group) for key, group in left.groupby("seed", sort=True)
+                   if len(group) >= MIN_RUN_ROWS and group["planned_seed"].nunique() > 1]
+        for how, key, group in groups:
+            episodes = np.unique(group["planned_ix"].to_numpy())
+            lost = int(np.count_nonzero(~matched[episodes]))
+            named, more, listed = _named(_cells_in_plan_order(plan, group["cell_id"]))
+            if how == "offset" and run_seed is not None:
+                what = f"run seed {run_seed + int(key)} instead of the planned {run_seed}"
+            elif how == "offset":
+                what = f"seeds offset by {int(key):+d} from the planned ones"
+            else:
+                what = f"one fixed seed {int(key)} where the plan has per-episode seeds"
+            out.append(Finding(
+                kind="another_run", family="campaign", probe_id=probe,
+                planned_affected=len(episodes), share=len(episodes) / total,
+                statement=(f"{probe}: {plural(len(group), 'row')} over {plural(len(episodes), 'planned episode')} "
+                           f"come from another run ({what}) in {listed}; none of them counts, and "
+                           f"{lost} of those planned episodes have no row from the planned run."),
+                question=(f"On {probe}, evidence in {listed} comes from a run with {what}. Why was that run "
+                          "made, how many runs were made in all, and where is the planned run's evidence?"),
+                cells=named, cells_more=more))
+    return out
+
+
+def _planned_run_seed(plan: ProtocolPlan, probe_id: str) -> int | None:
+    try:
+        return plan.probe(probe_id).run_seed
+    except KeyError:
+        return None
+
+
+def index_offset_findings(plan: ProtocolPlan, result: ConformanceResult, total: int) -> list[Finding]:
+    """Cells whose evidence indexes are the planned ones shifted by one offset, grouped per probe."""
+    a = result.arrays
+    named_cell = result.named_cells
+    if named_cell is None or not len(a.ev):
+        return []
+    starts = np.r_[0, np.cumsum(np.bincount(a.keys.planned_cell, minlength=len(plan.cells)))]
+    frame = pd.DataFrame({"cell": named_cell, "index": a.ev.episode_index})
+    frame = frame[frame["cell"] >= 0].drop_duplicates()
+    by_probe: dict[tuple[str, int], list[int]] = {}
+    for cell, group in frame.groupby("cell", sort=True):
+        evidence = np.sort(group["index"].to_numpy())
+        planned = np.sort(a.keys.episode_index[starts[cell]:starts[cell + 1]])
+        offset = int(evidence[0] - planned[0])
+        if offset and np.isin(evidence, planned + offset).all() and not np.isin(evidence, planned).all():
+            by_probe.setdefault((plan.cells[cell].probe_id, offset), []).append(int(cell))
+    out = []
+    for (probe, offset), cells in sorted(by_probe.items()):
+        planned = int(sum(starts[c + 1] - starts[c] for c in cells))
+        named, more, listed = _named([plan.cells[c].cell_id for c in cells])
+        out.append(Finding(
+            kind="another_run", family="campaign", probe_id=probe,
+            planned_affected=planned, share=planned / total,
+            statement=(f"{probe}: the evidence of {plural(len(cells), 'cell')} ({listed}) is the planned "
+                       f"episode indexes shifted by {offset:+d}: another run over other initial states or "
+                       "seeds; its rows outside the plan do not count."),
+            question=(f"On {probe}, why were episodes {offset:+d} from the planned ones run in {listed}, "
+                      "and were the planned episodes run at all?"),
+            cells=named, cells_more=more))
+    return out
+
+
+def run_id_findings(plan: ProtocolPlan, result: ConformanceResult, total: int) -> list[Finding]:
+    """A probe whose rows carry more than one harness run id: runs combined into one body of evidence."""
+    rows = result.rows
+    if "run_id" not in rows:
+        return []
+    carried = rows.loc[rows["run_id"].notna(), ["probe_id", "run_id", "cell_id", "planned_ix", "category"]]
+    out = []
+    for probe, mine in carried.groupby("probe_id", sort=True):
+        runs = mine["run_id"].value_counts()
+        if len(runs) < 2:
+            continue
+        runs = runs.sort_index().sort_values(ascending=False, kind="stable")
+        minority = mine[mine["run_id"] != runs.index[0]]
+        episodes = minority.loc[minority["planned_ix"] >= 0, "planned_ix"].nunique()
+        shared = int((mine[mine["planned_ix"] >= 0].groupby("planned_ix")["run_id"].nunique() > 1).sum())
+        named, more, listed = _named(_cells_in_plan_order(plan, minority["cell_id"].dropna()))
+        shown = ", ".join(f"{run} ({n} rows)" for run, n in list(runs.items())[:5])
+        out.append(Finding(
+            kind="runs_combined", family="campaign", probe_id=probe,
+            planned_affected=int(episodes), share=int(episodes) / total,
+            statement=(f"{probe}: rows come from {plural(len(runs), 'harness run')} ({shown}"
+                       + (f" and {len(runs) - 5} more" if len(runs) > 5 else "") + "); "
+                       f"{plural(shared, 'planned episode')} ran in more than one of them."),
+            question=(f"On {probe}, {len(runs)} harness runs were combined (other runs in {listed or 'no planned cell'}). "
+                      "Were they all planned, and is every run's evidence included — not only the best?"),
+            cells=named, cells_more=more))
+    return out
+
+
+def campaign_findings(plan: ProtocolPlan, result: ConformanceResult) -> list[Finding]:
+    total = max(len(result.arrays.keys), 1)
+    return (seed_run_findings(plan, result, total) + index_offset_findings(plan, result, total)
+            + run_id_findings(plan, result, total))

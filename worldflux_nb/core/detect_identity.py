@@ -1,0 +1,160 @@
+"""Identity findings: is the task a row claims the task the harness says it ran?
+
+A row's `harness_task` (the task name or instruction exactly as the harness recorded it) is
+compared with the registry's text for the plan task the row is filed under; perturbation
+parameters a harness records in metadata (LIBERO-plus `category`, `difficulty_level`) with the
+row's axis and level. Every task mapping an importer applied is listed, because a mapping is
+where an easy task can be filed under a hard one's name.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+import numpy as np
+
+from worldflux_nb.core.conformance import ConformanceResult
+from worldflux_nb.core.findings import plural
+from worldflux_nb.models.evidence import AuditInput
+from worldflux_nb.models.packet import Finding, TaskMappingEntry
+from worldflux_nb.models.plan import ProtocolPlan
+
+CELLS_NAMED = 8
+_SCENE_PREFIX = re.compile(r"^[a-z_]+scene\d+[ _]")
+_AXIS_KEYS = ("category", "perturbation", "perturbation_axis")
+_LEVEL_KEYS = ("difficulty_level", "difficulty", "perturbation_level")
+# Axes whose point is to change the instruction: a recorded instruction there is not the registry's.
+_LANGUAGE_AXES = re.compile(r"language|instruction|paraphrase|new_task")
+
+
+def normalised(text: object) -> str:
+    """Task text compared loosely: case, underscores, dashes, scene prefixes and full stops ignored."""
+    value = _SCENE_PREFIX.sub("", str(text).strip().lower())
+    value = re.sub(r"[_\-\s]+", " ", value).strip(" .")
+    return value
+
+
+def _token(text: object) -> str:
+    value = re.sub(r"[^a-z0-9]", "", str(text).lower())
+    return value[:-1] if value.endswith("s") else value
+
+
+def registry_texts(plan: ProtocolPlan) -> dict[tuple[str, str], set[str]]:
+    """(probe, task) -> the normalised names a harness may record for it: the task id and instruction."""
+    from worldflux_nb.core.registry import builtin_registry, contract_probe
+
+    probes = {p.probe_id: p for p in builtin_registry().probes}
+    probes.update({c.probe_id: contract_probe(c) for c in plan.custom_contracts})
+    texts: dict[tuple[str, str], set[str]] = {}
+    for selected in plan.selected_probes:
+        probe = probes.get(selected.probe_id)
+        for task in probe.tasks if probe else ():
+            texts[(selected.probe_id, task.task_id)] = {normalised(task.task_id), normalised(task.instruction)}
+    return texts
+
+
+def _matches(recorded: str, names: set[str]) -> bool:
+    return any(recorded == name or (len(name) > 12 and name in recorded) for name in names)
+
+
+def task_text_findings(plan: ProtocolPlan, result: ConformanceResult, total: int) -> list[Finding]:
+    rows = result.rows
+    if "harness_task" not in rows or not rows["harness_task"].notna().any():
+        return []
+    texts = registry_texts(plan)
+    recorded = rows.loc[rows["harness_task"].notna(),
+                        ["probe_id", "task_id", "axis", "harness_task", "cell_id", "planned_ix"]]
+    recorded = recorded[~recorded["axis"].astype(str).str.contains(_LANGUAGE_AXES)]
+    out = []
+    for probe, mine in recorded.groupby("probe_id", sort=True):
+        wrong = []
+        for (task, harness), group in mine.groupby(["task_id", "harness_task"], sort=True):
+            names = texts.get((probe, task))
+            if names is None:
+                continue
+            said = normalised(harness)
+            if _matches(said, names):
+                continue
+            other = [t for (p, t), n in texts.items() if p == probe and t != task and _matches(said, n)]
+            wrong.append((task, harness, other[0] if other else None, group))
+        if not wrong:
+            continue
+        rows_wrong = sum(len(g) for *_, g in wrong)
+        episodes = len({int(ix) for *_, g in wrong for ix in g["planned_ix"] if ix >= 0})
+        wanted = {c for *_, g in wrong for c in g["cell_id"].dropna()}
+        cells = [c.cell_id for c in plan.cells if c.cell_id in wanted]
+        named, more = cells[:CELLS_NAMED], max(0, len(cells) - CELLS_NAMED)
+        listed = ", ".join(named) + (f" and {more} more" if more else "")
+        shown = "; ".join(f"{len(g)} filed as {task} record {harness!r}"
+                          + (f" (the registry text of {other})" if other else "")
+                          for task, harness, other, g in wrong[:5])
+        out.append(Finding(
+            kind="task_identity_differs", family="identity", probe_id=probe,
+            planned_affected=episodes, share=episodes / total,
+            statement=(f"{probe}: {plural(rows_wrong, 'row')} ({plural(episodes, 'planned episode')}) record a "
+                       f"task other than the plan task they are filed under: {shown}"
+                       + (f" and {len(wrong) - 5} more" if len(wrong) > 5 else "") + "."),
+            question=(f"On {probe}, rows in {listed or 'unplanned cells'} record another task than the plan's: "
+                      "which task did the harness actually run, and who mapped it onto the plan task?"),
+            cells=named, cells_more=more))
+    return out
+
+
+def perturbation_findings(plan: ProtocolPlan, result: ConformanceResult, total: int) -> list[Finding]:
+    """Rows whose recorded perturbation category or difficulty differs from their axis or level."""
+    a = result.arrays
+    if not len(a.ev):
+        return []
+    recorded = []
+    for meta in a.ev.metadatas:
+        axis = next((meta[k] for k in _AXIS_KEYS if meta.get(k) is not None), None)
+        level = next((meta[k] for k in _LEVEL_KEYS if meta.get(k) is not None), None)
+        recorded.append((axis, level))
+    if not any(axis is not None or level is not None for axis, level in recorded):
+        return []
+    place = [tuple(p) for p in a.ev.places]
+    bad_pair = np.zeros((len(place), len(recorded)), dtype=bool)
+    used = np.unique(np.stack([a.ev.place, a.ev.metadata]), axis=1) if len(a.ev) else np.zeros((2, 0), int)
+    for p, m in used.T.tolist():
+        axis, level = recorded[m]
+        _, _, row_axis, row_level = place[p]
+        if (axis is not None and _token(axis) != _token(row_axis)) or \
+                (level is not None and str(level).strip() != str(row_level).strip()):
+            bad_pair[p, m] = True
+    bad = bad_pair[a.ev.place, a.ev.metadata]
+    if not bad.any():
+        return []
+    rows = result.rows_at(np.flatnonzero(bad))
+    out = []
+    for probe, mine in rows.groupby("probe_id", sort=True):
+        episodes = int(mine.loc[mine["planned_ix"] >= 0, "planned_ix"].nunique())
+        wanted = set(mine["cell_id"].dropna())
+        cells = [c.cell_id for c in plan.cells if c.cell_id in wanted]
+        named, more = cells[:CELLS_NAMED], max(0, len(cells) - CELLS_NAMED)
+        listed = ", ".join(named) + (f" and {more} more" if more else "")
+        out.append(Finding(
+            kind="perturbation_differs", family="identity", probe_id=probe,
+            planned_affected=episodes, share=episodes / total,
+            statement=(f"{probe}: {plural(len(mine), 'row')} record a perturbation category or difficulty "
+                       f"other than the axis and level they are filed under ({listed or 'unplanned cells'})."),
+            question=(f"On {probe}, rows in {listed or 'unplanned cells'} were run under another perturbation "
+                      "than the one they are filed under: which variant actually ran?"),
+            cells=named, cells_more=more))
+    return out
+
+
+def task_mappings(audit_inputs: Sequence[AuditInput]) -> list[TaskMappingEntry]:
+    """Every harness name an importer filed under a different plan task, per audit input."""
+    out = []
+    for i, ai in enumerate(audit_inputs):
+        for name, task in sorted(ai.source.task_mapping.items()):
+            if name != task:
+                out.append(TaskMappingEntry(probe_id=ai.probe_id, input=i, harness_name=name[:2000],
+                                            plan_task=task[:2000]))
+    return out
+
+
+def identity_findings(plan: ProtocolPlan, result: ConformanceResult) -> list[Finding]:
+    total = max(len(result.arrays.keys), 1)
+    return task_text_findings(plan, result, total) + perturbation_findings(plan, result, total)

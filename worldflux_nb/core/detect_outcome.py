@@ -1,0 +1,248 @@
+"""Outcome-dependence findings: missing, infrastructure and pending episodes that track success,
+unverified rows that succeed more than verified ones, an infrastructure rate above the plan's base
+rate, and early stopping (missing episodes forming the tail of the run order).
+
+Every test runs per probe over cells that have evidence (a cell with none is reported as a missing
+cell instead), reads only conformance's arrays and the plan, and counts every conformant attempt,
+so nothing depends on the order of rows or audit inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from worldflux_nb.core.conformance import ConformanceResult
+from worldflux_nb.core.episode_outcomes import EpisodeOutcomes, episode_outcomes, status_mask
+from worldflux_nb.core.exact_tests import (
+    DETECTION_ALPHA, TestResult, association_permutation, binomial_excess, cell_excess_p, holm,
+    stratified_exact_greater, tail_hits_test,
+)
+from worldflux_nb.core.findings import plural
+from worldflux_nb.core.statistics import percent, stable_seed
+from worldflux_nb.models.packet import Finding
+from worldflux_nb.models.plan import ProtocolPlan
+
+CELLS_NAMED = 8
+KIND_WORDS = {"missing": "missing", "infra": "infrastructure failures", "pending": "pending"}
+
+
+@dataclass(frozen=True)
+class CellCounts:
+    """Per plan cell (plan order): planned, matched, scored, failed, and each kind's episodes."""
+
+    cell_ids: list[str]
+    probes: np.ndarray
+    planned: np.ndarray
+    matched: np.ndarray
+    scored: np.ndarray
+    failed: np.ndarray
+    kinds: dict[str, np.ndarray]
+
+
+def cell_counts(plan: ProtocolPlan, result: ConformanceResult, outcomes: EpisodeOutcomes) -> CellCounts:
+    cell = result.arrays.keys.planned_cell
+    size = len(plan.cells)
+
+    def per_cell(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(cell, weights=mask, minlength=size).astype(np.int64)
+
+    return CellCounts(
+        cell_ids=[c.cell_id for c in plan.cells],
+        probes=np.array([c.probe_id for c in plan.cells], dtype=object),
+        planned=np.bincount(cell, minlength=size).astype(np.int64),
+        matched=per_cell(outcomes.matched), scored=per_cell(outcomes.scored),
+        failed=per_cell(outcomes.scored & ~outcomes.success),
+        kinds={"missing": per_cell(~outcomes.matched), "infra": per_cell(outcomes.infra_only),
+               "pending": per_cell(outcomes.pending_only)})
+
+
+def _named(cells: list[str]) -> tuple[list[str], int]:
+    return cells[:CELLS_NAMED], max(0, len(cells) - CELLS_NAMED)
+
+
+def _cell_text(counts: CellCounts, kind: str, i: int) -> str:
+    scored, failed = counts.scored[i], counts.failed[i]
+    rate = f"{percent((scored - failed) / scored)} of scored succeed" if scored else "none scored"
+    return f"{counts.cell_ids[i]} ({counts.kinds[kind][i]}/{counts.planned[i]} {kind}, {rate})"
+
+
+def tracking_findings(plan: ProtocolPlan, counts: CellCounts, total_planned: int) -> list[Finding]:
+    """Per probe and kind: do the kind's episodes lean towards cells whose outcomes differ?"""
+    out = []
+    for probe in dict.fromkeys(counts.probes.tolist()):
+        cells = np.flatnonzero((counts.probes == probe) & (counts.matched > 0))
+        if len(cells) < 2:
+            continue
+        scored, failed = counts.scored[cells], counts.failed[cells]
+        pooled = failed.sum() / scored.sum() if scored.sum() else 0.0
+        weights = np.where(scored > 0, failed / np.maximum(scored, 1), pooled)
+        for kind in KIND_WORDS:
+            k = counts.kinds[kind][cells]
+            sizes = counts.planned[cells]
+            total = int(k.sum())
+            if total == 0 or total == int(sizes.sum()):
+                continue
+            per_cell = holm(cell_excess_p(k, sizes))
+            concentrated = per_cell < DETECTION_ALPHA / 2
+            varied = np.ptp(weights) > 0
+            perm = (association_permutation(k, sizes, weights, seed=stable_seed(plan.plan_seed, "detect", probe, kind))
+                    if varied else TestResult("permutation (multivariate hypergeometric)", 0.0, 1.0))
+            best_cell = float(per_cell.min())
+            if min(best_cell, perm.p_value) * 2 > DETECTION_ALPHA:
+                continue
+            expected = sizes * total / sizes.sum()
+            if concentrated.any():
+                order = np.argsort(per_cell, kind="stable")
+                chosen = [int(cells[j]) for j in order if concentrated[j]]
+                test = TestResult("one-sided Fisher exact per cell, Holm-adjusted", float(k[order[0]]), best_cell)
+            else:
+                centred = weights - float(sizes @ weights) / sizes.sum()
+                lean = (k - expected) * centred * np.sign(perm.statistic)
+                order = np.argsort(-lean, kind="stable")
+                chosen = [int(cells[j]) for j in order if lean[j] > 0 and k[j] > expected[j]]
+                test = perm
+            direction = ("fail more" if weights[np.isin(cells, chosen)].mean() > pooled else "succeed more")
+            named, more = _named([counts.cell_ids[i] for i in chosen])
+            word = KIND_WORDS[kind]
+            details = "; ".join(_cell_text(counts, kind, i) for i in chosen[:CELLS_NAMED])
+            out.append(Finding(
+                kind=f"{kind}_tracks_outcome", family="outcome_dependence", probe_id=probe,
+                planned_affected=total, share=total / total_planned,
+                statement=(f"{probe}: {plural(total, 'planned episode')} {word} "
+                           f"({percent(total / sizes.sum())} of the probe's cells with evidence) are not "
+                           f"spread at random: they sit in cells whose scored episodes {direction} than "
+                           f"the rest ({percent(1 - pooled)} succeed overall) — {details}"
+                           + (f" and {more} more cells" if more else "")
+                           + f". {test.test}: statistic {test.statistic:.3g}, p = {test.p_value:.3g} "
+                           f"(Bonferroni over the two tests: {min(1.0, 2 * test.p_value):.3g})."),
+                question=(f"On {probe}, {word} episodes concentrate in {', '.join(named)}"
+                          + (f" and {more} more" if more else "")
+                          + ": what happened to those episodes, and would their outcomes change the "
+                          "cells' scores? Provide the harness's full output for them."),
+                cells=named, cells_more=more, test=test.test, statistic=test.statistic,
+                p_value=test.p_value, p_adjusted=min(1.0, 2 * test.p_value)))
+    return out
+
+
+def unverified_findings(result: ConformanceResult, total_planned: int) -> list[Finding]:
+    """Per probe: do conformant attempts without a recorded seed or pinned key succeed more often?"""
+    a = result.arrays
+    keys = a.keys
+    with_outcome = a.conformant & status_mask(a, "completed", "timeout")
+    unverified = (a.seed_unverified | a.metadata_unverified) & with_outcome
+    cell = np.where(a.planned_ix >= 0, keys.planned_cell[np.maximum(a.planned_ix, 0)], -1)
+    size = len(keys.plan.cells)
+
+    def per_cell(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(cell[mask], minlength=size).astype(np.int64)
+
+    n, s = per_cell(with_outcome), per_cell(with_outcome & a.row_success)
+    m, hits = per_cell(unverified), per_cell(unverified & a.row_success)
+    cells = keys.plan.cells
+    out = []
+    for probe in dict.fromkeys(c.probe_id for c in cells):
+        mine = [i for i, c in enumerate(cells) if c.probe_id == probe and m[i] > 0]
+        if not mine:
+            continue
+        test = stratified_exact_greater([(int(n[i]), int(s[i]), int(m[i]), int(hits[i])) for i in mine])
+        if test.p_value > DETECTION_ALPHA:
+            continue
+        um, uh = int(m[mine].sum()), int(hits[mine].sum())
+        vn, vs = int(n[mine].sum()) - um, int(s[mine].sum()) - uh
+        chosen = sorted(mine, key=lambda i: -(hits[i] / m[i] - (s[i] - hits[i]) / max(n[i] - m[i], 1)))
+        named, more = _named([cells[i].cell_id for i in chosen])
+        out.append(Finding(
+            kind="unverified_succeed_more", family="outcome_dependence", probe_id=probe,
+            planned_affected=um, share=um / total_planned,
+            statement=(f"{probe}: attempts lacking a recorded seed or pinned metadata succeed more often "
+                       f"than verified ones in the same cells ({uh}/{um} = {percent(uh / um)} against "
+                       f"{vs}/{vn}{' = ' + percent(vs / vn) if vn else ''}). {test.test}: "
+                       f"{test.statistic:+.3g} successes over expectation, p = {test.p_value:.3g}."),
+            question=(f"On {probe}, unverified attempts succeed more than verified ones ({', '.join(named)}"
+                      + (f" and {more} more" if more else "") + "): where do they come from, and can the "
+                      "harness's seeds and metadata for them be produced?"),
+            cells=named, cells_more=more, test=test.test, statistic=test.statistic,
+            p_value=test.p_value, p_adjusted=test.p_value))
+    return out
+
+
+def early_stopping_findings(result: ConformanceResult, outcomes: EpisodeOutcomes,
+                            total_planned: int) -> list[Finding]:
+    """Per probe: are missing episodes the last ones of their cells' run order (a run stopped early)?"""
+    keys = result.arrays.keys
+    plan = keys.plan
+    missing = ~outcomes.matched
+    starts = np.r_[0, np.cumsum(np.bincount(keys.planned_cell, minlength=len(plan.cells)))]
+    out = []
+    for probe in dict.fromkeys(c.probe_id for c in plan.cells):
+        strata, tails = [], []
+        for i, c in enumerate(plan.cells):
+            if c.probe_id != probe:
+                continue
+            # Run order: the cell's episodes in plan order (initial states / seeds as the harness loops).
+            order = np.argsort(keys.episode_index[starts[i]:starts[i + 1]], kind="stable")
+            gone = missing[starts[i]:starts[i + 1]][order]
+            n, m = len(gone), int(gone.sum())
+            hits = int(gone[n - m:].sum()) if m else 0
+            strata.append((n, m, hits))
+            if 0 < m < n and hits == m:
+                tails.append(c.cell_id)
+        test = tail_hits_test(strata)
+        if test.p_value > DETECTION_ALPHA or not tails:
+            continue
+        affected = sum(m for n, m, _ in strata if 0 < m < n)
+        named, more = _named(tails)
+        out.append(Finding(
+            kind="early_stopping", family="outcome_dependence", probe_id=probe,
+            planned_affected=affected, share=affected / total_planned,
+            statement=(f"{probe}: missing episodes form the tail of the run order in "
+                       f"{plural(len(tails), 'cell')} ({', '.join(named)}" + (f" and {more} more" if more else "")
+                       + f"), as if runs were stopped early. {test.test}: {test.statistic:+.3g} tail "
+                       f"episodes over expectation, p = {test.p_value:.3g}."),
+            question=(f"On {probe}, were the runs of {', '.join(named)}" + (f" and {more} more" if more else "")
+                      + " stopped before their last planned episodes, and was the decision to stop made "
+                      "after seeing results?"),
+            cells=named, cells_more=more, test=test.test, statistic=test.statistic,
+            p_value=test.p_value, p_adjusted=test.p_value))
+    return out
+
+
+def infra_rate_findings(plan: ProtocolPlan, counts: CellCounts, total_planned: int) -> list[Finding]:
+    """Per probe: infrastructure failures above the base rate the plan declares (if it declares one)."""
+    rate = getattr(plan, "infra_base_rate", None)
+    if rate is None:
+        return []
+    out = []
+    for probe in dict.fromkeys(counts.probes.tolist()):
+        mine = counts.probes == probe
+        infra, attempted = int(counts.kinds["infra"][mine].sum()), int(counts.matched[mine].sum())
+        if not infra:
+            continue
+        test = binomial_excess(infra, attempted, rate)
+        if test.p_value > DETECTION_ALPHA:
+            continue
+        worst = np.flatnonzero(mine & (counts.kinds["infra"] > 0))
+        worst = worst[np.argsort(-counts.kinds["infra"][worst] / counts.planned[worst], kind="stable")]
+        named, more = _named([counts.cell_ids[i] for i in worst])
+        out.append(Finding(
+            kind="infra_above_base_rate", family="outcome_dependence", probe_id=probe,
+            planned_affected=infra, share=infra / total_planned,
+            statement=(f"{probe}: {infra}/{attempted} attempted episodes ended in infrastructure failures "
+                       f"({percent(infra / attempted)}), above the plan's declared base rate "
+                       f"{percent(rate)}. {test.test}: p = {test.p_value:.3g}."),
+            question=(f"On {probe}, infrastructure failures run at {percent(infra / attempted)} against the "
+                      f"declared {percent(rate)} (most in {', '.join(named)}" + (f" and {more} more" if more else "")
+                      + "): what failed, and were any of them policy failures?"),
+            cells=named, cells_more=more, test=test.test, statistic=test.statistic,
+            p_value=test.p_value, p_adjusted=test.p_value))
+    return out
+
+
+def outcome_findings(plan: ProtocolPlan, result: ConformanceResult) -> list[Finding]:
+    outcomes = episode_outcomes(result.arrays)
+    total = max(len(result.arrays.keys), 1)
+    counts = cell_counts(plan, result, outcomes)
+    return (tracking_findings(plan, counts, total) + unverified_findings(result, total)
+            + early_stopping_findings(result, outcomes, total) + infra_rate_findings(plan, counts, total))

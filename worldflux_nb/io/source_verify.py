@@ -1,0 +1,74 @@
+"""Re-import the harness file an audit input names and compare the rows (`audit verify`,
+`packet --verify-source`). The comparison itself is core.detect_sources.compare_audit_inputs."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Sequence
+
+from worldflux_nb.core.detect_sources import compare_audit_inputs, evidence_rows
+from worldflux_nb.core.importers import FORMATS, ImportOptions, Importer, importer_for
+from worldflux_nb.errors import InputError
+from worldflux_nb.io.evidence_files import DEFAULT_MAX_BYTES, import_bytes
+from worldflux_nb.io.files import file_digest, read_bytes
+from worldflux_nb.models.evidence import AuditInput
+from worldflux_nb.models.plan import ProtocolPlan
+
+
+@dataclass(frozen=True)
+class Verification:
+    differences: list[str]
+    rows: int
+    source_digest: str
+
+    @property
+    def agrees(self) -> bool:
+        return not self.differences
+
+
+def format_of(audit: AuditInput) -> Importer:
+    """The importer that wrote the audit input: its recorded importer name (generic: JSONL or CSV)."""
+    source = audit.source
+    if source.importer == "generic":
+        return FORMATS["csv" if "csv" in source.format_version.lower() else "jsonl"]
+    importer = importer_for(source.importer)
+    if importer is None:
+        raise InputError("audit input", "source.importer",
+                         f"{source.importer!r} is not an importer this version can re-run; give --format")
+    return importer
+
+
+def recorded_options(audit: AuditInput) -> list[ImportOptions]:
+    """Import options to try, from what the audit input records: its task mapping first, then also
+    the single task, axis and level its rows carry (a file that names none needed them as flags)."""
+    task_map = {name: task for name, task in audit.source.task_mapping.items() if not name.startswith("(")}
+    options = [ImportOptions(task_map=task_map)]
+    places = {(r["task_id"], r["axis"], r["level"]) for r in evidence_rows(audit)}
+    tasks = {task for task, _, _ in places}
+    cells = {(axis, level) for _, axis, level in places}
+    task = next(iter(tasks)) if len(tasks) == 1 else None
+    axis, level = next(iter(cells)) if len(cells) == 1 else (None, None)
+    if task is not None or axis is not None:
+        options.append(ImportOptions(task_map=task_map, task=task, axis=axis, level=level))
+    return options
+
+
+def verify_source(audit: AuditInput, path: str | os.PathLike[str], plan: ProtocolPlan, *,
+                  importer: Importer | None = None, options: Sequence[ImportOptions] | None = None,
+                  max_bytes: int = DEFAULT_MAX_BYTES) -> Verification:
+    """Re-import `path` as the audit input was imported and compare; InputError if it cannot be read."""
+    data = read_bytes(path, max_bytes=max_bytes)
+    importer = importer or format_of(audit)
+    tries = list(options) if options is not None else recorded_options(audit)
+    error: InputError | None = None
+    for option in tries:
+        try:
+            fresh = import_bytes(importer, data, source=str(path), plan=plan, probe_id=audit.probe_id,
+                                 options=option)
+        except InputError as exc:
+            error = error or exc
+            continue
+        return Verification(compare_audit_inputs(audit, fresh), len(fresh.episodes), file_digest(data))
+    assert error is not None
+    raise error
