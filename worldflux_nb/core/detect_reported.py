@@ -34,7 +34,7 @@ def reported_findings(plan: ProtocolPlan, result: ConformanceResult,
     offsets = dict(zip(result.accepted, (np.cumsum(a.sizes) - a.sizes).tolist()))
     planned_per_probe: dict[str, int] = {}
     for cell in plan.cells:
-        planned_per_probe[cell.probe_id] = planned_per_probe.get(cell.probe_id, 0) + len(cell.episode_indexes)
+        planned_per_probe[cell.probe_id] = planned_per_probe.get(cell.probe_id, 0) + cell.episode_count
     episode_probe = np.array([c.probe_id for c in plan.cells] + [""], dtype=object)[a.keys.planned_cell]
     out: list[Finding] = []
     for i in result.accepted:
