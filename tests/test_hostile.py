@@ -172,7 +172,146 @@ DATA_LOSS = [
             fault=read_only_folder),
 ]
 
-CASES: list[Hostile] = [*DATA_LOSS]
+def first_line_with(f: Flow, d: Path, name: str, edit: Callable[[str], str]) -> Path:
+    """The first probe's evidence with its first line's text edited."""
+    lines = evidence(f, d).read_text(encoding="utf-8").splitlines()
+    lines[0] = edit(lines[0])
+    (d / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return d / name
+
+
+def text_edit(d: Path, src: str, name: str, old: str, new: str) -> Path:
+    text = (d / src).read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {src}"
+    (d / name).write_text(text.replace(old, new, 1), encoding="utf-8")
+    return d / name
+
+
+def csv_evidence(f: Flow, d: Path, name: str, *, header_extra: str = "", cell: str | None = None,
+                 row_extra: str = "", raw: str | None = None) -> Path:
+    row = json.loads(evidence(f, d).read_text(encoding="utf-8").splitlines()[0])
+    columns = ["probe_id", "task_id", "axis", "level", "episode_index", "seed", "success", "status"]
+    values = [str(row[c]) for c in columns]
+    if cell is not None:
+        values[-1] = cell
+    body = raw if raw is not None else ",".join(values) + row_extra
+    (d / name).write_text(",".join(columns) + header_extra + "\n" + body + "\n", encoding="utf-8")
+    return d / name
+
+
+HUGE = "9" * 5000
+
+
+def edited_audit(f: Flow, d: Path, old: str, new: str) -> list[Any]:
+    """packet over the first probe's audit input with its text edited (saved as a.json)."""
+    audit = text_edit(d, f.audit(f.probes[0]).name, "a.json", old, new)
+    return ["eval-portfolio", "packet", "--plan", d / "plan.json", "--audit-input", f"{f.probes[0]}={audit}",
+            "--output", d / "out.md", "--packet-json", d / "out.json"]
+
+
+def nb_run(d: Path, *params: str) -> list[Any]:
+    argv: list[Any] = ["notebook", "run", "--output-dir", d / "nbout"]
+    for name, value in zip(params[::2], params[1::2]):
+        argv += ["-p", name, value]
+    return argv
+
+
+TRACEBACKS = [
+    Hostile("jsonl-5000-digit-index", "traceback",
+            lambda f, d: import_jsonl(f, d, first_line_with(f, d, "e.jsonl", lambda l: l.replace(
+                '"episode_index": ', f'"episode_index": {HUGE}, "x": ', 1)), d / "out.json"), "e.jsonl", "line 1"),
+    Hostile("plan-5000-digit-seed", "traceback",
+            lambda f, d: render_plan(d, d / "out.md") if text_edit(d, "plan.json", "plan.json", '"plan_seed": ',
+                                                                    f'"plan_seed": {HUGE}, "x": ') else [],
+            "plan.json", "digit integer"),
+    Hostile("profile-5000-digit-dof", "traceback",
+            lambda f, d: ["eval-portfolio", "plan", "--profile", text_edit(
+                d, "profile.json", "p.json", '"degrees_of_freedom": ', f'"degrees_of_freedom": -{HUGE}, "x": '),
+                "--seed", "1", "--output", d / "out.json"], "p.json", "digit integer"),
+    Hostile("audit-input-5000-digit-seed", "traceback",
+            lambda f, d: edited_audit(f, d, '"seed": ', f'"seed": {HUGE}, "y": '), "a.json", "digit integer"),
+    Hostile("packet-5000-digit-count", "traceback",
+            lambda f, d: ["eval-portfolio", "reviewer-brief", "--packet", text_edit(
+                d, "packet.json", "k.json", '"matched": ', f'"matched": {HUGE}, "z": '), "--output", d / "out.md",
+                "--brief-json", d / "out.json"], "k.json", "digit integer"),
+    Hostile("lerobot-5000-digit-seed", "traceback",
+            lambda f, d: ["audit", "import", "lerobot", (d / "eval_info.json").write_text(
+                '{"per_episode": [{"episode_ix": 0, "success": true, "seed": ' + HUGE + '}], '
+                '"aggregated": {"pc_success": 100.0}}') and d / "eval_info.json", "--plan", d / "plan.json",
+                "--probe", f.probes[0], "--task", "libero_spatial/6", "--output", d / "out.json"],
+            "eval_info.json", "digit integer"),
+    Hostile("jsonl-duplicate-success", "traceback",
+            lambda f, d: import_jsonl(f, d, first_line_with(f, d, "e.jsonl", lambda l: l.replace(
+                '"success": ', '"success": false, "success": ', 1)), d / "out.json"), "e.jsonl", r"line 1\.success"),
+    Hostile("jsonl-duplicate-key-spaced-colon", "traceback",
+            lambda f, d: import_jsonl(f, d, first_line_with(f, d, "e.jsonl", lambda l: l.replace(
+                '"success": ', '"success" : false, "success" :', 1)), d / "out.json"), "e.jsonl", r"success"),
+    Hostile("jsonl-duplicate-metadata-key", "traceback",
+            lambda f, d: import_jsonl(f, d, first_line_with(f, d, "e.jsonl", lambda l: l.replace(
+                '"metadata": {', '"metadata": {"adapter_version": "other", ', 1)), d / "out.json"), "e.jsonl",
+            r"adapter_version"),
+    Hostile("plan-duplicate-key", "traceback",
+            lambda f, d: render_plan(d, d / "out.md") if text_edit(d, "plan.json", "plan.json", '"plan_seed": ',
+                                                                    '"plan_seed": 1, "plan_seed": ') else [],
+            "plan.json", "plan_seed"),
+    Hostile("audit-input-duplicate-key", "traceback",
+            lambda f, d: edited_audit(f, d, '"success": ', '"success": true, "success": '), "a.json", "success"),
+    Hostile("vla-eval-duplicate-key", "traceback",
+            lambda f, d: ["audit", "import", "vla-eval", (d / "r_aggregate.json").write_text(
+                '{"benchmark": "libero", "seed": 7, "seed": 8, "tasks": []}') and d / "r_aggregate.json",
+                "--plan", d / "plan.json", "--probe", f.probes[0], "--output", d / "out.json"],
+            "r_aggregate.json", "seed"),
+    Hostile("csv-cell-over-field-limit", "traceback",
+            lambda f, d: ["audit", "import", "csv", csv_evidence(f, d, "e.csv", cell="x" * 200_000),
+                          "--plan", d / "plan.json", "--probe", f.probes[0], "--output", d / "out.json"],
+            "e.csv", "line 2"),
+    Hostile("csv-duplicate-column", "traceback",
+            lambda f, d: ["audit", "import", "csv", csv_evidence(f, d, "e.csv", header_extra=",success",
+                                                                 row_extra=",true"),
+                          "--plan", d / "plan.json", "--probe", f.probes[0], "--output", d / "out.json"],
+            "e.csv", "success"),
+    Hostile("csv-nul-byte", "traceback",
+            lambda f, d: ["audit", "import", "csv", csv_evidence(f, d, "e.csv", raw="a,\x00b,c"),
+                          "--plan", d / "plan.json", "--probe", f.probes[0], "--output", d / "out.json"],
+            "e.csv", "line"),
+    Hostile("csv-metadata-cell-duplicate-key", "traceback",
+            lambda f, d: ["audit", "import", "csv", csv_evidence(
+                f, d, "e.csv", header_extra=",metadata", row_extra=',"{""a"": 1, ""a"": 2}"'),
+                "--plan", d / "plan.json", "--probe", f.probes[0], "--output", d / "out.json"], "e.csv",
+            r"metadata\.a"),
+    Hostile("max-ci-half-width-1e-300", "traceback", lambda f, d: plan_cmd(d, d / "out.json", "--max-ci-half-width",
+                                                                          "1e-300"), None, "--max-ci-half-width"),
+    Hostile("max-ci-half-width-nan", "traceback", lambda f, d: plan_cmd(d, d / "out.json", "--max-ci-half-width",
+                                                                       "nan"), None, "--max-ci-half-width"),
+    Hostile("max-ci-half-width-inf", "traceback", lambda f, d: plan_cmd(d, d / "out.json", "--max-ci-half-width",
+                                                                       "inf"), None, "--max-ci-half-width"),
+    Hostile("seed-beyond-int64", "traceback", lambda f, d: ["eval-portfolio", "plan", "--profile",
+                                                            d / "profile.json", "--seed", str(2**64),
+                                                            "--output", d / "out.json"], None, "--seed"),
+    Hostile("notebook-p-seed-nan", "traceback", lambda f, d: nb_run(d, "seed", "nan"), None, "-p seed"),
+    Hostile("notebook-p-seed-1e999", "traceback", lambda f, d: nb_run(d, "seed", "1e999"), None, "-p seed"),
+    Hostile("notebook-p-seed-twelve", "traceback", lambda f, d: nb_run(d, "seed", "twelve"),
+            "profile_to_brief.ipynb", "seed: must be an integer"),
+    Hostile("notebook-p-strict-a-number", "traceback", lambda f, d: nb_run(d, "strict_missing_evidence", "3"),
+            "profile_to_brief.ipynb", "strict_missing_evidence"),
+    Hostile("jsonl-deep-nesting", "traceback",
+            lambda f, d: import_jsonl(f, d, first_line_with(f, d, "e.jsonl", lambda l: l.replace(
+                '"metadata": ', '"deep": ' + "[" * 100_000 + "]" * 100_000 + ', "metadata": ', 1)), d / "out.json"),
+            "e.jsonl", "line 1"),
+    Hostile("jsonl-success-1e999", "traceback",
+            lambda f, d: import_jsonl(f, d, first_line_with(f, d, "e.jsonl", lambda l: l.replace(
+                '"seed": ', '"seed": 1e999, "x": ', 1)), d / "out.json"), "e.jsonl", "seed"),
+    Hostile("plan-bare-nan", "traceback",
+            lambda f, d: render_plan(d, d / "out.md") if text_edit(d, "plan.json", "plan.json", '"plan_seed": ',
+                                                                    '"plan_seed": NaN, "x": ') else [],
+            "plan.json", "NaN"),
+    Hostile("notebook-duplicate-output-key", "traceback",
+            lambda f, d: ["notebook", "share", text_edit(d, notebook_file(d / "nb.ipynb").name, "nb2.ipynb",
+                                                         '"cells": [', '"cells": [], "cells": ['),
+                          "--output", d / "c.ipynb"], "nb2.ipynb", "cells"),
+]
+
+CASES: list[Hostile] = [*DATA_LOSS, *TRACEBACKS]
 
 
 def test_the_table_is_broad() -> None:
@@ -355,3 +494,16 @@ def test_a_killed_rerun_is_undone_by_the_next_run(tmp_path: Path) -> None:
     after = snapshot(out)
     after.pop("t.failed.ipynb")
     assert after == good
+
+
+def test_an_out_of_protocol_row_with_any_axis_makes_a_packet(golden: Flow, tmp_path: Path) -> None:
+    flow, d = prepare(golden, tmp_path)
+    row = json.loads(evidence(flow, d).read_text(encoding="utf-8").splitlines()[0])
+    odd = {**row, "axis": "Weird Axis!/" + "x" * 300, "level": "Level Two <b>!", "episode_index": 999}
+    (d / "e.jsonl").write_text(evidence(flow, d).read_text(encoding="utf-8") + json.dumps(odd) + "\n")
+    assert cli(import_jsonl(flow, d, d / "e.jsonl", d / "a.json")).code == 0
+    result = cli(["eval-portfolio", "packet", "--plan", d / "plan.json", "--audit-input", f"{flow.probes[0]}={d / 'a.json'}",
+                  "--output", d / "p.md", "--packet-json", d / "p.json"])
+    assert result.code == 0, result.stderr
+    flagged = json.loads((d / "p.json").read_text())["flagged_episodes"]
+    assert any(e["axis"].startswith("Weird Axis!/") and len(e["axis"]) <= 128 for e in flagged)

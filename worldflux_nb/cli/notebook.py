@@ -57,7 +57,7 @@ def run_template(template: str | None, output_dir: str, parameters: dict[str, An
 def _run(args: argparse.Namespace) -> int:
     from worldflux_nb.io.notebook_runner import parse_cli_value
 
-    parameters = {name: parse_cli_value(value) for name, value in args.parameter or []}
+    parameters = {name: parse_cli_value(value, name) for name, value in args.parameter or []}
     return run_template(args.template, args.output_dir, parameters, args.timeout)
 
 

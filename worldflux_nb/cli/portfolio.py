@@ -35,8 +35,8 @@ def _plan(args: argparse.Namespace) -> int:
     if args.seed is None and args.seed_source != "generated":
         raise InputError(command, "--seed", "is required (or pass --seed-source generated)")
     seed = args.seed if args.seed is not None else secrets.randbelow(_SEED_BOUND)
-    if seed < 0:
-        raise InputError(command, "--seed", "must be a non-negative integer")
+    if not 0 <= seed < 2**63:  # a seed every harness and int64 column can hold
+        raise InputError(command, "--seed", "must be an integer from 0 to 2**63 - 1")
     profile = load(args.profile, EvalProfile)
     contracts = [load_contract(path) for path in args.custom_eval_contract]
     classification = (load_libero_plus_classification(args.libero_plus_classification)

@@ -218,6 +218,9 @@ def missing_evidence_questions(profile: EvalProfile,
     return questions
 
 
+MIN_CI_HALF_WIDTH = 0.001
+
+
 def _check_options(seed_source: str, episodes_per_cell: int | None, denominator_policy: str,
                    max_ci_half_width: float, min_episodes_per_cell: int) -> None:
     if seed_source not in SEED_SOURCES:
@@ -225,8 +228,10 @@ def _check_options(seed_source: str, episodes_per_cell: int | None, denominator_
     if denominator_policy not in DENOMINATOR_POLICIES:
         raise InputError(None, "denominator_policy",
                          f"must be one of {', '.join(DENOMINATOR_POLICIES)}")
-    if not 0 < max_ci_half_width < 0.5:
-        raise InputError(None, "max_ci_half_width", "must be between 0 and 0.5")
+    if not MIN_CI_HALF_WIDTH <= max_ci_half_width < 0.5:  # also refuses NaN
+        # Narrower than this needs millions of episodes per cell: a typo, not a plan.
+        raise InputError(None, "max_ci_half_width", f"must be at least {MIN_CI_HALF_WIDTH} and below 0.5, "
+                         f"not {max_ci_half_width!r}")
     if min_episodes_per_cell < 1:
         raise InputError(None, "min_episodes_per_cell", "must be a positive integer")
     if episodes_per_cell is not None and episodes_per_cell < 1:

@@ -14,15 +14,13 @@ import contextvars
 import errno
 import json
 import os
-import re
 import stat
 import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
-import pydantic_core
-
+from worldflux_nb.core.json_reading import fast_loads, strict_loads
 from worldflux_nb.models.digest import canonical_json, sha256_bytes
 from worldflux_nb.errors import InputError
 
@@ -31,8 +29,6 @@ TEMP_SUFFIX = ".wfnb-tmp"
 JOURNAL_PREFIX = ".wfnb-commit-"
 LOCK_WAIT_SECONDS = 120.0
 PRIVATE_FOLDER_MODE = 0o700
-# An integer longer than this is no count, index or seed; Python itself refuses past 4300 digits.
-MAX_NUMBER_DIGITS = 100
 
 # Files read by the running command (cli.main opens a scope): an output may not be one of them.
 _INPUTS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("worldflux_nb_inputs", default=None)
@@ -82,93 +78,14 @@ def decode_text(data: bytes, source: str) -> str:
         raise InputError(source, None, f"is not UTF-8 text (invalid byte at offset {exc.start})") from None
 
 
-def _refuse_duplicate_keys(source: str):
-    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in out:
-                raise InputError(source, key, "appears twice in one JSON object; "
-                                 "which value holds is ambiguous, so the file is refused")
-            out[key] = value
-        return out
-    return pairs_hook
-
-
 def parse_json(text: str, source: str, *, allow_nan: bool = False) -> Any:
-    """Parse JSON text; bare NaN/Infinity only where a harness is known to write them; a key given
-    twice in one object, or a number too long to be a measurement, is refused."""
-
-    def refuse_constant(name: str) -> Any:
-        if allow_nan:
-            return float(name.replace("Infinity", "inf"))
-        raise InputError(source, None, f"holds a bare {name}, which is not JSON")
-
-    def parse_int(digits: str) -> int:
-        if len(digits) > MAX_NUMBER_DIGITS:
-            raise InputError(source, None, f"holds a {len(digits)}-digit integer, too long to be evidence")
-        return int(digits)
-
-    if not text.strip():
-        raise InputError(source, None, "is empty")
-    try:
-        return json.loads(text, parse_constant=refuse_constant, parse_int=parse_int,
-                          object_pairs_hook=_refuse_duplicate_keys(source))
-    except json.JSONDecodeError as exc:
-        raise InputError(source, None, f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
-    except RecursionError:
-        raise InputError(source, None, "is nested too deeply to be evidence") from None
-    except ValueError as exc:  # e.g. Python's own integer-string conversion limit
-        raise InputError(source, None, f"cannot be read as JSON ({exc})") from None
+    """Parse JSON text (core.json_reading.strict_loads: duplicate keys and absurd integers refused)."""
+    return strict_loads(text, source, allow_nan=allow_nan)
 
 
 def parse_json_bytes(data: bytes, source: str, *, allow_nan: bool = False) -> Any:
-    """Parse a JSON file's bytes: pydantic-core's parser first (several times faster on large files),
-    the standard library's for whatever it refuses or might read differently, so every error reads
-    exactly as parse_json's."""
-    if not allow_nan:
-        try:
-            # What this parser accepts, the standard library accepts with the same value; it is
-            # stricter (a BOM, NaN, lone surrogates), and those inputs take the path below. It keeps
-            # the last of two equal keys and reads huge integers, so a file it returns a dict for is
-            # re-read by the strict path whenever its object sizes disagree with the key count.
-            value = pydantic_core.from_json(data, allow_inf_nan=False, cache_strings="keys")
-            if not _may_hide_duplicates_or_huge_numbers(data, value):
-                return value
-        except ValueError:
-            pass
-    return parse_json(decode_text(data, source), source, allow_nan=allow_nan)
-
-
-_SPACED_COLON = re.compile(rb'"[ \t\r\n]+:')
-_LONG_DIGITS = re.compile(rb"[0-9]{%d}" % (MAX_NUMBER_DIGITS + 1))
-
-
-def _may_hide_duplicates_or_huge_numbers(data: bytes, value: Any) -> bool:
-    """Whether the fast parse may have dropped a duplicate key or read an absurd integer.
-
-    Every key in the text ends in `"` and `:` (whitespace between them allowed); counting those
-    markers is linear and over-counts only when a string holds one, so a count equal to the parsed
-    keys proves no key was dropped, and a count above sends the file to the strict parser.
-    """
-    if _LONG_DIGITS.search(data):
-        return True
-    markers = data.count(b'":')
-    if _SPACED_COLON.search(data):
-        markers += sum(1 for _ in _SPACED_COLON.finditer(data))
-    return markers != _count_keys(value)
-
-
-def _count_keys(value: Any) -> int:
-    total, stack = 0, [value]
-    pop, push = stack.pop, stack.extend
-    while stack:
-        item = pop()
-        if type(item) is dict:
-            total += len(item)
-            push([v for v in item.values() if type(v) is dict or type(v) is list])
-        elif type(item) is list:
-            push([v for v in item if type(v) is dict or type(v) is list])
-    return total
+    """Parse a JSON file's bytes, fast where that reads the same (core.json_reading.fast_loads)."""
+    return fast_loads(data, source, allow_nan=allow_nan, decode=lambda raw: decode_text(raw, source))
 
 
 def read_json(path: str | os.PathLike[str], *, allow_nan: bool = False,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import os
 import sys
 import tempfile
@@ -16,6 +17,7 @@ from typing import Any, Mapping, TextIO
 import nbformat
 from nbformat import NotebookNode
 
+from worldflux_nb.core.json_reading import fast_loads
 from worldflux_nb.errors import InputError
 from worldflux_nb.io.files import decode_text, read_bytes, write_outputs
 
@@ -72,6 +74,7 @@ def read_notebook(path: str | os.PathLike[str]) -> NotebookNode:
     """A notebook file parsed and validated by nbformat, with one-line errors."""
     source = str(path)
     text = decode_text(read_bytes(path), source)
+    fast_loads(text, source)  # a key given twice (two outputs of one kind, say) is refused, not merged
     try:
         nb = nbformat.reads(text, as_version=4)
     except Exception as exc:  # nbformat raises several unrelated types for unreadable input
@@ -83,21 +86,59 @@ def read_notebook(path: str | os.PathLike[str]) -> NotebookNode:
     return nb
 
 
-def parse_cli_value(text: str) -> Any:
-    """Papermill's reading of `-p NAME VALUE`: None/True/False, numbers, JSON lists and objects, else text."""
+def parse_cli_value(text: str, name: str = "VALUE") -> Any:
+    """Papermill's reading of `-p NAME VALUE`: None/True/False, numbers, JSON lists and objects, else
+    text; a number that is not finite (nan, inf, 1e999) is refused rather than passed on."""
     if text in ("None", "True", "False"):
         return {"None": None, "True": True, "False": False}[text]
     for kind in (int, float):
         try:
-            return kind(text)
+            value = kind(text)
         except ValueError:
-            pass
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InputError(None, f"-p {name}", f"{text!r} is not a finite number")
+        return value
     if text[:1] in ("[", "{"):
         try:
             return json.loads(text)
         except json.JSONDecodeError:
             pass
     return text
+
+
+def declared_defaults(nb: NotebookNode) -> dict[str, Any]:
+    """The literal default of each parameter (a value that is not a literal is left out)."""
+    index = parameters_cell_index(nb)
+    defaults: dict[str, Any] = {}
+    if index is None:
+        return defaults
+    try:
+        tree = ast.parse(nb.cells[index].source)
+    except SyntaxError:
+        return defaults
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+            defaults.update({t.id: value for t in targets if isinstance(t, ast.Name)})
+    return defaults
+
+
+def _type_problem(value: Any, default: Any) -> str | None:
+    """Why a value cannot stand for a parameter whose default is a number or a flag (None: it can)."""
+    if value is None or default is None:
+        return None
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "must be True or False"
+    if isinstance(default, int):
+        return None if isinstance(value, int) and not isinstance(value, bool) else "must be an integer"
+    if isinstance(default, float):
+        return None if isinstance(value, (int, float)) and not isinstance(value, bool) else "must be a number"
+    return None
 
 
 def parameters_cell_index(nb: NotebookNode) -> int | None:
@@ -134,9 +175,13 @@ def inject_parameters(nb: NotebookNode, parameters: Mapping[str, Any], source: s
     if index is None:
         raise InputError(source, "parameters", "the notebook has no cell tagged 'parameters' to override")
     known = declared_parameters(nb)
-    for name in parameters:
+    defaults = declared_defaults(nb)
+    for name, value in parameters.items():
         if name not in known:
             raise InputError(source, name, f"is not a parameter of this notebook (known: {', '.join(known)})")
+        problem = _type_problem(value, defaults.get(name))
+        if problem:
+            raise InputError(source, name, f"{problem} like its default {defaults[name]!r}, not {value!r}")
     lines = ["# Parameters"] + [f"{name} = {value!r}" for name, value in parameters.items()]
     cell = nbformat.v4.new_code_cell("\n".join(lines) + "\n", metadata={"tags": [INJECTED_TAG]})
     cell["id"] = INJECTED_TAG  # a stable id keeps executed copies of identical runs identical

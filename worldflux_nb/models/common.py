@@ -6,7 +6,7 @@ import os
 from datetime import datetime, timezone
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from worldflux_nb.models.digest import digest_of
 
@@ -19,6 +19,18 @@ Digest = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
 # A perturbation level: an integer difficulty, or a short label; `nominal` axis uses level 0.
 Level = int | Annotated[str, StringConstraints(min_length=1, max_length=64)]
 MetadataValue = str | int | float | bool | None
+
+
+def _label(value: Any) -> Any:
+    """Harness text shown as a name (an out-of-protocol row's task, axis or level): redacted, one
+    line, at most 128 characters, so whatever a harness wrote reads safely and never fails a packet."""
+    if not isinstance(value, str):
+        return value
+    text = " ".join(redacted_text(value).split()) or "(blank)"
+    return text if len(text) <= 128 else text[:127] + "…"
+
+
+Label = Annotated[str, BeforeValidator(_label)]
 # Episode indexes and seeds become int64 columns in conformance; larger values are refused on load.
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 EpisodeIndex = Annotated[int, Field(ge=0, le=INT64_MAX)]

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from worldflux_nb.models.common import (
-    Artifact, Digest, Frozen, Level, MetadataValue, ShortText, Slug, now_field,
+    Artifact, Digest, Frozen, Label, Level, MetadataValue, ShortText, Slug, now_field,
 )
 from worldflux_nb.models.evidence import EpisodeStatus, IdentityMode, Redaction
 from worldflux_nb.models.plan import DenominatorPolicy
@@ -124,9 +124,10 @@ class FlaggedEpisode(Frozen):
                                  "order_inferred"]
     cell_id: Slug | None = None  # the planned cell it belongs to or names; None when there is none
     probe_id: Slug
-    task_id: Slug
-    axis: Slug
-    level: Level
+    # An out-of-protocol row names whatever its harness wrote: shown redacted, never refused.
+    task_id: Label
+    axis: Label
+    level: int | Label
     episode_index: int
     seed: int | None
     success: bool | None

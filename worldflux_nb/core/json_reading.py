@@ -1,0 +1,114 @@
+"""One way to read JSON from untrusted files: fast, strict, and refusing what a parser would hide.
+
+A key given twice in one object (parsers keep the last, so `"success": false, "success": true`
+reads as a success) and an integer too long to be a count, index or seed are refused naming the
+file and the key; bare NaN/Infinity only where a harness is known to write them. Every JSON input
+— artifact files, harness files, JSON Lines rows — is read through this module.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pydantic_core
+
+from worldflux_nb.errors import InputError
+
+# An integer longer than this is no count, index or seed; Python itself refuses past 4300 digits.
+MAX_NUMBER_DIGITS = 100
+_SPACED_COLON = re.compile(r'"[ \t\r\n]+:')
+_LONG_DIGITS = re.compile(r"[0-9]{%d}" % (MAX_NUMBER_DIGITS + 1))
+_SPACED_COLON_BYTES = re.compile(_SPACED_COLON.pattern.encode())
+_LONG_DIGITS_BYTES = re.compile(_LONG_DIGITS.pattern.encode())
+
+
+def strict_loads(text: str, source: str, *, where: str | None = None, allow_nan: bool = False) -> Any:
+    """The standard library's parse with every refusal as one InputError naming source and where."""
+
+    def refuse_constant(name: str) -> Any:
+        if allow_nan:
+            return float(name.replace("Infinity", "inf"))
+        raise InputError(source, where, f"holds a bare {name}, which is not JSON")
+
+    def parse_int(digits: str) -> int:
+        if len(digits.lstrip("-")) > MAX_NUMBER_DIGITS:
+            raise InputError(source, where, f"holds a {len(digits)}-digit integer, too long to be evidence")
+        return int(digits)
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                field = f"{where}.{key}" if where else key
+                raise InputError(source, field, "appears twice in one JSON object; which value holds "
+                                 "is ambiguous, so the file is refused")
+            out[key] = value
+        return out
+
+    if not text.strip():
+        raise InputError(source, where, "is empty")
+    try:
+        return json.loads(text, parse_constant=refuse_constant, parse_int=parse_int,
+                          object_pairs_hook=pairs_hook)
+    except json.JSONDecodeError as exc:
+        raise InputError(source, where, f"is not valid JSON ({exc.msg} at line {exc.lineno} "
+                         f"column {exc.colno})") from None
+    except RecursionError:
+        raise InputError(source, where, "is nested too deeply to be evidence") from None
+    except ValueError as exc:  # e.g. Python's own integer-string conversion limit
+        raise InputError(source, where, f"cannot be read as JSON ({exc})") from None
+
+
+def fast_loads(data: bytes | str, source: str, *, where: str | None = None, allow_nan: bool = False,
+               decode: Any = None) -> Any:
+    """pydantic-core's parser first (several times faster on large files); strict_loads for
+    whatever it refuses or might read differently, so every refusal reads the same.
+
+    `decode` turns bytes into text for the strict path (the edge's UTF-8 check).
+    """
+    if not allow_nan:
+        try:
+            value = pydantic_core.from_json(data, allow_inf_nan=False, cache_strings="keys")
+        except ValueError:
+            value = _UNREAD
+        if value is not _UNREAD and not _may_hide_something(data, value):
+            return value
+    text = data if isinstance(data, str) else (decode(data) if decode else data.decode("utf-8-sig"))
+    return strict_loads(text, source, where=where, allow_nan=allow_nan)
+
+
+_UNREAD = object()
+
+
+def _may_hide_something(data: bytes | str, value: Any) -> bool:
+    """Whether the fast parse may have kept only the last of two equal keys or read an absurd integer.
+
+    Every key in the text ends in `"` then `:` (whitespace between allowed); counting those markers
+    is linear and over-counts only when a string holds one, so a count equal to the parsed keys
+    proves no key was dropped; any other count sends the text to the strict parser.
+    """
+    text = isinstance(data, str)
+    if (_LONG_DIGITS if text else _LONG_DIGITS_BYTES).search(data):  # type: ignore[arg-type]
+        return True
+    markers = data.count('":' if text else b'":')  # type: ignore[arg-type]
+    spaced = _SPACED_COLON if text else _SPACED_COLON_BYTES
+    if spaced.search(data):  # type: ignore[arg-type]
+        markers += sum(1 for _ in spaced.finditer(data))  # type: ignore[arg-type]
+    return markers != _count_keys(value)
+
+
+def _count_keys(value: Any) -> int:
+    if type(value) is not dict and type(value) is not list:
+        return 0
+    total, stack = 0, [value]
+    pop, push = stack.pop, stack.extend
+    while stack:
+        item = pop()
+        if type(item) is dict:
+            total += len(item)
+            push([v for v in item.values() if type(v) is dict or type(v) is list])
+        else:
+            push([v for v in item if type(v) is dict or type(v) is list])
+    return total
