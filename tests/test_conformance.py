@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from conftest import REFERENCE_PROFILE, cell_episodes
 from worldflux_nb.core.conformance import check_conformance, normalise_value
 from worldflux_nb.models.contract import CustomEvalContract
+from worldflux_nb.models.evidence_table import EvidenceTable
 from worldflux_nb.models.evidence import AuditInput, AuditSource
 from worldflux_nb.models.plan import AxisSelection, PlanCell, PowerTargets, ProtocolPlan, SelectedProbe
 from worldflux_nb.models.profile import EvalProfile
@@ -258,7 +259,8 @@ def test_many_out_of_protocol_rows_are_categorised():
     plan = make_plan(episodes=1)
     base = perfect_rows(plan, "alpha")[0]
     rows = [dict(base, episode_index=i % 5000) for i in range(200_000)]
-    ai = AuditInput.model_construct(plan_digest=plan.plan_digest, probe_id="alpha", episodes=rows,
+    ai = AuditInput.model_construct(plan_digest=plan.plan_digest, probe_id="alpha",
+                                    episodes=EvidenceTable.build(rows),
                                     source=AuditSource(importer="x", format_version="1", identity="explicit"),
                                     redactions=[], schema_version=AuditInput.schema_id())
     c = check_conformance(plan, [ai]).conformance

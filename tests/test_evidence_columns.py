@@ -1,5 +1,5 @@
-"""Evidence as columns: the column-wise row check agrees with pydantic, the cached views follow the
-data they were built from, and conformance gives the same answer however the columns were made."""
+"""Evidence as a table: every bad value refused naming its row and field, one table however it was
+given, no way to change evidence in place, and conformance the same for loaded and fresh inputs."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from test_conformance import audit, make_plan
 from test_scale import defective_rows, random_rows, reference_conformance
 from conftest import cell_episodes
 from worldflux_nb.core.conformance import check_conformance
-from worldflux_nb.core.evidence_columns import build_columns, evidence_columns
+from worldflux_nb.core.evidence_columns import evidence_columns
 from worldflux_nb.core.plan_keys import plan_keys
-from worldflux_nb.core.row_check import checked_columns
 from worldflux_nb.errors import InputError
 from worldflux_nb.io.artifacts import artifact_json, load
 from worldflux_nb.models.evidence import AuditInput
+from worldflux_nb.models.evidence_table import EvidenceError, EvidenceTable
 from worldflux_nb.models.plan import PlanCell, ProtocolPlan
 
 BASE = {"plan_digest": "sha256:" + "0" * 64, "probe_id": "beta",
@@ -27,13 +27,13 @@ BASE = {"plan_digest": "sha256:" + "0" * 64, "probe_id": "beta",
 ROW = {"axis": "light", "episode_index": 3, "level": "dim", "metadata": {"camera_config_id": "c"},
        "probe_id": "beta", "seed": 7, "status": "completed", "success": True, "task_id": "suite/0"}
 
-# Each a value pydantic would coerce (so the row would not be kept as written) or refuse.
+# Each a value the evidence table refuses (it coerces nothing: True is not 1, 2.0 is not 2).
 CHANGES = [
     {"level": True}, {"level": 2.0}, {"level": ""}, {"level": "x" * 65}, {"level": None},
     {"seed": True}, {"seed": 1.0}, {"seed": 2**63}, {"seed": -(2**63) - 1}, {"seed": "7"},
     {"episode_index": -1}, {"episode_index": 2**63}, {"episode_index": True}, {"episode_index": "3"},
     {"success": 1}, {"success": "true"}, {"status": "done"}, {"status": None}, {"task_id": 5},
-    {"probe_id": None}, {"axis": ["a"]}, {"metadata": None}, {"metadata": []},
+    {"probe_id": None}, {"axis": ["a"]}, {"metadata": []},
     {"metadata": {"k": [1]}}, {"metadata": {"k": {"a": 1}}}, {"metadata": {"k": float("nan")}},
     {"metadata": {"k": float("inf")}}, {"extra": 1},
 ]
@@ -42,69 +42,96 @@ CHANGES = [
 def columns_equal(a, b) -> bool:
     arrays = ("place", "status", "episode_index", "seed", "seed_missing", "success", "metadata")
     return (all(np.array_equal(getattr(a, n), getattr(b, n)) for n in arrays)
-            and a.places == b.places and a.statuses == b.statuses
-            and [sorted(m.items(), key=repr) for m in a.metadatas]
-            == [sorted(m.items(), key=repr) for m in b.metadatas])
+            and a.places == b.places and a.statuses == b.statuses and a.metadatas == b.metadatas)
 
 
-def test_rows_pass_the_column_check_exactly_when_validation_keeps_them():
+@pytest.mark.parametrize("change", CHANGES + [{"missing": "seed"}])
+def test_every_bad_value_is_refused_naming_its_row_and_field(change):
+    row = dict(ROW, **change)
+    if "missing" in change:
+        row = {k: v for k, v in ROW.items() if k != "seed"}
+    field = next(iter(change)) if "missing" not in change else "seed"
+    with pytest.raises(EvidenceError) as caught:
+        EvidenceTable.build([dict(ROW), dict(ROW), row])
+    assert caught.value.location == f"episodes[2].{field}"
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_the_same_values_are_refused_as_arrow_or_python_columns(change):
+    import pyarrow as pa
+
+    name, value = next(iter(change.items()))
+    if name in ("extra", "metadata") or isinstance(value, (list, dict)):
+        return  # no Arrow column of these types: covered by the row test
+    column = [ROW[name], value]
+    try:
+        arrow = pa.array(column)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return  # Arrow itself cannot hold the mix
+    columns = {k: [v, v] for k, v in ROW.items() if k != "metadata"}
+    # A column whose Arrow type is wrong (2.0 made it float) is refused at its first row.
+    with pytest.raises(EvidenceError, match=rf"episodes\[[01]\]\.{name}"):
+        EvidenceTable.build({**columns, name: arrow})
+
+
+def test_rows_columns_and_arrow_give_one_table():
     rows = random_rows(random.Random(3), 500)
-    columns = checked_columns(rows)
-    assert columns is not None
-    validated = AuditInput.model_validate({**BASE, "episodes": rows})
-    assert validated.episodes == rows
-    assert columns_equal(columns, build_columns(validated.episodes))
-    for change in CHANGES + [{"missing": "seed"}]:
-        row = dict(ROW, **change)
-        if "missing" in change:
-            row = {k: v for k, v in ROW.items() if k != "seed"}
-        bad = [dict(ROW), row]
-        assert checked_columns(bad) is None, change
-        try:
-            kept = AuditInput.model_validate({**BASE, "episodes": bad}).episodes
-        except ValidationError:
-            continue
-        assert repr(kept) != repr(bad), change  # coerced: True became 1, 2.0 became 2, ...
+    from_rows = EvidenceTable.build(rows)
+    columns = {name: [row.get(name) for row in rows] for name in ROW}
+    assert EvidenceTable.build(columns) == from_rows
+    assert EvidenceTable.build(from_rows.arrow) == from_rows
+    assert EvidenceTable.build(from_rows.to_pandas()) == from_rows
+    assert from_rows.to_pylist() == rows
 
 
-def test_loading_takes_the_column_path_and_matches_full_validation(tmp_path):
+def test_loading_gives_the_sealed_table_and_its_columns(tmp_path):
     plan = make_plan(400)
     rows = defective_rows(plan, random.Random(4))
     path = tmp_path / "audit.json"
     for probe, probe_rows in rows.items():
         sealed = audit(plan, probe, probe_rows)
         path.write_text(artifact_json(sealed), encoding="utf-8")
-        assert checked_columns(json.loads(path.read_text(encoding="utf-8"))["episodes"]) is not None
         loaded = load(path)
         assert loaded == sealed
-        assert loaded._columns.get(loaded.episodes) is not None  # built during the load
-        assert columns_equal(evidence_columns(loaded), build_columns(sealed.episodes))
+        assert columns_equal(evidence_columns(loaded.episodes), evidence_columns(sealed.episodes))
 
 
-def test_a_bad_row_is_refused_with_pydantics_message(tmp_path):
+def test_a_bad_row_is_refused_naming_row_and_field(tmp_path):
     plan = make_plan(4)
     sealed = audit(plan, "beta", [dict(ROW, episode_index=i) for i in range(4)])
     data = json.loads(artifact_json(sealed))
     data["episodes"][2]["status"] = "finished"
     path = tmp_path / "audit.json"
     path.write_text(json.dumps(data), encoding="utf-8")
-    with pytest.raises(InputError, match=r"episodes\.2\.status"):
+    with pytest.raises(InputError, match=r"audit\.json: episodes\[2\]\.status: 'finished' is not a status"):
         load(path)
 
 
-def test_cached_columns_follow_the_episodes_they_were_built_from():
+def test_evidence_cannot_be_changed_in_place_so_the_packet_cannot_go_stale():
+    """The issue's case: `audit.episodes[0]` changed in place used to leave the packet's numbers stale."""
+    from worldflux_nb.core.packet import build_packet
+
     plan = make_plan(4)
-    first = audit(plan, "beta", [dict(ROW, episode_index=i) for i in range(4)])
-    columns = evidence_columns(first)
-    assert evidence_columns(first) is columns
-    other = first.model_copy(update={"episodes": [dict(ROW, episode_index=0, seed=None)]})
-    assert len(evidence_columns(other)) == 1 and bool(evidence_columns(other).seed_missing[0])
-    assert len(evidence_columns(first)) == 4
-    assert first == AuditInput.model_validate(first.to_json_dict())  # the cache is never compared
-    assert "_columns" not in first.to_json_dict()
+    rows = [dict(ROW, episode_index=i, seed=None) for i in range(4)]
+    sealed = audit(plan, "beta", rows)
+    before = build_packet(plan, [sealed]).model_dump(exclude={"packet_digest", "created_at"})
+    with pytest.raises(TypeError):
+        sealed.episodes[0]["success"] = False  # rows are read-only views
+    with pytest.raises((AttributeError, TypeError)):
+        sealed.episodes._table = None
+    with pytest.raises(ValidationError):
+        sealed.episodes = EvidenceTable.build(rows[:1])  # the audit input is frozen
+    copy = sealed.episodes.to_pylist()
+    copy[0]["success"] = False  # a copy: the table is untouched
+    rows[1]["success"] = False  # nor does the table follow the list it was built from
+    assert sealed.episodes[0]["success"] is True and sealed.episodes[1]["success"] is True
+    assert build_packet(plan, [sealed]).model_dump(exclude={"packet_digest", "created_at"}) == before
+    assert sealed.digest_problem() is None
+    with pytest.raises(TypeError):
+        EvidenceTable(sealed.episodes.arrow)  # only build() makes tables: every one is checked
 
 
-def test_conformance_is_the_same_with_columns_from_load_or_from_rows(tmp_path):
+def test_conformance_is_the_same_for_loaded_and_fresh_inputs(tmp_path):
     plan = make_plan(300)
     rows = defective_rows(plan, random.Random(8))
     inputs = [audit(plan, probe, probe_rows) for probe, probe_rows in rows.items()]
@@ -114,11 +141,11 @@ def test_conformance_is_the_same_with_columns_from_load_or_from_rows(tmp_path):
         path.write_text(artifact_json(ai), encoding="utf-8")
         loaded.append(load(path))
     fresh = check_conformance(plan, [AuditInput.model_validate(ai.to_json_dict()) for ai in inputs])
-    cached = check_conformance(plan, loaded)
-    assert fresh.conformance == cached.conformance
-    assert fresh.rows.equals(cached.rows) and fresh.episodes.equals(cached.episodes)
+    again = check_conformance(plan, loaded)
+    assert fresh.conformance == again.conformance
+    assert fresh.rows.equals(again.rows) and fresh.episodes.equals(again.episodes)
     categories, _ = reference_conformance(plan, inputs)
-    assert list(cached.rows["category"].astype(str)) == categories
+    assert list(again.rows["category"].astype(str)) == categories
 
 
 def sparse_plan() -> ProtocolPlan:

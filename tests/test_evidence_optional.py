@@ -73,7 +73,7 @@ def test_bad_optional_values_are_refused_naming_the_row_and_field(change, field)
     plan = make_plan()
     rows = perfect_rows(plan, "alpha")
     rows[3].update(change)
-    with pytest.raises(InputError, match=rf"episodes\.3\.{field}"):
+    with pytest.raises(InputError, match=rf"episodes\[3\]\.{field}"):
         sealed(rows)
 
 

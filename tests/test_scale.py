@@ -14,12 +14,10 @@ import pytest
 from test_conformance import audit, make_plan
 from conftest import cell_episodes
 from worldflux_nb.core.conformance import check_conformance, normalise_value, pinned_by_key
-from worldflux_nb.models.digest import digest_of
 from worldflux_nb.errors import InputError
 from worldflux_nb.io.artifacts import artifact_json, load
 from worldflux_nb.io.files import json_text, parse_json, parse_json_bytes
-from worldflux_nb.models.common import Artifact
-from worldflux_nb.models.evidence import AuditInput, rows_json
+from worldflux_nb.models.evidence import AuditInput
 from worldflux_nb.models.plan import ProtocolPlan
 
 EPISODES_PER_CELL = 4000  # 5 cells: 20,000 planned episodes
@@ -145,26 +143,58 @@ def sealed_input(rows: list[dict]) -> AuditInput:
     return audit(plan, "beta", rows)
 
 
+def reference_stream(rows: list[dict]) -> bytes:
+    """docs/evidence-table.md's canonical byte stream, written out row by row from the JSON rows."""
+    import struct
+
+    from worldflux_nb.models.digest import canonical_json
+    from worldflux_nb.models.evidence_table import COLUMNS
+
+    out = bytearray()
+    for name, kind, _ in COLUMNS:
+        out += name.encode() + b"\0"
+        for row in rows:
+            value = row.get(name)
+            if name == "level":
+                value = str(value)
+            elif name == "metadata" and value is not None:
+                value = canonical_json(value).decode()
+            if kind == "int64":
+                out += struct.pack("<Bq", value is not None, value or 0)
+            elif kind == "bool":
+                out += bytes([0 if value is None else 1 + value])
+            elif value is None:
+                out += struct.pack("<i", -1)
+            else:
+                data = value.encode()
+                out += struct.pack("<i", len(data)) + data
+    return bytes(out)
+
+
 @pytest.mark.parametrize("floats", [False, True])
-def test_audit_digest_and_file_text_match_the_standard_library(floats):
+def test_audit_digest_is_the_documented_canonical_form(floats):
+    import hashlib
+
+    from worldflux_nb.models.digest import canonical_json
+
     rows = random_rows(random.Random(5), 3000)
-    if floats:  # pydantic-core writes some floats differently: the standard library takes over
+    if floats:
         rows[17].setdefault("metadata", {})["rate"] = 1e-07
         rows[18].setdefault("metadata", {})["rate"] = 0.00005
+    rows[19]["failure_reason"] = "slipped é"
     ai = sealed_input(rows)
-    assert (rows_json(ai.episodes) is None) == floats
-    assert ai.computed_digest() == Artifact.computed_digest(ai) == digest_of(ai.to_json_dict(),
-                                                                               without="audit_digest")
-    assert artifact_json(ai) == json_text(ai.to_json_dict())
+    assert ai.episodes.content_digest() == hashlib.sha256(reference_stream(rows)).hexdigest()
+    head = {k: v for k, v in ai.to_json_dict().items() if k not in ("episodes", "audit_digest")}
+    head["episodes_digest"] = hashlib.sha256(reference_stream(rows)).hexdigest()
+    assert ai.audit_digest == "sha256:" + hashlib.sha256(canonical_json(head)).hexdigest()
+    assert json.loads(artifact_json(ai)) == json.loads(json_text(ai.to_json_dict()))
 
 
-def test_rows_json_refuses_unsorted_metadata_keys():
-    rows = random_rows(random.Random(6), 10)
+def test_rows_read_back_as_written():
+    rows = random_rows(random.Random(6), 500)
     ai = sealed_input(rows)
-    assert rows_json(ai.episodes) is not None
-    unsorted = [dict(r, metadata={"b": 1, "a": 2}) for r in ai.episodes]
-    assert rows_json(unsorted) is None
-    assert rows_json([{"task_id": "t", "axis": "a"}]) is None  # keys out of order
+    assert ai.episodes.to_pylist() == rows
+    assert [dict(row) for row in ai.episodes] == rows
 
 
 def test_loading_verifies_the_same_digest(tmp_path):

@@ -101,12 +101,12 @@ def test_a_changed_plan_is_refused_by_the_command_line(reference_flow: Flow, tmp
 
 def test_evidence_claiming_another_plan_is_rejected_as_a_whole(reference_flow: Flow, tmp_path: Path) -> None:
     """An audit input sealed against a different plan is listed under digest_mismatches, not counted."""
-    from worldflux_nb.models.digest import digest_of
+    from worldflux_nb.models.evidence import AuditInput
 
     probe = reference_flow.probes[0]
     data = json.loads(reference_flow.audit(probe).read_text(encoding="utf-8"))
     data["plan_digest"] = "sha256:" + "1" * 64
-    data["audit_digest"] = digest_of(data, without="audit_digest")
+    data["audit_digest"] = AuditInput.model_validate(data).computed_digest()
     other = tmp_path / "audit.json"
     other.write_text(json.dumps(data), encoding="utf-8")
     args = ["--audit-input", f"{probe}={other}"]

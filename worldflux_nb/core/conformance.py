@@ -1,7 +1,7 @@
 """Evidence checked against the frozen plan: every row in exactly one category, every planned episode
 matched or missing (DESIGN.md, "Conformance semantics").
 
-Reads the evidence as integer-coded columns (core.evidence_columns, cached on each audit input) and
+Reads each audit input's evidence table as integer-coded columns (core.evidence_columns) and
 the plan's episode keys (core.plan_keys, cached on the plan); the matching is numpy over those
 columns, with Python work only per distinct place or metadata object, never per row.
 """
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from worldflux_nb.core.bulk import gc_paused
-from worldflux_nb.core.evidence_columns import build_columns, evidence_columns, joined_columns
+from worldflux_nb.core.evidence_columns import empty_columns, evidence_columns, joined_columns
 from worldflux_nb.core.conformance_frames import (
     ConformanceArrays, PinnedChecks, episodes_frame, objects, rows_frame,
 )
@@ -134,8 +134,8 @@ def _check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput]) -
     accepted = tuple(i for i, ai in enumerate(audit_inputs) if ai.plan_digest == expected)
     pins = pinned_by_key(plan)
     keys = plan_keys(plan)
-    parts = [evidence_columns(audit_inputs[i]) for i in accepted]
-    ev = joined_columns(parts) if parts else build_columns([])
+    parts = [evidence_columns(audit_inputs[i].episodes) for i in accepted]
+    ev = joined_columns(parts) if parts else empty_columns()
 
     # Placed once per distinct (probe, task, axis, level); levels compare as text, as in the plan.
     places = ev.places

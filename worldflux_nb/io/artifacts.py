@@ -11,7 +11,6 @@ from worldflux_nb.core.bulk import gc_paused
 from worldflux_nb.errors import InputError
 from worldflux_nb.io.files import json_text, read_json
 from worldflux_nb.models import ARTIFACT_KINDS, Artifact, AuditInput, CustomEvalContract, ProtocolPlan
-from worldflux_nb.models.evidence import rows_json
 
 if TYPE_CHECKING:
     from worldflux_nb.core.libero_plus import Classification
@@ -63,25 +62,19 @@ def artifact_from_json(data: Any, source: str, expected: type[A] | None = None) 
 
 
 def audit_input(data: dict[str, Any], source: str) -> AuditInput:
-    """An audit input with its episodes' columns built (core.evidence_columns).
+    """An audit input: its episodes checked column by column into an evidence table (a bad value is
+    refused naming its row and field), then the header validated by pydantic."""
+    from worldflux_nb.models.evidence_table import EvidenceError, EvidenceTable
 
-    Rows that validation would keep unchanged are recognised column by column (core.row_check) and
-    the rest of the artifact is validated by pydantic; any other input is validated by pydantic in
-    full, so refusals read exactly as before.
-    """
-    # Imported on use: `import worldflux_nb` must not pull in numpy and pandas.
-    from worldflux_nb.core.evidence_columns import evidence_columns, keep_columns
-    from worldflux_nb.core.row_check import checked_columns
-
-    columns = checked_columns(data.get("episodes"))
-    if columns is None:
-        audit = validate(AuditInput, data, source)
-        evidence_columns(audit)
-        return audit
-    head = validate(AuditInput, {**data, "episodes": []}, source)
-    audit = head.model_copy(update={"episodes": data["episodes"]})
-    keep_columns(audit, columns)
-    return audit
+    episodes = data.get("episodes")
+    if isinstance(episodes, list):
+        try:
+            data = {**data, "episodes": EvidenceTable.build(episodes)}
+        except EvidenceError as exc:
+            raise InputError(source, exc.location, exc.message) from None
+    elif episodes is not None:
+        raise InputError(source, "episodes", f"must be a list of rows, not {type(episodes).__name__}")
+    return validate(AuditInput, data, source)
 
 
 def load(path: str | os.PathLike[str], expected: type[A] | None = None) -> A:
@@ -106,15 +99,6 @@ def load_libero_plus_classification(path: str | os.PathLike[str]) -> Classificat
 
 
 def artifact_json(artifact: Artifact) -> str:
-    """The artifact as stable pretty JSON (json_text); an audit input's rows are written fast."""
-    if isinstance(artifact, AuditInput):
-        with gc_paused():
-            rows = rows_json(artifact.episodes, indent=2)
-            if rows is not None:
-                head = artifact.model_dump(mode="json", exclude={"episodes"})
-                head["episodes"] = []
-                # Top-level keys are the only lines indented by two spaces, and JSON strings hold
-                # no raw newlines: the rows go in at the one place `"episodes": []` is written.
-                return json_text(head).replace('\n  "episodes": []', '\n  "episodes": '
-                                               + rows.decode("utf-8").replace("\n", "\n  "), 1)
-    return json_text(artifact.to_json_dict())
+    """The artifact as stable pretty JSON (json_text)."""
+    with gc_paused():
+        return json_text(artifact.to_json_dict())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
 from typing_extensions import Self, TypedDict
@@ -12,9 +12,32 @@ from worldflux_nb.models.common import (
     Slug, now_field,
 )
 from worldflux_nb.models.contract import CustomEvalContract
-from worldflux_nb.models.evidence import DerivedCache
 from worldflux_nb.models.profile import EvalProfile
 from worldflux_nb.models.registry import SeedMode
+
+class DerivedCache:
+    """The plan's planned-episode keys (core.plan_keys), tied to the exact `cells` list they were
+    built from; never serialised, never compared. (Evidence keeps no such cache: its table is
+    immutable and conformance reads it directly.)"""
+
+    __slots__ = ("source", "value")
+
+    def __init__(self) -> None:
+        self.source: object = None
+        self.value: Any = None
+
+    def get(self, source: object) -> Any:
+        return self.value if source is self.source and self.value is not None else None
+
+    def put(self, source: object, value: Any) -> Any:
+        self.source, self.value = source, value
+        return value
+
+    def __eq__(self, other: object) -> bool:  # a cache never makes two equal models unequal
+        return isinstance(other, DerivedCache)
+
+    __hash__ = None  # type: ignore[assignment]
+
 
 DenominatorPolicy = Literal["all_planned", "attempted", "completed_only"]
 DENOMINATOR_POLICIES: tuple[DenominatorPolicy, ...] = ("all_planned", "attempted", "completed_only")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from itertools import repeat
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from pydantic import ValidationError
@@ -17,16 +16,16 @@ from worldflux_nb.models.redaction import redact_text
 from worldflux_nb.errors import InputError
 from worldflux_nb.models.common import Level
 from worldflux_nb.models.evidence import (
-    EPISODE_STATUSES, OPTIONAL_FIELDS, AuditInput, AuditSource, EvidenceKind, EvidenceRow, IdentityMode,
-    Redaction, ReportedSummary, SourceFile,
+    EPISODE_STATUSES, AuditInput, AuditSource, EvidenceKind, EvidenceRow, IdentityMode, Redaction,
+    ReportedSummary, SourceFile,
 )
+from worldflux_nb.models.evidence_table import EvidenceError, EvidenceTable
 from worldflux_nb.models.plan import ProtocolPlan
 
 # Free text (failure messages, tracebacks) is kept short: enough to triage, not a log dump.
 MAX_TEXT_CHARS = 500
 # Indexes and seeds go into int64 columns downstream; anything larger is refused here.
 INT64_MAX = 2**63 - 1
-REQUIRED_FIELD_COUNT = 8  # the generic evidence fields every row carries (metadata is optional)
 
 
 @dataclass(frozen=True)
@@ -325,26 +324,25 @@ def scalar_extras(entry: Mapping[str, Any], skip: Iterable[str]) -> dict[str, An
 # Assembly
 # ---------------------------------------------------------------------------------------------
 
-def assemble(rows: list[EvidenceRow], *, plan: ProtocolPlan, probe_id: str, source: str,
-             importer: str, format_version: str, identity: IdentityMode,
+def assemble(rows: Sequence[EvidenceRow] | Mapping[str, Any], *, plan: ProtocolPlan, probe_id: str,
+             source: str, importer: str, format_version: str, identity: IdentityMode,
              task_mapping: Mapping[str, str], notes: Sequence[str],
              redactor: Redactor, identity_basis: str | None = None,
              evidence_kind: EvidenceKind = "structured",
              reported: ReportedSummary | None = None) -> AuditInput:
-    """A sealed AuditInput over the rows; an empty file of episodes is refused.
-
-    The optional columns (failure_reason, run_id, recorded_at, harness_task) are left out of a row
-    where they are None, as docs/evidence-table.md has it.
-    """
-    if not rows:
+    """A sealed AuditInput over the evidence: row dicts, or a mapping of column name to a sequence or
+    Arrow array (docs/evidence-table.md). Every column is checked; an empty file is refused."""
+    if not len(rows) or (isinstance(rows, Mapping) and not len(next(iter(rows.values()), ()))):
         raise InputError(source, None, "holds no episodes")
-    drop_null_optionals(rows)
-    sort_metadata_keys(rows)
     if plan.plan_digest is None:
         raise InputError(source, "--plan", "the plan is not sealed (it has no plan_digest)")
     try:
+        table = EvidenceTable.build(rows)
+    except EvidenceError as exc:
+        raise InputError(source, exc.location, exc.message) from None
+    try:
         audit = AuditInput(
-            plan_digest=plan.plan_digest, probe_id=probe_id, episodes=rows,
+            plan_digest=plan.plan_digest, probe_id=probe_id, episodes=table,
             source=AuditSource(importer=importer, format_version=format_version[:2000],
                                identity=identity, identity_basis=identity_basis,
                                evidence_kind=evidence_kind, reported=reported or ReportedSummary(),
@@ -356,27 +354,6 @@ def assemble(rows: list[EvidenceRow], *, plan: ProtocolPlan, probe_id: str, sour
         where = ".".join(str(part) for part in first.get("loc", ())) or None
         raise InputError(source, where, first.get("msg", "is invalid")) from None
     return audit.sealed()
-
-
-def drop_null_optionals(rows: list[EvidenceRow]) -> None:
-    """Remove optional columns holding None, in place (rows without any are not touched)."""
-    for row in rows:
-        if len(row) > REQUIRED_FIELD_COUNT + ("metadata" in row):
-            for name in OPTIONAL_FIELDS:
-                if name in row and row[name] is None:  # type: ignore[literal-required]
-                    del row[name]  # type: ignore[misc]
-
-
-def sort_metadata_keys(rows: list[EvidenceRow]) -> None:
-    """Put each row's metadata keys in sorted order, in place: rows then serialise canonically as
-    they are (see models.evidence.rows_json). Only rows whose key order is off are touched."""
-    shapes = set(map(tuple, filter(None, map(dict.get, rows, repeat("metadata")))))
-    unsorted = {keys for keys in shapes if list(keys) != sorted(keys)}
-    if unsorted:
-        for row in rows:
-            metadata = row.get("metadata")
-            if metadata and tuple(metadata) in unsorted:
-                row["metadata"] = dict(sorted(metadata.items()))
 
 
 def with_files(audit: AuditInput, files: Sequence[SourceFile]) -> AuditInput:

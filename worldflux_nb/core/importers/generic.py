@@ -293,7 +293,7 @@ def _clean_metadata(metadata: Any, redactor: Redactor,
     if (items is not None and len(redactor.redactions) == found and list(clean) == list(metadata)
             and all(clean[k] is v or (type(clean[k]) is type(v) and clean[k] == v)
                     for k, v in metadata.items())):
-        known_clean[items] = dict(sorted(clean.items()))  # sorted: see common.sort_metadata_keys
+        known_clean[items] = dict(sorted(clean.items()))  # the evidence table stores canonical JSON
     return clean
 
 
