@@ -194,12 +194,11 @@ def test_real_packet_and_conformance_rows_chart_and_explore():
     check_bundle(charts.denominator_chart(packet), {"rect"}, 3 * 5 * 40)
     check_bundle(charts.power_chart(packet, plan=plan), {"line", "rule", "symbol"}, 200 + len(packet.cells))
     explorer = packet.explore(rows, plan=plan)
-    explorer.category.value = ("duplicate",)
+    explorer.filter(category=["duplicate"])
     assert set(explorer.filtered["cell_id"]) == {c.cell_id for c in packet.cells if c.duplicates}
-    assert (explorer.episode_rows()["category"] == "duplicate").any()
-    fallback = packet.explore()
-    fallback.category.value = ("out_of_protocol",)
-    assert (fallback.episode_rows()["category"] == "out_of_protocol").any()
+    assert (explorer.episode_rows(explorer.filtered["cell_id"].iloc[0])["category"] == "duplicate").any()
+    fallback = packet.explore().filter(category=["out_of_protocol"])
+    assert any((fallback.episode_rows(c)["category"] == "out_of_protocol").any() for c in fallback.filtered["cell_id"])
     assert_offline(packet._repr_mimebundle_())
 
 

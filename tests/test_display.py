@@ -87,9 +87,11 @@ def test_registered_builder_is_used_and_its_tables_are_bounded(monkeypatch):
         rows = [[i, f"row {i}"] for i in range(DISPLAY_MAX_ROWS + 300)]
         return Document(title=f"Profile {profile.profile_id}", blocks=[Table(["#", "text"], rows)])
 
-    module = types.ModuleType("worldflux_nb.render.plan_docs")
-    module.profile_document = profile_document
-    monkeypatch.setitem(sys.modules, "worldflux_nb.render.plan_docs", module)
+    from worldflux_nb.render import display
+    from worldflux_nb.models import EvalProfile
+
+    monkeypatch.setitem(display.ARTIFACT_VIEWS, EvalProfile,
+                        (profile_document, display.ARTIFACT_VIEWS[EvalProfile][1]))
     bundle = ARTIFACTS["profile"]._repr_mimebundle_()
     assert calls == ["customer-vla-v3-tabletop"]
     assert bundle["text/markdown"].startswith("# Profile customer-vla-v3-tabletop")
@@ -120,3 +122,20 @@ def test_evidence_overview_lists_every_audit_input_on_one_row():
     assert bundle["text/html"].count("<tr ") == 3  # header + one row per audit input
     assert audit.audit_digest in bundle["text/markdown"]
     assert_offline(bundle)
+
+
+def test_every_artifact_kind_has_a_registered_display():
+    from worldflux_nb.models import ARTIFACT_KINDS
+    from worldflux_nb.render.display import ARTIFACT_VIEWS
+
+    assert set(ARTIFACT_KINDS.values()) <= set(ARTIFACT_VIEWS)
+
+
+def test_an_unregistered_artifact_kind_is_an_error_not_a_silent_default():
+    from worldflux_nb.models.common import Artifact
+
+    class Stray(Artifact):
+        KIND = "stray"
+
+    with pytest.raises(TypeError, match="no display registered for Stray"):
+        Stray()._repr_mimebundle_()

@@ -16,6 +16,9 @@ from worldflux_nb.io.artifacts import load  # noqa: E402
 from worldflux_nb.models import (  # noqa: E402
     AuditInput, CustomEvalContract, EvalPacket, EvalProfile, ProtocolPlan, ReviewerBrief, RunSheet,
 )
+from worldflux_nb.render.registration import register as _register_display  # noqa: E402
+
+_register_display()  # the presentation layer attaches display to the models; they never import it
 
 __all__ = [
     "AuditInput", "CustomEvalContract", "EvalPacket", "EvalProfile", "ProtocolPlan",

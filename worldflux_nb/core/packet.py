@@ -14,6 +14,7 @@ from worldflux_nb.core.detect import SourceEvidence, detect
 from worldflux_nb.core.detect_sources import refuse_repeated_sources
 from worldflux_nb.core.episode_outcomes import episode_outcomes, status_mask
 from worldflux_nb.core.findings import plural
+from worldflux_nb.core.text import value_text
 from worldflux_nb.core.conformance import (
     ABSENT, ConformanceResult, check_conformance, normalise_value, plan_digest,
 )
@@ -356,7 +357,7 @@ def _row_detail(kind: str, row: pd.Series, pinned_keys: Sequence[str]) -> str:
     if kind == "out_of_protocol":
         return f"{where}: not a planned episode"
     if kind == "seed_mismatch":
-        return f"{where}: recorded seed {row['seed']}, planned seed {row['planned_seed']}"
+        return f"{where}: recorded seed {value_text(row['seed'])}, planned seed {value_text(row['planned_seed'])}"
     if kind == "metadata_mismatch":
         keys = [k for k in pinned_keys if bool(row.get(f"differs:{k}", False))]
         return f"{where}: " + "; ".join(f"{k} = {row[f'meta:{k}']!r} differs from the pinned value" for k in keys)
@@ -425,7 +426,8 @@ def flagged_episodes(plan: ProtocolPlan, result: ConformanceResult,
             flagged.append(_flag(kind, row, _row_detail(kind, row, result.pinned_keys)))
     for _, row in result.episodes.iloc[missing[:FLAGS_PER_KIND]].iterrows():
         flagged.append(_flag("missing", row.drop(labels=["status", "success"]),
-                             f"planned episode of {row['cell_id']} (planned seed {row['seed']}) has no conformant evidence"))
+                             f"planned episode of {row['cell_id']} (planned seed {value_text(row['seed'])}) "
+                             "has no conformant evidence"))
     return flagged, sum(totals.values()) - len(flagged), {k: v for k, v in totals.items() if v}
 
 

@@ -108,12 +108,6 @@ class Artifact(Frozen):
             return f"{self.DIGEST_FIELD} {stored} does not match the content ({actual}); the file was changed after it was sealed"
         return None
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        # Presentation loads lazily: importing the models never pulls in HTML, charts or widgets.
-        from worldflux_nb.render.display import mimebundle
-
-        return mimebundle(self, include=include, exclude=exclude)
-
 
 def redacted_text(value: Any) -> Any:
     """Free text with secret-shaped spans replaced by `[REDACTED:kind]`, which says what was removed."""

@@ -251,12 +251,6 @@ class EvalPacket(Artifact):
     created_at: str = now_field()
     packet_digest: Digest | None = None
 
-    def explore(self, evidence: object = None, plan: object = None) -> object:
-        """The ipywidgets explorer over this packet's cells; ipywidgets loads only now."""
-        from worldflux_nb.render.explorer import explore
-
-        return explore(self, evidence=evidence, plan=plan)  # type: ignore[arg-type]
-
 
 class ReviewerQuestion(Frozen):
     about: ShortText  # the cell id or probe id the question concerns

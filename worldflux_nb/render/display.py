@@ -1,31 +1,24 @@
 """Jupyter display of every artifact: plain text, HTML, Markdown and the artifact's own JSON.
 
 HTML and Markdown come from the one Document each artifact kind is described by (the same function
-the command line writes files from); this module only picks that function and bounds table sizes.
+the command line writes files from); `ARTIFACT_VIEWS` registers those functions in one place.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from collections import Counter
 from typing import Any, Callable, Collection
 
-from worldflux_nb.models.common import PRIVACY, Artifact
-from worldflux_nb.render.document import Banner, Document, KeyValues, Table
+from worldflux_nb.models import (
+    Artifact, AuditInput, CustomEvalContract, EvalPacket, EvalProfile, ProtocolPlan, ReviewerBrief, RunSheet,
+)
+from worldflux_nb.render.document import Document, Table
+from worldflux_nb.render.evidence_doc import audit_input_document, evidence_overview_document
 from worldflux_nb.render.html import to_html
 from worldflux_nb.render.markdown import to_markdown
-
-# Per-kind Document builders, owned by the modules that describe each artifact; looked up lazily.
-DOCUMENT_BUILDERS: dict[str, tuple[str, str]] = {
-    "profile": ("worldflux_nb.render.plan_docs", "profile_document"),
-    "custom_eval_contract": ("worldflux_nb.render.plan_docs", "contract_document"),
-    "protocol_plan": ("worldflux_nb.render.plan_docs", "plan_document"),
-    "run_sheet": ("worldflux_nb.render.plan_docs", "run_sheet_document"),
-    "audit_input": ("worldflux_nb.render.evidence_doc", "audit_input_document"),
-    "eval_packet": ("worldflux_nb.render.packet_docs", "packet_document"),
-    "reviewer_brief": ("worldflux_nb.render.packet_docs", "brief_document"),
-}
+from worldflux_nb.render.packet_docs import brief_document, packet_document
+from worldflux_nb.render.plan_docs import contract_document, plan_document, profile_document, run_sheet_document
 
 # Inline tables stop here so a million-episode run sheet still displays fast and small.
 DISPLAY_MAX_ROWS = 200
@@ -39,38 +32,6 @@ def short_digest(digest: str | None) -> str:
     return "unsealed" if not digest else digest[: len("sha256:") + 12] + "…"
 
 
-def document_builder(kind: str) -> Callable[[Any], Document] | None:
-    """The registered Document function for a kind, or None while its module does not exist."""
-    target = DOCUMENT_BUILDERS.get(kind)
-    if target is None:
-        return None
-    module_name, function_name = target
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:  # the module exists but is broken: say so, do not hide it
-            raise
-        return None
-    return getattr(module, function_name, None)
-
-
-def generic_document(artifact: Artifact) -> Document:
-    """A default description for kinds without a registered builder: scalar fields and list sizes."""
-    data = artifact.to_json_dict()
-    items: list[tuple[str, Any]] = []
-    for key, value in data.items():
-        if isinstance(value, list):
-            items.append((key, f"{len(value)} item(s)"))
-        elif isinstance(value, dict):
-            items.append((key, f"{len(value)} field(s)"))
-        else:
-            items.append((key, value))
-    return Document(
-        title=f"{type(artifact).__name__} ({artifact.schema_version})",
-        blocks=[Banner(f"{PRIVACY}: keep this artifact private.", "warning"), KeyValues(items)],
-    )
-
-
 def bounded(document: Document, max_rows: int = DISPLAY_MAX_ROWS) -> Document:
     """The same document with every table capped at `max_rows` visible rows."""
     blocks = []
@@ -82,8 +43,7 @@ def bounded(document: Document, max_rows: int = DISPLAY_MAX_ROWS) -> Document:
 
 
 def artifact_document(artifact: Artifact) -> Document:
-    builder = document_builder(artifact.KIND)
-    return bounded(builder(artifact) if builder else generic_document(artifact))
+    return bounded(artifact_view(artifact)[0](artifact))
 
 
 def _count(n: int, noun: str) -> str:
@@ -158,11 +118,25 @@ def _brief_lines(a: Any) -> list[str]:
             f"packet_digest {short_digest(a.packet_digest)}"]
 
 
-_SUMMARY_LINES: dict[str, Callable[[Any], list[str]]] = {
-    "profile": _profile_lines, "custom_eval_contract": _contract_lines, "protocol_plan": _plan_lines,
-    "run_sheet": _run_sheet_lines, "audit_input": _audit_lines, "eval_packet": _packet_lines,
-    "reviewer_brief": _brief_lines,
+# The one place each artifact kind's views are registered: its Document (HTML and Markdown) and its
+# plain-text summary. An artifact kind without an entry is a programming error, never a silent default.
+ARTIFACT_VIEWS: dict[type[Artifact], tuple[Callable[[Any], Document], Callable[[Any], list[str]]]] = {
+    EvalProfile: (profile_document, _profile_lines),
+    CustomEvalContract: (contract_document, _contract_lines),
+    ProtocolPlan: (plan_document, _plan_lines),
+    RunSheet: (run_sheet_document, _run_sheet_lines),
+    AuditInput: (audit_input_document, _audit_lines),
+    EvalPacket: (packet_document, _packet_lines),
+    ReviewerBrief: (brief_document, _brief_lines),
 }
+
+
+def artifact_view(artifact: Artifact) -> tuple[Callable[[Any], Document], Callable[[Any], list[str]]]:
+    """The registered (document, summary lines) pair of an artifact's class."""
+    for cls in type(artifact).__mro__:
+        if cls in ARTIFACT_VIEWS:
+            return ARTIFACT_VIEWS[cls]
+    raise TypeError(f"no display registered for {type(artifact).__name__}; add it to ARTIFACT_VIEWS")
 _NAME_FIELDS = ("plan_id", "contract_id", "probe_id", "profile_id")
 
 
@@ -170,7 +144,7 @@ def plain_summary(artifact: Artifact) -> str:
     """A few lines a reader can act on, instead of a pydantic dump."""
     name = next((str(getattr(artifact, f)) for f in _NAME_FIELDS if hasattr(artifact, f)), "")
     head = f"{type(artifact).__name__} {name}".rstrip() + f" [{artifact.privacy}]"
-    lines = _SUMMARY_LINES.get(artifact.KIND, lambda _: [artifact.schema_version])(artifact)
+    lines = artifact_view(artifact)[1](artifact)
     return "\n".join([head] + [f"  {line}" for line in lines])
 
 
@@ -217,8 +191,6 @@ class DocumentView:
 
 def evidence_overview(audits: Any) -> DocumentView:
     """One table for all audit inputs: a notebook stays small however many inputs a packet has."""
-    from worldflux_nb.render.evidence_doc import evidence_overview_document
-
     return DocumentView(bounded(evidence_overview_document(list(audits))))
 
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
 
+import numpy as np
+
+from worldflux_nb.core.text import NO_VALUE, is_missing, value_text
+
 Tone = Literal["info", "warning", "danger", "ok"]
 
 
@@ -64,17 +68,19 @@ MAX_LIST_ITEMS = 12
 
 def cell_text(value: Any) -> str:
     """How a value reads in a table cell, the same in Markdown and HTML."""
-    if value is None:
-        return "—"
+    if is_missing(value):
+        return NO_VALUE
+    if isinstance(value, np.generic):  # numpy scalars from DataFrame rows read as their Python values
+        value = value.item()
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, float):
+    if isinstance(value, float):  # a rate or an interval bound; integers never arrive as floats here
         return f"{value:.3f}"
     if isinstance(value, (list, tuple)):
         shown = ", ".join(cell_text(v) for v in value[:MAX_LIST_ITEMS])
         hidden = len(value) - MAX_LIST_ITEMS
         return f"{shown}, … (+{hidden} more)" if hidden > 0 else shown
-    return str(value)
+    return value_text(value)
 
 
 def visible_rows(table: Table) -> tuple[Sequence[Sequence[Any]], int]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-from worldflux_nb.core.importers.run_folder import RunFolderReport
 from worldflux_nb.models.evidence import EPISODE_STATUSES, AuditInput
 from worldflux_nb.render.document import Banner, BulletList, Document, Heading, KeyValues, Paragraph, Table
+
+if TYPE_CHECKING:  # the triage report is core's; its document needs only its fields
+    from worldflux_nb.core.importers.run_folder import RunFolderReport
 
 PRIVATE_BANNER = ("LOCAL_PRIVATE: imported evidence for internal review and private reviewer handoff "
                   "only. It is not checked against the plan until an eval packet is made from it.")

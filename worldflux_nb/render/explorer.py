@@ -1,175 +1,245 @@
-"""An ipywidgets explorer: filter a packet's cells, then drill into one cell's episodes.
+"""The explorer: a packet's cells filtered by probe / task / axis / level / category, and each cell's episodes.
 
-Imported only when `packet.explore()` or `explore()` is called, so ipywidgets never loads with the
-package. Filters work on precomputed integer codes and boolean masks, so a change stays well under
-100 ms at 10,000 cells.
+An anywidget whose front end (`explorer.js`, shipped in the package; no CDN) holds the aggregated cells
+and their episodes, so filtering runs in the browser: with a kernel, and in a trusted saved notebook
+without one (its widget state is saved when a notebook is executed headlessly). Wherever widgets do not
+render (an untrusted notebook, an HTML export, GitHub) its display falls back to `static_html()`: the same
+view as inline-styled HTML, each cell's episodes one click away behind a <details>.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, Collection
 
-import ipywidgets as widgets
+import anywidget
 import numpy as np
 import pandas as pd
+import traitlets
 
-from worldflux_nb.core.plan_keys import plan_keys
+from worldflux_nb.core.run_sheet import planned_episodes_frame
+from worldflux_nb.core.text import NO_VALUE, is_missing, value_text
+from worldflux_nb.models.common import PRIVACY
 from worldflux_nb.models.packet import EvalPacket
 from worldflux_nb.render.conformance_view import DISPLAY_CATEGORIES, cells_frame, place_on_cells
-from worldflux_nb.render.document import Document, Paragraph, Table
-from worldflux_nb.render.html import to_html
+from worldflux_nb.render.document import cell_text
+from worldflux_nb.render.html import escape_text, scroll_box
 
 FILTER_FIELDS = ("probe_id", "task_id", "axis", "level")
 CATEGORY_FILTERS = DISPLAY_CATEGORIES + ("underpowered",)
+CELL_COLUMNS = ["cell_id", "probe_id", "task_id", "axis", "level", "planned", "matched", "missing",
+                "successes", "denominator", "success_rate", "ci_low", "ci_high", "underpowered", "flags"]
 EPISODE_COLUMNS = ["episode_index", "seed", "status", "success", "category", "flags", "replay"]
+FRONT_END_EPISODE_COLUMNS = EPISODE_COLUMNS[:-1]  # the front end writes the replay hint itself
+# Bounds that keep the saved widget state and the static view small at 10,000 cells.
+MAX_EPISODES_PER_CELL = 200
+MAX_EPISODE_ROWS = 20_000
+STATIC_CELLS = 100
 
 
-def _episode_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """Episode rows with a flag text and a replay hint (task, seed, episode index)."""
-    rows = rows.sort_values(["episode_index", "category"], kind="stable")
-    flags = np.where(rows["category"].astype(str) == "matched", "", rows["category"].astype(str))
-    infra = (rows["status"].astype(str) == "infra_failure").to_numpy()
-    flags = np.where(infra, np.char.add(flags.astype(str), np.where(flags == "", "infra_failure",
-                                                                       ", infra_failure")), flags)
-    seeds = rows["seed"].astype(object).where(rows["seed"].notna(), None)
-    replay = [f"task {t} · seed {'none recorded' if s is None else s} · episode {i}"
-              for t, s, i in zip(rows["task_id"], seeds, rows["episode_index"])]
-    return pd.DataFrame({"episode_index": rows["episode_index"].to_numpy(), "seed": seeds.to_numpy(),
-                         "status": rows["status"].astype(object).where(rows["status"].notna(), None).to_numpy(), "success": rows["success"].astype(object).to_numpy(),
-                         "category": rows["category"].astype(str).to_numpy(), "flags": flags,
-                         "replay": replay, "detail": rows.get("detail", pd.Series([None] * len(rows))).to_numpy()})
+def _integers(values: Any) -> list[int | None]:
+    """Whole numbers as Python ints and missing ones as None: a float column would show `0.000`."""
+    return [None if is_missing(v) else int(v) for v in values]
 
 
-class Explorer(widgets.VBox):
-    """Filters (probe, task, axis, level, category), a cell table, and the selected cell's episodes.
+def _plain(values: Any) -> list[Any]:
+    return [None if is_missing(v) else (v.item() if isinstance(v, np.generic) else v) for v in values]
 
-    `evidence`: categorised evidence rows (cell_id, probe_id, task_id, axis, level, episode_index,
-    seed, success, status, category); without it the drill-down shows the packet's flagged episodes.
+
+def episode_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Episode rows in episode order, with a flag text and a replay hint (task, seed, episode index);
+    integers stay ints. A `cell` column, when there, is kept."""
+    rows = rows.assign(order=_integers(rows["episode_index"])).sort_values(["order", "category"], kind="stable")
+    category = rows["category"].astype(str).to_numpy()
+    infra = (rows["status"].astype(object) == "infra_failure").to_numpy()
+    flags = [", ".join(f for f in ([] if c == "matched" else [c]) + (["infra_failure"] if i else []))
+             for c, i in zip(category, infra)]
+    index, seed = _integers(rows["episode_index"]), _integers(rows["seed"])
+    replay = [f"task {t} · seed {value_text(s)} · episode {value_text(i)}"
+              for t, s, i in zip(rows["task_id"], seed, index)]
+    columns = {"episode_index": index, "seed": seed, "status": _plain(rows["status"]),
+               "success": _plain(rows["success"]), "category": list(category), "flags": flags, "replay": replay,
+               **({"cell": list(rows["cell"])} if "cell" in rows else {})}
+    # Object columns throughout: pandas would turn None into NaN in a column of strings or integers.
+    return pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in columns.items()})
+
+
+class Explorer(anywidget.AnyWidget):
+    """Filters that narrow each other, clear buttons, a cell table, and each cell's episodes on a click.
+
+    `evidence`: categorised evidence rows (cell_id, probe_id, task_id, axis, level, episode_index, seed,
+    success, status, category); without it a cell's episodes are the packet's flagged episodes.
     `plan`: when given, planned episodes with no conformant row are listed as missing.
     """
 
-    def __init__(self, packet: EvalPacket, evidence: pd.DataFrame | None = None, plan: Any = None,
-                 max_table_rows: int = 100, max_cell_options: int = 500) -> None:
+    _esm = Path(__file__).with_name("explorer.js").read_text(encoding="utf-8")  # a string: no file watcher
+    data = traitlets.Dict().tag(sync=True)
+    filters = traitlets.Dict().tag(sync=True)  # field -> chosen values; an empty list keeps everything
+    selected = traitlets.Unicode("").tag(sync=True)  # the cell whose episodes are open
+
+    def __init__(self, packet: EvalPacket, evidence: pd.DataFrame | None = None, plan: Any = None) -> None:
         self.packet, self.plan = packet, plan
-        self.max_table_rows, self.max_cell_options = max_table_rows, max_cell_options
         self.cells = cells_frame(packet)
-        self._codes = {f: pd.Categorical(self.cells[f].astype(str)) for f in FILTER_FIELDS}
+        self.cells["flags"] = [", ".join(c for c in DISPLAY_CATEGORIES[1:] if getattr(row, f"n_{c}") > 0)
+                               for row in self.cells.itertuples()]
         self._has = {c: self.cells[f"n_{c}"].to_numpy() > 0 for c in DISPLAY_CATEGORIES}
         self._has["underpowered"] = self.cells["underpowered"].to_numpy(dtype=bool)
-        extra = [self.cells[f"n_{c}"].to_numpy() > 0 for c in DISPLAY_CATEGORIES[1:]]
-        self.cells["flags"] = [", ".join(c for c, on in zip(DISPLAY_CATEGORIES[1:], row) if on)
-                               for row in zip(*extra)]
-        self._episodes = self._prepare_episodes(evidence)
-        self._mask = np.ones(len(self.cells), dtype=bool)
-
-        def picker(name: str, options: Any) -> widgets.SelectMultiple:
-            box = widgets.SelectMultiple(options=list(options), description=name, rows=5,
-                                         layout=widgets.Layout(width="220px"))
-            box.observe(lambda _: self.refresh(), names="value")
-            return box
-
-        self.probe = picker("probe", self._codes["probe_id"].categories)
-        self.task = picker("task", self._codes["task_id"].categories)
-        self.axis = picker("axis", self._codes["axis"].categories)
-        self.level = picker("level", self._codes["level"].categories)
-        self.category = picker("category", CATEGORY_FILTERS)
-        self.status = widgets.HTML()
-        self.table = widgets.HTML()
-        self.cell = widgets.Dropdown(description="cell", layout=widgets.Layout(width="640px"))
-        self._refreshing = False
-        self.cell.observe(lambda _: None if self._refreshing else self.show_cell(), names="value")
-        self.episodes = widgets.HTML()
-        hint = widgets.HTML("<i>Empty filter = everything. Category keeps cells with any of the chosen "
-                            "categories. LOCAL_PRIVATE.</i>")
-        super().__init__([widgets.HBox([self.probe, self.task, self.axis, self.level, self.category]),
-                          hint, self.status, self.table, self.cell, self.episodes])
-        self.refresh()
+        self.source = "evidence rows" if evidence is not None else "flagged episodes from the packet"
+        self._by_cell = self._episodes_by_cell(self._prepare_episodes(evidence))
+        super().__init__(data=self._front_end_data(), filters={f: [] for f in FILTER_FIELDS + ("category",)})
 
     def _prepare_episodes(self, evidence: pd.DataFrame | None) -> pd.DataFrame:
         if evidence is None:
-            flagged = self.packet.flagged_episodes
-            rows = pd.DataFrame([f.model_dump() for f in flagged], columns=[
+            rows = pd.DataFrame([f.model_dump() for f in self.packet.flagged_episodes], columns=[
                 "category", "probe_id", "task_id", "axis", "level", "episode_index", "seed", "success",
                 "status", "detail", "cell_id"])
         else:
             rows = evidence.copy()
         rows["level"] = rows["level"].astype(str)
         rows["cell"] = place_on_cells(rows, self.cells)
+        if self.plan is not None and not (rows["category"].astype(str) == "missing").any():
+            rows = pd.concat([rows, self._missing_rows(rows)], ignore_index=True)
         return rows
+
+    def _missing_rows(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """The plan's episodes with no matched row, as rows of category `missing`."""
+        planned = planned_episodes_frame(self.plan).rename(columns={"cell_id": "cell"})[
+            ["cell", "probe_id", "task_id", "axis", "level", "episode_index", "seed"]]
+        planned["level"] = planned["level"].astype(str)
+        matched = rows.loc[rows["category"].astype(str) == "matched", ["cell", "episode_index"]]
+        matched = matched.assign(episode_index=_integers(matched["episode_index"]), found=True)
+        planned = planned.astype({"episode_index": object, "seed": object})
+        merged = planned.merge(matched.astype({"episode_index": object}).drop_duplicates(["cell", "episode_index"]),
+                               on=["cell", "episode_index"], how="left")
+        missing = merged[merged["found"].isna()].drop(columns="found")
+        return missing.assign(cell_id=missing["cell"], status=None, success=None, category="missing")
+
+    def _episodes_by_cell(self, rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        table = episode_table(rows)
+        return {cell: part.drop(columns="cell").reset_index(drop=True)
+                for cell, part in table.groupby("cell", sort=False)}
+
+    def episode_rows(self, cell_id: str | None = None) -> pd.DataFrame:
+        """The named (or selected) cell's episodes with flags and replay hints."""
+        cell_id = cell_id or self.selected
+        rows = self._by_cell.get(cell_id) if cell_id else None
+        return rows if rows is not None else pd.DataFrame({c: pd.Series(dtype=object) for c in EPISODE_COLUMNS})
+
+    def _front_end_data(self) -> dict[str, Any]:
+        cells = self.cells
+        episodes: dict[str, list[list[Any]]] = {}
+        budget = MAX_EPISODE_ROWS
+        for cell_id, rows in self._by_cell.items():
+            if budget <= 0:
+                break
+            rows = rows.head(min(MAX_EPISODES_PER_CELL, budget))
+            budget -= len(rows)
+            episodes[cell_id] = rows[FRONT_END_EPISODE_COLUMNS].to_numpy(dtype=object).tolist()
+        return {
+            "privacy": PRIVACY, "no_value": NO_VALUE, "source": self.source,
+            "fields": list(FILTER_FIELDS), "categories": list(CATEGORY_FILTERS),
+            "cell_columns": CELL_COLUMNS, "episode_columns": FRONT_END_EPISODE_COLUMNS,
+            "cells": [[None if is_missing(v) else (v.item() if isinstance(v, np.generic) else v) for v in row]
+                      for row in cells[CELL_COLUMNS].itertuples(index=False)],
+            "cell_categories": [[c for c in CATEGORY_FILTERS if self._has[c][i]] for i in range(len(cells))],
+            "episodes": episodes, "max_episodes_per_cell": MAX_EPISODES_PER_CELL,
+        }
+
+    def filter(self, **chosen: Collection[str]) -> Explorer:
+        """Set filters by field (probe_id, task_id, axis, level, category); an empty value clears one."""
+        unknown = set(chosen) - set(self.filters)
+        if unknown:
+            raise ValueError(f"unknown filter {sorted(unknown)}; use {', '.join(self.filters)}")
+        self.filters = {**self.filters, **{f: [str(v) for v in values] for f, values in chosen.items()}}
+        return self
+
+    def clear(self) -> Explorer:
+        """Clear every filter and close the open cell."""
+        self.filters, self.selected = {f: [] for f in self.filters}, ""
+        return self
+
+    def mask(self, skip: str | None = None) -> np.ndarray:
+        """Which cells the filters keep (all filters but `skip`, to offer the options that still narrow)."""
+        keep = np.ones(len(self.cells), dtype=bool)
+        for field, values in self.filters.items():
+            if field == skip or not values:
+                continue
+            if field == "category":
+                keep &= np.logical_or.reduce([self._has[c] for c in values if c in self._has]
+                                             or [np.zeros(len(self.cells), dtype=bool)])
+            else:
+                keep &= self.cells[field].astype(str).isin(values).to_numpy()
+        return keep
 
     @property
     def filtered(self) -> pd.DataFrame:
         """The cells the current filters keep."""
-        return self.cells[self._mask]
+        return self.cells[self.mask()]
 
-    def _compute_mask(self) -> np.ndarray:
-        mask = np.ones(len(self.cells), dtype=bool)
-        for field, box in zip(FILTER_FIELDS, (self.probe, self.task, self.axis, self.level)):
-            if box.value:
-                codes = self._codes[field]
-                wanted = codes.categories.get_indexer(list(box.value))
-                mask &= np.isin(codes.codes, wanted)
-        if self.category.value:
-            mask &= np.logical_or.reduce([self._has[c] for c in self.category.value])
-        return mask
+    def options(self, field: str) -> dict[str, int]:
+        """Each value of a field with how many cells it would keep, given the other filters."""
+        others = self.mask(skip=field)
+        if field == "category":
+            return {c: int(np.count_nonzero(self._has[c] & others)) for c in CATEGORY_FILTERS}
+        return self.cells.loc[others, field].astype(str).value_counts(sort=False).to_dict()
 
-    def refresh(self) -> None:
-        self._mask = self._compute_mask()
+    def summary(self) -> str:
         shown = self.filtered
-        head = shown.head(self.max_table_rows)
-        rows = list(zip(head["cell_id"], head["planned"], head["matched"], head["missing"], head["successes"],
-                        head["success_rate"], head["ci_low"], head["ci_high"], head["underpowered"],
-                        head["flags"]))
-        table = Table(["cell", "planned", "matched", "missing", "successes", "rate", "ci low", "ci high",
-                       "underpowered", "flags"], rows,
-                      row_tones=["warning" if u else None for u in head["underpowered"]])
-        hidden = len(shown) - len(head)
-        blocks = [table] + ([Paragraph(f"… {hidden} more cells: narrow the filters.")] if hidden else [])
-        self.table.value = to_html(Document(title=f"Cells: {len(shown)} of {len(self.cells)}", blocks=blocks))
-        self.status.value = (f"<b>{len(shown)}</b> cells, {int(shown['planned'].sum())} planned episodes, "
-                             f"{int(shown['missing'].sum())} missing, {int(shown['underpowered'].sum())} underpowered")
-        options = list(shown["cell_id"].head(self.max_cell_options))
-        current = self.cell.value
-        self._refreshing = True  # one drill-down render per filter change, not one per trait update
-        try:
-            self.cell.options = options
-            self.cell.value = current if current in options else (options[0] if options else None)
-        finally:
-            self._refreshing = False
-        self.show_cell()
+        return (f"{len(shown)} of {len(self.cells)} cells, {int(shown['planned'].sum())} planned episodes, "
+                f"{int(shown['missing'].sum())} missing, {int(shown['underpowered'].sum())} underpowered")
 
-    def episode_rows(self, cell_id: str | None = None) -> pd.DataFrame:
-        """The selected (or named) cell's episodes with flags and replay hints."""
-        cell_id = self.cell.value if cell_id is None else cell_id
-        if cell_id is None:
-            return pd.DataFrame(columns=EPISODE_COLUMNS)
-        rows = self._episodes[self._episodes["cell"] == cell_id]
-        if self.plan is not None:
-            rows = pd.concat([rows, self._missing_rows(cell_id, rows)], ignore_index=True)
-        return _episode_table(rows)
+    def static_html(self, max_cells: int = STATIC_CELLS) -> str:
+        """The explorer's current view as inline-styled HTML with no script: each cell a <details>."""
+        shown = self.filtered
+        chosen = "; ".join(f"{f} = {', '.join(v)}" for f, v in self.filters.items() if v) or "none"
+        parts = [f'<h3 style="margin:8px 0 4px">Explorer: {len(shown)} of {len(self.cells)} cells</h3>',
+                 f'<p style="margin:2px 0">{escape_text(self.summary())}. Filters: {escape_text(chosen)}. '
+                 f"{PRIVACY}.</p>",
+                 '<p style="margin:2px 0;opacity:0.8;font-style:italic">A static view (no kernel or widgets '
+                 "here): open a cell to see its episodes; filter in a trusted notebook.</p>"]
+        rows = []
+        for row in shown.head(max_cells).itertuples(index=False):
+            opened = " open" if row.cell_id == self.selected else ""
+            rate = NO_VALUE if is_missing(row.success_rate) else (
+                f"{row.success_rate:.3f} [{cell_text(row.ci_low)}, {cell_text(row.ci_high)}]")
+            head = (f"<b>{escape_text(row.cell_id)}</b> · planned {row.planned} · matched {row.matched} · "
+                    f"missing {row.missing} · successes {row.successes}/{row.denominator} · rate {rate}"
+                    + (" · <b>underpowered</b>" if row.underpowered else "")
+                    + (f" · flags: {escape_text(row.flags)}" if row.flags else ""))
+            episodes = self.episode_rows(row.cell_id)
+            rows.append(f'<details{opened} style="margin:0;padding:2px 4px;border-bottom:1px solid '
+                        f'rgba(128,128,128,0.35)"><summary style="cursor:pointer">{head}</summary>'
+                        f"{_episodes_html(episodes, self.source)}</details>")
+        hidden = len(shown) - min(len(shown), max_cells)
+        if hidden:
+            rows.append(f'<p style="font-style:italic">… {hidden} more cells: narrow the filters.</p>')
+        return ('<div class="worldflux-nb-explorer" style="font-family:system-ui,sans-serif;line-height:1.4;'
+                'text-align:left">' + "".join(parts) + scroll_box("".join(rows)) + "</div>")
 
-    def _missing_rows(self, cell_id: str, rows: pd.DataFrame) -> pd.DataFrame:
-        planned = plan_keys(self.plan).planned
-        planned = planned[planned["cell_id"] == cell_id]
-        if planned.empty or (rows["category"].astype(str) == "missing").any():
-            return rows.iloc[0:0]
-        found = set(rows.loc[rows["category"].astype(str) == "matched", "episode_index"].astype(int))
-        missing = planned[~planned["episode_index"].isin(found)]
-        return pd.DataFrame({"cell_id": cell_id, "cell": cell_id, "probe_id": missing["probe_id"],
-                             "task_id": missing["task_id"], "axis": missing["axis"],
-                             "level": missing["level"].astype(str),
-                             "episode_index": missing["episode_index"],
-                             "seed": [None if pd.isna(s) else int(s) for s in missing["seed"]],
-                             "status": None, "success": None, "category": "missing"}).reset_index(drop=True)
+    def _repr_mimebundle_(self, include: Collection[str] | None = None,
+                          exclude: Collection[str] | None = None) -> dict[str, Any]:
+        bundle = super()._repr_mimebundle_(include=include, exclude=exclude) or {}
+        bundle = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
+        bundle["text/plain"] = f"Explorer over {self.packet.plan_id}: {self.summary()}"
+        bundle["text/html"] = self.static_html()
+        return bundle
 
-    def show_cell(self) -> None:
-        rows = self.episode_rows()
-        source = "evidence rows" if "detail" not in self._episodes or self._episodes["detail"].isna().all() \
-            else "flagged episodes from the packet"
-        title = f"Episodes of {self.cell.value}" if self.cell.value else "No cell selected"
-        table = Table(EPISODE_COLUMNS, [tuple(r) for r in rows[EPISODE_COLUMNS].itertuples(index=False)],
-                      max_rows=200, row_tones=["danger" if f else None for f in rows["flags"]])
-        self.episodes.value = to_html(Document(title=title, blocks=[Paragraph(f"{len(rows)} {source}."), table]))
+
+def _episodes_html(rows: pd.DataFrame, source: str) -> str:
+    """A cell's flagged episodes as a table, its clean ones as one line of indexes (the view stays small)."""
+    flagged = rows[rows["flags"] != ""].head(MAX_EPISODES_PER_CELL)
+    clean = rows.loc[rows["flags"] == "", "episode_index"]
+    parts = [f'<p style="margin:2px 0">{len(rows)} {escape_text(source)}: {len(rows) - len(clean)} flagged'
+             + (f"; without flags: episode {escape_text(cell_text(list(clean)))}" if len(clean) else "")
+             + ".</p>"]
+    if len(flagged):
+        head = "".join(f"<th>{c}</th>" for c in EPISODE_COLUMNS)
+        body = "".join("<tr>" + "".join(f"<td>{escape_text(cell_text(v))}</td>" for v in row) + "</tr>"
+                       for row in flagged[EPISODE_COLUMNS].itertuples(index=False))
+        # Spacing on the table, not on every cell: the view stays small at hundreds of rows.
+        parts.append('<table style="border-collapse:separate;border-spacing:10px 1px;font-size:0.9em;'
+                     f'text-align:left;margin:0 0 4px 8px"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')
+    return "".join(parts)
 
 
 def explore(packet: EvalPacket, evidence: pd.DataFrame | None = None, plan: Any = None) -> Explorer:

@@ -29,6 +29,19 @@ _CELL = "padding:2px 8px"  # text-align is inherited from the table; headers set
 _RULE = "border-bottom:1px solid rgba(128,128,128,0.35)"
 
 
+# Long content scrolls inside its own box, so an output stays about one screen high.
+SCROLL_STYLE = "max-height:32em;overflow:auto;border:1px solid rgba(128,128,128,0.35);padding:0 4px"
+
+
+def escape_text(text: object) -> str:
+    return escape(str(text))
+
+
+def scroll_box(inner: str) -> str:
+    """Content in a scrolling container of about one screen (inline style: sanitisers keep it)."""
+    return f'<div style="{SCROLL_STYLE}">{inner}</div>'
+
+
 def _table(block: Table) -> str:
     rows, hidden = visible_rows(block)
     tones = list(block.row_tones or [])
