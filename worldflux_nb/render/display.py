@@ -11,9 +11,10 @@ from collections import Counter
 from typing import Any, Callable, Collection
 
 from worldflux_nb.models import (
-    Artifact, AuditInput, CustomEvalContract, EvalPacket, EvalProfile, ProtocolPlan, ReviewerBrief, RunSheet,
+    PRIVACY, Artifact, AuditInput, CustomEvalContract, EvalPacket, EvalProfile, PlanReceipt, ProtocolPlan,
+    ReviewerBrief, RunSheet,
 )
-from worldflux_nb.render.document import Document, Table
+from worldflux_nb.render.document import Banner, Document, KeyValues, Table
 from worldflux_nb.render.evidence_doc import audit_input_document, evidence_overview_document
 from worldflux_nb.render.html import to_html
 from worldflux_nb.render.markdown import to_markdown
@@ -110,6 +111,21 @@ def _packet_lines(a: Any) -> list[str]:
     return lines
 
 
+def _receipt_lines(a: Any) -> list[str]:
+    return [f"plan {a.plan_id}: plan_digest {short_digest(a.plan_digest)}",
+            f"received {a.received_at}" + (f" by {a.received_by}" if a.received_by else ""),
+            f"receipt_digest {short_digest(a.receipt_digest)}"]
+
+
+def receipt_document(receipt: PlanReceipt) -> Document:
+    """A plan receipt: which plan digest the reviewer received, when and by whom."""
+    return Document(title=f"Plan receipt — {receipt.plan_id}", blocks=[
+        Banner(f"{PRIVACY}: the reviewer's own record of when this plan digest reached them.", "info"),
+        KeyValues([("plan", receipt.plan_id), ("plan digest", receipt.plan_digest),
+                   ("received at", receipt.received_at), ("received by", receipt.received_by),
+                   ("receipt digest", receipt.receipt_digest)])])
+
+
 def _brief_lines(a: Any) -> list[str]:
     return ["NOT public-share-ready",
             f"{_count(len(a.warnings), 'warning')}, {_count(len(a.unsupported_claims), 'unsupported claim')}, "
@@ -128,6 +144,7 @@ ARTIFACT_VIEWS: dict[type[Artifact], tuple[Callable[[Any], Document], Callable[[
     AuditInput: (audit_input_document, _audit_lines),
     EvalPacket: (packet_document, _packet_lines),
     ReviewerBrief: (brief_document, _brief_lines),
+    PlanReceipt: (receipt_document, _receipt_lines),
 }
 
 
