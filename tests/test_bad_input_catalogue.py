@@ -336,8 +336,8 @@ CASES: list[Case] = [
     Case("csv-success-maybe", lambda f, d: import_cmd("csv", csv_file(d, {**first_row(f, d), "success": "maybe"}),
          f, d), "e.csv", "success"),
     # --- audit import: vla-eval ---------------------------------------------------------------
-    Case("vla-eval-unknown-failure", lambda f, d: import_cmd("vla-eval", vla_eval(
-        f, d, "v.json", {"failure_reason": "policy_was_tired"}), f, d), "v.json", "failure_reason"),
+    Case("vla-eval-failure-not-text", lambda f, d: import_cmd("vla-eval", vla_eval(
+        f, d, "v.json", {"failure_reason": {"why": "policy_was_tired"}}), f, d), "v.json", "failure_reason"),
     Case("vla-eval-tasks-not-list", lambda f, d: import_cmd("vla-eval", dump(
         {"benchmark": "libero", "tasks": {"a": 1}}, d / "v.json"), f, d), "v.json", "tasks"),
     Case("vla-eval-success-missing", lambda f, d: import_cmd("vla-eval", vla_eval(

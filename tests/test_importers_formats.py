@@ -34,8 +34,8 @@ def test_lerobot_legacy_layout_is_explicit_with_seeds_and_a_checked_percentage()
     assert summary(audit) == (5, 3, {"completed": 5})
     assert audit.source.identity == "explicit"
     assert [(r["episode_index"], r["seed"]) for r in audit.episodes] == [(i, 1000 + i) for i in range(5)]
-    # pc_success 60.0 agrees with 3/5, so nothing is noted; NaN rewards become null, not NaN.
-    assert not any("pc_success" in n for n in audit.source.notes)
+    # pc_success 60.0 agrees with 3/5, so nothing disagrees; NaN rewards become null, not NaN.
+    assert audit.source.reported.success_rate == 0.6 and audit.source.reported.discrepancies == []
     assert audit.episodes[4]["metadata"] == {"sum_reward": None, "max_reward": None}
     assert audit.audit_digest == audit.computed_digest()
     assert audit.plan_digest == PLAN.plan_digest
@@ -49,22 +49,26 @@ def test_lerobot_percentage_disagreement_is_noted(tmp_path: Path):
     path = tmp_path / "eval_info.json"
     path.write_text(json.dumps(data))
     audit = import_file(FORMATS["lerobot"], path, plan=PLAN, probe_id="pusht")
-    assert any("says 100.00% but the per-episode outcomes give 60.00%" in n for n in audit.source.notes)
+    assert audit.source.reported.success_rate == 1.0
+    assert any("success rate of 1.0000 but its rows give 0.6000 (3/5)" in line
+               for line in audit.source.reported.discrepancies)
 
 
-def test_lerobot_multi_task_identity_is_inferred_from_run_sheet_order():
+def test_lerobot_multi_task_outcome_k_is_initial_state_k_and_never_the_planned_one():
     audit = imported("lerobot", "lerobot_eval_info_multitask.json", "libero")
     assert summary(audit) == (7, 5, {"completed": 7})
-    assert audit.source.identity == "inferred_from_order"
+    assert audit.source.identity == "inferred_from_order"  # no --harness-version: the order is not claimed
     assert audit.source.task_mapping == {"libero_spatial/0": "libero_spatial/0",
                                          "libero_spatial/3": "libero_spatial/3"}
     by_task = {}
     for row in audit.episodes:
         by_task.setdefault(row["task_id"], []).append((row["episode_index"], row["success"], row["seed"]))
-    # i-th success <-> i-th planned episode; the fourth outcome of task 3 is beyond the plan (5, 6, 7).
+    # Outcome k ran initial state k, whatever this (old-style) plan sampled: 5, 6, 7 are never invented.
     assert by_task["libero_spatial/0"] == [(0, True, None), (1, False, None), (2, True, None)]
-    assert by_task["libero_spatial/3"] == [(5, False, None), (6, True, None), (7, True, None), (8, True, None)]
-    assert any("beyond the 3 planned" in n for n in audit.source.notes)
+    assert by_task["libero_spatial/3"] == [(0, False, None), (1, True, None), (2, True, None), (3, True, None)]
+    claimed = imported("lerobot", "lerobot_eval_info_multitask.json", "libero", harness_version="0.6.1")
+    assert claimed.source.identity == "harness_order" and "0.6.1" in claimed.source.identity_basis
+    assert claimed.episodes == audit.episodes
 
 
 def test_lerobot_task_names_are_mapped_explicitly(tmp_path: Path):
@@ -80,31 +84,39 @@ def test_lerobot_task_names_are_mapped_explicitly(tmp_path: Path):
 
 def test_vla_eval_failure_reasons_map_to_statuses_and_run_seed_to_every_row():
     audit = imported("vla-eval", "libero_spatial_aggregate.json", "libero")
-    assert summary(audit) == (6, 2, {"completed": 3, "infra_failure": 2, "timeout": 1})
+    # connection_closed, timeout (the model server not answering act()) and exception are all faults
+    # outside the policy's actions.
+    assert summary(audit) == (6, 2, {"completed": 3, "infra_failure": 3})
     assert audit.source.identity == "explicit"
-    assert {r["seed"] for r in audit.episodes} == {7}
+    assert {r["seed"] for r in audit.episodes} == {7} and audit.source.reported.run_seed == 7
     outcome = {(r["task_id"], r["episode_index"]): (r["status"], r["success"]) for r in audit.episodes}
     assert outcome[("libero_spatial/0", 2)] == ("infra_failure", None)
-    assert outcome[("libero_spatial/3", 1)] == ("timeout", False)
+    assert outcome[("libero_spatial/3", 1)] == ("infra_failure", None)
     assert outcome[("libero_spatial/3", 2)] == ("infra_failure", None)
-    # The traceback's home path is redacted and the redaction reported.
-    detail = next(r["metadata"]["failure_detail"] for r in audit.episodes if r["episode_index"] == 2
-                  and r["task_id"] == "libero_spatial/3")
+    # The reason is kept verbatim with its detail; the traceback's home path is redacted and reported.
+    reasons = {(r["task_id"], r["episode_index"]): r.get("failure_reason") for r in audit.episodes}
+    assert reasons[("libero_spatial/3", 1)] == "timeout: timeout=60.0s: act() did not answer"
+    detail = reasons[("libero_spatial/3", 2)]
+    assert detail.startswith("exception: Traceback")
     assert "/home/operator" not in detail and "[REDACTED:home_path]" in detail
     assert any(r.kind == "home_path" for r in audit.redactions)
     assert "harness 0.4.1" in audit.source.format_version
+    assert audit.source.reported.episodes_requested == 6 and audit.source.reported.discrepancies == []
 
 
 def test_lbm_eval_pending_and_scenario_index():
     audit = imported("lbm-eval", "results-2026-01-12T10-04-55.json", "lbm")
-    assert summary(audit) == (5, 2, {"completed": 4, "pending": 1})
+    assert summary(audit) == (5, 2, {"completed": 3, "infra_failure": 1, "pending": 1})
     pending = [r for r in audit.episodes if r["status"] == "pending"]
     assert [(r["task_id"], r["episode_index"], r["success"]) for r in pending] == \
         [("BimanualStackPlatesOnTableFromTable", 2, None)]
-    crashed = next(r for r in audit.episodes if r.get("metadata", {}).get("failure_message"))
-    assert "hunter2secret" not in crashed["metadata"]["failure_message"]
+    crashed = next(r for r in audit.episodes if r["status"] == "infra_failure")
+    assert crashed["failure_reason"].startswith("Traceback") and "hunter2secret" not in crashed["failure_reason"]
     assert {r.kind for r in audit.redactions} >= {"password_in_url", "home_path"}
     assert audit.source.identity == "explicit"
+    reported = audit.source.reported
+    assert (reported.episodes_requested, reported.episodes_evaluated, reported.success_rate) == (5, 4, 0.5)
+    assert reported.partial is True and reported.discrepancies == []
 
 
 def test_maniskill_keys_are_episode_ids_and_task_comes_from_the_option():

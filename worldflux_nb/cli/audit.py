@@ -20,7 +20,8 @@ RUN_FOLDER = "run-folder"
 
 def _options(args: argparse.Namespace) -> ImportOptions:
     return ImportOptions(task_map=parse_task_map(args.task_map or []), task=args.task,
-                         axis=args.axis, level=parse_level(args.level) if args.level is not None else None)
+                         axis=args.axis, level=parse_level(args.level) if args.level is not None else None,
+                         harness_version=args.harness_version)
 
 
 def _load_plan(path: str):
@@ -161,7 +162,8 @@ def register(groups: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
     imp = commands.add_parser("import", help="write audit.json from a harness output file or run folder")
     formats = ", ".join([*FORMATS, RUN_FOLDER])
     imp.add_argument("format", metavar="FORMAT", help=f"one of {formats} (also {', '.join(ALIASES)})")
-    imp.add_argument("source", metavar="SOURCE", help="the harness output file (a folder for run-folder)")
+    imp.add_argument("source", metavar="SOURCE",
+                     help="the harness output file, or its output folder (run-folder, vla-eval, rollout-videos)")
     imp.add_argument("--plan", required=True, help="the frozen plan.json the evidence answers")
     imp.add_argument("--probe", required=True, help="the probe id of the plan the evidence is for")
     imp.add_argument("--output", required=True, help="where to write audit.json")
@@ -170,6 +172,9 @@ def register(groups: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
     imp.add_argument("--task", help="the plan task of a file that names none (LeRobot legacy, ManiSkill)")
     imp.add_argument("--axis", help="perturbation axis for files that carry none")
     imp.add_argument("--level", help="perturbation level for files that carry none")
+    imp.add_argument("--harness-version", metavar="VERSION",
+                     help="the harness version that wrote a file that does not record it (LeRobot: "
+                          "0.6.1 or later lets the import claim the harness's own episode order)")
     imp.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES,
                      help="refuse input files larger than this many bytes")
     imp.add_argument("--report", help="run-folder: also write the private triage report (Markdown)")

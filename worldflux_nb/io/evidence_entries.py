@@ -15,7 +15,7 @@ from worldflux_nb.models.evidence import AuditInput
 from worldflux_nb.models.plan import ProtocolPlan
 
 AUDIT_INPUT = "audit_input"
-_KEYS = {"probe_id", "format", "path", "task", "axis", "level", "task_map"}
+_KEYS = {"probe_id", "format", "path", "task", "axis", "level", "task_map", "harness_version"}
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,8 @@ class EvidenceEntry:
 
 
 def entry_from_mapping(data: Any, source: str = "harness_files") -> EvidenceEntry:
-    """An entry from `{"probe_id", "format", "path"[, "task", "axis", "level", "task_map"]}`."""
+    """An entry from `{"probe_id", "format", "path"[, "task", "axis", "level", "task_map",
+    "harness_version"]}`."""
     if not isinstance(data, Mapping):
         raise InputError(source, None, f"each entry must be a mapping, not {type(data).__name__}")
     unknown = sorted(set(data) - _KEYS)
@@ -45,7 +46,8 @@ def entry_from_mapping(data: Any, source: str = "harness_files") -> EvidenceEntr
     options = ImportOptions(
         task_map=parse_task_map(task_map, source) if isinstance(task_map, list) else dict(task_map),
         task=data.get("task"), axis=data.get("axis"),
-        level=parse_level(level) if isinstance(level, str) else level)
+        level=parse_level(level) if isinstance(level, str) else level,
+        harness_version=data.get("harness_version"))
     return EvidenceEntry(format=data["format"], path=data["path"], probe_id=data.get("probe_id"),
                          options=options)
 

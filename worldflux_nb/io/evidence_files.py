@@ -1,4 +1,5 @@
-"""The edge of evidence import: read a harness file within a size limit, digest it, parse it."""
+"""The edge of evidence import: read a harness file (or a harness's output folder) within a size limit,
+digest it, parse it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from worldflux_nb.core.bulk import gc_paused
-from worldflux_nb.core.importers import ImportOptions, Importer, with_files
+from worldflux_nb.core.importers import Folder, ImportOptions, Importer, with_files
 from worldflux_nb.errors import InputError
 from worldflux_nb.io.files import decode_text, file_digest, parse_json, read_bytes
 from worldflux_nb.models.evidence import AuditInput, SourceFile
@@ -35,10 +36,64 @@ def decode_for(importer: Importer, data: bytes, source: str) -> Any:
 def import_file(importer: Importer, path: str | os.PathLike[str], *, plan: ProtocolPlan,
                 probe_id: str, options: ImportOptions = ImportOptions(),
                 max_bytes: int = DEFAULT_MAX_BYTES) -> AuditInput:
-    """Read one harness file and return its sealed AuditInput naming the file and its digest."""
+    """Read one harness file (or folder) and return its sealed AuditInput naming what it read."""
     source = str(path)
+    if Path(path).is_dir():
+        return import_folder(importer, path, plan=plan, probe_id=probe_id, options=options,
+                             max_bytes=max_bytes)
+    if importer.reads == "folder_names":
+        raise InputError(source, None, f"is not a folder: {importer.name} reads a folder of files")
     data = read_bytes(path, max_bytes=max_bytes)
     return import_bytes(importer, data, source=source, plan=plan, probe_id=probe_id, options=options)
+
+
+# A harness's output folder holds at most this many files worth listing (rollout videos, results).
+MAX_FOLDER_FILES = 200_000
+
+
+def _folder_listing(root: Path, source: str) -> list[str]:
+    """Relative paths of the regular files under `root`, sorted; links are not followed."""
+    names: list[str] = []
+    for directory, subdirs, files in os.walk(root, followlinks=False):
+        subdirs.sort()
+        for name in files:
+            full = Path(directory) / name
+            if full.is_symlink() or not full.is_file():
+                continue
+            names.append(full.relative_to(root).as_posix())
+            if len(names) > MAX_FOLDER_FILES:
+                raise InputError(source, None, f"holds more than {MAX_FOLDER_FILES} files")
+    return sorted(names)
+
+
+def import_folder(importer: Importer, path: str | os.PathLike[str], *, plan: ProtocolPlan,
+                  probe_id: str, options: ImportOptions = ImportOptions(),
+                  max_bytes: int = DEFAULT_MAX_BYTES) -> AuditInput:
+    """A harness's output folder: its file names (rollout videos) or its result files, parsed."""
+    root, source = Path(path), str(path)
+    if not importer.reads_folders:
+        raise InputError(source, None, f"is a folder: {importer.name} reads one file "
+                                       "(`audit import run-folder` triages a whole folder)")
+    names = _folder_listing(root, source)
+    if importer.reads == "folder_names":
+        listing = "\n".join(names).encode("utf-8")
+        folder = Folder(name=root.name, files=tuple((name, None) for name in names))
+        files = [SourceFile(name=f"{root.name or 'folder'} (file names)", digest=file_digest(listing),
+                            size_bytes=len(listing))]
+    else:
+        chosen = [name for name in names if importer.folder_files.match(Path(name).name)]
+        contents, files, total = [], [], 0
+        for name in chosen:
+            data = read_bytes(root / name, max_bytes=max_bytes)
+            total += len(data)
+            if total > max_bytes:
+                raise InputError(source, None, f"its result files hold over {max_bytes} bytes")
+            contents.append((name, decode_for(importer, data, str(root / name))))
+            files.append(SourceFile(name=name[-200:], digest=file_digest(data), size_bytes=len(data)))
+        folder = Folder(name=root.name, files=tuple(contents))
+    with gc_paused():
+        audit = importer(folder, source_name=source, plan=plan, probe_id=probe_id, options=options)
+        return with_files(audit, files)
 
 
 def import_bytes(importer: Importer, data: bytes, *, source: str, plan: ProtocolPlan,

@@ -1,9 +1,13 @@
-"""Evidence importers: pure parsers from harness output (already read) to a sealed AuditInput.
+"""Evidence importers, registered in one place: `IMPORTERS` below.
 
-`FORMATS` maps a format name (as typed after `audit import`) to its Importer; an Importer is called
-like its parser: `FORMATS["lerobot"](data, source_name=..., plan=..., probe_id=..., options=...)`.
-The edge (worldflux_nb.io.evidence_files) reads the bytes, enforces size limits, decodes JSON or text
-as `reads` says, and attaches the source files' digests.
+Each `Importer` states its name and the other names it answers to (`aliases`, including the probe
+registry's `harness_formats`), what the edge hands its parser (`reads`), which file suffixes the
+run-folder triage sniffs with it, and its failure-mapping table. `FORMATS`, `importer_for`, the CLI's
+format list, the run-folder triage and the registry check all read this one list.
+An Importer is called like its parser:
+`FORMATS["lerobot"](data, source_name=..., plan=..., probe_id=..., options=...)`.
+The edge (worldflux_nb.io.evidence_files) reads the bytes (or a folder), enforces size limits, decodes
+JSON or text as `reads` says, and attaches the source files' digests.
 """
 
 from __future__ import annotations
@@ -11,26 +15,40 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Literal
 
-from worldflux_nb.core.importers import generic, lbm_eval, lerobot, maniskill, vla_eval
-from worldflux_nb.core.importers.common import ImportOptions, parse_level, parse_task_map, with_files
+from worldflux_nb.core.importers import generic, lbm_eval, lerobot, logs, maniskill, vla_eval
+from worldflux_nb.core.importers.common import Folder, ImportOptions, parse_level, parse_task_map, with_files
 from worldflux_nb.core.importers.generic import audit_input_from_frame
 from worldflux_nb.models.evidence import AuditInput
+
+# What the edge hands a parser: a parsed JSON value, the file's text, or a folder (`Folder`) whose
+# files are only named (`folder_names`: the names are the evidence). A `json` importer with
+# `folder_files` also takes a folder: a `Folder` of those files, parsed.
+Reads = Literal["json", "text", "folder_names"]
 
 
 @dataclass(frozen=True)
 class Importer:
     name: str
-    # What the parser takes: a parsed JSON value, or the file's text (JSONL, CSV).
-    reads: Literal["json", "text"]
+    reads: Reads
     allow_nan: bool
     parse: Callable[..., AuditInput]
     # `per_episode`, `aggregate_only`, `score_only`, `missing_denominator` or None (not this format).
     detect: Callable[[Any], str | None]
     description: str
+    aliases: tuple[str, ...] = ()
+    # Suffixes of the files the run-folder triage tries this importer's `detect` on.
+    sniff_suffixes: tuple[str, ...] = ()
+    # A folder given as SOURCE: the files of it this importer reads (a name pattern), for `json` readers.
+    folder_files: Any = None
+    # (what the harness records, the evidence status it becomes): DESIGN "Importers".
+    failure_mapping: tuple[tuple[str, str], ...] = ()
 
     def __call__(self, data: Any, **kwargs: Any) -> AuditInput:
         return self.parse(data, **kwargs)
 
+    @property
+    def reads_folders(self) -> bool:
+        return self.reads == "folder_names" or self.folder_files is not None
 
 def _detect_jsonl(text: Any) -> str | None:
     import json
@@ -60,29 +78,39 @@ def _detect_csv(text: Any) -> str | None:
     return generic.detect_records([{k: v for k, v in row.items() if k} for row in sample])
 
 
-FORMATS: dict[str, Importer] = {
-    importer.name: importer for importer in (
-        Importer("lerobot", "json", True, lerobot.parse_lerobot, lerobot.detect,
-                 "LeRobot eval_info.json (legacy per_episode or multi-task per_task)"),
-        Importer("vla-eval", "json", False, vla_eval.parse_vla_eval, vla_eval.detect,
-                 "vla-eval <benchmark>_aggregate.json (tasks[].episodes[])"),
-        Importer("lbm-eval", "json", False, lbm_eval.parse_lbm_eval, lbm_eval.detect,
-                 "lbm_eval results-*.json (evaluations[])"),
-        Importer("maniskill", "json", False, maniskill.parse_maniskill, maniskill.detect,
-                 "ManiSkill episode_results.json ({episode_id: {success, ...}})"),
-        Importer("jsonl", "text", False, generic.parse_jsonl, _detect_jsonl,
-                 "generic evidence, one JSON object a line"),
-        Importer("csv", "text", False, generic.parse_csv, _detect_csv,
-                 "generic evidence as CSV"),
-    )
-}
+IMPORTERS: tuple[Importer, ...] = (
+    Importer("lerobot", "json", lerobot.ALLOW_NAN, lerobot.parse_lerobot, lerobot.detect,
+             "LeRobot eval_info.json (legacy per_episode or multi-task per_task)",
+             aliases=("lerobot-eval-info",), sniff_suffixes=(".json",),
+             failure_mapping=lerobot.FAILURE_MAPPING),
+    Importer("vla-eval", "json", vla_eval.ALLOW_NAN, vla_eval.parse_vla_eval, vla_eval.detect,
+             "vla-eval *_aggregate.json, older *_sync_*/*_partial_* results, or a results folder",
+             aliases=("vla-eval-aggregate",), sniff_suffixes=(".json",), folder_files=vla_eval.RESULT_FILE,
+             failure_mapping=vla_eval.FAILURE_MAPPING),
+    Importer("lbm-eval", "json", lbm_eval.ALLOW_NAN, lbm_eval.parse_lbm_eval, lbm_eval.detect,
+             "lbm_eval results-*.json (evaluations[]), finished or mid-run",
+             aliases=("lbm-eval-results",), sniff_suffixes=(".json",),
+             failure_mapping=lbm_eval.FAILURE_MAPPING),
+    Importer("maniskill", "json", maniskill.ALLOW_NAN, maniskill.parse_maniskill, maniskill.detect,
+             "ManiSkill episode_results.json or RecordEpisode trajectory JSON",
+             aliases=("maniskill-episode-results", "maniskill-trajectory"), sniff_suffixes=(".json",),
+             failure_mapping=maniskill.FAILURE_MAPPING),
+    Importer("libero-log", "text", False, logs.parse_libero_log, logs.detect_log,
+             "OpenVLA EVAL-*.txt log or a captured openpi LIBERO log (weaker grade: a log)",
+             aliases=("openvla-log", "openpi-log"), failure_mapping=logs.LOG_FAILURE_MAPPING),
+    Importer("rollout-videos", "folder_names", False, logs.parse_rollout_videos, logs.detect_videos,
+             "a folder of OpenVLA or SimplerEnv rollout videos (weaker grade: file names)",
+             aliases=("openvla-videos", "simpler-env-videos"),
+             failure_mapping=logs.VIDEO_FAILURE_MAPPING),
+    Importer("jsonl", "text", False, generic.parse_jsonl, _detect_jsonl,
+             "generic evidence, one JSON object a line", sniff_suffixes=(".jsonl",)),
+    Importer("csv", "text", False, generic.parse_csv, _detect_csv,
+             "generic evidence as CSV", sniff_suffixes=(".csv",)),
+)
 
-
-# The probe registry's `harness_formats` names, read as the formats they stand for.
-ALIASES = {
-    "lerobot-eval-info": "lerobot", "vla-eval-aggregate": "vla-eval",
-    "lbm-eval-results": "lbm-eval", "maniskill-episode-results": "maniskill",
-}
+FORMATS: dict[str, Importer] = {importer.name: importer for importer in IMPORTERS}
+# Every other name an importer answers to (the probe registry's `harness_formats` among them).
+ALIASES: dict[str, str] = {alias: importer.name for importer in IMPORTERS for alias in importer.aliases}
 
 
 def importer_for(name: str) -> Importer | None:
@@ -91,5 +119,10 @@ def importer_for(name: str) -> Importer | None:
     return FORMATS.get(ALIASES.get(key, key))
 
 
-__all__ = ["ALIASES", "FORMATS", "ImportOptions", "Importer", "audit_input_from_frame", "importer_for",
-           "parse_level", "parse_task_map", "with_files"]
+def sniffers(suffix: str) -> list[Importer]:
+    """The importers the run-folder triage tries on a file with this suffix, in registry order."""
+    return [importer for importer in IMPORTERS if suffix.lower() in importer.sniff_suffixes]
+
+
+__all__ = ["ALIASES", "FORMATS", "IMPORTERS", "Folder", "ImportOptions", "Importer", "audit_input_from_frame",
+           "importer_for", "parse_level", "parse_task_map", "sniffers", "with_files"]

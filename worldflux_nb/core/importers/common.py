@@ -39,6 +39,21 @@ class ImportOptions:
     # Perturbation axis and level for files that carry no perturbation information.
     axis: str | None = None
     level: Level | None = None
+    # The harness version that wrote the file, where the file does not record it (`--harness-version`):
+    # it decides whether an importer may claim the harness's own episode order (LeRobot multi-task).
+    harness_version: str | None = None
+
+
+@dataclass(frozen=True)
+class Folder:
+    """A folder of harness output as an importer reads it: (relative path, content) pairs in name order.
+
+    Content is the parsed file (JSON or text, as the importer reads) or None where only the name is
+    evidence (rollout videos whose names carry the outcome).
+    """
+
+    name: str
+    files: tuple[tuple[str, Any], ...]
 
 
 def parse_level(text: str) -> Level:
@@ -157,22 +172,33 @@ def probe_tasks(plan: ProtocolPlan, probe_id: str, source: str) -> list[str]:
 
 def resolve_task(name: str, *, plan: ProtocolPlan, probe_id: str, options: ImportOptions,
                  source: str, where: str, mapping: dict[str, str]) -> str:
-    """The plan task a harness task name stands for; explicit mapping first, then the name itself."""
+    """The plan task a harness task name stands for: `--task-map` first, then the name itself.
+
+    A name the plan does not contain stays the row's task: its rows are out-of-protocol evidence
+    (a full-suite run against a plan of a few tasks is normal), never a reason to refuse the file.
+    """
     known = probe_tasks(plan, probe_id, source)
     if name in options.task_map:
         target = options.task_map[name]
         if target not in known:
             raise InputError(source, "--task-map",
                              f"{name}={target}: {target!r} is not a task of probe {probe_id} in the plan")
-    elif name in known:
-        target = name
-    else:
-        listed = ", ".join(known[:6]) + (", ..." if len(known) > 6 else "")
-        raise InputError(source, where,
-                         f"task {name!r} is not a task of probe {probe_id} in the plan ({listed}); "
-                         f"map it with --task-map {name}=PLAN_TASK")
-    mapping[name] = target
-    return target
+        mapping[name] = target
+        return target
+    if name in known:
+        mapping[name] = name
+    return name
+
+
+def unplanned_note(rows: Sequence[Mapping[str, Any]], plan: ProtocolPlan, probe_id: str) -> str | None:
+    """One note naming the harness tasks the plan does not contain (their rows are out of protocol)."""
+    known = set(probe_tasks(plan, probe_id, ""))
+    extra = sorted({row["task_id"] for row in rows} - known)
+    if not extra:
+        return None
+    listed = ", ".join(extra[:8]) + (f", ... ({len(extra)} in all)" if len(extra) > 8 else "")
+    return (f"{len(extra)} task(s) the plan does not contain kept as out-of-protocol evidence: {listed} "
+            "(map a renamed task with --task-map NAME=PLAN_TASK)")
 
 
 def default_task(*, plan: ProtocolPlan, probe_id: str, options: ImportOptions, source: str,
@@ -191,11 +217,24 @@ def default_task(*, plan: ProtocolPlan, probe_id: str, options: ImportOptions, s
 
 def resolve_cell(*, plan: ProtocolPlan, probe_id: str, task_id: str, options: ImportOptions,
                  source: str, notes: list[str]) -> tuple[str, Level]:
-    """Axis and level for evidence of one task that carries no perturbation information."""
+    """Axis and level for evidence of one task that carries no perturbation information.
+
+    A task the plan does not contain takes `--axis/--level`, else the probe's only planned
+    (axis, level), else `nominal`/0: its rows are out of protocol whatever their cell.
+    """
     pairs: list[tuple[str, Level]] = []
+    probe_pairs: list[tuple[str, Level]] = []
     for cell in plan.cells:
-        if cell.probe_id == probe_id and cell.task_id == task_id and (cell.axis, cell.level) not in pairs:
+        if cell.probe_id != probe_id:
+            continue
+        if (cell.axis, cell.level) not in probe_pairs:
+            probe_pairs.append((cell.axis, cell.level))
+        if cell.task_id == task_id and (cell.axis, cell.level) not in pairs:
             pairs.append((cell.axis, cell.level))
+    if not pairs:
+        if options.axis is not None and options.level is not None:
+            return options.axis, options.level
+        return probe_pairs[0] if len(probe_pairs) == 1 else ("nominal", 0)
     chosen = [(a, lv) for a, lv in pairs
               if (options.axis is None or a == options.axis)
               and (options.level is None or str(lv) == str(options.level))]
@@ -242,31 +281,6 @@ def planned_by_cell(plan: ProtocolPlan, probe_id: str) -> dict[tuple[str, str, s
     for key, index in zip(keys, frame["episode_index"].tolist()):
         planned.setdefault(key, []).append(int(index))
     return planned
-
-
-def rows_by_order(outcomes: Sequence[tuple[str, bool | None]], *, planned: Sequence[int],
-                  probe_id: str, task_id: str, axis: str, level: Level,
-                  metadata: Sequence[dict[str, Any]] | None = None) -> tuple[list[EvidenceRow], int]:
-    """Rows for a file with outcomes but no indexes: the i-th outcome is the i-th planned episode.
-
-    `planned` holds the cell's planned indexes in run-sheet order. Outcomes beyond the plan keep the
-    next unplanned indexes (out-of-protocol evidence). Seeds stay null: the file does not record
-    them. Returns the rows and how many went past the plan.
-    """
-    next_index = max(planned, default=-1) + 1
-    rows: list[EvidenceRow] = []
-    extra = 0
-    for i, (status, success) in enumerate(outcomes):
-        if i < len(planned):
-            index = planned[i]
-        else:
-            index, next_index, extra = next_index, next_index + 1, extra + 1
-        row = EvidenceRow(probe_id=probe_id, task_id=task_id, axis=axis, level=level,
-                          episode_index=index, seed=None, success=success, status=status)  # type: ignore[typeddict-item]
-        if metadata is not None and metadata[i]:
-            row["metadata"] = metadata[i]
-        rows.append(row)
-    return rows, extra
 
 
 # ---------------------------------------------------------------------------------------------

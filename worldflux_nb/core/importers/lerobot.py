@@ -1,28 +1,44 @@
-"""LeRobot `eval_info.json` (written by `lerobot-eval`), in both of its layouts.
+"""LeRobot `eval_info.json`, as `lerobot-eval` writes it, in both of its layouts.
 
-- Legacy single-environment layout: `per_episode[]` with `episode_ix, sum_reward, max_reward, success,
-  seed` and `aggregated` (`pc_success` is a percentage, 0-100). Identity is explicit: `episode_ix` is
-  the episode index and `seed` the recorded seed. The file names no task: `--task` or the probe's
-  only task.
-- Multi-task layout: `per_task[]` with `task_group, task_id, metrics.successes[]` (parallel lists, no
-  seeds, no indexes), plus `per_group` and `overall` aggregates. Harness task `task_group/task_id`
-  (e.g. `libero_spatial/3`) maps to the plan task of the same name unless `--task-map` says
-  otherwise. Identity is inferred from order: the i-th success of a task is the i-th planned episode
-  of that task in run-sheet order; outcomes beyond the plan keep the next indexes and stay evidence.
+Writer: huggingface/lerobot `src/lerobot/scripts/lerobot_eval.py`, `eval_policy` (legacy
+`per_episode[]` + `aggregated`) and `eval_policy_all` (`per_task[]`, `per_group`, `overall`), dumped by
+`eval_main` with `json.dump(info, f, indent=2)` (so empty aggregates are a bare `NaN`); read at
+v0.6.1, commit 7e241bd630a3719a56157a497ce5d08f244784f1, and HEAD 7427f31801f944f5ec9ce53cda02862ce7d1638b.
 
-The files may hold bare NaN (empty aggregates); the percentage is cross-checked against the
-per-episode outcomes and any disagreement is noted, never silently trusted.
+- Legacy layout: `per_episode[]` with `episode_ix, sum_reward, max_reward, success, seed` (explicit
+  identity: `episode_ix` and the `start_seed + i` seed). The file names no task: `--task`, or the
+  probe's only task.
+- Multi-task layout: `per_task[]` with `task_group, task_id, metrics.{sum_rewards, max_rewards,
+  successes, video_paths, predicted_video_paths}` — no indexes, no seeds. Harness task
+  `task_group/task_id` (e.g. `libero_spatial/3`) is the plan task of that name unless `--task-map`
+  says otherwise; a task the plan does not contain stays out-of-protocol evidence.
+
+Identity of the multi-task layout (`harness_order`, only for versions whose loop was checked): from
+v0.6.1 on, `LiberoEnv` (src/lerobot/envs/libero.py) ties sub-env j of a batch of n to initial state
+`j + n * reset`, `eval_policy` appends outcomes batch by batch, and `FreezeAfterEpisodeEnd`
+(src/lerobot/envs/utils.py, #4247) absorbs Gymnasium's autoreset, so outcome k of a task is initial
+state `k % 50`. Before v0.6.1, `LiberoEnv.step` reset itself on termination and the autoreset advanced
+`init_state_id` again (#4273): which state an outcome ran depended on the batch size and on episode
+lengths, so the order is only `inferred_from_order`. The file does not record the version:
+`--harness-version` says it; without it identity stays `inferred_from_order`.
+
+Failure mapping: the file records only success true/false per episode; a LIBERO episode ends on
+success or when its step budget is used up, but the file does not say which, so every row is
+`completed` (failures are not told apart from timeouts) and no reason is recorded.
 """
 
 from __future__ import annotations
 
-import math
+import re
 from typing import Any
 
 from worldflux_nb.core.importers.common import (
-    ImportOptions, Redactor, aggregate_only, probe_tasks, assemble, default_task, optional_seed, require_bool, require_dict,
-    planned_by_cell, require_index, require_list, require_text, resolve_cell, resolve_task,
-    rows_by_order,
+    ImportOptions, Redactor, aggregate_only, assemble, default_task, optional_seed, probe_tasks,
+    require_bool, require_dict, require_index, require_list, require_text, resolve_cell, resolve_task,
+    unplanned_note,
+)
+from worldflux_nb.core.importers.harness import (
+    count_or_none, finite_number, initial_state_indexes, initial_states_per_task, reconcile,
 )
 from worldflux_nb.errors import InputError
 from worldflux_nb.models.evidence import AuditInput, EvidenceRow
@@ -31,6 +47,17 @@ from worldflux_nb.models.plan import ProtocolPlan
 IMPORTER = "lerobot"
 ALLOW_NAN = True
 AGGREGATE_KEYS = ("aggregated", "overall", "per_group")
+# The first release whose multi-task loop fixes outcome k of a task to initial state k.
+HARNESS_ORDER_SINCE = (0, 6, 1)
+HARNESS_ORDER_BASIS = ("LeRobot >= 0.6.1 (checked at 7e241bd): eval_policy appends outcomes batch by "
+                       "batch, LiberoEnv.reset runs initial state j + n * reset, FreezeAfterEpisodeEnd "
+                       "absorbs autoresets; outcome k of a task is initial state k mod 50")
+# What the file can say about an episode's end, and the status it becomes (DESIGN "Importers").
+FAILURE_MAPPING = (
+    ("success: true", "completed, success true"),
+    ("success: false (step budget used up, or any other end: the file does not say)",
+     "completed, success false"),
+)
 
 
 def detect(data: Any) -> str | None:
@@ -88,22 +115,42 @@ def _legacy(body: dict[str, Any], src: str, plan: ProtocolPlan, probe_id: str,
         if metadata:
             row["metadata"] = metadata
         rows.append(row)
-    _cross_check(body.get("aggregated"), "aggregated", [r["success"] for r in rows], notes)
+    aggregated = body.get("aggregated") if isinstance(body.get("aggregated"), dict) else {}
+    reported = reconcile(rows, evaluated=None, success_rate=_rate(aggregated.get("pc_success")),
+                         extra=_nan_lines(aggregated, "aggregated"))
     return assemble(rows, plan=plan, probe_id=probe_id, source=src, importer=IMPORTER,
                     format_version="eval_info.json legacy per_episode layout",
-                    identity="explicit", task_mapping=mapping, notes=notes, redactor=redactor)
+                    identity="explicit", task_mapping=mapping, notes=notes, redactor=redactor,
+                    reported=reported)
+
+
+def harness_order_claim(version: str | None) -> tuple[bool, str]:
+    """Whether outcomes may be read in LeRobot's own order for this version, and the note saying why."""
+    if not version:
+        return False, ("LeRobot's eval_info.json records neither indexes nor its version: outcome k of a "
+                       "task is read as initial state k (inferred from order); give --harness-version "
+                       "(0.6.1 or later) to claim the harness's own order")
+    found = re.match(r"\s*v?(\d+)\.(\d+)(?:\.(\d+))?", version)
+    if found is None:
+        raise InputError(None, "--harness-version", f"{version!r} is not a LeRobot version such as 0.6.1")
+    parsed = tuple(int(part or 0) for part in found.groups())
+    if parsed >= HARNESS_ORDER_SINCE:
+        return True, f"LeRobot {version.strip()}: outcome k of a task is initial state k (harness order)"
+    return False, (f"LeRobot {version.strip()} (before 0.6.1): which initial state an outcome ran "
+                   "depended on the batch size and episode lengths (LiberoEnv reset on termination, "
+                   "lerobot#4273); outcome k is read as initial state k, inferred from order only")
 
 
 def _multi_task(body: dict[str, Any], src: str, plan: ProtocolPlan, probe_id: str,
                 options: ImportOptions) -> AuditInput:
     tasks = require_list(body["per_task"], src, "per_task")
+    claim, identity_note = harness_order_claim(options.harness_version)
     mapping: dict[str, str] = {}
-    notes: list[str] = []
+    notes: list[str] = [identity_note]
     redactor = Redactor()
     rows: list[EvidenceRow] = []
-    all_outcomes: list[bool] = []
-    seen: dict[tuple[str, str, str], int] = {}
-    planned = planned_by_cell(plan, probe_id)
+    states = initial_states_per_task(plan, probe_id)
+    wrapped = 0
     for t, raw in enumerate(tasks):
         where = f"per_task[{t}]"
         entry = require_dict(raw, src, where)
@@ -118,29 +165,34 @@ def _multi_task(body: dict[str, Any], src: str, plan: ProtocolPlan, probe_id: st
             raise InputError(src, f"{where}.metrics.successes", "is required but missing")
         successes = require_list(metrics["successes"], src, f"{where}.metrics.successes")
         outcomes = [require_bool(s, src, f"{where}.metrics.successes[{i}]") for i, s in enumerate(successes)]
-        all_outcomes.extend(outcomes)
         axis, level = resolve_cell(plan=plan, probe_id=probe_id, task_id=task_id, options=options,
                                    source=src, notes=notes)
         metadata = _per_episode_metadata(metrics, len(outcomes), redactor, f"{where}.metrics")
-        # A task listed twice (a re-run appended to the file) continues after the first listing.
-        key = (task_id, axis, str(level))
-        offset = seen.get(key, 0)
-        padded = [("completed", None)] * offset + [("completed", s) for s in outcomes]
-        task_rows, extra = rows_by_order(padded, planned=planned.get(key, []), probe_id=probe_id,
-                                         task_id=task_id, axis=axis, level=level,
-                                         metadata=[{}] * offset + metadata)
-        rows.extend(task_rows[offset:])
-        seen[key] = offset + len(outcomes)
-        if extra:
-            notes.append(f"{harness_task}: {extra} outcome(s) beyond the {len(planned.get(key, []))} planned "
-                         "episodes kept as out-of-protocol evidence with the next indexes")
-    _cross_check(body.get("overall"), "overall", all_outcomes, notes)
-    notes.append("episode identity inferred from order against the plan's run sheet: the file "
-                 "records neither episode indexes nor seeds")
+        indexes, past = initial_state_indexes(len(outcomes), states)
+        wrapped += past
+        for k, success in enumerate(outcomes):
+            row = EvidenceRow(probe_id=probe_id, task_id=task_id, axis=axis, level=level,
+                              episode_index=indexes[k], seed=None, success=success, status="completed")
+            row["harness_task"] = harness_task  # type: ignore[typeddict-unknown-key]
+            if metadata[k]:
+                row["metadata"] = metadata[k]
+            rows.append(row)
+    if wrapped:
+        notes.append(f"{wrapped} outcome(s) beyond the {states} initial states a task has: LeRobot cycles "
+                     "its initial states, so they are re-runs of states already run")
+    note = unplanned_note(rows, plan, probe_id)
+    if note:
+        notes.append(note)
+    notes.append("the file records no seeds (LeRobot seeds episode i with --seed + i): rows carry seed null")
+    overall = body.get("overall") if isinstance(body.get("overall"), dict) else {}
+    reported = reconcile(rows, evaluated=count_or_none(overall.get("n_episodes")),
+                         success_rate=_rate(overall.get("pc_success")),
+                         extra=[*_nan_lines(overall, "overall"), *_group_lines(body.get("per_group"), rows)])
     return assemble(rows, plan=plan, probe_id=probe_id, source=src, importer=IMPORTER,
                     format_version="eval_info.json multi-task per_task layout",
-                    identity="inferred_from_order", task_mapping=mapping, notes=notes,
-                    redactor=redactor)
+                    identity="harness_order" if claim else "inferred_from_order",
+                    identity_basis=HARNESS_ORDER_BASIS if claim else None,
+                    task_mapping=mapping, notes=notes, redactor=redactor, reported=reported)
 
 
 def _per_episode_metadata(metrics: dict[str, Any], n: int, redactor: Redactor,
@@ -153,14 +205,27 @@ def _per_episode_metadata(metrics: dict[str, Any], n: int, redactor: Redactor,
             for i in range(n)]
 
 
-def _cross_check(aggregate: Any, name: str, outcomes: list[bool], notes: list[str]) -> None:
-    """Compare the file's own pc_success (0-100) with the per-episode outcomes it lists."""
-    if not isinstance(aggregate, dict) or "pc_success" not in aggregate or not outcomes:
-        return
-    stated = aggregate["pc_success"]
-    actual = 100.0 * sum(outcomes) / len(outcomes)
-    if not isinstance(stated, (int, float)) or isinstance(stated, bool) or math.isnan(stated):
-        notes.append(f"{name}.pc_success is not a number ({stated!r}); per-episode outcomes give {actual:.2f}%")
-    elif abs(float(stated) - actual) > 0.01:
-        notes.append(f"{name}.pc_success says {float(stated):.2f}% but the per-episode outcomes give "
-                     f"{actual:.2f}% ({sum(outcomes)}/{len(outcomes)}); the per-episode outcomes are used")
+def _rate(pc_success: Any) -> float | None:
+    """LeRobot's `pc_success` (a percentage, NaN when empty) as a rate in [0, 1]."""
+    number = finite_number(pc_success)
+    return None if number is None else number / 100.0
+
+
+def _nan_lines(aggregate: dict[str, Any], name: str) -> list[str]:
+    value = aggregate.get("pc_success")
+    if value is not None and finite_number(value) is None:
+        return [f"{name}.pc_success is not a number ({value!r})"]
+    return []
+
+
+def _group_lines(per_group: Any, rows: list[EvidenceRow]) -> list[str]:
+    """`per_group[g].n_episodes` against the rows of that task group."""
+    if not isinstance(per_group, dict):
+        return []
+    lines = []
+    for group, info in per_group.items():
+        stated = count_or_none(info.get("n_episodes")) if isinstance(info, dict) else None
+        actual = sum(1 for r in rows if str(r.get("harness_task", "")).startswith(f"{group}/"))
+        if stated is not None and stated != actual:
+            lines.append(f"per_group.{group}.n_episodes says {stated} but the file lists {actual} outcomes")
+    return lines

@@ -149,24 +149,21 @@ def _credential_kinds(data: bytes) -> tuple[str, ...]:
 
 
 def _sniff(suffix: str, data: bytes) -> tuple[EntryKind, str | None, str]:
-    from worldflux_nb.core.importers import FORMATS
+    from worldflux_nb.core.importers import sniffers
 
     text = data.decode("utf-8-sig", errors="replace")
+    content: Any = text
     if suffix == ".json":
         try:
-            content: Any = json.loads(text, parse_constant=lambda name: float("nan"))
+            content = json.loads(text, parse_constant=lambda name: float("nan"))
         except (ValueError, RecursionError):
             return "data", None, "not valid JSON"
-        candidates = ("lerobot", "vla-eval", "lbm-eval", "maniskill")
-    else:
-        content = text
-        candidates = ("jsonl",) if suffix == ".jsonl" else ("csv",)
-    for name in candidates:
-        shape = FORMATS[name].detect(content)
+    for importer in sniffers(suffix):
+        shape = importer.detect(content)
         if shape == "per_episode":
-            return "per_episode", name, FORMATS[name].description
+            return "per_episode", importer.name, importer.description
         if shape in ("aggregate_only", "score_only", "missing_denominator"):
-            return shape, name, _SHAPE_DETAIL[shape]  # type: ignore[return-value]
+            return shape, importer.name, _SHAPE_DETAIL[shape]  # type: ignore[return-value]
     if suffix == ".json" and _looks_like_scores(content):
         return "score_only", None, _SHAPE_DETAIL["score_only"]
     return "data", None, "data file in no known evidence shape"
