@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from conftest import libero_plus_fixture
@@ -22,8 +24,10 @@ def test_sample_entries_import_every_sample_file_with_its_options(plan, tmp_path
     samples = write_sample_evidence(plan, tmp_path)
     entries = sample_entries(samples, tmp_path)
     assert [e.format for e in entries] == [s.format for s in samples]
-    with_axis = next(e for e, s in zip(entries, samples) if ("--axis", e.options.axis) in s.options)
-    assert with_axis.options.level is not None and not isinstance(with_axis.options.level, str)
+    with_version = next(e for e, s in zip(entries, samples) if s.options)
+    assert with_version.options.harness_version == "0.6.1"  # `--harness-version` reaches the importer
+    folders = [e for e, s in zip(entries, samples) if s.files]
+    assert folders and all(Path(e.path).is_dir() for e in folders)  # vla-eval results folders
     audits = import_entries(entries, plan)
     assert [a.probe_id for a in audits] == [s.probe_id for s in samples]
     assert all(a.episodes for a in audits)

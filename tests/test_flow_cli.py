@@ -72,7 +72,8 @@ def test_reference_flow_profile_to_brief(flow):
     probes = {p.probe_id for p in flow["plan"].selected_probes}
     assert all(about in cell_ids | probes | {packet["plan_id"]} for about, _ in questions)
     grades = {s["probe_id"]: s["grade"] for s in packet["probe_summaries"]}
-    assert grades["libero"] == "C"
+    # LeRobot >= 0.6.1 fixes outcome k to initial state k, but records no seeds: B, not C.
+    assert grades["libero"] == "B"
     md = (out / "reviewer_brief.md").read_text()
     assert "Not public-share-ready" in md and "packet.md" in md
     assert "LOCAL_PRIVATE" in (out / "packet.md").read_text()

@@ -298,8 +298,10 @@ def probe_summaries(plan: ProtocolPlan, result: ConformanceResult,
         planned = int(per_probe["planned"].get(pid, 0))
         matched = int(per_probe["matched"].get(pid, 0))
         identities = {audit_inputs[i].source.identity for i in accepted}
-        identity = ("inferred_from_order" if "inferred_from_order" in identities
-                    else "explicit" if identities else None)
+        # The weakest identity of the accepted inputs speaks for the probe.
+        identity = next((mode for mode in ("inferred_from_order", "harness_order", "explicit")
+                         if mode in identities), None)
+        weak_kinds = sorted({audit_inputs[i].source.evidence_kind for i in accepted} - {"structured"})
         importer = audit_inputs[accepted[0]].source.importer if accepted else (
             audit_inputs[attached[0]].source.importer if attached else None)
         reasons: list[str] = []
@@ -312,6 +314,10 @@ def probe_summaries(plan: ProtocolPlan, result: ConformanceResult,
         elif identity == "inferred_from_order":
             grade = "C"
             reasons = ["episode identity was inferred from row order, not recorded by the harness"]
+        elif weak_kinds:
+            grade = "C"
+            reasons = [f"outcomes read from the harness's {' and '.join(k.replace('_', ' ') for k in weak_kinds)}, "
+                       "not from a structured per-episode result (a weaker grade)"]
         else:
             unverified_seeds = int(unverified["seed_unverified"].get(pid, 0))
             unverified_meta = int(unverified["metadata_unverified"].get(pid, 0))
@@ -319,6 +325,9 @@ def probe_summaries(plan: ProtocolPlan, result: ConformanceResult,
                 reasons.append(f"{plural(unverified_seeds, 'conformant row')} without a recorded seed: seeds unverified")
             if unverified_meta:
                 reasons.append(f"{plural(unverified_meta, 'conformant row')} without a pinned metadata key: metadata unverified")
+            if identity == "harness_order":
+                reasons.append("episode identity from the harness's own loop order (checked for the harness "
+                               "version the import names), not recorded per episode")
             grade = "B" if reasons else "A"
             if grade == "A":
                 reasons = ["explicit episode identity, recorded seeds agree with the plan "

@@ -1,16 +1,20 @@
-"""Bundled sample evidence for a plan, in the harnesses' own file formats, with the imperfections real
-evaluations have — so the demo exercises every part of a packet.
+"""Bundled sample evidence for a plan, written by the harnesses' own writers (sample.harness_files), with
+the imperfections real evaluations have — so the demo shows what a team following the run sheet sees.
 
 Deterministic: every outcome comes from a generator seeded by the plan seed. What is planted:
-- `libero` as a LeRobot multi-task `eval_info.json` (identity inferred from order): one task two
-  outcomes short (missing episodes), another with two outcomes beyond the plan (out of protocol);
-- `libero-plus` as vla-eval `*_aggregate.json`, one run per perturbation axis and level (the file
-  carries no perturbation fields): a missing episode, a re-rolled failure, an infrastructure failure
-  (`server_unreachable`), a timeout and an unplanned initial state;
+- `libero` as LeRobot (>= 0.6.1) multi-task `eval_info.json`, identity in the harness's own order:
+  the operator ran two more episodes per task than planned (initial states beyond the plan: out of
+  protocol) and left the last planned task out of the task list (missing episodes);
+- `libero-plus` as vla-eval `*_aggregate.json`, one run per (category, difficulty level) as vla-eval's
+  filters select them: policy failures that used up the step budget (timeouts), the model server not
+  answering `act()` in time and a closed connection (infrastructure failures), a run aborted by an
+  unreachable server (the rest of that run missing), an extra episode per task in one run (out of
+  protocol) and a re-run of a failed episode in a second results file (a re-rolled failure);
+- `libero-pro` as vla-eval `*_aggregate.json` per LIBERO-PRO suite, one perturbation never run (a
+  missing cell) plus an audit input for it imported against a draft of the plan (a digest mismatch);
 - the custom contract as generic JSONL with seeds and pinned metadata: a metadata drift, a seed
   mismatch, a plain re-run and a pending episode;
-- other probes (`libero-pro`) as generic JSONL with one planned cell never run, plus an audit input for
-  that cell imported against a draft of the plan (a plan digest mismatch).
+- any other probe as generic JSONL with one planned cell never run and its stale audit input.
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ import pandas as pd
 
 from worldflux_nb.core.run_sheet import planned_episodes_frame
 from worldflux_nb.core.statistics import stable_seed
-from worldflux_nb.io.files import json_text, write_outputs
+from worldflux_nb.io.files import write_outputs
 from worldflux_nb.models.plan import ProtocolPlan
+from worldflux_nb.sample import harness_files
 
 # Success probability by probe; perturbation levels lower it a little per level.
 BASE_RATE = {"libero": 0.84, "libero-plus": 0.72, "libero-pro": 0.55}
@@ -36,7 +41,8 @@ CUSTOM_RATE = 0.8
 
 @dataclass(frozen=True)
 class SampleFile:
-    """One sample file and how to import it (`audit import FORMAT PATH --probe PROBE ...options`)."""
+    """One sample file (or a harness's results folder) and how to import it
+    (`audit import FORMAT PATH --probe PROBE ...options`)."""
 
     probe_id: str
     format: str  # an importer name, or "audit_input" for a file that already is an audit input
@@ -44,6 +50,14 @@ class SampleFile:
     content: str
     options: tuple[tuple[str, str], ...] = ()
     planted: tuple[str, ...] = ()
+    # A results folder: its files (relative path, text); `name` is then the folder and `content` empty.
+    files: tuple[tuple[str, str], ...] = ()
+
+    def outputs(self, directory: str | Path) -> dict[Path, str]:
+        """What writing this sample puts where."""
+        if self.files:
+            return {Path(directory) / self.name / name: text for name, text in self.files}
+        return {Path(directory) / self.name: self.content}
 
     def import_args(self, directory: str | Path, plan_path: str | Path, output: str | Path) -> list[str]:
         """The `worldflux-nb` arguments that import this file (only for harness formats)."""
@@ -68,95 +82,132 @@ def _outcomes(rng: np.random.Generator, episodes: pd.DataFrame) -> list[bool]:
     return (rng.random(len(episodes)) < rates).tolist()
 
 
+def _outcome_model(rng: np.random.Generator, probe_id: str) -> Any:
+    """A policy's outcome per (task, index), drawn once per pair so every writer sees the same policy."""
+    drawn: dict[tuple[str, int], bool] = {}
+
+    def outcome(task: str, index: int) -> bool:
+        if (task, index) not in drawn:
+            drawn[(task, index)] = bool(rng.random() < _rate(probe_id, None))
+        return drawn[(task, index)]
+
+    return outcome
+
+
 def _lerobot_multi_task(plan: ProtocolPlan, probe_id: str, episodes: pd.DataFrame,
                         rng: np.random.Generator) -> SampleFile:
-    per_task, groups = [], {}
-    tasks = list(dict.fromkeys(episodes["task_id"]))
-    for t, task in enumerate(tasks):
-        outcomes = _outcomes(rng, episodes[episodes["task_id"] == task])
-        if t == 0:
-            outcomes = outcomes[:-2]                 # two planned episodes never ran
-        if t == 1:
-            outcomes = outcomes + [True, True]       # two extra episodes beyond the plan
-        group, _, index = task.partition("/")
-        rewards = [1.0 if s else float(np.round(rng.uniform(0, 0.6), 3)) for s in outcomes]
-        per_task.append({"task_group": group, "task_id": int(index) if index.isdigit() else index,
-                         "metrics": {"sum_rewards": rewards, "max_rewards": [min(r, 1.0) for r in rewards],
-                                     "successes": outcomes}})
-        groups.setdefault(group, []).extend(outcomes)
-    every = [s for outcomes in groups.values() for s in outcomes]
-    body = {
-        "per_task": per_task,
-        "per_group": {g: {"pc_success": 100.0 * sum(v) / len(v), "n_episodes": len(v)}
-                      for g, v in groups.items()},
-        "overall": {"pc_success": 100.0 * sum(every) / len(every), "n_episodes": len(every),
-                    "eval_s": float("nan"), "eval_ep_s": float("nan")},
-    }
-    # LeRobot writes json.dump(..., allow_nan=True): bare NaN in the aggregates is part of the format.
-    return SampleFile(probe_id, "lerobot", f"{_slug(probe_id)}_eval_info.json",
-                      json.dumps(body, indent=2) + "\n",
-                      planted=("missing episodes", "out-of-protocol episodes", "identity inferred from order"))
+    per_task = episodes.groupby("task_id", sort=False).size()
+    tasks = [(task.split("/")[0], int(task.split("/")[1])) for task in per_task.index[:-1]]
+    files = harness_files.lerobot_multitask(tasks, int(per_task.max()) + 2, _outcome_model(rng, probe_id))
+    (text,) = files.values()
+    return SampleFile(probe_id, "lerobot", f"{_slug(probe_id)}_eval_info.json", text,
+                      options=(("--harness-version", "0.6.1"),),
+                      planted=("two episodes per task beyond the plan (out of protocol)",
+                               f"task {per_task.index[-1]} left out of the run (missing episodes)",
+                               "identity in LeRobot's own order (>= 0.6.1)"))
 
 
-def _vla_eval(plan: ProtocolPlan, probe_id: str, episodes: pd.DataFrame,
-              rng: np.random.Generator) -> list[SampleFile]:
-    run_seed = plan.probe(probe_id).run_seed
-    runs = []
-    for (axis, level), cell_rows in episodes.groupby(["axis", "level"], sort=False):
-        tasks = []
-        for task, rows in cell_rows.groupby("task_id", sort=False):
-            suite, _, index = task.partition("/")
-            eps = []
-            for i, (idx, ok) in enumerate(zip(rows["episode_index"], _outcomes(rng, rows))):
-                eps.append({"episode_id": i, "suite": suite, "task_id": int(index) if index.isdigit() else index,
-                            "episode_idx": int(idx), "metrics": {"success": bool(ok)},
-                            "steps": int(rng.integers(80, 400)),
-                            "elapsed_sec": float(np.round(rng.uniform(8, 40), 2))})
-            tasks.append({"task": task, "episodes": eps})
-        runs.append((axis, level, tasks, cell_rows))
-    # The flaws go into the run with the most planned episodes (LIBERO-plus variants run one each).
-    flawed = max(range(len(runs)), key=lambda r: len(runs[r][3]), default=None)
-    files = []
-    for r, (axis, level, tasks, cell_rows) in enumerate(runs):
-        planted = _plant_vla_eval_flaws(tasks, rows_planned=cell_rows) if r == flawed else []
-        body = {"benchmark": "libero_plus", "harness_version": "0.4.1", "seed": run_seed,
-                "config": {"perturbation": axis, "level": level}, "tasks": tasks}
-        files.append(SampleFile(probe_id, "vla-eval", f"{_slug(probe_id)}_{_slug(axis)}_{level}_aggregate.json",
-                                json_text(body), options=(("--axis", str(axis)), ("--level", str(level))),
-                                planted=tuple(planted)))
+def _category(axis: str) -> str:
+    """The LIBERO-plus classification's category for an axis id (`camera_viewpoints` -> `Camera Viewpoints`)."""
+    return " ".join(word.capitalize() for word in axis.split("_"))
+
+
+def _level_value(level: Any) -> Any:
+    return level if isinstance(level, int) else None  # vla-eval drops a null difficulty_level
+
+
+def _vla_eval_libero_plus(plan: ProtocolPlan, probe_id: str, episodes: pd.DataFrame,
+                          rng: np.random.Generator) -> list[SampleFile]:
+    """A vla-eval results folder: one benchmark entry per (suite, category, difficulty level), as
+    vla-eval's LIBERO-plus filters select the plan's variants, and a second folder re-running one."""
+    seed = plan.probe(probe_id).run_seed
+    outcome = _outcome_model(rng, probe_id)
+    results: dict[str, str] = {}
+    planted: list[str] = ["policy failures that used up the step budget (timeouts)"]
+    rerun: dict[str, str] = {}
+    for g, ((axis, level), rows) in enumerate(episodes.groupby(["axis", "level"], sort=False)):
+        per_task = rows.groupby("task_id", sort=False).size()
+        for suite in sorted({task.split("/")[0] for task in per_task.index}):
+            ids = [int(t.split("/")[1]) for t in per_task.index if t.startswith(suite + "/")]
+            n = int(per_task[f"{suite}/{ids[0]}"])
+            config = harness_files.VlaEvalConfig(
+                benchmark="vla_eval.benchmarks.libero_plus.benchmark:LIBEROPlusBenchmark",
+                subname=f"{suite}_{axis}_{level}", episodes_per_task=n + (1 if g == 1 else 0), max_steps=220,
+                params={"suite": suite, "seed": seed, "category": _category(axis),
+                        "difficulty_level": _level_value(level)})
+            tasks = [{"name": _instruction(plan, probe_id, f"{suite}/{i}"), "suite": suite, "task_id": i,
+                      "category": _category(axis), **({"difficulty_level": level} if isinstance(level, int) else {})}
+                     for i in ids]
+            failures: harness_files.Failures = {}
+            work = [(t, e) for t in range(len(ids)) for e in range(n)]  # the orchestrator's work items
+            if g == 0 and not results and len(work) > 1:
+                failures = {work[0]: ("timeout", "timeout=30.0s: model server did not answer act()"),
+                            work[1]: ("connection_closed", "code=1011 reason=keepalive ping timeout")}
+                planted += ["the model server not answering act() in time (infrastructure)",
+                            "a closed connection (infrastructure)"]
+            elif g >= 2 and len(work) > 2 and not any("aborted" in p for p in planted):
+                failures = {work[len(work) // 2]: ("server_unreachable", "[Errno 111] Connection refused")}
+                planted.append("a run aborted by an unreachable server (its remaining episodes missing)")
+            elif g == 1 and not any("beyond" in p for p in planted):
+                planted.append("one episode per task beyond the plan in one run (out of protocol)")
+            recorded, _ = harness_files.vla_eval_episodes(tasks, config, outcome, failures)
+            safe = f"LIBEROPlusBenchmark_{suite}_{axis}_{level}"
+            results.update(harness_files.vla_eval_aggregate(safe, recorded, config))
+            failed = next(((name, row) for name, row in recorded
+                           if not row["metrics"]["success"] and not row.get("failure_reason")), None)
+            if not rerun and failed is not None:
+                again = [(failed[0], {**failed[1], "sid": "s-91be", "eid": "e00001", "metrics": {"success": True},
+                                      "steps": 131, "elapsed_sec": 14.41})]
+                rerun = harness_files.vla_eval_aggregate(
+                    safe, again, harness_files.VlaEvalConfig(**{**config.__dict__, "episodes_per_task": 1}),
+                    eval_id="51d2c7aa-0e3f-4b8c-a1d9-77e3f0c2b6a4")
+    name = f"{_slug(probe_id)}_vla_eval_results"
+    files = [SampleFile(probe_id, "vla-eval", name, "", planted=tuple(planted), files=tuple(results.items()))]
+    if rerun:
+        files.append(SampleFile(probe_id, "vla-eval", f"{name}_rerun", "", files=tuple(rerun.items()),
+                                planted=("a failed episode re-run until it succeeded (a re-rolled failure)",)))
     return files
 
 
-def _plant_vla_eval_flaws(tasks: list[dict[str, Any]], rows_planned: pd.DataFrame) -> list[str]:
-    """Plant the flaws of one vla-eval run over its variant tasks (one or more episodes each)."""
-    eps = [ep for task in tasks for ep in task["episodes"]]
-    if len(eps) < 4:
-        return []
-    planted = []
-    first, timed_out, failed = eps[0], eps[1], eps[2]
-    first["metrics"] = {"success": False}
-    first["failure_reason"], first["failure_detail"] = (
-        "server_unreachable", "policy server did not answer within 30 s")
-    planted.append("infrastructure failure")
-    timed_out["metrics"], timed_out["failure_reason"] = {"success": False}, "timeout"
-    failed["metrics"] = {"success": False}
-    owner = next(t for t in tasks if any(ep is failed for ep in t["episodes"]))
-    owner["episodes"].append({**failed, "episode_id": len(owner["episodes"]),
-                              "metrics": {"success": True}})
-    planted.append("re-rolled failure")
-    home = tasks[0]["episodes"]
-    planned = set(rows_planned.loc[rows_planned["task_id"] == tasks[0]["task"], "episode_index"])
-    unplanned = min(set(range(50)) - planned)
-    home.append({**home[0], "episode_id": len(home), "episode_idx": unplanned,
-                 "metrics": {"success": True}})
-    home[-1].pop("failure_reason", None)
-    home[-1].pop("failure_detail", None)
-    planted.append("out-of-protocol episode")
-    last = tasks[-1]["episodes"]
-    if last and last[-1] is not failed and last[-1] is not first and last[-1] is not timed_out:
-        last.pop()  # never ran
-        planted.append("missing episode")
-    return planted
+def _vla_eval_libero_pro(plan: ProtocolPlan, probe_id: str, episodes: pd.DataFrame,
+                         rng: np.random.Generator) -> list[SampleFile]:
+    """A vla-eval results folder, one benchmark entry per LIBERO-PRO suite; one perturbation never run."""
+    from worldflux_nb.core.importers.vla_eval import PRO_AXES
+
+    seed = plan.probe(probe_id).run_seed
+    outcome = _outcome_model(rng, probe_id)
+    suffix = {axis: name for name, axis in PRO_AXES.items()}
+    skipped_axis = episodes["axis"].iloc[-1]
+    results: dict[str, str] = {}
+    for axis, rows in episodes[episodes["axis"] != skipped_axis].groupby("axis", sort=False):
+        per_task = rows.groupby("task_id", sort=False).size()
+        for suite in sorted({task.split("/")[0] for task in per_task.index}):
+            ids = [int(t.split("/")[1]) for t in per_task.index if t.startswith(suite + "/")]
+            pro_suite = f"{suite}_{suffix.get(axis, axis)}"
+            config = harness_files.VlaEvalConfig(
+                benchmark="vla_eval.benchmarks.libero_pro.benchmark:LIBEROProBenchmark", subname=pro_suite,
+                episodes_per_task=int(per_task[f"{suite}/{ids[0]}"]), max_steps=220,
+                params={"suite": suite, "perturbation": suffix.get(axis, axis), "seed": seed})
+            tasks = [{"name": _instruction(plan, probe_id, f"{suite}/{i}"), "suite": pro_suite, "task_id": i}
+                     for i in ids]
+            recorded, _ = harness_files.vla_eval_episodes(tasks, config, outcome)
+            results.update(harness_files.vla_eval_aggregate(f"LIBEROProBenchmark_{pro_suite}", recorded, config))
+    stale = episodes[episodes["cell_id"] == episodes["cell_id"].iloc[-1]]
+    return [SampleFile(probe_id, "vla-eval", f"{_slug(probe_id)}_vla_eval_results", "",
+                       planted=(f"perturbation {skipped_axis} never run (missing cells)",),
+                       files=tuple(results.items())),
+            _stale_audit_input(plan, probe_id, _jsonl_rows(plan, probe_id, stale, rng))]
+
+
+def _instruction(plan: ProtocolPlan, probe_id: str, task_id: str) -> str:
+    """The language the harness records as the task's name (LIBERO's instruction)."""
+    from worldflux_nb.core.registry import builtin_registry
+
+    for probe in builtin_registry().probes:
+        for task in probe.tasks:
+            if probe.probe_id == probe_id and task.task_id == task_id and task.instruction:
+                return task.instruction
+    return task_id
 
 
 def _jsonl_rows(plan: ProtocolPlan, probe_id: str, episodes: pd.DataFrame,
@@ -240,7 +291,9 @@ def sample_files(plan: ProtocolPlan) -> list[SampleFile]:
         elif probe.probe_id == "libero" and one_cell_per_task:
             files.append(_lerobot_multi_task(plan, probe.probe_id, episodes, rng))
         elif probe.probe_id == "libero-plus":
-            files += _vla_eval(plan, probe.probe_id, episodes, rng)
+            files += _vla_eval_libero_plus(plan, probe.probe_id, episodes, rng)
+        elif probe.probe_id == "libero-pro":
+            files += _vla_eval_libero_pro(plan, probe.probe_id, episodes, rng)
         else:
             files += _generic_with_missing_cell(plan, probe.probe_id, episodes, rng)
     return files
@@ -249,5 +302,8 @@ def sample_files(plan: ProtocolPlan) -> list[SampleFile]:
 def write_sample_evidence(plan: ProtocolPlan, directory: str | Path) -> list[SampleFile]:
     """Write the sample files into `directory` (all or nothing) and return them."""
     files = sample_files(plan)
-    write_outputs({Path(directory) / f.name: f.content for f in files})
+    outputs = {path: text for f in files for path, text in f.outputs(directory).items()}
+    for folder in sorted({path.parent for path in outputs} - {Path(directory)}):
+        folder.mkdir(parents=True, exist_ok=True)  # a results folder, as the harness leaves it
+    write_outputs(outputs)
     return files
