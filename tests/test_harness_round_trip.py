@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REFERENCE_PROFILE
+from conftest import REFERENCE_PROFILE, libero_plus_fixture
 from worldflux_nb.sample.harness_files import (
     GRPC_CRASH, VlaEvalConfig, lbm_eval_results, lerobot_multitask, libero_tasks, maniskill_episode_results,
     maniskill_trajectory, openvla_run, simpler_env_videos, vla_eval_aggregate, vla_eval_episodes,
@@ -145,6 +145,35 @@ def test_vla_eval_libero_pro_suites_read_as_the_plans_axes(tmp_path: Path):
     counts = conformance(PLAN, audit)
     assert counts.matched == len(frame) and counts.out_of_protocol == 0
     assert counts.seed_mismatches == 0
+
+
+def test_vla_eval_libero_plus_variants_following_the_run_sheet(tmp_path: Path):
+    classification = libero_plus_fixture()
+    plan = build_plan(EvalProfile(**REFERENCE_PROFILE), seed=1234, created_at="2026-01-01T00:00:00Z",
+                      libero_plus_classification=classification)
+    seed = run_seed(plan, "libero-plus")
+    frame = planned_episodes_frame(plan)
+    frame = frame[frame["probe_id"] == "libero-plus"]
+    names = {v.task_id: v for v in classification.variants}
+    # One vla-eval benchmark entry per (suite, category, difficulty level): what its filters select.
+    for (axis, level), rows in frame.groupby(["axis", "level"], sort=False):
+        for suite in sorted({t.split("/")[0] for t in rows["task_id"]}):
+            ids = sorted({int(t.split("/")[1]) for t in rows["task_id"] if t.startswith(suite + "/")})
+            category = names[f"{suite}/{ids[0]}"].category
+            config = VlaEvalConfig(benchmark="vla_eval.benchmarks.libero_plus.benchmark:LIBEROPlusBenchmark",
+                                   subname=f"{suite}_{axis}_{level}", episodes_per_task=1,
+                                   params={"suite": suite, "seed": seed, "category": category,
+                                           "difficulty_level": level if isinstance(level, int) else None})
+            tasks = [{"name": names[f"{suite}/{i}"].name.replace("_", " "), "suite": suite, "task_id": i,
+                      "category": category, **({"difficulty_level": level} if isinstance(level, int) else {})}
+                     for i in ids]
+            recorded, _ = vla_eval_episodes(tasks, config, outcome)
+            write(tmp_path, vla_eval_aggregate(f"LIBEROPlusBenchmark_{suite}_{axis}_{level}", recorded, config))
+    audit = imported("vla-eval", tmp_path, plan, "libero-plus")
+    counts = conformance(plan, audit)
+    assert counts.matched == len(frame) > 0
+    assert (counts.out_of_protocol, counts.seed_mismatches, counts.duplicates) == (0, 0, 0)
+    assert {r["level"] for r in audit.episodes} >= set(frame["level"])
 
 
 # ---------------------------------------------------------------------------------------------
