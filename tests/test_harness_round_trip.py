@@ -331,3 +331,21 @@ def test_unplanned_tasks_never_refuse_a_file(fmt: str, tmp_path: Path):
         path, probe = written(tmp_path, lbm_eval_results(["turn_cup_upside_down"], 2, outcome)), "lbm"
     audit = imported(fmt, path, TEST_PLAN, probe)
     assert conformance(TEST_PLAN, audit).out_of_protocol == len(audit.episodes) == 2
+
+
+def test_audit_verify_re_imports_files_and_results_folders(tmp_path: Path):
+    from worldflux_nb.io.source_verify import verify_source
+
+    config = VlaEvalConfig(subname="libero_spatial", episodes_per_task=3, params={"suite": "libero_spatial", "seed": 7})
+    recorded, _ = vla_eval_episodes(libero_tasks("libero_spatial", [0, 3], LANGUAGE.__getitem__), config, outcome)
+    folder = write(tmp_path / "results", vla_eval_aggregate("LIBEROBenchmark_libero_spatial", recorded, config))
+    audit = imported("vla-eval", folder, TEST_PLAN, "libero")
+    assert verify_source(audit, folder, TEST_PLAN).agrees
+    videos = write(tmp_path / "sim", simpler_env_videos("PutCarrotOnPlateInScene-v0", range(5), outcome))
+    from_names = imported("rollout-videos", videos, TEST_PLAN, "maniskill")
+    assert verify_source(from_names, videos, TEST_PLAN).agrees
+    lerobot = written(tmp_path, lerobot_multitask([("libero_spatial", 0)], 3, outcome))
+    claimed = imported("lerobot", lerobot, TEST_PLAN, "libero", harness_version="0.6.1")
+    assert verify_source(claimed, lerobot, TEST_PLAN).agrees
+    lerobot.write_text(lerobot.read_text().replace("true", "false"))  # edited after import
+    assert not verify_source(claimed, lerobot, TEST_PLAN).agrees

@@ -189,7 +189,8 @@ def _multi_task(body: dict[str, Any], src: str, plan: ProtocolPlan, probe_id: st
                          success_rate=_rate(overall.get("pc_success")),
                          extra=[*_nan_lines(overall, "overall"), *_group_lines(body.get("per_group"), rows)])
     return assemble(rows, plan=plan, probe_id=probe_id, source=src, importer=IMPORTER,
-                    format_version="eval_info.json multi-task per_task layout",
+                    format_version="eval_info.json multi-task per_task layout" + (
+                        f" (harness {options.harness_version.strip()[:40]})" if options.harness_version else ""),
                     identity="harness_order" if claim else "inferred_from_order",
                     identity_basis=HARNESS_ORDER_BASIS if claim else None,
                     task_mapping=mapping, notes=notes, redactor=redactor, reported=reported)
