@@ -70,7 +70,8 @@ def test_reference_flow_profile_to_brief(flow):
         assert planted in joined, planted
     cell_ids = {cell["cell_id"] for cell in packet["cells"]}
     probes = {p.probe_id for p in flow["plan"].selected_probes}
-    assert all(about in cell_ids | probes | {packet["plan_id"]} for about, _ in questions)
+    axes = {f"{c.probe_id}/{c.axis}" for c in flow["plan"].cells}  # a whole axis never run
+    assert all(about in cell_ids | probes | axes | {packet["plan_id"]} for about, _ in questions)
     grades = {s["probe_id"]: s["grade"] for s in packet["probe_summaries"]}
     # LeRobot >= 0.6.1 fixes outcome k to initial state k, but records no seeds: B, not C.
     assert grades["libero"] == "B"
@@ -115,3 +116,4 @@ def test_bad_audit_input_arguments_exit_2(flow, capsys):
     assert run("eval-portfolio", "reviewer-brief", "--packet", out / "p.json", "--output",
                out / "b.md", "--brief-json", out / "b.json") == 2
     assert "packet_digest" in capsys.readouterr().err and not (out / "b.md").exists()
+
