@@ -507,3 +507,129 @@ def test_an_out_of_protocol_row_with_any_axis_makes_a_packet(golden: Flow, tmp_p
     assert result.code == 0, result.stderr
     flagged = json.loads((d / "p.json").read_text())["flagged_episodes"]
     assert any(e["axis"].startswith("Weird Axis!/") and len(e["axis"]) <= 128 for e in flagged)
+
+
+# ------------------------------------------------------------------------------------------------
+# Leaks: every secret shape through every channel
+# ------------------------------------------------------------------------------------------------
+
+from secret_shapes import ALL as ALL_SHAPES, SHAPES  # noqa: E402
+
+from worldflux_nb.cli import without_secrets  # noqa: E402
+from worldflux_nb.core.importers.common import Redactor  # noqa: E402
+from worldflux_nb.core.importers.run_folder import classify  # noqa: E402
+from worldflux_nb.io.evidence_files import source_file  # noqa: E402
+from worldflux_nb.io.notebook_runner import contains_secret_value  # noqa: E402
+from worldflux_nb.models.packet import FlaggedEpisode  # noqa: E402
+from worldflux_nb.models.redaction import is_secret_kind, redact_text  # noqa: E402
+
+PATH_SHAPES = {"home_path", "mac_home_path", "mac_volume", "windows_path", "escaped_windows_path", "tilde_path",
+               "file_url", "backticked_path"}
+
+
+def _metadata_value(text: str) -> str:
+    return json.dumps(Redactor().metadata({"note": text}, "m"))
+
+
+def _metadata_pair(needle: str) -> str:
+    return json.dumps(Redactor().metadata({"client_secret": needle, "api_token": needle}, "m"))
+
+
+def _row_names(text: str) -> str:
+    rows = [{"task_id": text, "axis": text, "level": text if len(text) <= 64 else "1", "harness_task": text}]
+    Redactor().names(rows)  # type: ignore[arg-type]
+    return json.dumps(rows)
+
+
+def _flagged(text: str) -> str:
+    flag = FlaggedEpisode(category="out_of_protocol", probe_id="libero", task_id=text, axis=text, level=text,
+                          episode_index=0, seed=None, success=None, status=None)
+    return flag.model_dump_json()
+
+
+def _source_file_name(text: str) -> str:
+    return source_file(text, b"{}").model_dump_json()
+
+
+def _run_folder_entry(text: str) -> str:
+    entry = classify(f"runs/{text}/eval_info.json", 2, b"{}")
+    assert is_secret_kind(entry.secret_kinds[0]) if entry.secret_kinds else True
+    return json.dumps([entry.path, entry.detail])
+
+
+def _error_line(text: str) -> str:
+    return without_secrets(f"error: run.json: metadata.note: {text!r} is not allowed")
+
+
+LEAK_CHANNELS: dict[str, Callable[[str], str]] = {
+    "metadata-value": _metadata_value, "metadata-key-value-pair": _metadata_pair, "row-task-axis-level": _row_names,
+    "flagged-episode": _flagged, "source-file-name": _source_file_name, "run-folder-name": _run_folder_entry,
+    "error-line": _error_line,
+}
+LEAK_CASES = [(channel, kind) for channel in LEAK_CHANNELS for kind in SHAPES
+              if not (channel == "error-line" and kind in PATH_SHAPES)  # an error line must name its file
+              and not (channel == "metadata-key-value-pair" and kind in PATH_SHAPES)
+              # a file or folder name cannot hold a slash
+              and not (channel in ("source-file-name", "run-folder-name") and "/" in SHAPES[kind][0])]
+
+
+@pytest.mark.parametrize(("channel", "kind"), LEAK_CASES, ids=[f"leak:{c}:{k}" for c, k in LEAK_CASES])
+def test_no_secret_shape_leaks_through_a_channel(channel: str, kind: str) -> None:
+    text, needle = SHAPES[kind]
+    # A key/value pair carries the bare value under a key that names a secret.
+    written = LEAK_CHANNELS[channel](needle if channel == "metadata-key-value-pair" else text)
+    assert needle not in written, written
+    assert "[REDACTED:" in written
+
+
+@pytest.mark.parametrize("kind", [k for k in SHAPES if k not in PATH_SHAPES])
+def test_a_notebook_parameter_holding_a_secret_is_refused(kind: str, tmp_path: Path) -> None:
+    assert contains_secret_value(SHAPES[kind][0]) and contains_secret_value({"path": SHAPES[kind][0]})
+    result = cli(["notebook", "run", "--output-dir", tmp_path / "nb", "-p", "custom_contract", SHAPES[kind][0]])
+    assert result.code == 2 and "custom_contract: looks like a secret" in result.stderr
+    assert SHAPES[kind][1] not in result.stderr and not (tmp_path / "nb").exists()
+
+
+def test_600_kb_adversarial_strings_redact_in_linear_time() -> None:
+    """Quadratic rules took 25 s on 40 KB (issue 11); linear ones take well under a second on a
+    quiet machine. The bound is generous (loaded CI), the sizes not: 600 KB each."""
+    import time
+
+    for unit in ("http://a?", "a", "password=", '"token": "', "/home/", "-----BEGIN RSA PRIVATE KEY-----",
+                 "x?sig=", "a://b:", "eyJ", "~/"):
+        text = (unit * (600_000 // len(unit) + 1))[:600_000]
+        start = time.perf_counter()
+        redact_text(text)
+        assert time.perf_counter() - start < 60, unit
+
+
+def test_every_shape_in_every_evidence_channel_stays_out_of_every_written_byte(golden: Flow, tmp_path: Path) -> None:
+    """One import, packet and brief with every shape planted in metadata values, key/value pairs,
+    out-of-protocol axis and level, harness task names mapped with --task-map, and the harness file's
+    name; then every byte the commands wrote is searched for every needle."""
+    flow, d = prepare(golden, tmp_path)
+    rows = [json.loads(line) for line in evidence(flow, d).read_text(encoding="utf-8").splitlines()]
+    for i, row in enumerate(rows):
+        text = list(SHAPES.values())[i % len(SHAPES)][0]
+        row["metadata"] = {**row["metadata"], "note": ALL_SHAPES, "client_secret": "PairLeakyValue0123456",
+                           "api_token": "PairLeakyToken0123456", text[:100]: "key-shaped"}
+    odd = [{**rows[0], "episode_index": 900 + i, "axis": text.replace("\n", " ")[:120],
+            "level": text if len(text) <= 64 else 1}
+           for i, (text, _) in enumerate(SHAPES.values())]
+    mapped = [{**rows[0], "task_id": "hf_LeakyMappedTaskName0123456789abcdefgh", "episode_index": 800}]
+    source = d / "eval_hf_LeakyFileNameToken0123456789abcdef.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows + odd + mapped), encoding="utf-8")
+    before = set(snapshot(d))
+    result = cli(import_jsonl(flow, d, source, d / "a.json", "--task-map",
+                              f"hf_LeakyMappedTaskName0123456789abcdefgh={rows[0]['task_id']}"))
+    assert result.code == 0, result.stderr
+    assert cli(["eval-portfolio", "packet", "--plan", d / "plan.json", "--audit-input",
+                f"{flow.probes[0]}={d / 'a.json'}", "--output", d / "p.md", "--packet-json", d / "p.json"]).code == 0
+    assert cli(["eval-portfolio", "reviewer-brief", "--packet", d / "p.json", "--output", d / "b.md",
+                "--brief-json", d / "b.json"]).code == 0
+    written = {name: (d / name).read_bytes() for name in set(snapshot(d)) - before}
+    assert set(written) == {"a.json", "p.md", "p.json", "b.md", "b.json"}
+    needles = [n for n in (*(n for _, n in SHAPES.values()), "PairLeakyValue0123456", "PairLeakyToken0123456",
+                           "LeakyMappedTaskName", "LeakyFileNameToken")]
+    leaks = [(name, n) for name, data in written.items() for n in needles if n.encode() in data]
+    assert leaks == []

@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except InputError as exc:
-        print(f"error: {exc.one_line()}", file=sys.stderr)
+        print(f"error: {without_secrets(exc.one_line())}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except StrictModeFailure as exc:
         print(f"error: {exc} (nothing written)", file=sys.stderr)
@@ -64,6 +64,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted; nothing written, temporary files removed", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def without_secrets(line: str) -> str:
+    """An error line with any secret it quotes replaced; paths stay, since the line must name the file."""
+    from worldflux_nb.models.redaction import is_secret_kind, redact_text
+
+    return redact_text(line, kinds=is_secret_kind)[0]
 
 
 def run() -> None:

@@ -13,6 +13,7 @@ from worldflux_nb.errors import InputError
 from worldflux_nb.io.files import decode_text, file_digest, parse_json, read_bytes
 from worldflux_nb.models.evidence import AuditInput, SourceFile
 from worldflux_nb.models.plan import ProtocolPlan
+from worldflux_nb.models.redaction import redact_text
 
 # Harness files are untrusted: a quarter of a gibibyte is already a very large evaluation.
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
@@ -20,7 +21,9 @@ DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 
 def source_file(name: str, data: bytes) -> SourceFile:
     """What an audit input records about a file it read: its base name (never a host path) and digest."""
-    return SourceFile(name=Path(name).name or "evidence", digest=file_digest(data), size_bytes=len(data))
+    # A harness file's name can carry a token or a user name: it is recorded redacted.
+    shown = redact_text(Path(name).name)[0][:255]
+    return SourceFile(name=shown or "evidence", digest=file_digest(data), size_bytes=len(data))
 
 
 def decode_for(importer: Importer, data: bytes, source: str) -> Any:

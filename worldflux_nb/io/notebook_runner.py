@@ -128,6 +128,18 @@ def declared_defaults(nb: NotebookNode) -> dict[str, Any]:
     return defaults
 
 
+def contains_secret_value(value: Any) -> bool:
+    """Whether a parameter value (text, or text inside a list or mapping) holds a secret shape."""
+    from worldflux_nb.models.redaction import is_secret_kind, redact_text
+
+    if isinstance(value, dict):
+        return any(contains_secret_value(k) or contains_secret_value(v) for k, v in value.items()) or \
+            contains_secret_value(json.dumps(value, default=str))
+    if isinstance(value, list):
+        return any(contains_secret_value(v) for v in value)
+    return isinstance(value, str) and any(is_secret_kind(kind) for kind in redact_text(value)[1])
+
+
 def _type_problem(value: Any, default: Any) -> str | None:
     """Why a value cannot stand for a parameter whose default is a number or a flag (None: it can)."""
     if value is None or default is None:
@@ -179,6 +191,9 @@ def inject_parameters(nb: NotebookNode, parameters: Mapping[str, Any], source: s
     for name, value in parameters.items():
         if name not in known:
             raise InputError(source, name, f"is not a parameter of this notebook (known: {', '.join(known)})")
+        if contains_secret_value(value):
+            raise InputError(source, name, "looks like a secret; parameters are written into the executed "
+                             "notebook, so pass a file that holds it instead")
         problem = _type_problem(value, defaults.get(name))
         if problem:
             raise InputError(source, name, f"{problem} like its default {defaults[name]!r}, not {value!r}")

@@ -15,6 +15,7 @@ from pathlib import Path
 from worldflux_nb.core.importers.run_folder import FolderEntry, Inventory, classify, entries_sorted, wants_content
 from worldflux_nb.errors import InputError
 from worldflux_nb.io.files import file_digest, note_input
+from worldflux_nb.models.redaction import redact_text
 
 
 @dataclass(frozen=True)
@@ -111,8 +112,8 @@ def scan_folder(folder: str | os.PathLike[str], limits: ScanLimits = ScanLimits(
             entry = classify(rel, size, data, digest=file_digest(data) if data is not None else None)
             entries.append(entry)
             if entry.kind == "per_episode" and data is not None:
-                contents[rel] = data
-    return Scan(Inventory(folder_name=root.resolve().name or "folder", entries=entries_sorted(entries),
+                contents[entry.path] = data  # the entry names the file as reports show it
+    return Scan(Inventory(folder_name=redact_text(root.resolve().name)[0] or "folder", entries=entries_sorted(entries),
                           skipped=tuple(sorted(skipped)), limits_hit=tuple(limits_hit),
                           files_seen=min(files_seen, limits.max_files), bytes_read=bytes_read),
                 contents)

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from pydantic import ValidationError
 
-from worldflux_nb.models.redaction import redact_text
+from worldflux_nb.models.redaction import placeholder, redact_pair, redact_text
 from worldflux_nb.errors import InputError
 from worldflux_nb.models.common import Level
 from worldflux_nb.models.evidence import (
@@ -297,6 +297,7 @@ class Redactor:
         self.redactions: list[Redaction] = []
         self._seen: set[tuple[str, str]] = set()
         self._cache: dict[str, tuple[str, list[str]]] = {}
+        self._pairs: dict[tuple[str, Any], str | None] = {}
 
     def text(self, value: str, location: str, *, limit: int | None = MAX_TEXT_CHARS) -> str:
         cached = self._cache.get(value)
@@ -320,11 +321,49 @@ class Redactor:
             name = self.text(str(key), f"{location}.<key>", limit=128)
             if isinstance(value, float) and not math.isfinite(value):
                 clean[name] = None
+            elif isinstance(value, (str, int, float)) and not isinstance(value, bool) and self._pair_secret(name, value):
+                # {"password": "hunter2"}: neither half is a secret alone, the pair is.
+                clean[name] = placeholder(self._pair_secret(name, value))
+                self._note(f"{location}.{name}", self._pair_secret(name, value))
             elif isinstance(value, str):
                 clean[name] = self.text(value, f"{location}.{name}")
             elif value is None or isinstance(value, (bool, int, float)):
                 clean[name] = value
         return clean
+
+    def _pair_secret(self, key: str, value: Any) -> str | None:
+        """The kind of secret a key and its value make together, if any (cached per pair)."""
+        pair = (key, value if isinstance(value, str) else repr(value))
+        if pair not in self._pairs:
+            kinds = redact_pair(key, value)[2] if len(self._pairs) < self.CACHE_LIMIT else []
+            found = [k for k in kinds if k == "secret_assignment" or k.endswith("_key") or k.endswith("token")]
+            self._pairs[pair] = found[0] if found else None
+        return self._pairs[pair]
+
+    def _note(self, location: str, kind: str) -> None:
+        if (location, kind) not in self._seen:
+            self._seen.add((location, kind))
+            self.redactions.append(Redaction(location=location[:2000], kind=kind))
+
+    def names(self, rows: Sequence[EvidenceRow] | Mapping[str, Any]) -> None:
+        """Redact, in place, the harness's own names a row carries (task, axis, level, harness task):
+        an out-of-protocol row keeps whatever its harness wrote, and that reaches the packet."""
+        keys = ("task_id", "axis", "level", "harness_task")
+        if isinstance(rows, Mapping):
+            for key in keys:
+                column = rows.get(key)
+                if isinstance(column, list):
+                    rows[key] = [self.text(v, f"episodes.{key}", limit=64 if key == "level" else None)
+                                 if isinstance(v, str) else v
+                                 for v in column]  # type: ignore[index]
+            return
+        for row in rows:
+            for key in keys:
+                value = row.get(key)  # type: ignore[attr-defined]
+                if isinstance(value, str):
+                    clean = self.text(value, f"episodes.{key}", limit=64 if key == "level" else None)
+                    if clean is not value and clean != value:
+                        row[key] = clean  # type: ignore[index]
 
 
 def scalar_extras(entry: Mapping[str, Any], skip: Iterable[str]) -> dict[str, Any]:
@@ -350,6 +389,9 @@ def assemble(rows: Sequence[EvidenceRow] | Mapping[str, Any], *, plan: ProtocolP
         raise InputError(source, None, "holds no episodes")
     if plan.plan_digest is None:
         raise InputError(source, "--plan", "the plan is not sealed (it has no plan_digest)")
+    redactor.names(rows)
+    task_mapping = {redactor.text(name, "source.task_mapping.<key>", limit=None): task
+                    for name, task in task_mapping.items()}
     try:
         table = EvidenceTable.build(rows)
     except EvidenceError as exc:

@@ -15,15 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, Literal, Sequence
 
-from worldflux_nb.models.redaction import redact_text
+from worldflux_nb.models.redaction import is_secret_kind, redact_text
 from worldflux_nb.models.common import PRIVACY, utc_timestamp
 
 EntryKind = Literal[
     "per_episode", "aggregate_only", "score_only", "missing_denominator", "log", "video",
     "tracker_export", "archive", "data", "other",
 ]
-# Secret kinds that make a folder unsafe to import from; host paths are only redacted.
-PATH_KINDS = frozenset({"home_path", "windows_user_path", "host_local_path"})
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".webm", ".avi", ".mov", ".mkv", ".gif"})
 ARCHIVE_SUFFIXES = frozenset({".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".zst"})
@@ -125,8 +123,12 @@ def classify(path: str, size_bytes: int, data: bytes | None, *, digest: str | No
     p = PurePosixPath(path)
     suffix = p.suffix.lower()
     parts = {part.lower() for part in p.parts[:-1]}
-    secrets = _credential_kinds(data) if data is not None else ()
-    common = dict(path=path, size_bytes=size_bytes, digest=digest, secret_kinds=secrets, read=data is not None)
+    # A file or folder name can carry a token too: it counts like one in the content, and the name is
+    # shown redacted in every report.
+    shown, name_kinds = redact_text(path)
+    secrets = tuple(sorted({*(_credential_kinds(data) if data is not None else ()),
+                            *(k for k in name_kinds if is_secret_kind(k))}))
+    common = dict(path=shown, size_bytes=size_bytes, digest=digest, secret_kinds=secrets, read=data is not None)
     if parts & TRACKER_DIRS or p.name.startswith("events.out.tfevents"):
         return FolderEntry(kind="tracker_export", detail="experiment-tracker export", **common)
     if suffix in VIDEO_SUFFIXES:
@@ -145,7 +147,8 @@ def classify(path: str, size_bytes: int, data: bytes | None, *, digest: str | No
 
 def _credential_kinds(data: bytes) -> tuple[str, ...]:
     _, kinds = redact_text(data.decode("utf-8", errors="replace"))
-    return tuple(sorted({k for k in kinds if k not in PATH_KINDS}))
+    # Host paths (LeRobot writes absolute video paths) are redacted on import, not a refusal.
+    return tuple(sorted({k for k in kinds if is_secret_kind(k)}))
 
 
 def _sniff(suffix: str, data: bytes) -> tuple[EntryKind, str | None, str]:

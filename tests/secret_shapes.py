@@ -1,0 +1,50 @@
+"""Secret shapes the hostile tests plant: kind -> (text as it appears in an input, the part that must
+never come out). The needles are unique strings, so grepping written bytes for them is exact."""
+
+from __future__ import annotations
+
+SHAPES: dict[str, tuple[str, str]] = {
+    "aws_access_key": ("AKIAQ3EGUNZLEAKYKEY7", "AKIAQ3EGUNZLEAKYKEY7"),
+    "aws_secret_key": ("aws_secret_access_key=Zq3lEaKySeCrEt0123456789abcdefGHIJKLmnop",
+                       "Zq3lEaKySeCrEt0123456789abcdefGHIJKLmnop"),
+    "aws_session_token": ("AWS_SESSION_TOKEN=FwoGZXIvYXdzLeakySessionTok3n0123", "FwoGZXIvYXdzLeakySessionTok3n0123"),
+    "huggingface_token": ("hf_LeakyHubTokenAbCdEfGhIjKlMnOpQrStUv", "hf_LeakyHubTokenAbCdEfGhIjKlMnOpQrStUv"),
+    "github_token": ("ghp_LeakyGitHubToken0123456789abcdefABCD", "ghp_LeakyGitHubToken0123456789abcdefABCD"),
+    "openai_api_key": ("sk-proj-LeakyOpenAIKey0123456789abcdefXYZ", "LeakyOpenAIKey0123456789abcdefXYZ"),
+    "openai_env": ("OPENAI_API_KEY=LeakyEnvOpenAI0123456789", "LeakyEnvOpenAI0123456789"),
+    "client_secret": ("client_secret=LeakyClientSecret9876", "LeakyClientSecret9876"),
+    "stripe_live": ("sk_live_LeakyStripe0123456789abcdef", "LeakyStripe0123456789abcdef"),
+    "azure_sas": ("sv=2022-11-02&ss=b&srt=o&sp=r&se=2026-01-01&sig=LeakyAzureSig0123456789%3D",
+                  "LeakyAzureSig0123456789"),
+    "azure_account_key": ("DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=LeakyAzureAccountKey0123456789==;",
+                          "LeakyAzureAccountKey0123456789"),
+    "gcs_signed_no_scheme": ("storage.googleapis.com/bkt/ep.mp4?X-Goog-Algorithm=GOOG4-RSA-SHA256&X-Goog-Signature=leakygcssig0123abcd",
+                             "leakygcssig0123abcd"),
+    "wandb_login": ("wandb login LeakyWandbKey0123456789abcdef0123456789abcd", "LeakyWandbKey0123456789abcdef"),
+    "netrc_password": ("machine api.wandb.ai login user password LeakyNetrcPass0123", "LeakyNetrcPass0123"),
+    "redis_password": ("redis://:LeakyRedisPw0123@cache.internal:6379/0", "LeakyRedisPw0123"),
+    "json_pair": ('{"password": "LeakyJsonPassword0123"}', "LeakyJsonPassword0123"),
+    "repr_pair": ("{'aws_secret_access_key': 'LeakyReprSecret0123456789'}", "LeakyReprSecret0123456789"),
+    "bearer_token": ("Authorization: Bearer LeakyBearer0123456789abcdef", "LeakyBearer0123456789abcdef"),
+    "password_in_url": ("https://robot:LeakyHunter2Pass@nas.example.internal/runs", "LeakyHunter2Pass"),
+    "signed_url_query": ("https://bucket.s3.amazonaws.com/ep.mp4?X-Amz-Expires=600&X-Amz-Signature=leakysig0a1b2c3d4e5f",
+                         "leakysig0a1b2c3d4e5f"),
+    "jwt": ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJsZWFreXVzZXIifQ.LeakyJwtSignature0123456789",
+            "LeakyJwtSignature0123456789"),
+    "private_key": ("-----BEGIN RSA PRIVATE KEY-----\nMIIEowLeakyPrivateKeyBody0123456789\n-----END RSA PRIVATE KEY-----",
+                    "MIIEowLeakyPrivateKeyBody0123456789"),
+    "slack_token": ("xoxb-1234567890-LeakySlackToken", "LeakySlackToken"),
+    "google_api_key": ("AIzaSyLeakyGoogleKey0123456789abcdefghi", "AIzaSyLeakyGoogleKey0123456789abcdefghi"),
+    "gitlab_token": ("glpat-LeakyGitLab0123456789ab", "glpat-LeakyGitLab0123456789ab"),
+    "sendgrid_key": ("SG.LeakySendGrid012345678.LeakySendGridSecondPart0123456789abcdefghijk", "LeakySendGrid012345678"),
+    "home_path": ("/home/leakyalice/private_runs/episode_7.mp4", "leakyalice"),
+    "mac_home_path": ("/Users/leakybob/Desktop/eval.json", "leakybob"),
+    "mac_volume": ("/Volumes/LeakyDrive/runs/eval.json", "LeakyDrive"),
+    "windows_path": ("C:\\Users\\leakycarol\\runs\\eval.json", "leakycarol"),
+    "escaped_windows_path": ("C:\\\\Users\\\\leakydave\\\\runs", "leakydave"),
+    "tilde_path": ("~/leakyerin_runs/eval.json", "leakyerin_runs"),
+    "file_url": ("file:///home/leakyfrank/eval.json", "leakyfrank"),
+    "backticked_path": ("`/home/leakygina/eval.json`", "leakygina"),
+}
+ALL = " | ".join(text for text, _ in SHAPES.values())
+NEEDLES = {kind: needle for kind, (_, needle) in SHAPES.items()}
