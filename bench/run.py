@@ -93,6 +93,13 @@ def worker(size: str, data: Path) -> dict[str, Any]:
             assert code == 0, f"audit import {name} exited {code}"
 
     _, out["import_jsonl_s"] = timed(import_all)
+    out["plan_json_mb"] = plan_path.stat().st_size / 1e6
+    sheet = [str(data / name) for name in ("run_sheet.md", "run_sheet.json", "run_sheet.csv")]
+    code, out["run_sheet_s"] = timed(lambda: main([
+        "eval-portfolio", "render-run-sheet", "--plan", str(plan_path), "--output", sheet[0],
+        "--run-sheet-json", sheet[1], "--run-sheet-csv", sheet[2]]))
+    assert code == 0, f"render-run-sheet exited {code}"
+    out["run_sheet_json_mb"] = Path(sheet[1]).stat().st_size / 1e6
     vla = data / "libero_aggregate.json"
     if vla.exists():
         code, out["import_vla_eval_s"] = timed(lambda: main([
@@ -211,6 +218,9 @@ ROWS = [
     ("evidence rows", "evidence_rows", "{:,.0f}"),
     ("audit import jsonl (all probes)", "import_jsonl_s", "{:.2f} s"),
     ("audit import vla-eval (libero)", "import_vla_eval_s", "{:.2f} s"),
+    ("plan.json size", "plan_json_mb", "{:.1f} MB"),
+    ("run sheet: Markdown + JSON + CSV", "run_sheet_s", "{:.2f} s"),
+    ("run_sheet.json size", "run_sheet_json_mb", "{:.0f} MB"),
     ("load plan + audit inputs", "load_artifacts_s", "{:.2f} s"),
     ("conformance (first call)", "conformance_s", "{:.3f} s"),
     ("conformance (median of 3 more calls)", "conformance_warm_s", "{:.3f} s"),

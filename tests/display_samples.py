@@ -75,7 +75,7 @@ def run_sheet(p: ProtocolPlan) -> RunSheet:
          "level": c.level, "episode_index": i, "seed": s}
         for c in p.cells for i, s in cell_episodes(c)
     ]
-    return RunSheet(plan_id=p.plan_id, plan_digest=p.plan_digest, episodes=episodes)
+    return RunSheet(plan_id=p.plan_id, plan_digest=p.plan_digest, episodes=episodes).sealed()
 
 
 def evidence_frame(p: ProtocolPlan, seed: int = 7) -> pd.DataFrame:

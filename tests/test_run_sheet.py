@@ -1,4 +1,5 @@
 import io
+import json
 
 import pandas as pd
 import pytest
@@ -6,9 +7,11 @@ import pytest
 from conftest import cell_episodes
 from worldflux_nb.core.planning import build_plan
 from worldflux_nb.core.run_sheet import (
-    RUN_SHEET_COLUMNS, planned_episodes_frame, run_sheet_csv, run_sheet_for,
+    RUN_SHEET_COLUMNS, planned_episodes_frame, run_sheet_csv, run_sheet_files, run_sheet_for,
 )
-from worldflux_nb.io.artifacts import artifact_from_json
+from worldflux_nb.errors import InputError
+from worldflux_nb.io.artifacts import artifact_from_json, artifact_json, load, run_sheet_json
+from worldflux_nb.models.digest import digest_of
 from worldflux_nb.models.plan import EpisodeRange, PlanCell, SeedRule
 from worldflux_nb.render.markdown import to_markdown
 from worldflux_nb.render.plan_docs import run_sheet_document
@@ -130,3 +133,54 @@ def test_run_sheet_instructions_and_markdown(plan):
 def test_unsealed_plan_has_no_run_sheet(plan):
     with pytest.raises(ValueError):
         run_sheet_for(plan.model_copy(update={"plan_digest": None}))
+
+
+def test_written_files_match_the_model_byte_for_byte(plan, tmp_path):
+    """The column-wise writer (render-run-sheet) and the model path give the same bytes and digest."""
+    files = run_sheet_files(plan)
+    sheet = run_sheet_for(plan)
+    assert files.header.run_sheet_digest == sheet.run_sheet_digest
+    assert run_sheet_json(files.header, files.rows_json).decode() == artifact_json(sheet)
+    assert files.csv.decode() == run_sheet_csv(sheet)
+    data = json.loads(artifact_json(sheet))
+    assert data["run_sheet_digest"] == digest_of(data, without="run_sheet_digest")  # canonical JSON
+    path = tmp_path / "run_sheet.json"
+    path.write_text(artifact_json(sheet))
+    assert load(path) == sheet
+
+
+@pytest.mark.parametrize("change", [
+    lambda d: d["episodes"][3].update(seed=(d["episodes"][3]["seed"] or 0) + 1),
+    lambda d: d["episodes"][0].update(episode_index=49),
+    lambda d: d["episodes"].pop(),
+    lambda d: d["invocations"][0].update(text=d["invocations"][0]["text"].replace("--seed=", "--seed=1")),
+    lambda d: d["instructions"].pop(0),
+])
+def test_a_changed_run_sheet_is_refused_on_load(plan, tmp_path, change):
+    data = json.loads(artifact_json(run_sheet_for(plan)))
+    change(data)
+    path = tmp_path / "run_sheet.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(InputError, match="run_sheet_digest"):
+        load(path)
+
+
+def test_csv_cannot_smuggle_a_formula_or_break_a_row(plan):
+    cell = PlanCell(cell_id="custom:x:t:nominal:cmd", probe_id="custom:x", task_id="t",
+                    axis="nominal", level='=HYPERLINK("x","y"),1', episodes=EpisodeRange(count=1))
+    sheet = run_sheet_for(plan.model_copy(update={"cells": [cell]}))
+    text = run_sheet_csv(sheet)
+    back = pd.read_csv(io.StringIO(text), dtype=str)
+    assert back.loc[0, "level"] == "'=HYPERLINK(\"x\",\"y\"),1" and len(back) == 1
+
+
+def test_a_million_planned_episodes_stay_a_few_megabytes(plan):
+    cells = [PlanCell(cell_id=f"libero:libero_spatial/{i}:nominal:0", probe_id="libero",
+                      task_id=f"libero_spatial/{i}", axis="nominal", level=0,
+                      episodes=EpisodeRange(count=50), seeds=SeedRule(rule="run_seed", run_seed=7))
+             for i in range(20_000)]
+    big = plan.model_copy(update={"cells": cells})
+    assert big.planned_episodes == 1_000_000
+    assert len(artifact_json(big).encode()) < 6_000_000
+    frame = planned_episodes_frame(big)
+    assert frame["episode_index"].tolist()[-3:] == [47, 48, 49] and (frame["seed"] == 7).all()

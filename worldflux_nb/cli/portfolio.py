@@ -6,10 +6,10 @@ import argparse
 import secrets
 
 from worldflux_nb.core.planning import SEED_SOURCES, build_plan
-from worldflux_nb.core.run_sheet import run_sheet_csv, run_sheet_for
+from worldflux_nb.core.run_sheet import run_sheet_files
 from worldflux_nb.errors import InputError
 from worldflux_nb.io.artifacts import (
-    artifact_json, load, load_contract, load_libero_plus_classification,
+    artifact_json, load, load_contract, load_libero_plus_classification, run_sheet_json,
 )
 from worldflux_nb.io.files import write_outputs
 from worldflux_nb.models.plan import DENOMINATOR_POLICIES, PROTOCOLS, ProtocolPlan
@@ -70,12 +70,13 @@ def _render_plan(args: argparse.Namespace) -> int:
 
 def _render_run_sheet(args: argparse.Namespace) -> int:
     plan = load_plan(args.plan)
-    run_sheet = run_sheet_for(plan)
-    outputs = [(args.output, to_markdown(run_sheet_document(run_sheet)))]
+    files = run_sheet_files(plan)  # column-wise: a million episodes in seconds
+    preview = files.header.model_copy(update={"episodes": files.preview})
+    outputs = [(args.output, to_markdown(run_sheet_document(preview, files.episodes_total)))]
     if args.run_sheet_json:
-        outputs.append((args.run_sheet_json, artifact_json(run_sheet)))
+        outputs.append((args.run_sheet_json, run_sheet_json(files.header, files.rows_json)))
     if args.run_sheet_csv:
-        outputs.append((args.run_sheet_csv, run_sheet_csv(run_sheet)))
+        outputs.append((args.run_sheet_csv, files.csv))
     write_outputs(outputs)  # refuses two outputs that are one file, however they are spelled
     return 0
 

@@ -37,7 +37,11 @@ from worldflux_nb.models.registry import Probe, ProbeRegistry
 
 DEFAULT_EPISODES_PER_CELL = 20
 # Tasks drawn per suite; probes not listed run every task (SimplerEnv, custom contracts).
-TASKS_PER_SUITE = {"libero": 2, "libero-pro": 1}
+TASKS_PER_SUITE = {"libero": 2}
+# Whole suites drawn in the sampled protocol: LIBERO-PRO's perturbed suites cannot be filtered to
+# some of their tasks (vla-eval selects tasks by name, which its language and task perturbations
+# change), so a sampled plan takes whole suites.
+WHOLE_SUITES_SAMPLED = {"libero-pro": 1}
 LEVELS_PER_AXIS = 2
 # LIBERO-plus suites drawn in the sampled protocol (every suite in the standard one).
 PLUS_SUITES_SAMPLED = 1
@@ -76,12 +80,16 @@ def _choose(rng: np.random.Generator, items: Sequence, k: int) -> list:
 
 def _select_tasks(probe: Probe, seed: int, protocol: str) -> list[str]:
     per_suite = TASKS_PER_SUITE.get(probe.probe_id) if protocol == "sampled" else None
+    whole = WHOLE_SUITES_SAMPLED.get(probe.probe_id) if protocol == "sampled" else None
     task_ids = [t.task_id for t in probe.tasks]
-    if per_suite is None:
-        return task_ids
     suites: dict[str, list[str]] = {}
     for task_id in task_ids:
         suites.setdefault(suite_of(task_id), []).append(task_id)
+    if whole is not None:
+        chosen = _choose(plan_rng(seed, probe.probe_id, "suites"), list(suites), whole)
+        return [task_id for suite in chosen for task_id in suites[suite]]
+    if per_suite is None:
+        return task_ids
     return [task_id for suite, ids in suites.items()
             for task_id in _choose(plan_rng(seed, probe.probe_id, f"tasks:{suite}"), ids, per_suite)]
 

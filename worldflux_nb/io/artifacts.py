@@ -10,7 +10,11 @@ from pydantic import ValidationError
 from worldflux_nb.core.bulk import gc_paused
 from worldflux_nb.errors import InputError
 from worldflux_nb.io.files import json_text, read_json
-from worldflux_nb.models import ARTIFACT_KINDS, Artifact, AuditInput, CustomEvalContract, ProtocolPlan
+from worldflux_nb.models import (
+    ARTIFACT_KINDS, Artifact, AuditInput, CustomEvalContract, ProtocolPlan, RunSheet,
+)
+from worldflux_nb.models.digest import canonical_json
+from worldflux_nb.models.plan import ROW_SEPARATOR, episode_row_texts
 
 if TYPE_CHECKING:
     from worldflux_nb.core.libero_plus import Classification
@@ -99,6 +103,31 @@ def load_libero_plus_classification(path: str | os.PathLike[str]) -> Classificat
 
 
 def artifact_json(artifact: Artifact) -> str:
-    """The artifact as stable pretty JSON (json_text)."""
+    """The artifact as stable pretty JSON (json_text); run sheet rows and plan cells one a line."""
+    if isinstance(artifact, RunSheet):
+        rows = ROW_SEPARATOR.join(episode_row_texts(artifact.episodes)).encode("utf-8")
+        return run_sheet_json(artifact, rows).decode("utf-8")
+    if isinstance(artifact, ProtocolPlan):
+        # One cell a line: a plan of a million episodes stays a few MB.
+        head = artifact.to_json_dict()
+        rows = ROW_SEPARATOR.join(canonical_json(cell).decode("utf-8") for cell in head["cells"])
+        head["cells"] = []
+        return _with_rows(json_text(head).encode("utf-8"), "cells", rows.encode("utf-8")).decode("utf-8")
     with gc_paused():
         return json_text(artifact.to_json_dict())
+
+
+def _with_rows(text: bytes, key: str, rows: bytes) -> bytes:
+    """Pretty JSON whose top-level `key` (written empty) gets `rows`, one compact row a line."""
+    if not rows:
+        return text
+    # Keys are sorted and strings escaped: `"key": []` at two spaces is the top-level key.
+    before, after = text.split(b'\n  "' + key.encode() + b'": []', 1)
+    return b"".join((before, b'\n  "' + key.encode() + b'": [\n    ', rows, b"\n  ]", after))
+
+
+def run_sheet_json(header: RunSheet, rows_json: bytes) -> bytes:
+    """run_sheet.json (UTF-8): the header pretty-printed, the episodes one canonical row a line."""
+    head = header.model_dump(mode="json", exclude={"episodes"})
+    head["episodes"] = []
+    return _with_rows(json_text(head).encode("utf-8"), "episodes", rows_json)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
@@ -12,6 +14,7 @@ from worldflux_nb.models.common import (
     Slug, now_field,
 )
 from worldflux_nb.models.contract import CustomEvalContract
+from worldflux_nb.models.digest import canonical_json, sha256_bytes
 from worldflux_nb.models.profile import EvalProfile
 from worldflux_nb.models.registry import SeedMode
 
@@ -247,13 +250,89 @@ class RunSheetEpisode(TypedDict):
     seed: int | None
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_.:/+ -]*")
+# Rows of run_sheet.json: one canonical row a line inside the pretty-printed header.
+ROW_SEPARATOR = ",\n    "
+
+
+def episode_row_parts(cell_id: str, probe_id: str, task_id: str, axis: str,
+                      level: Level) -> tuple[str, str, str]:
+    """A cell's canonical row text around its episode index and seed: head, middle and tail."""
+    def dumps(value: object) -> str:
+        if isinstance(value, str) and _PLAIN.fullmatch(value):
+            return f'"{value}"'  # nothing to escape
+        return json.dumps(value, ensure_ascii=False)
+
+    return (f'{{"axis":{dumps(axis)},"cell_id":{dumps(cell_id)},"episode_index":',
+            f',"level":{dumps(level)},"probe_id":{dumps(probe_id)},"seed":',
+            f',"task_id":{dumps(task_id)}}}')
+
+
+def episode_row_texts(episodes: list[RunSheetEpisode]) -> list[str]:
+    """Each run-sheet episode as canonical JSON (sorted keys, no whitespace), built per cell once.
+
+    The same bytes `canonical_json` gives each row, at a fraction of the cost for a million rows.
+    """
+    parts: dict[tuple, tuple[str, str, str]] = {}
+    out = []
+    for e in episodes:
+        key = (e["cell_id"], e["probe_id"], e["task_id"], e["axis"], e["level"], type(e["level"]))
+        part = parts.get(key)
+        if part is None:
+            part = parts[key] = episode_row_parts(*key[:5])
+        index, seed = e["episode_index"], e["seed"]
+        out.append(f"{part[0]}{index if type(index) is int else json.dumps(index)}{part[1]}"
+                   f"{seed if type(seed) is int else json.dumps(seed)}{part[2]}")
+    return out
+
+
+class HarnessInvocation(Frozen):
+    """How one harness runs one probe's planned episodes: a command line or a config file.
+
+    `flags` are the harness's own option or config names the invocation uses, checked against the
+    harness's code at `harness_commit`; `records` says where the harness writes each value the
+    plan checks; `not_recorded` the pinned values it writes nowhere (importers report them once
+    per probe as unverified).
+    """
+
+    probe_id: Slug
+    harness: Slug
+    harness_commit: ShortText
+    kind: Literal["command", "config"]
+    file_name: ShortText | None = None
+    text: str = Field(min_length=1, max_length=5_000_000)
+    run_with: ShortText | None = None
+    flags: list[ShortText] = Field(default_factory=list)
+    episodes: int = Field(ge=0)
+    records: dict[ShortText, ShortText] = Field(default_factory=dict)
+    not_recorded: list[ShortText] = Field(default_factory=list)
+    notes: list[ShortText] = Field(default_factory=list)
+
+
 class RunSheet(Artifact):
-    """One row per planned episode: the handoff to whoever runs the evaluation."""
+    """One row per planned episode, and per probe how each harness that can run it is told to.
+
+    Sealed with `run_sheet_digest`; `core.run_sheet` builds and writes it column-wise.
+    """
 
     KIND = "run_sheet"
+    DIGEST_FIELD = "run_sheet_digest"
 
     plan_id: Slug
     plan_digest: Digest
     episodes: list[RunSheetEpisode]
+    invocations: list[HarnessInvocation] = Field(default_factory=list)
     instructions: list[ShortText] = Field(default_factory=list)
     created_at: str = now_field()
+    run_sheet_digest: Digest | None = None
+
+    def canonical_bytes(self) -> bytes:
+        """The canonical JSON the digest covers (everything but run_sheet_digest), built row-wise."""
+        head = self.model_dump(mode="json", exclude={"episodes", "run_sheet_digest"})
+        head["episodes"] = []
+        rows = ",".join(episode_row_texts(self.episodes)).encode("utf-8")
+        # Keys are sorted and strings escaped, so `"episodes":[]` occurs once, as the top-level key.
+        return canonical_json(head).replace(b'"episodes":[]', b'"episodes":[' + rows + b"]", 1)
+
+    def computed_digest(self) -> str:
+        return sha256_bytes(self.canonical_bytes())

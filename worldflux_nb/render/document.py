@@ -53,7 +53,15 @@ class Table:
     row_tones: Sequence[Tone | None] | None = field(default=None)
 
 
-Block = Heading | Paragraph | Banner | KeyValues | BulletList | Table
+@dataclass(frozen=True)
+class Code:
+    """Preformatted text shown verbatim (a command line or a config file)."""
+
+    text: str
+    language: str = ""
+
+
+Block = Heading | Paragraph | Banner | KeyValues | BulletList | Table | Code
 
 
 @dataclass(frozen=True)

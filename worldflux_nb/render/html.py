@@ -8,7 +8,7 @@ from __future__ import annotations
 from html import escape
 
 from worldflux_nb.render.document import (
-    Banner, BulletList, Document, Heading, KeyValues, Paragraph, Table, cell_text, visible_rows,
+    Banner, BulletList, Code, Document, Heading, KeyValues, Paragraph, Table, cell_text, visible_rows,
 )
 
 _TONE_STYLE = {
@@ -78,6 +78,9 @@ def _block(block: object) -> str:
         return '<ul style="margin:4px 0">' + "".join(f"<li>{escape(i)}</li>" for i in block.items) + "</ul>"
     if isinstance(block, Table):
         return _table(block)
+    if isinstance(block, Code):
+        return (f'<pre style="margin:4px 0;padding:6px 8px;overflow-x:auto;white-space:pre">'
+                f"{escape(block.text)}</pre>")
     raise TypeError(f"unknown block {type(block).__name__}")
 
 

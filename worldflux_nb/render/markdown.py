@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from worldflux_nb.render.document import (
-    Banner, BulletList, Document, Heading, KeyValues, Paragraph, Table, cell_text, visible_rows,
+    Banner, BulletList, Code, Document, Heading, KeyValues, Paragraph, Table, cell_text, visible_rows,
 )
 
 _TONE_LABEL = {"info": "Note", "warning": "Warning", "danger": "Important", "ok": "OK"}
@@ -26,6 +26,24 @@ def _table(block: Table) -> list[str]:
     return lines
 
 
+def _code(block: Code) -> str:
+    """A fenced block whose fence is longer than any run of backticks inside it."""
+    longest = max((len(run) for run in block.text.split("\n") for run in _backtick_runs(run)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{block.language}\n{block.text.rstrip()}\n{fence}"
+
+
+def _backtick_runs(line: str) -> list[str]:
+    runs, current = [], ""
+    for ch in line:
+        if ch == "`":
+            current += ch
+        elif current:
+            runs.append(current)
+            current = ""
+    return runs + ([current] if current else [])
+
+
 def to_markdown(document: Document) -> str:
     out: list[str] = [f"# {document.title}", ""]
     for block in document.blocks:
@@ -41,5 +59,7 @@ def to_markdown(document: Document) -> str:
             out += [f"- {item}" for item in block.items] if block.items else [block.empty_text]
         elif isinstance(block, Table):
             out += _table(block)
+        elif isinstance(block, Code):
+            out.append(_code(block))
         out.append("")
     return "\n".join(out).rstrip() + "\n"

@@ -11,7 +11,7 @@ from worldflux_nb.models.contract import CustomEvalContract
 from worldflux_nb.models.plan import DENOMINATOR_POLICIES, ProtocolPlan, RunSheet
 from worldflux_nb.models.profile import EvalProfile
 from worldflux_nb.render.document import (
-    Banner, BulletList, Document, Heading, KeyValues, Paragraph, Table,
+    Banner, BulletList, Code, Document, Heading, KeyValues, Paragraph, Table,
 )
 
 PRIVATE_BANNER = ("LOCAL_PRIVATE: for internal review and private reviewer handoff only. Not a "
@@ -197,18 +197,44 @@ def plan_document(plan: ProtocolPlan) -> Document:
     return Document(title=f"Protocol plan {plan.plan_id}", blocks=blocks)
 
 
-def run_sheet_document(run_sheet: RunSheet) -> Document:
-    """The run sheet: instructions, then one row per planned episode."""
-    return Document(title=f"Run sheet for {run_sheet.plan_id}", blocks=[
+def run_sheet_document(run_sheet: RunSheet, episodes_total: int | None = None) -> Document:
+    """The run sheet: instructions, each harness's invocation, then the planned episodes.
+
+    `episodes_total` is given when `run_sheet.episodes` holds only the first rows (core.run_sheet
+    writes a million-episode sheet column-wise and shows its head here).
+    """
+    total = len(run_sheet.episodes) if episodes_total is None else episodes_total
+    shown = run_sheet.episodes[:MAX_RUN_SHEET_ROWS]
+    blocks = [
         Banner(PRIVATE_BANNER),
         KeyValues([("Plan digest", run_sheet.plan_digest),
-                   ("Planned episodes", len(run_sheet.episodes)),
+                   ("Run sheet digest", run_sheet.run_sheet_digest),
+                   ("Planned episodes", total),
                    ("Created", run_sheet.created_at)]),
         Heading("Instructions"),
         BulletList(run_sheet.instructions),
+        Heading("Harness invocations"),
+    ]
+    if not run_sheet.invocations:
+        blocks.append(Paragraph("No built-in harness runs these probes; follow the episodes below."))
+    for inv in run_sheet.invocations:
+        blocks += [
+            Heading(f"{inv.probe_id} with {inv.harness}", 3),
+            KeyValues([("Checked against", inv.harness_commit),
+                       ("Planned episodes it runs", inv.episodes),
+                       *([("Save as", inv.file_name), ("Run", inv.run_with)] if inv.file_name else []),
+                       *[(f"Recorded: {what}", where) for what, where in inv.records.items()],
+                       ("Not recorded by this harness", ", ".join(inv.not_recorded) or "none")]),
+            Code(inv.text, "yaml" if inv.kind == "config" else "bash"),
+            BulletList(inv.notes, empty_text=""),
+        ]
+    blocks += [
         Heading("Episodes"),
         Table(["cell_id", "probe_id", "task_id", "axis", "level", "episode_index", "seed"],
               [(e["cell_id"], e["probe_id"], e["task_id"], e["axis"], e["level"],
-                e["episode_index"], e["seed"]) for e in run_sheet.episodes],
-              max_rows=MAX_RUN_SHEET_ROWS),
-    ])
+                e["episode_index"], e["seed"]) for e in shown]),
+    ]
+    if total > len(shown):
+        blocks.append(Paragraph(f"The first {len(shown)} of {total} planned episodes; "
+                                "run_sheet.json and run_sheet.csv hold every one."))
+    return Document(title=f"Run sheet for {run_sheet.plan_id}", blocks=blocks)
