@@ -176,6 +176,34 @@ def test_vla_eval_libero_plus_variants_following_the_run_sheet(tmp_path: Path):
     assert {r["level"] for r in audit.episodes} >= set(frame["level"])
 
 
+def test_lerobot_libero_plus_variants_following_the_run_sheet(tmp_path: Path):
+    plan = build_plan(EvalProfile(**REFERENCE_PROFILE), seed=1234, created_at="2026-01-01T00:00:00Z",
+                      libero_plus_classification=libero_plus_fixture())
+    per_task = planned(plan, "libero-plus")  # one trial per variant: --env.task_ids=[...] --eval.n_episodes=1
+    path = written(tmp_path, lerobot_multitask(lerobot_tasks(plan, "libero-plus"), 1, outcome))
+    audit = imported("lerobot", path, plan, "libero-plus", harness_version="0.6.1")
+    counts = conformance(plan, audit)
+    assert counts.matched == sum(per_task.values()) > 0
+    assert (counts.out_of_protocol, counts.duplicates, counts.seed_mismatches) == (0, 0, 0)
+    assert audit.source.identity == "harness_order"
+
+
+def test_vla_eval_simpler_env_following_the_run_sheet(tmp_path: Path):
+    profile = EvalProfile(**{**REFERENCE_PROFILE, "simulator_family": "simpler", "robot_model": "widowx-250"})
+    plan = build_plan(profile, seed=3, created_at="2026-01-01T00:00:00Z")
+    seed = run_seed(plan, "simpler-env")
+    for task, n in planned(plan, "simpler-env").items():
+        # configs/benchmarks/simpler/widowx_vm.yaml: one entry per task, params.task_name.
+        config = VlaEvalConfig(benchmark="vla_eval.benchmarks.simpler.benchmark:SimplerEnvBenchmark",
+                               subname=task, episodes_per_task=n, params={"task_name": task, "seed": seed})
+        recorded, _ = vla_eval_episodes([{"name": task, "task_name": task}], config, outcome)
+        write(tmp_path, vla_eval_aggregate(f"SimplerEnvBenchmark_{task}", recorded, config))
+    audit = imported("vla-eval", tmp_path, plan, "simpler-env")
+    counts = conformance(plan, audit)
+    assert counts.matched == counts.planned_episodes
+    assert (counts.out_of_protocol, counts.seed_mismatches) == (0, 0)
+
+
 # ---------------------------------------------------------------------------------------------
 # Runs that do not follow the run sheet exactly
 # ---------------------------------------------------------------------------------------------
