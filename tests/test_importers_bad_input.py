@@ -192,3 +192,41 @@ def test_a_tampered_plan_is_refused(tmp_path: Path):
                       "--probe", "libero", "--output", out])
     assert result.code == 2 and "plan_digest" in result.stderr
     assert not out.exists()
+
+
+def _folder(tmp_path: Path, files: dict[str, str]) -> Path:
+    root = tmp_path / "run"
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+@pytest.mark.parametrize("fmt,probe,make,extra,words", [
+    ("libero-log", "libero", lambda t: _folder(t, {"EVAL-x.txt": "Success: True\n"}) / "EVAL-x.txt", [],
+     ["EVAL-x.txt", "line 1", "no Starting episode"]),
+    ("libero-log", "libero", lambda t: _folder(t, {"EVAL-x.txt": "Task suite: libero_spatial\n"}) / "EVAL-x.txt", [],
+     ["EVAL-x.txt", "holds no episodes"]),
+    ("rollout-videos", "libero", lambda t: _folder(t, {"a.mp4": ""}) / "a.mp4", [], ["a.mp4", "is not a folder"]),
+    ("rollout-videos", "libero", lambda t: _folder(t, {"clip.mp4": "", "notes.txt": "x"}), [],
+     ["run", "no rollout video"]),
+    ("vla-eval", "libero", lambda t: _folder(t, {"config.yaml": "x: 1", "summary.json": "{}"}), [],
+     ["run", "no vla-eval result file"]),
+    ("lbm-eval", "lbm", lambda t: _folder(t, {"results-1.json": "{}"}), [], ["run", "is a folder"]),
+    ("lerobot", "libero", lambda t: _folder(t, {"eval_info.json": json.dumps(
+        {"per_task": [{"task_group": "libero_spatial", "task_id": 0, "metrics": {"successes": [True]}}]})})
+     / "eval_info.json", ["--harness-version", "banana"], ["--harness-version", "banana"]),
+    ("maniskill", "maniskill", lambda t: _folder(t, {"traj.json": json.dumps(
+        {"env_info": {"env_id": "PickCube-v1"}, "episodes": [{"episode_id": 0, "success": 0.5}]})}) / "traj.json",
+     [], ["traj.json", "episodes[0].success"]),
+])
+def test_new_harness_inputs_are_refused_in_one_line(tmp_path: Path, fmt, probe, make, extra, words):
+    plan = write_plan(tmp_path)
+    out = tmp_path / "audit.json"
+    source = make(tmp_path)
+    result = run_cli(["audit", "import", fmt, source, "--plan", plan, "--probe", probe, "--output", out, *extra])
+    lines = result.stderr.strip().splitlines()
+    assert result.code == 2 and len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+    assert not out.exists()
