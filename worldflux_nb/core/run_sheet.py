@@ -5,23 +5,29 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from worldflux_nb.core.harness_invocations import invocations_for
-from worldflux_nb.core.plan_cells import expand_cells
+from worldflux_nb.core.plan_cells import ExpandedEpisodes, expand_cells
 from worldflux_nb.models.common import utc_timestamp
 from worldflux_nb.models.plan import ROW_SEPARATOR, ProtocolPlan, RunSheet, episode_row_parts
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RUN_SHEET_COLUMNS = ("cell_id", "probe_id", "task_id", "axis", "level", "episode_index", "seed")
 
 
-def planned_episodes_frame(plan: ProtocolPlan) -> pd.DataFrame:
+def planned_episodes_frame(plan: ProtocolPlan) -> "pd.DataFrame":
     """Every planned episode with the run-sheet columns, built column-wise (fast at a million rows).
 
     `level` keeps its plan type (int or str, object dtype); `seed` is nullable Int64 (NA where the
     harness records none).
     """
+    import pandas as pd  # loaded on use: the run sheet command needs no pandas
+
     cells = plan.cells
     expanded = expand_cells(cells)
     counts = expanded.counts
@@ -77,19 +83,24 @@ def _header(plan: ProtocolPlan) -> RunSheet:
                     created_at=utc_timestamp())
 
 
+def _episode_rows(plan: ProtocolPlan, expanded: ExpandedEpisodes, limit: int | None = None) -> list[dict]:
+    """The first `limit` (or all) planned episodes as run-sheet row dicts."""
+    per_cell = [(c.cell_id, c.probe_id, c.task_id, c.axis, c.level) for c in plan.cells]
+    window = slice(None, limit)
+    return [{"cell_id": cell[0], "probe_id": cell[1], "task_id": cell[2], "axis": cell[3],
+             "level": cell[4], "episode_index": index, "seed": None if missing else seed}
+            for cell, index, seed, missing in zip(
+                (per_cell[c] for c in expanded.planned_cell[window].tolist()),
+                expanded.episode_index[window].tolist(), expanded.seed[window].tolist(),
+                expanded.seed_missing[window].tolist())]
+
+
 def run_sheet_for(plan: ProtocolPlan) -> RunSheet:
     """The sealed run sheet of a sealed plan as a model: one row per planned episode and the
     harness invocations (rows built from the plan's validated cells, not validated again)."""
     header = _header(plan)
     expanded = expand_cells(plan.cells)
-    per_cell = [(c.cell_id, c.probe_id, c.task_id, c.axis, c.level) for c in plan.cells]
-    episodes = [
-        {"cell_id": cell[0], "probe_id": cell[1], "task_id": cell[2], "axis": cell[3],
-         "level": cell[4], "episode_index": index, "seed": None if missing else seed}
-        for cell, index, seed, missing in zip(
-            (per_cell[c] for c in expanded.planned_cell.tolist()), expanded.episode_index.tolist(),
-            expanded.seed.tolist(), expanded.seed_missing.tolist())]
-    sheet = RunSheet.model_construct(**{**dict(header), "episodes": episodes})
+    sheet = RunSheet.model_construct(**{**dict(header), "episodes": _episode_rows(plan, expanded)})
     return sheet.model_copy(update={"run_sheet_digest": sheet.computed_digest()})
 
 
@@ -141,7 +152,8 @@ def run_sheet_files(plan: ProtocolPlan, preview_rows: int = 2500) -> RunSheetFil
     json_columns = [per_cell([p[0] for p in parts]), index_text, per_cell([p[1] for p in parts]),
                     pc.if_else(missing, pa.scalar("null", text), seed_text),
                     per_cell([p[2] for p in parts])]
-    csv_columns = [per_cell([csv_prefix(c) + "," for c in cells]), index_text,
+    csv_columns = [per_cell([csv_prefix((c.cell_id, c.probe_id, c.task_id, c.axis, c.level)) + ","
+                             for c in cells]), index_text,
                    pa.scalar(",", text), pc.if_else(missing, pa.scalar("", text), seed_text)]
     # The digest's canonical form (RunSheet.canonical_bytes) hashed in pieces, never copied whole.
     before, after = header.canonical_bytes().split(b'"episodes":[]', 1)
@@ -151,13 +163,7 @@ def run_sheet_files(plan: ProtocolPlan, preview_rows: int = 2500) -> RunSheetFil
     sealed = header.model_copy(update={"run_sheet_digest": "sha256:" + digest.hexdigest()})
     csv = (",".join(RUN_SHEET_COLUMNS) + "\n").encode() + concatenated(csv_columns, "\n")
     n = min(preview_rows, total)
-    per = [(c.cell_id, c.probe_id, c.task_id, c.axis, c.level) for c in cells]
-    preview = [{"cell_id": per[c][0], "probe_id": per[c][1], "task_id": per[c][2], "axis": per[c][3],
-                "level": per[c][4], "episode_index": i, "seed": None if m else s}
-               for c, i, s, m in zip(expanded.planned_cell[:n].tolist(),
-                                     expanded.episode_index[:n].tolist(),
-                                     expanded.seed[:n].tolist(), expanded.seed_missing[:n].tolist())]
-    return RunSheetFiles(header=sealed, episodes_total=total, preview=preview,
+    return RunSheetFiles(header=sealed, episodes_total=total, preview=_episode_rows(plan, expanded, n),
                          rows_json=concatenated(json_columns, ROW_SEPARATOR),
                          csv=csv + (b"\n" if total else b""))
 
@@ -178,10 +184,9 @@ def _csv_field(value: object) -> str:
     return text
 
 
-def csv_prefix(cell) -> str:
-    """A cell's first five CSV fields (cell_id, probe_id, task_id, axis, level)."""
-    return ",".join(_csv_field(v) for v in (cell.cell_id, cell.probe_id, cell.task_id, cell.axis,
-                                              cell.level))
+def csv_prefix(place: tuple) -> str:
+    """A cell's first five CSV fields from (cell_id, probe_id, task_id, axis, level)."""
+    return ",".join(_csv_field(v) for v in place)
 
 
 def run_sheet_csv(run_sheet: RunSheet) -> str:
@@ -192,7 +197,7 @@ def run_sheet_csv(run_sheet: RunSheet) -> str:
         key = (e["cell_id"], e["probe_id"], e["task_id"], e["axis"], e["level"])
         prefix = prefixes.get(key)
         if prefix is None:
-            prefix = prefixes[key] = ",".join(_csv_field(v) for v in key)
+            prefix = prefixes[key] = csv_prefix(key)
         seed = e["seed"]
         lines.append(f"{prefix},{e['episode_index']},{'' if seed is None else seed}")
     return "\n".join(lines) + "\n"
