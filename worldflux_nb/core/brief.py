@@ -163,11 +163,11 @@ def reviewer_questions(packet: EvalPacket) -> list[ReviewerQuestion]:
     for kind, (what, ask) in FLAG_QUESTIONS.items():
         total = packet.flagged_totals.get(kind, 0)
         if total:
-            named = list(dict.fromkeys(f.cell_id or f.probe_id for f in flags if f.category == kind))
-            q.ask(total, named[0] if named else packet.plan_id,
-                  f"{plural(total, 'row')} {what}, in {some(named, 8)}"
-                  + (" (the cells of the first rows listed)" if total > len([f for f in flags if f.category == kind]) else "")
-                  + f". {ask}")
+            per_cell = packet.flagged_cells.get(kind, {})
+            named = [f"{cell} ({n})" for cell, n in sorted(per_cell.items(), key=lambda item: -item[1])]
+            about = max(per_cell, key=per_cell.get) if per_cell else packet.plan_id
+            q.ask(total, about, f"{plural(total, 'row')} {what}"
+                  + (f", in {some(named, 8)}" if named else "") + f". {ask}")
     unverified = [c for c in packet.source_checks if c.verified == "not_verified"]
     if unverified:
         q.ask(0, unverified[0].probe_id,

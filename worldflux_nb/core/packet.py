@@ -77,7 +77,7 @@ def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], result
     summaries = probe_summaries(plan, result, audit_inputs, sums)
     order_inferred = any(audit_inputs[i].source.identity == "inferred_from_order" for i in result.accepted)
     signals = findings.cherry_pick_signals(result, order_inferred)
-    flagged, truncated, flag_totals = flagged_episodes(plan, result, audit_inputs)
+    flagged, truncated, flag_totals, flag_cells = flagged_episodes(plan, result, audit_inputs)
     checks = contract_checks(plan, result)
     detection = detect(plan, result, audit_inputs, sources)
     by_design = findings.planned_in_underpowered(plan, cells, method)
@@ -119,6 +119,7 @@ def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], result
         flagged_episodes=flagged,
         flagged_episodes_truncated=truncated,
         flagged_totals=flag_totals,
+        flagged_cells=flag_cells,
         contract_checks=checks,
         findings=detection.findings,
         source_checks=detection.source_checks,
@@ -420,14 +421,21 @@ def _in_plan_order(result: ConformanceResult, chosen: np.ndarray) -> np.ndarray:
     return chosen[order]
 
 
-def flagged_episodes(plan: ProtocolPlan, result: ConformanceResult,
-                     audit_inputs: Sequence[AuditInput] = ()) -> tuple[list[FlaggedEpisode], int, dict[str, int]]:
+def flagged_episodes(plan: ProtocolPlan, result: ConformanceResult, audit_inputs: Sequence[AuditInput] = ()
+                     ) -> tuple[list[FlaggedEpisode], int, dict[str, int], dict[str, dict[str, int]]]:
     """Rows a reviewer should see, up to FLAGS_PER_KIND of each kind in plan order; how many were
-    left out; and each kind's total."""
+    left out; each kind's total; and each kind's rows per named cell."""
     selections = _flag_rows(plan, result, audit_inputs)
     missing = np.flatnonzero(result.arrays.attempts == 0)
     totals = {kind: int(len(chosen)) for kind, chosen in selections.items()}
     totals["missing"] = int(len(missing))
+    cell_ids = [c.cell_id for c in plan.cells]
+    per_cell: dict[str, dict[str, int]] = {}
+    for kind, chosen in selections.items():
+        named = result.named_cells[chosen] if result.named_cells is not None else np.zeros(0, dtype=np.int64)
+        counts = np.bincount(named[named >= 0], minlength=len(cell_ids))
+        if counts.any():
+            per_cell[kind] = {cell_ids[i]: int(counts[i]) for i in np.flatnonzero(counts)}
     flagged: list[FlaggedEpisode] = []
     for kind, chosen in selections.items():
         shown = _in_plan_order(result, chosen)[:FLAGS_PER_KIND]
@@ -437,7 +445,7 @@ def flagged_episodes(plan: ProtocolPlan, result: ConformanceResult,
         flagged.append(_flag("missing", row.drop(labels=["status", "success"]),
                              f"planned episode of {row['cell_id']} (planned seed {value_text(row['seed'])}) "
                              "has no conformant evidence"))
-    return flagged, sum(totals.values()) - len(flagged), {k: v for k, v in totals.items() if v}
+    return flagged, sum(totals.values()) - len(flagged), {k: v for k, v in totals.items() if v}, per_cell
 
 
 def contract_checks(plan: ProtocolPlan, result: ConformanceResult) -> list[ContractCheck]:

@@ -237,6 +237,8 @@ class EvalPacket(Artifact):
     flagged_episodes_truncated: int = Field(default=0, ge=0)
     # Per kind of flag, how many rows or episodes it covers (the flags themselves are capped per kind).
     flagged_totals: dict[Slug, int] = Field(default_factory=dict)
+    # Per kind of flag, the rows per cell they name (cells in plan order; rows naming no cell left out).
+    flagged_cells: dict[Slug, dict[Slug, int]] = Field(default_factory=dict)
     contract_checks: list[ContractCheck] = Field(default_factory=list)
     # The detectors' findings, most of the planned evidence first (core.detect).
     findings: list[Finding] = Field(default_factory=list)
