@@ -16,7 +16,7 @@ import numpy as np
 from worldflux_nb.core.conformance import ConformanceResult
 from worldflux_nb.core.episode_outcomes import EpisodeOutcomes, episode_outcomes, status_mask
 from worldflux_nb.core.exact_tests import (
-    DETECTION_ALPHA, TestResult, association_permutation, binomial_excess, cell_excess_p, holm,
+    DETECTION_ALPHA, PERMUTATIONS, TestResult, association_permutation, binomial_excess, cell_excess_p, holm,
     stratified_exact_greater, tail_hits_test,
 )
 from worldflux_nb.core.findings import plural
@@ -25,6 +25,7 @@ from worldflux_nb.models.packet import Finding
 from worldflux_nb.models.plan import ProtocolPlan
 
 CELLS_NAMED = 8
+MANY_CELLS = 2000  # beyond this a permutation test draws 999 samples (p resolution 0.001, still below alpha)
 KIND_WORDS = {"missing": "missing", "infra": "infrastructure failures", "pending": "pending"}
 
 
@@ -87,7 +88,8 @@ def tracking_findings(plan: ProtocolPlan, counts: CellCounts, total_planned: int
             per_cell = holm(cell_excess_p(k, sizes))
             concentrated = per_cell < DETECTION_ALPHA / 2
             varied = np.ptp(weights) > 0
-            perm = (association_permutation(k, sizes, weights, seed=stable_seed(plan.plan_seed, "detect", probe, kind))
+            perm = (association_permutation(k, sizes, weights, seed=stable_seed(plan.plan_seed, "detect", probe, kind),
+                                            draws=PERMUTATIONS if len(cells) <= MANY_CELLS else 999)
                     if varied else TestResult("permutation (multivariate hypergeometric)", 0.0, 1.0))
             best_cell = float(per_cell.min())
             if min(best_cell, perm.p_value) * 2 > DETECTION_ALPHA:
@@ -101,7 +103,8 @@ def tracking_findings(plan: ProtocolPlan, counts: CellCounts, total_planned: int
                 centred = weights - float(sizes @ weights) / sizes.sum()
                 lean = (k - expected) * centred * np.sign(perm.statistic)
                 order = np.argsort(-lean, kind="stable")
-                chosen = [int(cells[j]) for j in order if lean[j] > 0 and k[j] > expected[j]]
+                chosen = [int(cells[j]) for j in order if lean[j] > 0 and k[j] > expected[j]] or \
+                    [int(cells[j]) for j in np.argsort(expected - k, kind="stable") if k[j] > expected[j]]
                 test = perm
             direction = ("fail more" if weights[np.isin(cells, chosen)].mean() > pooled else "succeed more")
             named, more = _named([counts.cell_ids[i] for i in chosen])
@@ -111,7 +114,7 @@ def tracking_findings(plan: ProtocolPlan, counts: CellCounts, total_planned: int
                 kind=f"{kind}_tracks_outcome", family="outcome_dependence", probe_id=probe,
                 planned_affected=total, share=total / total_planned,
                 statement=(f"{probe}: {plural(total, 'planned episode')} {word} "
-                           f"({percent(total / sizes.sum())} of the probe's cells with evidence) are not "
+                           f"({percent(total / sizes.sum())} of those planned in its cells with evidence) are not "
                            f"spread at random: they sit in cells whose scored episodes {direction} than "
                            f"the rest ({percent(1 - pooled)} succeed overall) — {details}"
                            + (f" and {more} more cells" if more else "")
