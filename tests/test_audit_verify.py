@@ -10,15 +10,16 @@ from pathlib import Path
 from hardening_support import cli, cli_ok
 from worldflux_nb.io.artifacts import artifact_json, load
 from worldflux_nb.models.evidence import AuditInput
+from worldflux_nb.models.evidence_table import EvidenceTable
 
 
 def _resealed_edit(flow, probe: str, out: Path) -> Path:
     """The audit input with its first failure turned into a success and its digest recomputed."""
     audit = load(flow.audit(probe), AuditInput)
-    rows = [dict(r) for r in audit.episodes]
+    rows = [dict(r) for r in audit.episodes.to_pylist()]
     first = next(i for i, r in enumerate(rows) if r["success"] is False)
     rows[first]["success"] = True
-    edited = audit.model_copy(update={"episodes": rows, "audit_digest": None}).sealed()
+    edited = audit.model_copy(update={"episodes": EvidenceTable.build(rows), "audit_digest": None}).sealed()
     out.write_text(artifact_json(edited), encoding="utf-8")
     assert load(out, AuditInput).digest_problem() is None  # the reseal itself is not detectable
     return out

@@ -35,7 +35,7 @@ def test_counts_and_findings_follow_no_order(builder, seed):
     rng = random.Random(seed)
     shuffled = []
     for ai in inputs:
-        rows = [dict(r) for r in ai.episodes]
+        rows = [dict(r) for r in ai.episodes.to_pylist()]
         rng.shuffle(rows)
         cut = rng.randint(1, len(rows) - 1) if len(rows) > 1 else len(rows)
         parts = [rows[:cut], rows[cut:]] if rng.random() < 0.5 else [rows]

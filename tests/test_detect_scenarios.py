@@ -20,6 +20,7 @@ from detect_support import (
 from worldflux_nb.core.detect import SourceEvidence
 from worldflux_nb.core.registry import LIBERO_SUITES, libero_instruction
 from worldflux_nb.models.evidence import ReportedSummary
+from worldflux_nb.models.evidence_table import EvidenceTable
 from worldflux_nb.models.receipt import PlanReceipt
 
 PLUS = cells_of("libero-plus")
@@ -249,7 +250,7 @@ def category_relabelled(plan):
 def resealed_edit(plan):
     honest = audit_input(plan, "libero", honest_rows("libero"))
     edited_rows = [dict(r, success=True) if r["task_id"] == "libero_spatial/5" else r for r in honest_rows("libero")]
-    edited = honest.model_copy(update={"episodes": edited_rows, "audit_digest": None}).sealed()
+    edited = honest.model_copy(update={"episodes": EvidenceTable.build(edited_rows), "audit_digest": None}).sealed()
     return [edited, other(plan, "libero")], {"missing": 0}
 
 
