@@ -8,29 +8,16 @@ not as one mismatch per row. Rows carrying several harness run ids in one probe 
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
 from worldflux_nb.core.conformance import ConformanceResult
+from worldflux_nb.core.finding_cells import in_plan_order, named
 from worldflux_nb.core.findings import plural
 from worldflux_nb.models.packet import Finding
 from worldflux_nb.models.plan import ProtocolPlan
 
-CELLS_NAMED = 8
 MIN_RUN_ROWS = 2  # one odd seed is a mismatch; two or more sharing an offset are a run
-
-
-def _cells_in_plan_order(plan: ProtocolPlan, cell_ids: Any) -> list[str]:
-    wanted = set(cell_ids)
-    return [c.cell_id for c in plan.cells if c.cell_id in wanted]
-
-
-def _named(cells: list[str]) -> tuple[list[str], int, str]:
-    named = cells[:CELLS_NAMED]
-    more = max(0, len(cells) - CELLS_NAMED)
-    return named, more, ", ".join(named) + (f" and {more} more" if more else "")
 
 
 def seed_run_findings(plan: ProtocolPlan, result: ConformanceResult, total: int) -> list[Finding]:
@@ -53,7 +40,7 @@ def seed_run_findings(plan: ProtocolPlan, result: ConformanceResult, total: int)
         for how, key, group in groups:
             episodes = np.unique(group["planned_ix"].to_numpy())
             lost = int(np.count_nonzero(~matched[episodes]))
-            named, more, listed = _named(_cells_in_plan_order(plan, group["cell_id"]))
+            shown, more, listed = named(in_plan_order(plan, group["cell_id"]))
             if how == "offset" and run_seed is not None:
                 what = f"run seed {run_seed + int(key)} instead of the planned {run_seed}"
             elif how == "offset":
@@ -68,7 +55,7 @@ def seed_run_findings(plan: ProtocolPlan, result: ConformanceResult, total: int)
                            f"{lost} of those planned episodes have no row from the planned run."),
                 question=(f"On {probe}, evidence in {listed} comes from a run with {what}. Why was that run "
                           "made, how many runs were made in all, and where is the planned run's evidence?"),
-                cells=named, cells_more=more))
+                cells=shown, cells_more=more))
     return out
 
 
@@ -98,7 +85,7 @@ def index_offset_findings(plan: ProtocolPlan, result: ConformanceResult, total: 
     out = []
     for (probe, offset), cells in sorted(by_probe.items()):
         planned = int(sum(starts[c + 1] - starts[c] for c in cells))
-        named, more, listed = _named([plan.cells[c].cell_id for c in cells])
+        shown, more, listed = named([plan.cells[c].cell_id for c in cells])
         out.append(Finding(
             kind="another_run", family="campaign", probe_id=probe,
             planned_affected=planned, share=planned / total,
@@ -107,7 +94,7 @@ def index_offset_findings(plan: ProtocolPlan, result: ConformanceResult, total: 
                        "seeds; its rows outside the plan do not count."),
             question=(f"On {probe}, why were episodes {offset:+d} from the planned ones run in {listed}, "
                       "and were the planned episodes run at all?"),
-            cells=named, cells_more=more))
+            cells=shown, cells_more=more))
     return out
 
 
@@ -126,17 +113,17 @@ def run_id_findings(plan: ProtocolPlan, result: ConformanceResult, total: int) -
         minority = mine[mine["run_id"] != runs.index[0]]
         episodes = minority.loc[minority["planned_ix"] >= 0, "planned_ix"].nunique()
         shared = int((mine[mine["planned_ix"] >= 0].groupby("planned_ix")["run_id"].nunique() > 1).sum())
-        named, more, listed = _named(_cells_in_plan_order(plan, minority["cell_id"].dropna()))
-        shown = ", ".join(f"{run} ({n} rows)" for run, n in list(runs.items())[:5])
+        shown, more, listed = named(in_plan_order(plan, minority["cell_id"].dropna()))
+        run_list = ", ".join(f"{run} ({n} rows)" for run, n in list(runs.items())[:5])
         out.append(Finding(
             kind="runs_combined", family="campaign", probe_id=probe,
             planned_affected=int(episodes), share=int(episodes) / total,
-            statement=(f"{probe}: rows come from {plural(len(runs), 'harness run')} ({shown}"
+            statement=(f"{probe}: rows come from {plural(len(runs), 'harness run')} ({run_list}"
                        + (f" and {len(runs) - 5} more" if len(runs) > 5 else "") + "); "
                        f"{plural(shared, 'planned episode')} ran in more than one of them."),
             question=(f"On {probe}, {len(runs)} harness runs were combined (other runs in {listed or 'no planned cell'}). "
                       "Were they all planned, and is every run's evidence included — not only the best?"),
-            cells=named, cells_more=more))
+            cells=shown, cells_more=more))
     return out
 
 

@@ -15,12 +15,12 @@ from typing import Sequence
 import numpy as np
 
 from worldflux_nb.core.conformance import ConformanceResult
+from worldflux_nb.core.finding_cells import in_plan_order, named
 from worldflux_nb.core.findings import plural
 from worldflux_nb.models.evidence import AuditInput
 from worldflux_nb.models.packet import Finding, TaskMappingEntry
 from worldflux_nb.models.plan import ProtocolPlan
 
-CELLS_NAMED = 8
 _SCENE_PREFIX = re.compile(r"^[a-z_]+scene\d+[ _]")
 _AXIS_KEYS = ("category", "perturbation", "perturbation_axis")
 _LEVEL_KEYS = ("difficulty_level", "difficulty", "perturbation_level")
@@ -82,10 +82,7 @@ def task_text_findings(plan: ProtocolPlan, result: ConformanceResult, total: int
             continue
         rows_wrong = sum(len(g) for *_, g in wrong)
         episodes = len({int(ix) for *_, g in wrong for ix in g["planned_ix"] if ix >= 0})
-        wanted = {c for *_, g in wrong for c in g["cell_id"].dropna()}
-        cells = [c.cell_id for c in plan.cells if c.cell_id in wanted]
-        named, more = cells[:CELLS_NAMED], max(0, len(cells) - CELLS_NAMED)
-        listed = ", ".join(named) + (f" and {more} more" if more else "")
+        shown_cells, more, listed = named(in_plan_order(plan, (c for *_, g in wrong for c in g["cell_id"])))
         shown = "; ".join(f"{len(g)} filed as {task} record {harness!r}"
                           + (f" (the registry text of {other})" if other else "")
                           for task, harness, other, g in wrong[:5])
@@ -97,7 +94,7 @@ def task_text_findings(plan: ProtocolPlan, result: ConformanceResult, total: int
                        + (f" and {len(wrong) - 5} more" if len(wrong) > 5 else "") + "."),
             question=(f"On {probe}, rows in {listed or 'unplanned cells'} record another task than the plan's: "
                       "which task did the harness actually run, and who mapped it onto the plan task?"),
-            cells=named, cells_more=more))
+            cells=shown_cells, cells_more=more))
     return out
 
 
@@ -129,10 +126,7 @@ def perturbation_findings(plan: ProtocolPlan, result: ConformanceResult, total: 
     out = []
     for probe, mine in rows.groupby("probe_id", sort=True):
         episodes = int(mine.loc[mine["planned_ix"] >= 0, "planned_ix"].nunique())
-        wanted = set(mine["cell_id"].dropna())
-        cells = [c.cell_id for c in plan.cells if c.cell_id in wanted]
-        named, more = cells[:CELLS_NAMED], max(0, len(cells) - CELLS_NAMED)
-        listed = ", ".join(named) + (f" and {more} more" if more else "")
+        shown_cells, more, listed = named(in_plan_order(plan, mine["cell_id"]))
         out.append(Finding(
             kind="perturbation_differs", family="identity", probe_id=probe,
             planned_affected=episodes, share=episodes / total,
@@ -140,7 +134,7 @@ def perturbation_findings(plan: ProtocolPlan, result: ConformanceResult, total: 
                        f"other than the axis and level they are filed under ({listed or 'unplanned cells'})."),
             question=(f"On {probe}, rows in {listed or 'unplanned cells'} were run under another perturbation "
                       "than the one they are filed under: which variant actually ran?"),
-            cells=named, cells_more=more))
+            cells=shown_cells, cells_more=more))
     return out
 
 

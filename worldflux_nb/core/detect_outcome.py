@@ -19,12 +19,12 @@ from worldflux_nb.core.exact_tests import (
     DETECTION_ALPHA, PERMUTATIONS, TestResult, association_permutation, binomial_excess, cell_excess_p, holm,
     stratified_exact_greater, tail_hits_test,
 )
+from worldflux_nb.core.finding_cells import CELLS_NAMED, named
 from worldflux_nb.core.findings import plural
 from worldflux_nb.core.statistics import percent, stable_seed
 from worldflux_nb.models.packet import Finding
 from worldflux_nb.models.plan import ProtocolPlan
 
-CELLS_NAMED = 8
 MANY_CELLS = 2000  # beyond this a permutation test draws 999 samples (p resolution 0.001, still below alpha)
 KIND_WORDS = {"missing": "missing", "infra": "infrastructure failures", "pending": "pending"}
 
@@ -60,7 +60,8 @@ def cell_counts(plan: ProtocolPlan, result: ConformanceResult, outcomes: Episode
 
 
 def _named(cells: list[str]) -> tuple[list[str], int]:
-    return cells[:CELLS_NAMED], max(0, len(cells) - CELLS_NAMED)
+    shown, more, _ = named(cells)
+    return shown, more
 
 
 def _cell_text(counts: CellCounts, kind: str, i: int) -> str:
@@ -107,7 +108,7 @@ def tracking_findings(plan: ProtocolPlan, counts: CellCounts, total_planned: int
                     [int(cells[j]) for j in np.argsort(expected - k, kind="stable") if k[j] > expected[j]]
                 test = perm
             direction = ("fail more" if weights[np.isin(cells, chosen)].mean() > pooled else "succeed more")
-            named, more = _named([counts.cell_ids[i] for i in chosen])
+            shown, more = _named([counts.cell_ids[i] for i in chosen])
             word = KIND_WORDS[kind]
             details = "; ".join(_cell_text(counts, kind, i) for i in chosen[:CELLS_NAMED])
             out.append(Finding(
@@ -120,11 +121,11 @@ def tracking_findings(plan: ProtocolPlan, counts: CellCounts, total_planned: int
                            + (f" and {more} more cells" if more else "")
                            + f". {test.test}: statistic {test.statistic:.3g}, p = {test.p_value:.3g} "
                            f"(Bonferroni over the two tests: {min(1.0, 2 * test.p_value):.3g})."),
-                question=(f"On {probe}, {word} episodes concentrate in {', '.join(named)}"
+                question=(f"On {probe}, {word} episodes concentrate in {', '.join(shown)}"
                           + (f" and {more} more" if more else "")
                           + ": what happened to those episodes, and would their outcomes change the "
                           "cells' scores? Provide the harness's full output for them."),
-                cells=named, cells_more=more, test=test.test, statistic=test.statistic,
+                cells=shown, cells_more=more, test=test.test, statistic=test.statistic,
                 p_value=test.p_value, p_adjusted=min(1.0, 2 * test.p_value)))
     return out
 
@@ -155,7 +156,7 @@ def unverified_findings(result: ConformanceResult, total_planned: int) -> list[F
         um, uh = int(m[mine].sum()), int(hits[mine].sum())
         vn, vs = int(n[mine].sum()) - um, int(s[mine].sum()) - uh
         chosen = sorted(mine, key=lambda i: -(hits[i] / m[i] - (s[i] - hits[i]) / max(n[i] - m[i], 1)))
-        named, more = _named([cells[i].cell_id for i in chosen])
+        shown, more = _named([cells[i].cell_id for i in chosen])
         out.append(Finding(
             kind="unverified_succeed_more", family="outcome_dependence", probe_id=probe,
             planned_affected=um, share=um / total_planned,
@@ -163,10 +164,10 @@ def unverified_findings(result: ConformanceResult, total_planned: int) -> list[F
                        f"than verified ones in the same cells ({uh}/{um} = {percent(uh / um)} against "
                        f"{vs}/{vn}{' = ' + percent(vs / vn) if vn else ''}). {test.test}: "
                        f"{test.statistic:+.3g} successes over expectation, p = {test.p_value:.3g}."),
-            question=(f"On {probe}, unverified attempts succeed more than verified ones ({', '.join(named)}"
+            question=(f"On {probe}, unverified attempts succeed more than verified ones ({', '.join(shown)}"
                       + (f" and {more} more" if more else "") + "): where do they come from, and can the "
                       "harness's seeds and metadata for them be produced?"),
-            cells=named, cells_more=more, test=test.test, statistic=test.statistic,
+            cells=shown, cells_more=more, test=test.test, statistic=test.statistic,
             p_value=test.p_value, p_adjusted=test.p_value))
     return out
 
@@ -196,18 +197,18 @@ def early_stopping_findings(result: ConformanceResult, outcomes: EpisodeOutcomes
         if test.p_value > DETECTION_ALPHA or not tails:
             continue
         affected = sum(m for n, m, _ in strata if 0 < m < n)
-        named, more = _named(tails)
+        shown, more = _named(tails)
         out.append(Finding(
             kind="early_stopping", family="outcome_dependence", probe_id=probe,
             planned_affected=affected, share=affected / total_planned,
             statement=(f"{probe}: missing episodes form the tail of the run order in "
-                       f"{plural(len(tails), 'cell')} ({', '.join(named)}" + (f" and {more} more" if more else "")
+                       f"{plural(len(tails), 'cell')} ({', '.join(shown)}" + (f" and {more} more" if more else "")
                        + f"), as if runs were stopped early. {test.test}: {test.statistic:+.3g} tail "
                        f"episodes over expectation, p = {test.p_value:.3g}."),
-            question=(f"On {probe}, were the runs of {', '.join(named)}" + (f" and {more} more" if more else "")
+            question=(f"On {probe}, were the runs of {', '.join(shown)}" + (f" and {more} more" if more else "")
                       + " stopped before their last planned episodes, and was the decision to stop made "
                       "after seeing results?"),
-            cells=named, cells_more=more, test=test.test, statistic=test.statistic,
+            cells=shown, cells_more=more, test=test.test, statistic=test.statistic,
             p_value=test.p_value, p_adjusted=test.p_value))
     return out
 
@@ -228,7 +229,7 @@ def infra_rate_findings(plan: ProtocolPlan, counts: CellCounts, total_planned: i
             continue
         worst = np.flatnonzero(mine & (counts.kinds["infra"] > 0))
         worst = worst[np.argsort(-counts.kinds["infra"][worst] / counts.planned[worst], kind="stable")]
-        named, more = _named([counts.cell_ids[i] for i in worst])
+        shown, more = _named([counts.cell_ids[i] for i in worst])
         out.append(Finding(
             kind="infra_above_base_rate", family="outcome_dependence", probe_id=probe,
             planned_affected=infra, share=infra / total_planned,
@@ -236,9 +237,9 @@ def infra_rate_findings(plan: ProtocolPlan, counts: CellCounts, total_planned: i
                        f"({percent(infra / attempted)}), above the plan's declared base rate "
                        f"{percent(rate)}. {test.test}: p = {test.p_value:.3g}."),
             question=(f"On {probe}, infrastructure failures run at {percent(infra / attempted)} against the "
-                      f"declared {percent(rate)} (most in {', '.join(named)}" + (f" and {more} more" if more else "")
+                      f"declared {percent(rate)} (most in {', '.join(shown)}" + (f" and {more} more" if more else "")
                       + "): what failed, and were any of them policy failures?"),
-            cells=named, cells_more=more, test=test.test, statistic=test.statistic,
+            cells=shown, cells_more=more, test=test.test, statistic=test.statistic,
             p_value=test.p_value, p_adjusted=test.p_value))
     return out
 

@@ -12,13 +12,12 @@ from datetime import datetime
 import pandas as pd
 
 from worldflux_nb.core.conformance import ConformanceResult
+from worldflux_nb.core.finding_cells import in_plan_order, named
 from worldflux_nb.core.findings import plural
 from worldflux_nb.errors import InputError
 from worldflux_nb.models.packet import Finding, FreezeAnchor
 from worldflux_nb.models.plan import ProtocolPlan
 from worldflux_nb.models.receipt import PlanReceipt
-
-CELLS_NAMED = 8
 
 
 def parse_utc(text: str, source: str, field: str) -> datetime:
@@ -59,10 +58,7 @@ def before_freeze_findings(plan: ProtocolPlan, result: ConformanceResult,
     early = dated[stamps < frozen]
     for probe, mine in early.groupby("probe_id", sort=True):
         episodes = int(mine.loc[mine["planned_ix"] >= 0, "planned_ix"].nunique())
-        wanted = set(mine["cell_id"].dropna())
-        cells = [c.cell_id for c in plan.cells if c.cell_id in wanted]
-        named, more = cells[:CELLS_NAMED], max(0, len(cells) - CELLS_NAMED)
-        listed = ", ".join(named) + (f" and {more} more" if more else "")
+        shown, more, listed = named(in_plan_order(plan, mine["cell_id"]))
         out.append(Finding(
             kind="evidence_before_freeze", family="time", probe_id=probe,
             planned_affected=episodes, share=episodes / total,
@@ -71,7 +67,7 @@ def before_freeze_findings(plan: ProtocolPlan, result: ConformanceResult,
                        f"earliest {min(mine['recorded_at'])}; cells: {listed or 'none planned'}."),
             question=(f"On {probe}, evidence in {listed or 'unplanned cells'} is dated before the plan's "
                       "freeze: was the plan written after these results were seen?"),
-            cells=named, cells_more=more))
+            cells=shown, cells_more=more))
     if len(unreadable):
         out.append(Finding(
             kind="unreadable_timestamps", family="time", planned_affected=0, share=0.0,
