@@ -494,3 +494,15 @@ def test_clean_control_raises_nothing(scenario: Scenario) -> None:
         assert getattr(outcome.packet.conformance, name) == value
     assert outcome.packet.findings == [], [f.statement for f in outcome.packet.findings]
     assert not any("re-run" in w for w in outcome.packet.warnings)
+
+
+def test_flags_carry_what_the_harness_recorded():
+    plan = make_plan()
+    rows = honest_rows("libero")
+    rows[3] = row(LIB[0], 3, status="infra_failure", run_id="run-7", recorded_at="2026-01-03T10:00:00Z",
+                  failure_reason="connection closed by the model server")
+    outcome = run(plan, [audit_input(plan, "libero", rows), audit_input(plan, "libero-plus", honest_rows("libero-plus"))])
+    infra = [f for f in outcome.packet.flagged_episodes if f.category == "infra_failure"]
+    assert len(infra) == 1 and infra[0].cell_id == LIB[0]
+    for text in ("'run-7'", "'2026-01-03T10:00:00Z'", "connection closed by the model server"):
+        assert text in infra[0].detail

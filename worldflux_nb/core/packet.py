@@ -361,7 +361,7 @@ def _flag(kind: str, row: pd.Series, detail: str) -> FlaggedEpisode:
 
 def _row_detail(kind: str, row: pd.Series, pinned_keys: Sequence[str]) -> str:
     where = f"audit input #{int(row['input']) + 1}, row {int(row['row']) + 1}"
-    carried = "".join(f", {name} {row[name]}" for name in ("run_id", "recorded_at")
+    carried = "".join(f", {name} {row[name]!r}" for name in ("run_id", "recorded_at", "failure_reason")
                       if name in row and row[name] is not None and not pd.isna(row[name]))
     where += carried
     if kind == "out_of_protocol":
