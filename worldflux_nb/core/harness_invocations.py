@@ -152,7 +152,7 @@ def _per_task_count(cells: Sequence[PlanCell]) -> int | None:
 
 def _records_lerobot(probe: SelectedProbe) -> tuple[dict[str, str], list[str]]:
     return ({"episode_index": "eval_info.json per_task[].metrics.successes[k] is initial state k "
-                              "(with --eval.batch_size=1)",
+                              "(LeRobot >= 0.6.1; say so with audit import --harness-version)",
              "run_seed": "not written to eval_info.json (multi-task layout): keep the command line"},
             sorted(probe.pinned_metadata))
 
@@ -200,9 +200,11 @@ def _lerobot(env_type: str):
                 episodes=sum(c.episode_count for c in cells), records=records,
                 not_recorded=not_recorded,
                 notes=[f"runs {len(ids)} task(s) of {suite} x initial states 0..{n - 1}; "
-                       "--eval.batch_size=1 keeps episode k = initial state k",
+                       "from LeRobot 0.6.1 on, episode k is initial state k (earlier versions "
+                       "skipped states on reset: use 0.6.1 or later)",
                        f"writes outputs/{probe.probe_id}/{suite}/eval_info.json; import with "
-                       f"audit import lerobot ... --probe {probe.probe_id}"]))
+                       f"audit import lerobot outputs/{probe.probe_id}/{suite}/eval_info.json "
+                       f"--probe {probe.probe_id} --harness-version <the LeRobot version you ran>"]))
         return out
     return build
 
