@@ -196,3 +196,18 @@ def test_probes_without_a_harness_are_said_so(sheet):
     assert not [i for i in run_sheet.invocations if i.probe_id == custom.probe_id]
     assert any(line.startswith(f"{custom.probe_id}: no built-in harness") and
                f"{custom.run_seed} + i" in line for line in run_sheet.instructions)
+
+
+def test_episodes_no_harness_can_be_told_get_no_invocation(sheet):
+    """A cell whose episodes are not 0..n-1 (a hand-made plan) is left to the instructions."""
+    from worldflux_nb.models.plan import EpisodeRange
+
+    plan, _ = sheet
+    cells = [c.model_copy(update={"episodes": EpisodeRange(start=5, count=c.episode_count)})
+             if c.probe_id == "libero" and i % 2 else c for i, c in enumerate(plan.cells)]
+    shifted = plan.model_copy(update={"cells": cells})
+    run_sheet = run_sheet_for(shifted)
+    for inv in run_sheet.invocations:
+        runs = lerobot_runs(inv, shifted) if inv.harness == "lerobot-eval" else vla_eval_runs(inv, shifted)
+        assert set(runs) <= set(planned(shifted, inv.probe_id))
+    assert any("libero:" in line and "no harness can be told" in line for line in run_sheet.instructions)

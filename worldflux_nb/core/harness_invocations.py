@@ -29,11 +29,12 @@ import shlex
 from dataclasses import dataclass
 from typing import Sequence
 
-from worldflux_nb.core.plan_cells import expand_cells
 from worldflux_nb.core.registry import (
     LIBERO_PLUS_CATEGORIES, LIBERO_PLUS_UNRATED, LIBERO_SUITES, libero_instruction, suite_of,
 )
-from worldflux_nb.models.plan import HarnessInvocation, PlanCell, ProtocolPlan, SelectedProbe
+from worldflux_nb.models.plan import (
+    EpisodeRange, HarnessInvocation, PlanCell, ProtocolPlan, SelectedProbe,
+)
 
 LEROBOT = "huggingface/lerobot@7427f31801f944f5ec9ce53cda02862ce7d1638b"
 VLA_EVAL = "allenai/vla-evaluation-harness@e1ee9adf64396e155eb10ae1dd3f5dbf9a12d26c"
@@ -77,27 +78,19 @@ _SERVER = "ws://localhost:8000"
 
 @dataclass(frozen=True)
 class ProbeCells:
-    """One probe's cells with their episode counts (every LIBERO-family cell runs 0..n-1)."""
+    """One probe's cells that a harness can run: each states its episodes as 0..n-1."""
 
     probe: SelectedProbe
     cells: list[PlanCell]
-    counts: list[int]
 
     @property
     def episodes(self) -> int:
-        return sum(self.counts)
-
-    def starts_at_zero(self) -> bool:
-        expanded = expand_cells(self.cells)
-        return bool((expanded.episode_index == _positions(self.counts)).all())
+        return sum(c.episode_count for c in self.cells)
 
 
-def _positions(counts: Sequence[int]):
-    import numpy as np
-
-    counts_array = np.asarray(counts, dtype=np.int64)
-    total = int(counts_array.sum())
-    return np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts_array) - counts_array, counts_array)
+def _from_zero(cell: PlanCell) -> bool:
+    """Episodes 0..n-1: what a harness runs when told n episodes (initial states or seed offsets)."""
+    return isinstance(cell.episodes, EpisodeRange) and cell.episodes.start == 0
 
 
 def invocations_for(plan: ProtocolPlan) -> tuple[list[HarnessInvocation], list[str]]:
@@ -109,7 +102,7 @@ def invocations_for(plan: ProtocolPlan) -> tuple[list[HarnessInvocation], list[s
     gaps: list[str] = []
     for probe in plan.selected_probes:
         cells = by_probe.get(probe.probe_id, [])
-        group = ProbeCells(probe, cells, [c.episode_count for c in cells])
+        group = ProbeCells(probe, [c for c in cells if _from_zero(c)])
         builders = _BUILDERS.get(probe.probe_id, ())
         made: list[HarnessInvocation] = []
         for builder in builders:
@@ -117,10 +110,11 @@ def invocations_for(plan: ProtocolPlan) -> tuple[list[HarnessInvocation], list[s
         covered = {"lerobot-eval": 0, "vla-eval": 0}
         for invocation in made:
             covered[invocation.harness] += invocation.episodes
-        if builders and not group.starts_at_zero():
-            gaps.append(f"{probe.probe_id}: some cells do not run initial states 0..n-1, which no "
-                        "harness can be told; the invocations below run 0..n-1")
-        uncovered = group.episodes - max(covered.values(), default=0)
+        stray = sum(c.episode_count for c in cells if not _from_zero(c))
+        if builders and stray:
+            gaps.append(f"{probe.probe_id}: {stray} planned episodes are not episodes 0..n-1 of "
+                        "their cell, which no harness can be told to run; no invocation covers them")
+        uncovered = sum(c.episode_count for c in cells) - stray - max(covered.values(), default=0)
         if not builders:
             gaps.append(f"{probe.probe_id}: no built-in harness runs this probe; seed episode i with "
                         f"run seed {probe.run_seed} + i and record the rows as generic evidence "
