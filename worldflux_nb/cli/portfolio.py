@@ -58,8 +58,31 @@ def _plan(args: argparse.Namespace) -> int:
         if not 0 <= args.infra_base_rate < 1:
             raise InputError(command, "--infra-base-rate", "must be a rate in [0, 1)")
         plan = plan.model_copy(update={"infra_base_rate": args.infra_base_rate, "plan_digest": None}).sealed()
+    plan = _declare_comparisons(plan, args, command)
     write_outputs({args.output: artifact_json(plan)})
     return 0
+
+
+def _declare_comparisons(plan: ProtocolPlan, args: argparse.Namespace, command: str) -> ProtocolPlan:
+    """The comparisons declared before any score (`--compare` ...), sealed into the plan."""
+    design_flags = (args.primary_scope or args.sequential_max_episodes is not None
+                    or args.sequential_looks is not None or args.detect_difference is not None)
+    if not args.compare:
+        if design_flags:
+            raise InputError(command, "--compare", "is required with --primary-scope, --detect-difference "
+                             "and the --sequential-* options")
+        return plan
+    from worldflux_nb.core.compare_design import with_comparisons
+
+    try:
+        return with_comparisons(
+            plan, [tuple(pair) for pair in args.compare], alpha=args.alpha, multiplicity=args.multiplicity,
+            primary_scopes=args.primary_scope or None,
+            difference=args.detect_difference if args.detect_difference is not None else 0.2,
+            power=args.power, sequential_max_episodes=args.sequential_max_episodes,
+            sequential_looks=args.sequential_looks)
+    except InputError as exc:
+        raise _as_flag(exc, command) from None
 
 
 def _render_plan(args: argparse.Namespace) -> int:
@@ -104,6 +127,20 @@ def register(groups: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
     plan.add_argument("--min-episodes-per-cell", type=int, default=10)
     plan.add_argument("--infra-base-rate", type=float,
                       help="the infrastructure-failure rate expected before any score (e.g. 0.02); more is a finding")
+    declare = plan.add_argument_group("comparisons declared before any score")
+    declare.add_argument("--compare", nargs=2, action="append", default=[], metavar=("BASELINE", "CANDIDATE"),
+                         help="a confirmatory comparison of two policies (repeatable)")
+    declare.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    declare.add_argument("--multiplicity", choices=("holm", "fdr_bh"), default="holm",
+                         help="adjustment of the confirmatory family (default holm)")
+    declare.add_argument("--primary-scope", action="append", default=[], metavar="SCOPE",
+                         help="all, probe:PROBE, axis:PROBE/AXIS or cell:CELL_ID (repeatable; default all)")
+    declare.add_argument("--detect-difference", type=float,
+                         help="the success-rate difference to power for (default 0.2)")
+    declare.add_argument("--power", type=float, default=0.8, help="target power (default 0.8)")
+    declare.add_argument("--sequential-max-episodes", type=int, metavar="N",
+                         help="sequential design: the most planned episodes per arm")
+    declare.add_argument("--sequential-looks", type=int, metavar="K", help="sequential design: looks")
     plan.add_argument("--output", required=True, help="plan.json to write")
     plan.set_defaults(handler=_plan)
 
@@ -119,6 +156,7 @@ def register(groups: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
     sheet.add_argument("--run-sheet-csv", help="run_sheet.csv to write")
     sheet.set_defaults(handler=_render_run_sheet)
 
-    from worldflux_nb.cli import packet
+    from worldflux_nb.cli import compare, packet
 
     packet.register(commands)
+    compare.register(commands)

@@ -99,6 +99,17 @@ def policy_table(sums: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def counted(indicators: pd.DataFrame, policy: str) -> np.ndarray:
+    """Per planned episode, whether `policy` counts it in the denominator (as policy_table sums them)."""
+    if policy == "all_planned":
+        return np.ones(len(indicators), dtype=bool)
+    if policy == "attempted":
+        return ~indicators["infra"].to_numpy(dtype=bool)
+    if policy == "completed_only":
+        return indicators["completed"].to_numpy(dtype=bool)
+    raise ValueError(f"unknown denominator policy {policy!r}")
+
+
 def policy_counts(episodes: pd.DataFrame, group_by: list[str] | None = None) -> pd.DataFrame:
     """Successes and denominators under each policy, per group of planned episodes.
 

@@ -1,6 +1,7 @@
 """Data models: pure pydantic, no I/O. Every artifact is frozen and knows its schema version."""
 
 from worldflux_nb.models.common import PRIVACY, Artifact
+from worldflux_nb.models.comparison import Comparison
 from worldflux_nb.models.contract import CustomEvalContract
 from worldflux_nb.models.evidence import AuditInput, AuditSource, EvidenceRow, ReportedSummary
 from worldflux_nb.models.packet import EvalPacket, ReviewerBrief
@@ -11,10 +12,11 @@ from worldflux_nb.models.receipt import PlanReceipt
 ARTIFACT_KINDS: dict[str, type[Artifact]] = {
     cls.schema_id(): cls
     for cls in (EvalProfile, CustomEvalContract, ProtocolPlan, RunSheet, AuditInput, EvalPacket,
-                ReviewerBrief, PlanReceipt)
+                ReviewerBrief, PlanReceipt, Comparison)
 }
 
 __all__ = [
-    "ARTIFACT_KINDS", "PRIVACY", "Artifact", "AuditInput", "AuditSource", "CustomEvalContract", "EvalPacket",
-    "EvalProfile", "EvidenceRow", "PlanReceipt", "ProtocolPlan", "ReportedSummary", "ReviewerBrief", "RunSheet",
+    "ARTIFACT_KINDS", "PRIVACY", "Artifact", "AuditInput", "AuditSource", "Comparison", "CustomEvalContract",
+    "EvalPacket", "EvalProfile", "EvidenceRow", "PlanReceipt", "ProtocolPlan", "ReportedSummary", "ReviewerBrief",
+    "RunSheet",
 ]

@@ -167,6 +167,56 @@ class PowerTargets(Frozen):
     episodes_needed_for_target: int = Field(gt=0)
 
 
+Multiplicity = Literal["holm", "fdr_bh"]
+PairedTest = Literal["mcnemar_exact"]
+SequentialMethod = Literal["mixture_sprt_mcnemar"]
+
+
+class DeclaredComparison(Frozen):
+    """A comparison declared before any score: the candidate policy against the baseline policy."""
+
+    baseline: Slug
+    candidate: Slug
+
+    @model_validator(mode="after")
+    def _two_policies(self) -> Self:
+        if self.baseline == self.candidate:
+            raise ValueError("a comparison needs two different policies")
+        return self
+
+
+class SequentialDesign(Frozen):
+    """Looks at the evidence before the last episode, with the type-I error still at most alpha."""
+
+    method: SequentialMethod = "mixture_sprt_mcnemar"
+    max_episodes_per_arm: int = Field(gt=0)
+    looks: int = Field(gt=0, le=100)
+    look_episodes: list[int] = Field(min_length=1)
+
+
+class ComparisonPower(Frozen):
+    """Plan-time power of the paired test to detect `difference` from `baseline_rate`."""
+
+    test: PairedTest = "mcnemar_exact"
+    baseline_rate: float = Field(gt=0, lt=1)
+    difference: float = Field(ge=-1, le=1)
+    target_power: float = Field(gt=0, lt=1)
+    episodes_per_cell_needed: int | None = Field(gt=0)
+    power_per_cell: float = Field(ge=0, le=1)
+    power_all_evidence: float = Field(ge=0, le=1)
+
+
+class ComparisonDesign(Frozen):
+    """What a comparison of policies on this plan will test, fixed before any score is seen."""
+
+    declared: list[DeclaredComparison] = Field(default_factory=list)
+    primary_scopes: list[Slug] = Field(default_factory=lambda: ["all"], min_length=1)
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    multiplicity: Multiplicity = "holm"
+    power: ComparisonPower | None = None
+    sequential: SequentialDesign | None = None
+
+
 class ProtocolPlan(Artifact):
     KIND = "protocol_plan"
     DIGEST_FIELD = "plan_digest"
@@ -191,6 +241,8 @@ class ProtocolPlan(Artifact):
     missing_evidence_questions: list[ShortText] = Field(default_factory=list)
     custom_contracts: list[CustomEvalContract] = Field(default_factory=list)
     notes: list[ShortText] = Field(default_factory=list)
+    # Left out of the JSON when absent, so plans without declared comparisons keep their digests.
+    comparison_design: ComparisonDesign | None = Field(default=None, exclude_if=lambda v: v is None)
     created_at: str = now_field()
     plan_digest: Digest | None = None
     # The planned episodes' lookup keys (core.plan_keys builds them once per plan), never serialised.

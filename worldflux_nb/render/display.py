@@ -11,9 +11,10 @@ from collections import Counter
 from typing import Any, Callable, Collection
 
 from worldflux_nb.models import (
-    PRIVACY, Artifact, AuditInput, CustomEvalContract, EvalPacket, EvalProfile, PlanReceipt, ProtocolPlan,
-    ReviewerBrief, RunSheet,
+    PRIVACY, Artifact, AuditInput, Comparison, CustomEvalContract, EvalPacket, EvalProfile, PlanReceipt,
+    ProtocolPlan, ReviewerBrief, RunSheet,
 )
+from worldflux_nb.render.compare_docs import comparison_document
 from worldflux_nb.render.document import Banner, Document, KeyValues, Table
 from worldflux_nb.render.evidence_doc import audit_input_document, evidence_overview_document
 from worldflux_nb.render.html import to_html
@@ -136,6 +137,13 @@ def _brief_lines(a: Any) -> list[str]:
 
 # The one place each artifact kind's views are registered: its Document (HTML and Markdown) and its
 # plain-text summary. An artifact kind without an entry is a programming error, never a silent default.
+def _comparison_lines(a: Any) -> list[str]:
+    return ([f"arms {', '.join(arm.name for arm in a.arms)} (baseline {a.baseline}), "
+             f"{_count(len(a.comparisons), 'comparison')}, {len(a.asymmetries)} asymmetries",
+             "declared before scores" if a.declared else "nothing declared before scores: all exploratory"]
+            + list(a.headline[:3]) + [f"comparison_digest {short_digest(a.comparison_digest)}"])
+
+
 ARTIFACT_VIEWS: dict[type[Artifact], tuple[Callable[[Any], Document], Callable[[Any], list[str]]]] = {
     EvalProfile: (profile_document, _profile_lines),
     CustomEvalContract: (contract_document, _contract_lines),
@@ -145,6 +153,7 @@ ARTIFACT_VIEWS: dict[type[Artifact], tuple[Callable[[Any], Document], Callable[[
     EvalPacket: (packet_document, _packet_lines),
     ReviewerBrief: (brief_document, _brief_lines),
     PlanReceipt: (receipt_document, _receipt_lines),
+    Comparison: (comparison_document, _comparison_lines),
 }
 
 

@@ -79,6 +79,8 @@ def _slug(text: str) -> str:
 
 def _outcomes(rng: np.random.Generator, episodes: pd.DataFrame) -> list[bool]:
     rates = np.array([_rate(p, lv) for p, lv in zip(episodes["probe_id"], episodes["level"])])
+    # A second policy's sample (sample_files(policy=..., rate_shift=...)) carries its shift as a column.
+    rates = np.clip(rates + episodes.get("rate_shift", 0.0), 0.02, 0.98)
     return (rng.random(len(episodes)) < rates).tolist()
 
 
@@ -277,10 +279,18 @@ def _stale_audit_input(plan: ProtocolPlan, probe_id: str, rows: list[dict[str, A
                       artifact_json(audit), planted=("plan digest mismatch",))
 
 
-def sample_files(plan: ProtocolPlan) -> list[SampleFile]:
-    """The sample files for every selected probe of the plan (pure: nothing is written)."""
-    rng = np.random.default_rng(stable_seed(plan.plan_seed, "sample-evidence"))
+def sample_files(plan: ProtocolPlan, *, policy: str | None = None,
+                 rate_shift: float = 0.0) -> list[SampleFile]:
+    """The sample files for every selected probe of the plan (pure: nothing is written).
+
+    `policy` and `rate_shift` make another policy's evidence on the same plan (its own outcomes,
+    success rates shifted by `rate_shift`, the same planted imperfections), for comparisons.
+    """
+    parts = (plan.plan_seed, "sample-evidence") + ((policy,) if policy else ())
+    rng = np.random.default_rng(stable_seed(*parts))
     frame = planned_episodes_frame(plan)
+    if rate_shift:
+        frame["rate_shift"] = rate_shift
     files: list[SampleFile] = []
     for probe in plan.selected_probes:
         episodes = frame[frame["probe_id"] == probe.probe_id].reset_index(drop=True)
@@ -299,9 +309,10 @@ def sample_files(plan: ProtocolPlan) -> list[SampleFile]:
     return files
 
 
-def write_sample_evidence(plan: ProtocolPlan, directory: str | Path) -> list[SampleFile]:
+def write_sample_evidence(plan: ProtocolPlan, directory: str | Path, *, policy: str | None = None,
+                          rate_shift: float = 0.0) -> list[SampleFile]:
     """Write the sample files into `directory` (all or nothing) and return them."""
-    files = sample_files(plan)
+    files = sample_files(plan, policy=policy, rate_shift=rate_shift)
     outputs = {path: text for f in files for path, text in f.outputs(directory).items()}
     for folder in sorted({path.parent for path in outputs} - {Path(directory)}):
         folder.mkdir(parents=True, exist_ok=True)  # a results folder, as the harness leaves it

@@ -1,0 +1,94 @@
+"""`eval-portfolio compare`: policies compared on one frozen plan (comparison.md, comparison.json)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+
+from worldflux_nb.errors import InputError
+
+COMMAND = "eval-portfolio compare"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/+-]{0,127}$")
+
+
+def register(group: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Add `compare` to the `eval-portfolio` group created in cli/portfolio.py."""
+    compare = group.add_parser("compare", help="compare policies' evidence on one frozen plan")
+    compare.add_argument("--plan", required=True, help="plan.json")
+    compare.add_argument("--arm", action="append", nargs="+", default=[], metavar="NAME PROBE_ID=audit.json",
+                         help="an arm: its name, then its audit inputs (repeat --arm for each policy)")
+    compare.add_argument("--baseline", help="the baseline arm (default: the first --arm)")
+    compare.add_argument("--output", required=True, help="comparison.md to write")
+    compare.add_argument("--comparison-json", required=True, help="comparison.json to write")
+    compare.add_argument("--brief", help="comparison_brief.md to write (the reviewer's questions)")
+    compare.set_defaults(handler=compare_command)
+
+
+def _arms(specs: list[list[str]], plan: object) -> list[tuple[str, list]]:
+    from worldflux_nb.cli.packet import _audit_inputs
+
+    if len(specs) < 2:
+        raise InputError(COMMAND, "--arm", "give at least two arms (--arm NAME PROBE_ID=audit.json ...)")
+    arms, owner = [], {}  # audit digest -> the arm that gave it
+    for spec in specs:
+        name, pairs = spec[0], spec[1:]
+        if "=" in name or not _NAME.match(name):
+            raise InputError(COMMAND, "--arm", f"{name!r} is not an arm name (letters, digits, _.:/+-); "
+                             "write --arm NAME PROBE_ID=audit.json ...")
+        if any(name == other for other, _ in arms):
+            raise InputError(COMMAND, "--arm", f"arm {name!r} is given twice")
+        if not pairs:
+            raise InputError(COMMAND, "--arm", f"arm {name!r} has no audit input (PROBE_ID=audit.json)")
+        audits = _audit_inputs(pairs, plan)
+        for audit, pair in zip(audits, pairs):
+            if audit.audit_digest in owner:
+                # One file in two arms would compare a policy with itself and report a tie.
+                raise InputError(pair.partition("=")[2].strip(), "audit_digest",
+                                 f"is the same evidence as arm {owner[audit.audit_digest]!r} gave; "
+                                 "each arm needs its own audit inputs")
+            owner[audit.audit_digest] = name
+        arms.append((name, audits))
+    return arms
+
+
+def _check_paths(args: argparse.Namespace) -> dict[str, str]:
+    outputs = {"--output": args.output, "--comparison-json": args.comparison_json}
+    if args.brief:
+        outputs["--brief"] = args.brief
+    inputs = [args.plan] + [pair.partition("=")[2].strip() for spec in args.arm for pair in spec[1:]]
+    seen: dict[str, str] = {}
+    for flag, path in outputs.items():
+        real = os.path.realpath(path)
+        if real in seen:
+            raise InputError(path, None, f"is given for both {seen[real]} and {flag}; outputs must differ")
+        if any(os.path.realpath(source) == real for source in inputs):
+            raise InputError(path, None, f"{flag} names an input of this command; an output never replaces an input")
+        seen[real] = flag
+    return outputs
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    from worldflux_nb.core.compare import build_comparison
+    from worldflux_nb.io.artifacts import artifact_json, load
+    from worldflux_nb.io.files import write_outputs
+    from worldflux_nb.models.plan import ProtocolPlan
+    from worldflux_nb.render.compare_docs import comparison_brief_document, comparison_document
+    from worldflux_nb.render.markdown import to_markdown
+
+    outputs = _check_paths(args)
+    plan = load(args.plan, ProtocolPlan)
+    arms = _arms(args.arm, plan)
+    if args.baseline is not None and args.baseline not in [name for name, _ in arms]:
+        raise InputError(COMMAND, "--baseline", f"{args.baseline!r} is not an arm ({', '.join(n for n, _ in arms)})")
+    comparison = build_comparison(plan, arms, baseline=args.baseline)
+    files = {outputs["--output"]: to_markdown(comparison_document(comparison)),
+             outputs["--comparison-json"]: artifact_json(comparison)}
+    if args.brief:
+        files[args.brief] = to_markdown(comparison_brief_document(comparison, os.path.basename(args.output)))
+    write_outputs(files)
+    confirmatory = sum(r.confirmatory for r in comparison.comparisons)
+    print(f"comparison: {len(comparison.arms)} arms, {len(comparison.comparisons)} comparisons "
+          f"({confirmatory} confirmatory), {len(comparison.asymmetries)} asymmetries; wrote "
+          f"{', '.join(files)} (LOCAL_PRIVATE)")
+    return 0
