@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from compare_support import arm, audit, rows_for, small_plan
+from compare_support import arm, audit, episode_indexes, rows_for, small_plan
 from worldflux_nb.core.compare import build_comparison
 from worldflux_nb.core.compare_design import log_e_value, with_comparisons
 from worldflux_nb.core.compare_stats import mcnemar_exact
@@ -43,7 +43,7 @@ def test_paired_counts_and_mcnemar_on_every_scope():
     for r in c.comparisons:
         cells = [cell for cell in plan.cells if r.scope in ("all", f"probe:{cell.probe_id}",
                  f"axis:{cell.probe_id}/{cell.axis}", f"cell:{cell.cell_id}")]
-        keys = [(cell.cell_id, i) for cell in cells for i in cell.episode_indexes]
+        keys = [(cell.cell_id, i) for cell in cells for i in episode_indexes(cell)]
         b = sum(base_o(*k) and not cand_o(*k) for k in keys)
         cc = sum(cand_o(*k) and not base_o(*k) for k in keys)
         assert r.paired and r.test == "mcnemar_exact" and r.pairs == len(keys)
@@ -61,7 +61,7 @@ def test_rerolling_a_failure_never_helps_the_candidate():
     plan = small_plan()
     same = coin(3, 0.5)
     failures = [(cell.cell_id, cell, i) for cell in plan.cells if cell.probe_id == "alpha"
-                for i in cell.episode_indexes if not same(cell.cell_id, i)][:5]
+                for i in episode_indexes(cell) if not same(cell.cell_id, i)][:5]
     rerolls = [{"probe_id": "alpha", "task_id": cell.task_id, "axis": cell.axis, "level": cell.level,
                 "episode_index": i, "seed": 100 + i, "success": True, "status": "completed"}
                for _, cell, i in failures]

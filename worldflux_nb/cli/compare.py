@@ -52,43 +52,29 @@ def _arms(specs: list[list[str]], plan: object) -> list[tuple[str, list]]:
     return arms
 
 
-def _check_paths(args: argparse.Namespace) -> dict[str, str]:
-    outputs = {"--output": args.output, "--comparison-json": args.comparison_json}
-    if args.brief:
-        outputs["--brief"] = args.brief
-    inputs = [args.plan] + [pair.partition("=")[2].strip() for spec in args.arm for pair in spec[1:]]
-    seen: dict[str, str] = {}
-    for flag, path in outputs.items():
-        real = os.path.realpath(path)
-        if real in seen:
-            raise InputError(path, None, f"is given for both {seen[real]} and {flag}; outputs must differ")
-        if any(os.path.realpath(source) == real for source in inputs):
-            raise InputError(path, None, f"{flag} names an input of this command; an output never replaces an input")
-        seen[real] = flag
-    return outputs
-
-
 def compare_command(args: argparse.Namespace) -> int:
     from worldflux_nb.core.compare import build_comparison
     from worldflux_nb.io.artifacts import artifact_json, load
-    from worldflux_nb.io.files import write_outputs
+    from worldflux_nb.io.files import check_outputs, write_outputs
     from worldflux_nb.models.plan import ProtocolPlan
     from worldflux_nb.render.compare_docs import comparison_brief_document, comparison_document
     from worldflux_nb.render.markdown import to_markdown
 
-    outputs = _check_paths(args)
+    outputs = [args.output, args.comparison_json] + ([args.brief] if args.brief else [])
+    inputs = [args.plan] + [pair.partition("=")[2].strip() for spec in args.arm for pair in spec[1:]]
+    check_outputs(outputs, inputs)  # before any work: an output never replaces an input
     plan = load(args.plan, ProtocolPlan)
     arms = _arms(args.arm, plan)
     if args.baseline is not None and args.baseline not in [name for name, _ in arms]:
         raise InputError(COMMAND, "--baseline", f"{args.baseline!r} is not an arm ({', '.join(n for n, _ in arms)})")
     comparison = build_comparison(plan, arms, baseline=args.baseline)
-    files = {outputs["--output"]: to_markdown(comparison_document(comparison)),
-             outputs["--comparison-json"]: artifact_json(comparison)}
+    files = [(args.output, to_markdown(comparison_document(comparison))),
+             (args.comparison_json, artifact_json(comparison))]
     if args.brief:
-        files[args.brief] = to_markdown(comparison_brief_document(comparison, os.path.basename(args.output)))
-    write_outputs(files)
+        files.append((args.brief, to_markdown(comparison_brief_document(comparison, os.path.basename(args.output)))))
+    write_outputs(files, inputs=inputs)
     confirmatory = sum(r.confirmatory for r in comparison.comparisons)
     print(f"comparison: {len(comparison.arms)} arms, {len(comparison.comparisons)} comparisons "
           f"({confirmatory} confirmatory), {len(comparison.asymmetries)} asymmetries; wrote "
-          f"{', '.join(files)} (LOCAL_PRIVATE)")
+          f"{', '.join(str(path) for path, _ in files)} (LOCAL_PRIVATE)")
     return 0
