@@ -212,3 +212,40 @@ def test_bad_arms_are_refused():
         build_comparison(plan, {"only": arm(plan, coin(1, 0.5))})
     with pytest.raises(InputError, match="baseline"):
         build_comparison(plan, {"a": arm(plan, coin(1, 0.5)), "b": arm(plan, coin(2, 0.5))}, baseline="z")
+
+
+def test_forest_chart_draws_every_interval_offline():
+    import re
+
+    from worldflux_nb.render.compare_chart import FINDING_COLOURS, forest_chart
+
+    plan = with_comparisons(small_plan(episodes=30), [("base", "cand")])
+    c = build_comparison(plan, {"base": arm(plan, coin(20, 0.2)), "cand": arm(plan, coin(21, 0.8))})
+    chart = forest_chart(c)
+    assert len(chart.data) == len(c.comparisons)
+    assert chart.data["scope"].iloc[0] == "all (confirmatory)"
+    for _, r in chart.data.iterrows():
+        assert r.ci_low <= r.difference <= r.ci_high
+    assert set(chart.data["finding"]) <= set(FINDING_COLOURS)
+    assert "candidate better" in set(chart.data["finding"])
+    svg = chart._repr_mimebundle_()["image/svg+xml"]
+    assert svg.startswith("<svg") and not re.search(r"https?://(?!www\.w3\.org)", svg)
+    assert "$schema" not in chart.spec
+    assert len(forest_chart(c, limit=3).data) == 3
+
+
+def test_bundled_two_policy_sample_compares_with_a_missing_asymmetry(tmp_path):
+    from worldflux_nb.core.planning import build_plan
+    from worldflux_nb.io.evidence_entries import import_entries, sample_entries
+    from worldflux_nb.sample import reference_contract, reference_profile
+    from worldflux_nb.sample.comparison import write_comparison_sample
+
+    plan = with_comparisons(build_plan(reference_profile(), seed=1234, contracts=[reference_contract()],
+                                       episodes_per_cell=10), [("baseline", "candidate")])
+    samples = write_comparison_sample(plan, tmp_path)
+    arms = {name: import_entries(sample_entries(files, tmp_path / name), plan) for name, files in samples.items()}
+    c = build_comparison(plan, arms)
+    assert [a.name for a in c.arms] == ["baseline", "candidate"]
+    kinds = {a.kind for a in c.asymmetries}
+    assert "missing" in kinds and "unverified" not in kinds
+    assert any(a.kind == "missing" and a.candidate_count > a.baseline_count for a in c.asymmetries)

@@ -14,13 +14,26 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 
 from worldflux_nb.io.artifacts import load  # noqa: E402
 from worldflux_nb.models import (  # noqa: E402
-    AuditInput, CustomEvalContract, EvalPacket, EvalProfile, ProtocolPlan, ReviewerBrief, RunSheet,
+    AuditInput, Comparison, CustomEvalContract, EvalPacket, EvalProfile, ProtocolPlan, ReviewerBrief,
+    RunSheet,
 )
 from worldflux_nb.render.registration import register as _register_display  # noqa: E402
 
 _register_display()  # the presentation layer attaches display to the models; they never import it
 
+
+def compare(plan: "ProtocolPlan | str", arms: "dict[str, list]", *, baseline: "str | None" = None) -> Comparison:
+    """Compare policies on one frozen plan: `arms` maps each policy to its audit inputs (objects or
+    audit_input.json paths); the first arm is the baseline unless `baseline` names another."""
+    from worldflux_nb.core.compare import build_comparison
+
+    plan = plan if isinstance(plan, ProtocolPlan) else load(plan, ProtocolPlan)
+    evidence = {name: [a if isinstance(a, AuditInput) else load(a, AuditInput) for a in audits]
+                for name, audits in arms.items()}
+    return build_comparison(plan, evidence, baseline=baseline)
+
+
 __all__ = [
-    "AuditInput", "CustomEvalContract", "EvalPacket", "EvalProfile", "ProtocolPlan",
-    "ReviewerBrief", "RunSheet", "__version__", "load",
+    "AuditInput", "Comparison", "CustomEvalContract", "EvalPacket", "EvalProfile", "ProtocolPlan",
+    "ReviewerBrief", "RunSheet", "__version__", "compare", "load",
 ]

@@ -37,7 +37,8 @@ _QUESTIONS = {
 
 
 def arm_counts(plan: ProtocolPlan, arm: "ArmEvidence") -> pd.DataFrame:
-    """Per scope (each cell; a probe for out-of-protocol rows naming no cell) the count of each kind."""
+    """Per scope (each cell; a probe for out-of-protocol rows naming no cell) the count of each kind,
+    and the cell's matched episodes."""
     cell_ids = [cell.cell_id for cell in plan.cells]
     position = {cell_id: i for i, cell_id in enumerate(cell_ids)}
     episodes = arm.result.episodes
@@ -69,7 +70,9 @@ def arm_counts(plan: ProtocolPlan, arm: "ArmEvidence") -> pd.DataFrame:
         tally = pd.Series(labels[mask]).value_counts()
         frame = frame.reindex(frame.index.union(tally.index, sort=False), fill_value=0)
         frame[kind] = tally.reindex(frame.index, fill_value=0).to_numpy(dtype=np.int64)
-    return frame.fillna(0).astype(np.int64)[list(ASYMMETRY_KINDS)]
+    frame["matched"] = pd.Series(per_cell(matched), index=[f"cell:{c}" for c in cell_ids]).reindex(
+        frame.index, fill_value=0).to_numpy()
+    return frame.fillna(0).astype(np.int64)[list(ASYMMETRY_KINDS) + ["matched"]]
 
 
 def asymmetries(plan: ProtocolPlan, evidence: dict[str, "ArmEvidence"],
@@ -83,7 +86,10 @@ def asymmetries(plan: ProtocolPlan, evidence: dict[str, "ArmEvidence"],
         base, cand = base.reindex(index, fill_value=0), cand.reindex(index, fill_value=0)
         for kind in ASYMMETRY_KINDS:
             x, y = base[kind].to_numpy(), cand[kind].to_numpy()
-            for i in np.flatnonzero(x != y):
+            differs = x != y
+            if kind == "unverified":  # a cell one arm never ran is a `missing` asymmetry already
+                differs &= (base["matched"].to_numpy() > 0) & (cand["matched"].to_numpy() > 0)
+            for i in np.flatnonzero(differs):
                 scope = str(index[i])
                 more_name, other_name = (cand_name, base_name) if y[i] > x[i] else (base_name, cand_name)
                 question = f"{scope}: {more_name} " + _QUESTIONS[kind].format(
