@@ -71,7 +71,7 @@ def test_baseline_flag_turns_the_pair_round(files):
 
 
 @pytest.mark.parametrize("case", ["one_arm", "same_file_twice", "unknown_baseline", "output_is_input",
-                                  "no_inputs", "bad_probe", "same_output", "bad_name"])
+                                  "no_inputs", "bad_probe", "same_output", "bad_name", "secret_name"])
 def test_bad_input_exits_2_and_writes_nothing(files, case, capsys):
     folder, paths = files
     base, cand = paths["base"], paths["cand"]
@@ -87,6 +87,7 @@ def test_bad_input_exits_2_and_writes_nothing(files, case, capsys):
         "same_output": ["--arm", "base", *base, "--arm", "cand", *cand, "--output", folder / "c.md",
                         "--comparison-json", folder / "c.md"],
         "bad_name": ["--arm", "alpha=x", *base, "--arm", "cand", *cand, *out],
+        "secret_name": ["--arm", "sk-" + "A1b2" * 10, *base, "--arm", "cand", *cand, *out],
     }[case]
     before = sorted(p.name for p in folder.iterdir())
     before_bytes = {p.name: p.read_bytes() for p in folder.iterdir()}
@@ -125,6 +126,7 @@ def test_plan_without_comparisons_keeps_its_json(tmp_path):
     (["--sequential-looks", "3"], "--compare"),
     (["--compare", "a", "b", "--sequential-max-episodes", "999999"], "--sequential-max-episodes"),
     (["--compare", "a", "b", "--detect-difference", "0.9"], "--detect-difference"),
+    (["--compare", "ghp_" + "a" * 36, "b"], "--compare"), (["--compare", "a b", "c"], "--compare"),
 ])
 def test_bad_comparison_options_exit_2(tmp_path, capsys, extra, flag):
     assert main(_plan_args(tmp_path, *extra)) == 2

@@ -249,3 +249,18 @@ def test_bundled_two_policy_sample_compares_with_a_missing_asymmetry(tmp_path):
     kinds = {a.kind for a in c.asymmetries}
     assert "missing" in kinds and "unverified" not in kinds
     assert any(a.kind == "missing" and a.candidate_count > a.baseline_count for a in c.asymmetries)
+
+
+def test_comparison_displays_itself_without_scripts():
+    plan = small_plan()
+    c = build_comparison(plan, {"base": arm(plan, coin(30, 0.5)), "cand": arm(plan, coin(31, 0.6))})
+    bundle = c._repr_mimebundle_()
+    assert "<script" not in bundle["text/html"] and "http" not in bundle["text/html"]
+    assert bundle["application/vnd.worldflux-nb.comparison.v1+json"]["comparison_digest"] == c.comparison_digest
+    assert "Policy comparison" in bundle["text/markdown"] and "LOCAL_PRIVATE" in bundle["text/plain"]
+
+
+def test_an_arm_named_like_a_secret_is_refused():
+    plan = small_plan()
+    with pytest.raises(InputError, match="secret"):
+        build_comparison(plan, {"ghp_" + "a" * 36: arm(plan, coin(1, 0.5)), "cand": arm(plan, coin(2, 0.5))})

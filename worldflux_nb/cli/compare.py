@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 
 from worldflux_nb.errors import InputError
 
 COMMAND = "eval-portfolio compare"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/+-]{0,127}$")
 
 
 def register(group: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -27,15 +25,19 @@ def register(group: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
 
 def _arms(specs: list[list[str]], plan: object) -> list[tuple[str, list]]:
     from worldflux_nb.cli.packet import _audit_inputs
+    from worldflux_nb.core.compare_design import check_policy_name
 
     if len(specs) < 2:
         raise InputError(COMMAND, "--arm", "give at least two arms (--arm NAME PROBE_ID=audit.json ...)")
     arms, owner = [], {}  # audit digest -> the arm that gave it
     for spec in specs:
         name, pairs = spec[0], spec[1:]
-        if "=" in name or not _NAME.match(name):
-            raise InputError(COMMAND, "--arm", f"{name!r} is not an arm name (letters, digits, _.:/+-); "
-                             "write --arm NAME PROBE_ID=audit.json ...")
+        if "=" in name:
+            raise InputError(COMMAND, "--arm", f"{name!r} is not an arm name; write --arm NAME PROBE_ID=audit.json ...")
+        try:
+            check_policy_name(name, "--arm")
+        except InputError as exc:
+            raise InputError(COMMAND, "--arm", exc.problem) from None
         if any(name == other for other, _ in arms):
             raise InputError(COMMAND, "--arm", f"arm {name!r} is given twice")
         if not pairs:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from worldflux_nb.core.compare_asymmetry import asymmetries
-from worldflux_nb.core.compare_design import sequential_looks
+from worldflux_nb.core.compare_design import check_policy_name, sequential_looks
 from worldflux_nb.core.compare_stats import (
     adjusted, boschloo, compact_letters, mcnemar_exact, paired_score_interval,
     probability_better, probability_paired_better, unpaired_score_interval,
@@ -208,6 +208,8 @@ def build_comparison(plan: ProtocolPlan, arms: Mapping[str, Sequence[AuditInput]
         raise InputError(None, "arm", "a comparison needs at least two arms")
     if len(set(names)) != len(names):
         raise InputError(None, "arm", f"arm names must be unique ({', '.join(names)})")
+    for name in names:
+        check_policy_name(name, "arm")
     baseline = baseline or names[0]
     if baseline not in names:
         raise InputError(None, "baseline", f"{baseline!r} is not an arm ({', '.join(names)})")

@@ -137,6 +137,21 @@ def scope_names(plan: "ProtocolPlan") -> set[str]:
     return names
 
 
+def check_policy_name(name: str, field: str) -> None:
+    """Policy names are identifiers in every output: the slug rule, and nothing secret-shaped."""
+    import re
+
+    from worldflux_nb.errors import InputError
+    from worldflux_nb.models.common import refuse_secret
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.:/+-]{0,127}", name):
+        raise InputError(None, field, f"{name[:40]!r} is not a policy name (letters, digits, _.:/+-)")
+    try:
+        refuse_secret(name)
+    except ValueError as exc:
+        raise InputError(None, field, f"{name[:8]}…: {exc}") from None
+
+
 def with_comparisons(plan: "ProtocolPlan", declared: list[tuple[str, str]], *, alpha: float = 0.05,
                      multiplicity: str = "holm", primary_scopes: list[str] | None = None,
                      difference: float | None = 0.2, power: float = 0.8,
@@ -163,6 +178,8 @@ def with_comparisons(plan: "ProtocolPlan", declared: list[tuple[str, str]], *, a
                              "(all, probe:PROBE, axis:PROBE/AXIS or cell:CELL_ID)")
     pairs = []
     for baseline, candidate in declared:
+        for name in (baseline, candidate):
+            check_policy_name(name, "compare")
         if baseline == candidate:
             raise InputError(None, "compare", f"{baseline!r} is compared with itself")
         if (baseline, candidate) in pairs or (candidate, baseline) in pairs:

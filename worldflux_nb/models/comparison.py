@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from worldflux_nb.models.common import Artifact, Digest, Frozen, ShortText, Slug, now_field
+from worldflux_nb.models.common import Artifact, Digest, Frozen, ShortText, Slug, now_field, refuse_secret
 from worldflux_nb.models.packet import Conformance
 from worldflux_nb.models.plan import DenominatorPolicy, Multiplicity, SequentialMethod
 
@@ -22,6 +22,7 @@ class Arm(Frozen):
 
     name: Slug
     probes: list[Slug]
+    _no_secret_name = field_validator("name")(refuse_secret)
     input_digests: dict[Slug, list[Digest]] = Field(default_factory=dict)
     conformance: Conformance
     successes: int = Field(ge=0)

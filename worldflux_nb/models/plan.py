@@ -6,12 +6,12 @@ import json
 import re
 from typing import Any, Literal
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 from typing_extensions import Self, TypedDict
 
 from worldflux_nb.models.common import (
     INT64_MAX, INT64_MIN, Artifact, Digest, EpisodeIndex, Frozen, Level, MetadataValue, Seed, ShortText,
-    Slug, now_field,
+    Slug, now_field, refuse_secret,
 )
 from worldflux_nb.models.contract import CustomEvalContract
 from worldflux_nb.models.digest import canonical_json, sha256_bytes
@@ -177,6 +177,7 @@ class DeclaredComparison(Frozen):
 
     baseline: Slug
     candidate: Slug
+    _no_secret_names = field_validator("baseline", "candidate")(refuse_secret)
 
     @model_validator(mode="after")
     def _two_policies(self) -> Self:
