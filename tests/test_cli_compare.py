@@ -132,3 +132,11 @@ def test_bad_comparison_options_exit_2(tmp_path, capsys, extra, flag):
     assert main(_plan_args(tmp_path, *extra)) == 2
     assert flag in capsys.readouterr().err
     assert not (tmp_path / "plan.json").exists()
+
+
+def test_render_plan_shows_the_declared_comparisons(tmp_path):
+    assert main(_plan_args(tmp_path, "--compare", "base", "cand", "--sequential-looks", "2")) == 0
+    assert main(["eval-portfolio", "render-plan", "--plan", str(tmp_path / "plan.json"),
+                 "--output", str(tmp_path / "plan.md")]) == 0
+    text = (tmp_path / "plan.md").read_text()
+    assert "Declared comparisons" in text and "cand vs base" in text and "2 looks" in text

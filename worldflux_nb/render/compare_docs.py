@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from worldflux_nb.core.statistics import percent
 from worldflux_nb.models.comparison import Comparison, PolicyComparison
+from worldflux_nb.models.plan import ComparisonDesign
 from worldflux_nb.render.document import (
     Banner, BulletList, Document, Heading, KeyValues, Paragraph, Table, Tone,
 )
@@ -128,3 +129,26 @@ def comparison_brief_document(comparison: Comparison, comparison_markdown_ref: s
                     for q in c.reviewer_questions], empty_text="No asymmetry between the arms was found."),
         Heading("Warnings"), BulletList(c.warnings),
     ])
+
+
+def design_blocks(design: ComparisonDesign) -> list:
+    """The plan's declared comparisons, as plan.md shows them (fixed before any score)."""
+    items: list[tuple[str, object]] = [
+        ("declared", ", ".join(f"{d.candidate} vs {d.baseline}" for d in design.declared) or "none"),
+        ("primary scopes", ", ".join(design.primary_scopes)), ("alpha", design.alpha),
+        ("confirmatory multiplicity", design.multiplicity),
+        ("exploratory multiplicity", "fdr_bh (every comparison not declared here)")]
+    if design.power is not None:
+        p = design.power
+        needed = p.episodes_per_cell_needed if p.episodes_per_cell_needed is not None else "more than 5000"
+        items += [("paired test", p.test),
+                  ("power", f"{needed} episodes per cell detect {p.difference:+.2f} from {p.baseline_rate:.2f} "
+                            f"with power {p.target_power}; this plan: {p.power_per_cell:.2f} per cell, "
+                            f"{p.power_all_evidence:.2f} over all evidence")]
+    if design.sequential is not None:
+        q = design.sequential
+        items.append(("sequential design", f"{q.method}: {q.looks} looks at {q.look_episodes} episodes per "
+                      f"arm (at most {q.max_episodes_per_arm}); stop when the e-value reaches {1 / design.alpha:.0f}"))
+    return [Heading("Declared comparisons"),
+            Paragraph("Declared before any score: only these comparisons, in these scopes, are confirmatory."),
+            KeyValues(items)]

@@ -194,6 +194,10 @@ def plan_document(plan: ProtocolPlan) -> Document:
                     c.customer_consent_marker, c.task_manifest_digest)
                    for c in plan.custom_contracts]),
         ]
+    if plan.comparison_design is not None:
+        from worldflux_nb.render.compare_docs import design_blocks
+
+        blocks += design_blocks(plan.comparison_design)
     return Document(title=f"Protocol plan {plan.plan_id}", blocks=blocks)
 
 
