@@ -98,7 +98,7 @@ def test_mcnemar_is_chosen_exactly_when_pairs_exist():
             if r.pairs > 0:
                 assert r.test == "mcnemar_exact" and r.baseline_denominator == r.candidate_denominator == r.pairs
             elif r.baseline_denominator and r.candidate_denominator:
-                assert r.test == "boschloo" and r.p_value is not None
+                assert r.test == "boschloo" and r.p_value is not None  # small tables: the exact test
             else:
                 assert r.test is None and r.p_value is None and r.difference is None
 

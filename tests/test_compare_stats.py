@@ -14,7 +14,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportion_
 from worldflux_nb.core.compare_design import log_e_value, paired_power, pairs_needed
 from worldflux_nb.core.compare_stats import (
     _restricted_mle, adjusted, boschloo, compact_letters, mcnemar_exact, paired_score_interval, probability_better,
-    probability_paired_better, unpaired_score_interval,
+    probability_paired_better, score_test, unpaired_score_interval, unpaired_test,
 )
 
 TOL = 1e-9
@@ -135,6 +135,27 @@ def test_boschloo_matches_scipy():
         ref = stats.boschloo_exact([[s1, s0], [n1 - s1, n0 - s0]], alternative="two-sided").pvalue
         assert abs(boschloo(int(s1), int(n1), int(s0), int(n0)) - min(1.0, ref)) < TOL
     assert np.isnan(boschloo(0, 0, 3, 5))
+
+
+def test_score_test_matches_statsmodels_at_equal_rates():
+    from statsmodels.stats.proportion import score_test_proportions_2indep
+
+    for n1, n0 in rng.integers(2, 400, size=(60, 2)):
+        s1, s0 = int(rng.integers(0, n1 + 1)), int(rng.integers(0, n0 + 1))
+        if s1 + s0 in (0, n1 + n0):
+            continue  # no variance under the null: statsmodels returns NaN
+        ref = score_test_proportions_2indep(s1, n1, s0, n0, value=0, compare="diff").pvalue
+        assert abs(score_test(s1, int(n1), s0, int(n0)) - ref) < TOL
+
+
+def test_unpaired_test_is_boschloo_while_the_table_is_small():
+    assert unpaired_test(20, 40, 30, 40)[0] == "boschloo"
+    name, p = unpaired_test(300, 600, 340, 600)
+    assert name == "score" and abs(p - score_test(300, 600, 340, 600)) < TOL
+    # The score interval inverts the score test: p <= 0.05 exactly when 0 is outside the interval.
+    for s1, s0 in [(300, 340), (300, 330), (300, 356), (200, 201)]:
+        low, high = unpaired_score_interval(s1, 600, s0, 600)
+        assert (score_test(s1, 600, s0, 600) <= 0.05) == (not low <= 0 <= high)
 
 
 def test_probability_better_matches_the_integral():

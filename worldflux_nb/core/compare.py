@@ -4,7 +4,8 @@ Each arm's audit inputs go through the same `check_conformance`; its per-planned
 already applies the re-run rule (a planned episode succeeds only if every conformant attempt did),
 and `statistics.counted` applies the plan's denominator policy. Both arms ran the same plan, so
 an episode counted in both arms is a pair: a scope with pairs is tested by exact McNemar on the
-discordant pairs, a scope without by Boschloo's exact unconditional test (core.compare_stats).
+discordant pairs, a scope without by Boschloo's exact unconditional test (the score test for tables
+too large to enumerate; core.compare_stats).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import pandas as pd
 from worldflux_nb.core.compare_asymmetry import asymmetries
 from worldflux_nb.core.compare_design import check_policy_name, sequential_looks
 from worldflux_nb.core.compare_stats import (
-    adjusted, boschloo, compact_letters, mcnemar_exact, paired_score_interval,
-    probability_better, probability_paired_better, unpaired_score_interval,
+    adjusted, compact_letters, mcnemar_exact, paired_score_interval,
+    probability_better, probability_paired_better, unpaired_score_interval, unpaired_test,
 )
 from worldflux_nb.core.conformance import ConformanceResult, check_conformance, plan_digest
 from worldflux_nb.core.statistics import counted, episode_indicators, optional_float
@@ -124,12 +125,13 @@ def _scope_rows(base: ArmEvidence, cand: ArmEvidence, names: list[str], codes: n
             s0, n0, s1, n1 = int(base_s[i]), int(base_n[i]), int(cand_s[i]), int(cand_n[i])
             testable = n0 > 0 and n1 > 0
             ci = unpaired_score_interval(s1, n1, s0, n0, confidence) if testable else (None, None)
-            row.update(paired=False, test="boschloo" if testable else None, unpaired_left_out=0,
+            test, p_value = unpaired_test(s1, n1, s0, n0) if testable else (None, None)
+            row.update(paired=False, test=test, unpaired_left_out=0,
                        baseline_successes=s0, baseline_denominator=n0, candidate_successes=s1,
                        candidate_denominator=n1, difference=s1 / n1 - s0 / n0 if testable else None,
                        ci_low=optional_float(ci[0]) if testable else None,
                        ci_high=optional_float(ci[1]) if testable else None,
-                       p_value=boschloo(s1, n1, s0, n0) if testable else None,
+                       p_value=p_value,
                        probability_of_improvement=probability_better(s1, n1, s0, n0) if testable else None)
         rows.append(row)
     return rows

@@ -10,7 +10,8 @@ from worldflux_nb.models.common import Artifact, Digest, Frozen, ShortText, Slug
 from worldflux_nb.models.packet import Conformance
 from worldflux_nb.models.plan import DenominatorPolicy, Multiplicity, SequentialMethod
 
-ComparisonTest = Literal["mcnemar_exact", "barnard", "boschloo"]
+# DESIGN's three, and the Miettinen-Nurminen score test for unpaired tables too large for Boschloo.
+ComparisonTest = Literal["mcnemar_exact", "barnard", "boschloo", "score"]
 AsymmetryKind = Literal["re_run", "missing", "out_of_protocol", "seed_mismatch", "metadata_mismatch",
                         "infra_failure", "unverified"]
 ASYMMETRY_KINDS: tuple[AsymmetryKind, ...] = ("re_run", "missing", "out_of_protocol", "seed_mismatch",
