@@ -248,8 +248,9 @@ def test_bundled_two_policy_sample_compares_with_a_missing_asymmetry(tmp_path):
     assert [a.name for a in c.arms] == ["baseline", "candidate"]
     kinds = {a.kind for a in c.asymmetries}
     assert {"missing", "re_run"} <= kinds and "unverified" not in kinds
-    assert any(a.kind == "missing" and a.candidate_count == 10 and a.baseline_count == 0 for a in c.asymmetries)
-    assert any(a.kind == "re_run" and a.candidate_count == a.baseline_count + 1 for a in c.asymmetries)
+    assert any(a.kind == "missing" and a.candidate_count > a.baseline_count == 0 for a in c.asymmetries)
+    assert any(a.kind == "re_run" and a.candidate_count > a.baseline_count for a in c.asymmetries)
+    assert {a.kind for a in c.asymmetries} == {"missing", "re_run"}  # nothing else differs between the arms
 
 
 def test_comparison_displays_itself_without_scripts():

@@ -27,15 +27,29 @@ def _jsonl(rows: list[dict]) -> str:
 
 def _skip_a_cell(sample: SampleFile) -> SampleFile:
     rows = [json.loads(line) for line in sample.content.splitlines() if line.strip()]
-    place = (rows[0]["task_id"], rows[0]["axis"], str(rows[0]["level"]))
+    places = list(dict.fromkeys((r["task_id"], r["axis"], str(r["level"])) for r in rows))
+    place = places[-1]  # the last cell: the sample's own planted flaws sit in the first
     kept = [r for r in rows if (r["task_id"], r["axis"], str(r["level"])) != place]
     return dataclasses.replace(sample, content=_jsonl(kept),
                                planted=sample.planted + (f"cell {'/'.join(place)} never run (candidate only)",))
 
 
+def _key(row: dict) -> tuple:
+    return (row["task_id"], row["axis"], str(row["level"]), row["episode_index"])
+
+
+def _counts(rows: list[dict]) -> dict[tuple, int]:
+    counts: dict[tuple, int] = {}
+    for row in rows:
+        counts[_key(row)] = counts.get(_key(row), 0) + 1
+    return counts
+
+
 def _reroll_a_failure(sample: SampleFile) -> SampleFile:
     rows = [json.loads(line) for line in sample.content.splitlines() if line.strip()]
-    failed = next((r for r in rows if r.get("status") == "completed" and r.get("success") is False), None)
+    once = {k for k, n in _counts(rows).items() if n == 1}  # an episode the sample did not re-run already
+    failed = next((r for r in rows[6:] if r.get("status") == "completed" and r.get("success") is False
+                   and _key(r) in once), None)
     if failed is None:
         return sample
     return dataclasses.replace(sample, content=_jsonl(rows + [dict(failed, success=True)]),
@@ -57,7 +71,9 @@ def comparison_sample_files(plan: ProtocolPlan) -> dict[str, list[SampleFile]]:
 def write_comparison_sample(plan: ProtocolPlan, directory: str | Path) -> dict[str, list[SampleFile]]:
     """Write each arm's files into `directory/<arm>/` (all or nothing) and return them by arm."""
     arms = comparison_sample_files(plan)
-    for name in arms:
-        make_private_folder(Path(directory) / name)
-    write_outputs([(Path(directory) / name / f.name, f.content) for name, files in arms.items() for f in files])
+    outputs = {path: text for name, files in arms.items() for f in files
+               for path, text in f.outputs(Path(directory) / name).items()}
+    for folder in sorted({path.parent for path in outputs}, key=str):
+        make_private_folder(folder)  # each arm's folder, and a harness's results folder inside it
+    write_outputs(outputs)
     return arms

@@ -84,13 +84,19 @@ def _outcomes(rng: np.random.Generator, episodes: pd.DataFrame) -> list[bool]:
     return (rng.random(len(episodes)) < rates).tolist()
 
 
-def _outcome_model(rng: np.random.Generator, probe_id: str) -> Any:
+def _shift(episodes: pd.DataFrame) -> float:
+    """The rate shift a second policy's sample carries on its episodes (0 for the first policy)."""
+    return float(episodes["rate_shift"].iloc[0]) if "rate_shift" in episodes and len(episodes) else 0.0
+
+
+def _outcome_model(rng: np.random.Generator, probe_id: str, shift: float = 0.0) -> Any:
     """A policy's outcome per (task, index), drawn once per pair so every writer sees the same policy."""
     drawn: dict[tuple[str, int], bool] = {}
+    rate = float(np.clip(_rate(probe_id, None) + shift, 0.02, 0.98))
 
     def outcome(task: str, index: int) -> bool:
         if (task, index) not in drawn:
-            drawn[(task, index)] = bool(rng.random() < _rate(probe_id, None))
+            drawn[(task, index)] = bool(rng.random() < rate)
         return drawn[(task, index)]
 
     return outcome
@@ -100,7 +106,8 @@ def _lerobot_multi_task(plan: ProtocolPlan, probe_id: str, episodes: pd.DataFram
                         rng: np.random.Generator) -> SampleFile:
     per_task = episodes.groupby("task_id", sort=False).size()
     tasks = [(task.split("/")[0], int(task.split("/")[1])) for task in per_task.index[:-1]]
-    files = harness_files.lerobot_multitask(tasks, int(per_task.max()) + 2, _outcome_model(rng, probe_id))
+    files = harness_files.lerobot_multitask(tasks, int(per_task.max()) + 2,
+                                            _outcome_model(rng, probe_id, _shift(episodes)))
     (text,) = files.values()
     return SampleFile(probe_id, "lerobot", f"{_slug(probe_id)}_eval_info.json", text,
                       options=(("--harness-version", "0.6.1"),),
@@ -123,7 +130,7 @@ def _vla_eval_libero_plus(plan: ProtocolPlan, probe_id: str, episodes: pd.DataFr
     """A vla-eval results folder: one benchmark entry per (suite, category, difficulty level), as
     vla-eval's LIBERO-plus filters select the plan's variants, and a second folder re-running one."""
     seed = plan.probe(probe_id).run_seed
-    outcome = _outcome_model(rng, probe_id)
+    outcome = _outcome_model(rng, probe_id, _shift(episodes))
     results: dict[str, str] = {}
     planted: list[str] = ["policy failures that used up the step budget (timeouts)"]
     rerun: dict[str, str] = {}
@@ -177,7 +184,7 @@ def _vla_eval_libero_pro(plan: ProtocolPlan, probe_id: str, episodes: pd.DataFra
     from worldflux_nb.core.importers.vla_eval import PRO_AXES
 
     seed = plan.probe(probe_id).run_seed
-    outcome = _outcome_model(rng, probe_id)
+    outcome = _outcome_model(rng, probe_id, _shift(episodes))
     suffix = {axis: name for name, axis in PRO_AXES.items()}
     skipped_axis = episodes["axis"].iloc[-1]
     results: dict[str, str] = {}
