@@ -506,3 +506,13 @@ def test_flags_carry_what_the_harness_recorded():
     assert len(infra) == 1 and infra[0].cell_id == LIB[0]
     for text in ("'run-7'", "'2026-01-03T10:00:00Z'", "connection closed by the model server"):
         assert text in infra[0].detail
+
+
+def test_importer_notes_reach_the_packet():
+    plan = make_plan()
+    ai = audit_input(plan, "libero", honest_rows("libero"))
+    noted = ai.model_copy(update={"source": ai.source.model_copy(update={"notes": [
+        "rows beyond the plan are kept out of protocol", "the harness marked this run partial"]}),
+        "audit_digest": None}).sealed()
+    outcome = run(plan, [noted, audit_input(plan, "libero-plus", honest_rows("libero-plus"))])
+    assert any("importer notes" in w and "marked this run partial" in w for w in outcome.packet.warnings)

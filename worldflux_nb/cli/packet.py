@@ -74,6 +74,8 @@ def _audit_inputs(pairs: list[str], plan: object) -> list:
 
 def _verified(pairs: list[str], inputs: list, plan: object) -> dict[int, list[str]]:
     """Per audit input position, the differences a re-import of its harness file found ([]: agrees)."""
+    from pathlib import Path
+
     from worldflux_nb.io.files import file_digest, read_bytes
     from worldflux_nb.io.source_verify import verify_source
 
@@ -82,6 +84,13 @@ def _verified(pairs: list[str], inputs: list, plan: object) -> dict[int, list[st
         probe_id, sep, path = (part.strip() for part in pair.partition("="))
         if not sep or not probe_id or not path:
             raise InputError("--verify-source", None, f"{pair!r} is not PROBE_ID=HARNESS_FILE")
+        if Path(path).is_dir():  # a harness's results folder: the re-import names the files it read
+            found = [i for i, ai in enumerate(inputs) if ai.probe_id == probe_id]
+            for i in found:
+                verified[i] = verify_source(inputs[i], path, plan).differences  # type: ignore[arg-type]
+            if not found:
+                raise InputError(path, "--verify-source", f"no audit input for {probe_id!r} was given")
+            continue
         digest = file_digest(read_bytes(path))
         found = [i for i, ai in enumerate(inputs) if ai.probe_id == probe_id
                  and digest in {f.digest for f in ai.source.files}]

@@ -278,6 +278,11 @@ def warnings(plan: ProtocolPlan, result: ConformanceResult, audit_inputs: Sequen
                    f"{t.min_episodes_per_cell} episodes): {some(sorted(by_design))}.")
     elif underpowered_cells and not cells and not strict:
         out.append(f"{plural(len(underpowered_cells), 'underpowered cell')}: {some(underpowered_cells)}.")
+    for i in result.accepted:
+        notes = audit_inputs[i].source.notes
+        if notes:
+            out.append(f"Audit input #{i + 1} ({audit_inputs[i].probe_id}), importer notes: " + some(list(notes), 3)
+                       + ".")
     for ai in audit_inputs:
         if ai.redactions:
             kinds = sorted({r.kind for r in ai.redactions})
