@@ -134,6 +134,7 @@ def cell_results(p: ProtocolPlan, frame: pd.DataFrame) -> list[CellResult]:
         matched = len(matched_rows)
         successes = int((matched_rows["success"] == True).sum())  # noqa: E712
         infra = int((matched_rows["status"] == "infra_failure").sum())
+        pending = int((matched_rows["status"] == "pending").sum())
         n = c.episode_count
         low, high = wilson(successes, n)
         results.append(CellResult(
@@ -141,7 +142,8 @@ def cell_results(p: ProtocolPlan, frame: pd.DataFrame) -> list[CellResult]:
             planned=n, matched=matched, missing=n - matched, successes=successes, denominator=n,
             success_rate=successes / n, ci_low=low, ci_high=high,
             underpowered=(high - low) / 2 > p.power_targets.max_ci_half_width or n < 10,
-            infra_failures=infra, duplicates=int(counts.get("duplicate", 0)),
+            infra_failures=infra, completed=matched - infra - pending, pending=pending,
+            duplicates=int(counts.get("duplicate", 0)),
             out_of_protocol=int(((frame["category"] == "out_of_protocol") & (frame["probe_id"] == c.probe_id)
                                  & (frame["task_id"] == c.task_id) & (frame["axis"] == c.axis)
                                  & (frame["level"] == c.level)).sum()),
@@ -224,6 +226,7 @@ def big_packet(n_cells: int, episodes: int = 20, seed: int = 3) -> EvalPacket:
             axis=axis, level=levels[0], planned=n, matched=int(matched[i]), missing=n - int(matched[i]),
             successes=s, denominator=n, success_rate=s / n, ci_low=low, ci_high=high,
             underpowered=(high - low) / 2 > 0.15, infra_failures=int(infra[i]),
+            completed=int(matched[i] - infra[i]),
             duplicates=int(i % 7 == 0), out_of_protocol=int(i % 11 == 0), seed_mismatches=int(i % 13 == 0)))
     return packet_from_cells(cells)
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import html
 import json
 import re
+import struct
 
 import pandas as pd
 import pytest
@@ -17,7 +20,7 @@ PLAN = samples.plan()
 PACKET = samples.packet(PLAN)
 EVIDENCE = samples.evidence_frame(PLAN)
 BIG = samples.big_packet(10_000)
-VEGALITE = "application/vnd.vegalite.v6+json"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def spec_rows(spec) -> int:
@@ -39,29 +42,68 @@ def marks(svg: str) -> set[str]:
     return set(re.findall(r'class="mark-([a-z]+) role-mark', svg))
 
 
-def check_bundle(chart, expected_marks: set[str], max_rows: int, max_svg: int = 400_000) -> dict:
-    bundle = chart._repr_mimebundle_()
-    assert set(bundle) == {"image/svg+xml", VEGALITE, "text/plain"}
+def check_bundle(chart, expected_marks: set[str], max_rows: int, max_svg: int = 400_000,
+                 max_png: int = 400_000) -> dict:
+    bundle, metadata = chart._repr_mimebundle_()
+    # A picture every frontend's sanitiser allows (PNG), SVG beside it, and no Vega-Lite mimetype.
+    assert set(bundle) == {"image/png", "image/svg+xml", "text/plain"}
+    png = base64.b64decode(bundle["image/png"])
+    assert png.startswith(PNG_SIGNATURE) and len(bundle["image/png"]) < max_png
+    width, height = metadata["image/png"]["width"], metadata["image/png"]["height"]
+    assert width > 50 and height > 50
+    assert struct.unpack(">II", png[16:24]) == (width * charts.PNG_SCALE, height * charts.PNG_SCALE)
     assert bundle["image/svg+xml"].startswith("<svg")
+    svg_tag = bundle["image/svg+xml"].split(">", 1)[0]
+    assert f'aria-label="{html.escape(chart.summary)}"' in svg_tag  # alt text: the one-line summary
+    assert bundle["text/plain"] == chart.summary
     assert expected_marks <= marks(bundle["image/svg+xml"]), marks(bundle["image/svg+xml"])
-    assert "$schema" not in bundle[VEGALITE]
-    json.dumps(bundle[VEGALITE], allow_nan=False)  # a notebook message must be strict JSON
-    assert 0 < spec_rows(bundle[VEGALITE]) <= max_rows
+    assert "$schema" not in chart.spec
+    json.dumps(chart.spec, allow_nan=False)  # a notebook message must be strict JSON
+    assert 0 < spec_rows(chart.spec) <= max_rows
     assert len(bundle["image/svg+xml"]) < max_svg
     assert_offline(bundle)
     return bundle
 
 
-def test_vegalite_mimetype_matches_the_schema_altair_emits():
-    import altair as alt
+def test_one_palette_gives_each_category_one_colour_and_a_shape():
+    from worldflux_nb.render.conformance_view import DISPLAY_CATEGORIES
 
-    assert alt.SCHEMA_VERSION.startswith("v6") and charts.vegalite_mimetype() == VEGALITE
+    colours = {name: colour for name, colour in charts.PALETTE.items()}
+    # Synonyms share a colour (matched = success = powered); anything else has a colour of its own.
+    groups = {}
+    for name, colour in colours.items():
+        groups.setdefault(colour, set()).add(name)
+    assert all(len(names) == 1 or names == {"matched", "success", "powered"} for names in groups.values())
+    assert set(DISPLAY_CATEGORIES) <= set(charts.SHAPES)
+    assert len({charts.SHAPES[c] for c in DISPLAY_CATEGORIES}) == len(DISPLAY_CATEGORIES)
+
+
+def test_recompressed_png_is_the_same_picture_smaller():
+    import zlib
+
+    chart = charts.power_chart(PACKET, PLAN)
+    import vl_convert
+
+    original = vl_convert.vegalite_to_png(chart.spec, scale=1)
+    smaller = charts.recompressed_png(original)
+
+    def pixels(png):
+        data, position, out = png, 8, b""
+        while position < len(data):
+            (length,) = struct.unpack(">I", data[position:position + 4])
+            if data[position + 4:position + 8] == b"IDAT":
+                out += data[position + 8:position + 8 + length]
+            position += 12 + length
+        return zlib.decompress(out)
+
+    assert pixels(smaller) == pixels(original) and len(smaller) < len(original)
+    assert smaller[:33] == original[:33]  # signature and header unchanged
 
 
 def test_small_matrix_is_one_mark_per_episode_and_matches_the_packet():
     chart = charts.conformance_matrix(PACKET, evidence=EVIDENCE, plan=PLAN)
     extra_rows = int((~EVIDENCE["category"].isin(["matched"])).sum())
-    check_bundle(chart, {"rect", "symbol"}, PLAN.planned_episodes + extra_rows)
+    check_bundle(chart, {"symbol"}, PLAN.planned_episodes + extra_rows)
     counts = chart.data["category"].value_counts()
     c = PACKET.conformance
     assert counts["missing"] == c.missing
@@ -90,7 +132,7 @@ def test_ten_thousand_cells_are_aggregated_and_small():
 @pytest.mark.parametrize("packet", [PACKET, BIG], ids=["24-cells", "10k-cells"])
 def test_denominator_chart_reproduces_each_policy_denominator(packet):
     chart = charts.denominator_chart(packet)
-    check_bundle(chart, {"rect"}, 3 * 5 * 40)
+    check_bundle(chart, {"rect"}, 3 * 6 * 40)
     counted = chart.data[chart.data["value"] > 0].groupby("policy")["value"].sum()
     for policy in packet.denominator_policies:
         if getattr(policy, "probe_id", None) is not None:  # per-probe readings: checked by their sums
@@ -106,7 +148,7 @@ def test_power_curve_is_the_wilson_half_width():
 
     for n in (10, 50, 200):
         low, high = proportion_confint(n // 2, n, alpha=0.05, method="wilson")
-        assert charts.wilson_half_width(0.5, n)[()] == pytest.approx((high - low) / 2, rel=1e-9)
+        assert charts.wilson_half_width(n, 0.5) == pytest.approx((high - low) / 2, rel=1e-9)
 
 
 def test_power_chart_places_every_cell_and_marks_underpowered_ones():
@@ -126,15 +168,8 @@ def test_power_chart_aggregates_many_cells_without_a_plan():
     assert "pass plan=" in bundle["text/plain"]
 
 
-def test_live_chart_is_opt_in_and_offline():
-    chart = charts.power_chart(PACKET, plan=PLAN)
-    try:
-        import anywidget  # noqa: F401
-    except ImportError:
-        with pytest.raises(ImportError, match="anywidget"):
-            chart.live()
-        return
-    widget = chart.live()
+def test_live_chart_is_offline():
+    widget = charts.power_chart(PACKET, plan=PLAN).live()
     assert "cdn.jsdelivr" not in widget._esm
 
 
@@ -148,7 +183,7 @@ def test_conformance_view_displays_like_an_artifact():
     assert data["conformance"] == PACKET.conformance.model_dump(mode="json")
     assert sum(row["planned"] for row in data["probes"]) == PACKET.conformance.planned_episodes
     assert_offline(bundle)
-    assert "rect" in marks(view.chart().svg)
+    assert "symbol" in marks(view.chart().svg)
     big = ConformanceView(BIG)._repr_mimebundle_()
     assert len(big["text/html"]) < 300_000 and "more rows in the JSON artifact" in big["text/markdown"]
 
@@ -184,14 +219,16 @@ def real_flow():
 
 def test_real_packet_and_conformance_rows_chart_and_explore():
     plan, packet, rows = real_flow()
-    matrix = charts.conformance_matrix(packet, evidence=rows, plan=plan, episode_marks_limit=10_000)
+    matrix = charts.conformance_matrix(packet, evidence=rows, plan=plan, episode_marks_limit=10_000,
+                                       rows_limit=10_000)
     # Forced to episode level past its default size limit, to check the real rows' dtypes.
-    check_bundle(matrix, {"rect", "symbol"}, len(rows) + packet.conformance.missing, max_svg=2_000_000)
+    check_bundle(matrix, {"symbol"}, len(rows) + packet.conformance.missing, max_svg=2_000_000,
+                 max_png=4_000_000)
     counts = matrix.data["category"].value_counts()
     assert counts["missing"] == packet.conformance.missing
     assert counts["duplicate"] == packet.conformance.duplicates
     check_bundle(charts.conformance_matrix(packet, evidence=rows, plan=plan), {"rect"}, 7 * len(packet.cells))
-    check_bundle(charts.denominator_chart(packet), {"rect"}, 3 * 5 * 40)
+    check_bundle(charts.denominator_chart(packet), {"rect"}, 3 * 6 * 40)
     check_bundle(charts.power_chart(packet, plan=plan), {"line", "rule", "symbol"}, 200 + len(packet.cells))
     explorer = packet.explore(rows, plan=plan)
     explorer.filter(category=["duplicate"])
@@ -210,3 +247,29 @@ def test_live_chart_is_an_offline_jupyter_chart():
     assert isinstance(live, alt.JupyterChart)
     # Offline mode bundles Vega's JavaScript from vl-convert instead of importing it from a CDN.
     assert "cdn" not in live._esm.lower() and "http" not in live._esm[:2000].lower()
+
+
+def test_denominator_chart_totals_equal_the_packets_under_every_policy_on_the_demo_evidence():
+    from demo_support import demo
+
+    packet = demo().packet
+    assert packet.conformance.pending > 0  # the demo has a pending episode: it must not read as a failure
+    for by in ("probe", "axis", "cell"):
+        chart = charts.denominator_chart(packet, by=by)
+        data = chart.data
+        for policy in packet.denominator_policies:
+            rows = data[(data["policy"] == policy.policy) & (data["value"] > 0)]
+            if policy.probe_id is not None:
+                groups = {c.cell_id: c.probe_id for c in packet.cells} if by == "cell" else None
+                rows = rows[[(groups[g] if groups else g.split(" / ")[0]) == policy.probe_id
+                             for g in rows["group"]]]
+            assert rows["value"].sum() == policy.denominator, (by, policy.policy, policy.probe_id)
+            successes = rows.loc[rows["component"] == "success", "value"].sum()
+            assert successes == policy.successes, (by, policy.policy, policy.probe_id)
+        pending = data[(data["component"] == "pending")]
+        assert set(pending.loc[pending["value"] > 0, "policy"]) == {"all_planned", "attempted"}
+        assert (pending.loc[pending["policy"] == "completed_only", "value"] < 0).all()
+    bundle, _ = chart._repr_mimebundle_()
+    for policy in packet.denominator_policies:  # each header repeats the packet's own numbers
+        if policy.probe_id is None:
+            assert f"{policy.successes}/{policy.denominator}" in bundle["text/plain"]

@@ -21,7 +21,6 @@ from worldflux_nb.models import ARTIFACT_KINDS
 TESTS = Path(__file__).parent
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-VEGALITE = "application/vnd.vegalite.v6+json"
 
 CELLS = [
     "import sys\nprint(sys.executable)",
@@ -82,7 +81,8 @@ def test_chart_outputs_carry_svg_and_spec(executed):
     assert [o["output_type"] for o in charts] == ["display_data"] * 3  # no warnings, e.g. NaN in a spec
     for output in charts:
         assert output["data"]["image/svg+xml"].lstrip().startswith("<svg")
-        assert "mark-" in output["data"]["image/svg+xml"] and VEGALITE in output["data"]
+        assert "mark-" in output["data"]["image/svg+xml"] and "image/png" in output["data"]
+        assert not any("vegalite" in mime for mime in output["data"])
 
 
 @pytest.mark.slow

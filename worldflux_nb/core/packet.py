@@ -153,6 +153,8 @@ def cell_sums(plan: ProtocolPlan, result: ConformanceResult) -> pd.DataFrame:
         "infra": outcomes.infra_only,
         "infra_any": outcomes.any_infra,
         "completed": outcomes.scored,
+        # Matched with no outcome yet and no infrastructure failure: still pending (all attempts pending).
+        "pending": outcomes.matched & ~outcomes.scored & ~outcomes.infra_only,
         "planned": np.ones(len(a.first), dtype=bool),
         "matched": outcomes.matched,
     }
@@ -166,7 +168,7 @@ def cell_sums(plan: ProtocolPlan, result: ConformanceResult) -> pd.DataFrame:
     return sums
 
 
-INDICATORS = ["success", "infra", "infra_any", "completed", "planned", "matched"]
+INDICATORS = ["success", "infra", "infra_any", "pending", "completed", "planned", "matched"]
 
 
 def cell_results(plan: ProtocolPlan, result: ConformanceResult,
@@ -177,6 +179,8 @@ def cell_results(plan: ProtocolPlan, result: ConformanceResult,
     planned = sums["planned"].to_numpy()
     matched = sums["matched"].to_numpy()
     infra = sums["infra_any"].to_numpy()
+    pending = sums["pending"].to_numpy()
+    completed = sums["completed"].to_numpy()
     categories = rows_per_cell(plan, result).reindex(sums.index, fill_value=0)
     per_category = {c: categories[c].to_numpy() for c in
                      ("duplicate", "out_of_protocol", "seed_mismatch", "metadata_mismatch")}
@@ -197,7 +201,8 @@ def cell_results(plan: ProtocolPlan, result: ConformanceResult,
             successes=int(successes[i]), denominator=n,
             success_rate=float(successes[i] / n) if n else None,
             ci_low=optional_float(low[i]), ci_high=optional_float(high[i]),
-            underpowered=bool(weak[i]), infra_failures=int(infra[i]),
+            underpowered=bool(weak[i]), infra_failures=int(infra[i]), pending=int(pending[i]),
+            completed=int(completed[i]),
             duplicates=int(per_category["duplicate"][i]),
             out_of_protocol=int(per_category["out_of_protocol"][i]),
             seed_mismatches=int(per_category["seed_mismatch"][i]),

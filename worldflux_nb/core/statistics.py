@@ -24,6 +24,14 @@ POLICY_NOTES = {
     "completed_only": "OPTIMISTIC: only completed and timed-out episodes count; missing, infra failures and pending are left out",
 }
 
+# What each policy's denominator is made of, by component of a planned episode (DESIGN.md,
+# Denominator policies); `policy_table` computes the same sums. Out-of-protocol rows never count.
+DENOMINATOR_COMPONENTS = {
+    "all_planned": ("success", "failure", "pending", "missing", "infra_failure"),
+    "attempted": ("success", "failure", "pending", "missing"),
+    "completed_only": ("success", "failure"),
+}
+
 
 def _z(confidence: float) -> float:
     return NormalDist().inv_cdf(1 - (1 - confidence) / 2)

@@ -59,6 +59,10 @@ class CellResult(Frozen):
     ci_high: float | None
     underpowered: bool
     infra_failures: int = Field(default=0, ge=0)
+    # Planned episodes with a completed or timed-out attempt (the completed_only denominator), and
+    # matched ones with no outcome yet and no infrastructure failure.
+    completed: int = Field(default=0, ge=0)
+    pending: int = Field(default=0, ge=0)
     duplicates: int = Field(default=0, ge=0)
     out_of_protocol: int = Field(default=0, ge=0)
     seed_mismatches: int = Field(default=0, ge=0)

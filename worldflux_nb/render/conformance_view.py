@@ -23,7 +23,7 @@ DISPLAY_CATEGORIES = PLANNED_CATEGORIES + EXTRA_CATEGORIES
 
 _CELL_FIELDS = ("cell_id", "probe_id", "task_id", "axis", "level", "planned", "matched", "missing",
                 "successes", "denominator", "success_rate", "ci_low", "ci_high", "underpowered",
-                "infra_failures", "duplicates", "out_of_protocol", "seed_mismatches",
+                "infra_failures", "completed", "pending", "duplicates", "out_of_protocol", "seed_mismatches",
                 "metadata_mismatches")
 MEDIA_TYPE = "application/vnd.worldflux-nb.conformance_view.v1+json"
 
