@@ -75,11 +75,48 @@ def _detection_blocks(packet: EvalPacket) -> list:
     return blocks
 
 
+SUMMARY_FINDINGS = 5
+SUMMARY_CELLS = 8
+
+
+def _shortlist(items: list[str], limit: int, noun: str) -> list[str]:
+    return items[:limit] + ([f"… {len(items) - limit} more {noun} below"] if len(items) > limit else [])
+
+
+def packet_summary(packet: EvalPacket) -> list:
+    """One screen on top: the headline under each denominator policy, what matters most, missing cells."""
+    c = packet.conformance
+    headline = []
+    for p in packet.denominator_policies:
+        if p.probe_id is not None:
+            continue
+        label = p.policy + (" (the plan's policy)" if p.policy == packet.denominator_policy else "") + (
+            " (optimistic)" if p.optimistic else "")
+        headline.append((label, f"{p.successes}/{p.denominator} = {percent(p.success_rate)}, "
+                                f"95% interval {_interval(p.ci_low, p.ci_high)}"))
+    evidence = (f"{c.matched}/{c.planned_episodes} planned episodes matched; {c.missing} missing, "
+                f"{c.pending} pending, {c.infra_failures} infra failures; {c.out_of_protocol} out of protocol, "
+                f"{c.duplicates} re-runs, {c.seed_mismatches} seed / {c.metadata_mismatches} metadata mismatches")
+    missing = (f"{len(packet.missing_cells)} of {len(packet.cells)} cells have no evidence"
+               + (": " + ", ".join(_shortlist(packet.missing_cells, SUMMARY_CELLS, "cells"))
+                  if packet.missing_cells else "")
+               + f"; {len(packet.underpowered_cells)} cells are underpowered.")
+    # The findings that matter most: the detectors' ranked findings, else the packet's warnings.
+    ranked = [f"{f.statement} ({percent(f.share)} of the plan)" for f in packet.findings]
+    findings = _shortlist(ranked or list(packet.warnings), SUMMARY_FINDINGS,
+                          "findings" if ranked else "warnings") + _shortlist(
+        list(packet.unsupported_claims), 2, "unsupported claims")
+    return [KeyValues(headline + [("evidence", evidence)]), Paragraph(missing),
+            BulletList(findings, empty_text="No warnings and no unsupported claims.")]
+
+
 def packet_document(packet: EvalPacket) -> Document:
     c = packet.conformance
     method = METHOD_LABEL.get(packet.provenance.interval_method, packet.provenance.interval_method)
     blocks: list = [
         Banner(PACKET_BANNER),
+        *packet_summary(packet),
+        Heading("About this packet"),
         KeyValues([("profile", packet.profile_id), ("policy", packet.policy_id),
                    ("claim intent", packet.claim_intent), ("plan", packet.plan_id),
                    ("plan digest", packet.plan_digest),
