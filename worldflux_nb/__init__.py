@@ -12,6 +12,9 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0+local"
 
+from worldflux_nb.api import (  # noqa: E402
+    brief, charts, conformance, contract, import_evidence, packet, plan, profile, run_sheet, save,
+)
 from worldflux_nb.io.artifacts import load  # noqa: E402
 from worldflux_nb.models import (  # noqa: E402
     AuditInput, Comparison, CustomEvalContract, EvalPacket, EvalProfile, ProtocolPlan, ReviewerBrief,
@@ -35,5 +38,6 @@ def compare(plan: "ProtocolPlan | str", arms: "dict[str, list]", *, baseline: "s
 
 __all__ = [
     "AuditInput", "Comparison", "CustomEvalContract", "EvalPacket", "EvalProfile", "ProtocolPlan",
-    "ReviewerBrief", "RunSheet", "__version__", "compare", "load",
+    "ReviewerBrief", "RunSheet", "__version__", "brief", "charts", "compare", "conformance", "contract",
+    "import_evidence", "load", "packet", "plan", "profile", "run_sheet", "save",
 ]
