@@ -1,4 +1,5 @@
-"""`notebook run|export|share`: execute a template, export its packet and brief, share it privately."""
+"""`notebook run|export|share|html`: execute a template, export its packet and brief, share it privately,
+write it as an offline HTML report."""
 
 from __future__ import annotations
 
@@ -96,6 +97,15 @@ def _share(args: argparse.Namespace) -> int:
     return 0
 
 
+def _html(args: argparse.Namespace) -> int:
+    from worldflux_nb.io.files import write_outputs
+    from worldflux_nb.io.notebook_html import notebook_html
+
+    write_outputs({args.output: notebook_html(args.notebook)}, inputs=[args.notebook])
+    print(f"offline report (LOCAL_PRIVATE): {args.output}")
+    return 0
+
+
 def register(groups: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     group = groups.add_parser("notebook", help="run the template notebook, export or share an executed one")
     commands = group.add_subparsers(dest="notebook_command", metavar="SUBCOMMAND",
@@ -126,3 +136,8 @@ def register(groups: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
     share.add_argument("--report", default=None, metavar="REPORT.json",
                        help="also write the redaction report as JSON")
     share.set_defaults(handler=_share)
+
+    html = commands.add_parser("html", help="write an executed notebook as one self-contained offline HTML report")
+    html.add_argument("notebook", metavar="EXECUTED.ipynb")
+    html.add_argument("--output", required=True, metavar="REPORT.html")
+    html.set_defaults(handler=_html)

@@ -1,0 +1,75 @@
+"""`notebook html`: an executed notebook as one self-contained, offline HTML report.
+
+nbconvert's lab template minus everything it would fetch (require.js, MathJax, Mermaid, the widget
+manager), with a Content-Security-Policy that lets the page load nothing and run no script. Widgets
+show their static `text/html` view (the explorer's cells and episodes), charts their SVG as an image
+with the chart's one-line summary as alt text, and script outputs are left out.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import tempfile
+from pathlib import Path
+
+# Nothing from the network, no script; inline styles and data: images only.
+CONTENT_SECURITY_POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
+                           "base-uri 'none'; form-action 'none'")
+# What a page without scripts can show, best first: never a widget view or JavaScript.
+DISPLAY_PRIORITY = ["text/html", "image/svg+xml", "image/png", "image/jpeg", "text/markdown", "text/latex",
+                    "text/plain"]
+TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}
+<meta http-equiv="Content-Security-Policy" content="{{ resources.worldflux_csp }}">
+{%- endblock html_head_js -%}
+{% block jupyter_widgets %}{% endblock jupyter_widgets %}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{% block data_svg scoped -%}
+<div class="jp-RenderedSVG jp-OutputArea-output {{ extra_class }}" data-mime-type="image/svg+xml">
+<img src="data:image/svg+xml;base64,{{ output.data['image/svg+xml'] | text_base64 | escape_html }}"
+ alt="{{ output.data.get('text/plain', 'chart') | escape_html }}">
+</div>
+{%- endblock data_svg %}
+{% block data_png scoped -%}
+<div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
+<img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}"
+ alt="{{ output.data.get('text/plain', 'image') | escape_html }}">
+</div>
+{%- endblock data_png %}
+"""
+
+
+def report_notebook(notebook: object) -> object:
+    """A copy without widget state or script outputs: what a page that runs no script can show."""
+    nb = copy.deepcopy(notebook)
+    nb.metadata.pop("widgets", None)  # nbconvert would render widget views from it, through a CDN
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data")
+            if data:
+                for mime in [m for m in data if m not in DISPLAY_PRIORITY]:
+                    del data[mime]
+    return nb
+
+
+def notebook_html(path: str | os.PathLike[str]) -> str:
+    """The executed notebook at `path` as a standalone HTML page that loads nothing."""
+    from nbconvert import HTMLExporter
+    from traitlets.config import Config
+
+    from worldflux_nb.io.notebook_runner import read_notebook
+
+    nb = report_notebook(read_notebook(path))
+    with tempfile.TemporaryDirectory(prefix="worldflux-nb-html-") as base:
+        folder = Path(base) / "worldflux_offline"
+        folder.mkdir()
+        (folder / "conf.json").write_text(json.dumps({"base_template": "lab"}), encoding="utf-8")
+        (folder / "index.html.j2").write_text(TEMPLATE, encoding="utf-8")
+        exporter = HTMLExporter(template_name="worldflux_offline", extra_template_basedirs=[base],
+                                config=Config({"NbConvertBase": {"display_data_priority": DISPLAY_PRIORITY}}))
+        html, _ = exporter.from_notebook_node(nb, resources={
+            "worldflux_csp": CONTENT_SECURITY_POLICY, "metadata": {"name": Path(path).stem}})
+    return html
