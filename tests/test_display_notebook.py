@@ -60,7 +60,7 @@ def test_kernel_is_the_running_interpreter(executed):
 @pytest.mark.slow
 def test_every_artifact_display_is_kept_and_reads_back(executed):
     displays = outputs(executed, 2)
-    assert len(displays) == 7
+    assert len(displays) == len(ARTIFACT_KINDS)
     kinds = []
     for output in displays:
         data = output["data"]
