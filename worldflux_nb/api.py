@@ -84,14 +84,14 @@ def run_sheet(plan: ProtocolPlan | PathLike) -> RunSheet:
 
 def import_evidence(format: str, path: PathLike, *, plan: ProtocolPlan | PathLike, probe: str | None = None,
                     task: str | None = None, axis: str | None = None, level: int | str | None = None,
-                    task_map: Mapping[str, str] | None = None) -> AuditInput:
-    """`audit import FORMAT FILE --plan --probe`: a harness's own output file as a sealed audit input
-    (format `audit_input` loads one already made)."""
+                    task_map: Mapping[str, str] | None = None, harness_version: str | None = None) -> AuditInput:
+    """`audit import FORMAT FILE --plan --probe [--task --axis --level --task-map --harness-version]`:
+    a harness's own output file as a sealed audit input (format `audit_input` loads one already made)."""
     from worldflux_nb.io.evidence_entries import entry_from_mapping, import_entry
     from worldflux_nb.models import ProtocolPlan
 
     entry = {"format": format, "path": os.fspath(path), "probe_id": probe, "task": task, "axis": axis,
-             "level": level, "task_map": dict(task_map or {})}
+             "level": level, "task_map": dict(task_map or {}), "harness_version": harness_version}
     return import_entry(entry_from_mapping({k: v for k, v in entry.items() if v not in (None, {})}, "import_evidence"),
                         _artifact(plan, ProtocolPlan))
 
