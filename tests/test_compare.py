@@ -134,6 +134,9 @@ def test_missing_and_out_of_protocol_asymmetries():
     assert found[("out_of_protocol", f"cell:{cell.cell_id}")] == (0, 1)
     assert found[("out_of_protocol", "probe:alpha")] == (0, 1)
     assert c.asymmetries[0].kind == "missing"  # largest difference first
+    # The stray successes count nowhere; the 4 missing episodes count as the candidate's failures.
+    expected = sum(bool(cand(cl.cell_id, i)) for cl in plan.cells for i in episode_indexes(cl))
+    assert row(c, "all").candidate_successes == expected
     assert all(a.question.startswith(a.scope) for a in c.asymmetries)
 
 
