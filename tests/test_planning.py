@@ -118,7 +118,7 @@ def test_simpler_env_plan_records_the_run_seed_on_every_episode():
     assert probe.seed_mode == "run_seed"
     assert all({s for _, s in cell_episodes(c)} == {probe.run_seed} for c in plan.cells)
     assert all(max(i for i, _ in cell_episodes(c)) < 24 for c in plan.cells)
-    assert [a.axis for a in plan.excluded_axes] == ["variant_aggregation"]
+    assert plan.excluded_axes == []
 
 
 def test_pinned_metadata_holds_profile_values_and_contract_pins(plan):

@@ -88,20 +88,20 @@ def test_reference_profile_selects_libero_family_and_says_why_simpler_is_out():
     assert excluded_axes == []
 
 
-def test_widowx_profile_gets_bridge_tasks_only_and_loses_variant_aggregation():
+def test_widowx_profile_gets_bridge_tasks_only():
     selected, excluded, excluded_axes = select_probes(profile(**WIDOWX), builtin_registry())
     assert [p.probe_id for p in selected] == ["simpler-env"]
     assert {e.probe_id for e in excluded} == {"libero", "libero-plus", "libero-pro"}
     assert all("simulator family libero" in " ".join(e.reasons) for e in excluded)
     assert all(t.task_id.startswith("widowx_") for t in selected[0].tasks)
-    assert [(a.probe_id, a.axis) for a in excluded_axes] == [("simpler-env", "variant_aggregation")]
-    assert "google-robot" in excluded_axes[0].reason
+    assert excluded_axes == []
 
 
-def test_google_robot_profile_keeps_variant_aggregation():
+def test_google_robot_profile_gets_visual_matching_only():
+    """Variant aggregation is no axis: no harness config names it as one (task, level) cell."""
     selected, _, excluded_axes = select_probes(profile(**GOOGLE), builtin_registry())
     assert all(t.task_id.startswith("google_robot_") for t in selected[0].tasks)
-    assert [a.axis for a in selected[0].axes] == ["nominal", "variant_aggregation"]
+    assert [a.axis for a in selected[0].axes] == ["nominal"]
     assert excluded_axes == []
 
 

@@ -4,7 +4,7 @@ import json
 import pandas as pd
 import pytest
 
-from conftest import cell_episodes
+from conftest import cell_episodes, libero_plus_fixture
 from worldflux_nb.core.planning import build_plan
 from worldflux_nb.core.run_sheet import (
     RUN_SHEET_COLUMNS, planned_episodes_frame, run_sheet_csv, run_sheet_files, run_sheet_for,
@@ -50,11 +50,10 @@ def test_frame_has_exactly_the_contract_columns_and_rows(plan):
 
 
 def test_frame_keeps_level_types(plan):
-    google = reference_profile().model_copy(update={"simulator_family": "simpler",
-                                                     "robot_model": "google-robot"}).sealed()
-    frame = planned_episodes_frame(build_plan(google, seed=5))
-    levels = set(frame["level"])
-    assert 0 in levels and any(isinstance(v, str) for v in levels)
+    standard = build_plan(reference_profile(), seed=5, protocol="standard",
+                          libero_plus_classification=libero_plus_fixture())
+    levels = set(planned_episodes_frame(standard)["level"])
+    assert {0, 1, 5, "on", "unrated"} <= levels
 
 
 def test_frame_is_vectorised_at_a_million_episodes(plan):

@@ -313,8 +313,8 @@ def _vla_eval_simpler(group: ProbeCells) -> list[HarnessInvocation]:
         episodes += cell.episode_count
     notes = ["SimplerEnv's own evaluator writes no structured results; vla-eval does"]
     if skipped:
-        notes.append(f"{skipped} variant-aggregation episodes have no invocation: vla-eval's "
-                     "google_robot_*_va.yaml variants do not map one to one onto these cells")
+        notes.append(f"{skipped} perturbed episodes have no invocation: vla-eval names SimplerEnv "
+                     "scene variants only in its per-variant configs (google_robot_*_va.yaml)")
     return [_vla_eval_invocation(group, entries, episodes, notes)] if entries else []
 
 
