@@ -231,7 +231,7 @@ def test_forest_chart_draws_every_interval_offline():
         assert r.ci_low <= r.difference <= r.ci_high
     assert set(chart.data["finding"]) <= set(FINDING_COLOURS)
     assert "candidate better" in set(chart.data["finding"])
-    svg = chart._repr_mimebundle_()["image/svg+xml"]
+    svg = chart.svg
     assert svg.startswith("<svg") and not re.search(r"https?://(?!www\.w3\.org)", svg)
     assert "$schema" not in chart.spec
     assert len(forest_chart(c, limit=3).data) == 3

@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from worldflux_nb.render.charts import COMPONENT_COLOURS, ROWS_LIMIT, PacketChart, _altair, _finish
+from worldflux_nb.render.charts import PALETTE, TEXT_GREY, PacketChart, _altair, _finish, _scale
 
 if TYPE_CHECKING:
     from worldflux_nb.models.comparison import Comparison
 
-# The packet charts' success / failure / missing colours: better, worse, no difference shown.
-FINDING_COLOURS = {"candidate better": COMPONENT_COLOURS["success"],
-                   "candidate worse": COMPONENT_COLOURS["failure"],
-                   "no difference shown": COMPONENT_COLOURS["missing"]}
+# The shared palette's success / failure / missing colours: better, worse, no difference shown.
+FINDING_COLOURS = {"candidate better": PALETTE["success"], "candidate worse": PALETTE["failure"],
+                   "no difference shown": PALETTE["missing"]}
+ROWS_LIMIT = 60  # comparisons drawn; the table in comparison.md and comparison.json hold them all
 FINDING_SHAPES = {"candidate better": "triangle-up", "candidate worse": "triangle-down",
                   "no difference shown": "circle"}
 _SCOPE_RANK = {"all": 0, "probe": 1, "axis": 2, "cell": 3}
@@ -59,18 +59,15 @@ def forest_chart(comparison: "Comparison", limit: int = ROWS_LIMIT) -> PacketCha
         y=y, x=alt.X("ci_low:Q", title="difference in success rate (candidate - baseline)",
                      scale=alt.Scale(domain=[-1, 1]), axis=alt.Axis(format="+%")),
         x2="ci_high:Q",
-        color=alt.Color("finding:N", scale=alt.Scale(domain=list(FINDING_COLOURS),
-                                                     range=list(FINDING_COLOURS.values())), title="finding"))
+        color=alt.Color("finding:N", scale=_scale(FINDING_COLOURS, FINDING_COLOURS), title="finding"))
     points = base.mark_point(filled=True, size=70).encode(
         y=y, x="difference:Q",
-        color=alt.Color("finding:N", scale=alt.Scale(domain=list(FINDING_COLOURS),
-                                                     range=list(FINDING_COLOURS.values())), title="finding"),
-        shape=alt.Shape("finding:N", scale=alt.Scale(domain=list(FINDING_SHAPES),
-                                                     range=list(FINDING_SHAPES.values())), title="finding"),
+        color=alt.Color("finding:N", scale=_scale(FINDING_COLOURS, FINDING_COLOURS), title="finding"),
+        shape=alt.Shape("finding:N", scale=_scale(FINDING_SHAPES, FINDING_SHAPES), title="finding"),
         tooltip=["scope", "family", "test", alt.Tooltip("difference:Q", format="+.3f"),
                  alt.Tooltip("ci_low:Q", format="+.3f"), alt.Tooltip("ci_high:Q", format="+.3f"),
                  alt.Tooltip("p_adjusted:Q", format=".4g")])
-    zero = alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(strokeDash=[4, 4], color="#374151").encode(x="zero:Q")
+    zero = alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(strokeDash=[4, 4], color=TEXT_GREY).encode(x="zero:Q")
     height = max(60, 18 * max(shown, 1))
     chart = _finish((zero + intervals + points).properties(width=420, height=height),
                     "Policy comparison: difference per scope",
