@@ -12,6 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from worldflux_nb.core.conformance import ConformanceResult
+from worldflux_nb.core.episode_outcomes import status_mask
 from worldflux_nb.core.findings import plural
 from worldflux_nb.core.statistics import percent
 from worldflux_nb.models.evidence import AuditInput
@@ -35,6 +36,7 @@ def reported_findings(plan: ProtocolPlan, result: ConformanceResult,
     planned_per_probe: dict[str, int] = {}
     for cell in plan.cells:
         planned_per_probe[cell.probe_id] = planned_per_probe.get(cell.probe_id, 0) + cell.episode_count
+    scored_rows = status_mask(a, "completed", "timeout")
     episode_probe = np.array([c.probe_id for c in plan.cells] + [""], dtype=object)[a.keys.planned_cell]
     out: list[Finding] = []
     for i in result.accepted:
@@ -64,7 +66,10 @@ def reported_findings(plan: ProtocolPlan, result: ConformanceResult,
                 f"{name}: the harness was asked to run {requested} episodes; the plan has {planned} for {probe}.",
                 f"The harness behind {name} was asked for {requested} episodes against {planned} planned: "
                 "was the run sheet's invocation followed, and where are the other episodes' outcomes?"))
-        if rate is not None and n and abs(rate - successes / n) > RATE_TOLERANCE + 0.5 / n:
+        scored = int(np.count_nonzero(scored_rows[at]))
+        # A harness may rate over every episode or over those that finished: either reading agrees.
+        readings = [successes / n] + ([successes / scored] if scored else []) if n else []
+        if rate is not None and n and all(abs(rate - r) > RATE_TOLERANCE + 0.5 / n for r in readings):
             out.append(_finding(
                 "reported_rate_differs", probe, n, total,
                 f"{name}: the harness's own success rate is {percent(rate)}, the rows give "
