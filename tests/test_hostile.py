@@ -826,3 +826,4 @@ def test_a_template_name_cannot_walk_out_of_the_templates_folder(tmp_path: Path)
         result = cli(["notebook", "run", name, "--output-dir", tmp_path / "out"])
         assert result.code == 2 and len(result.stderr.splitlines()) == 1, result.stderr
     assert not (tmp_path / "out").exists()
+
