@@ -645,7 +645,6 @@ from conftest import REFERENCE_PROFILE_ARGS  # noqa: E402
 
 from worldflux_nb.escaping import csv_cell, markdown_cell, markdown_text  # noqa: E402
 from worldflux_nb.io.allowlist import clean_html, clean_markdown, clean_svg  # noqa: E402
-from worldflux_nb.io.notebook_share import share_copy  # noqa: E402
 
 # name -> (payload, a regular expression that must not match the rendered HTML)
 INJECTIONS: dict[str, tuple[str, str]] = {

@@ -11,29 +11,13 @@ import pytest
 
 from conftest import REFERENCE_PROFILE_ARGS
 from hardening_support import cli, cli_ok, evidence_for, safe, write_jsonl
+from secret_shapes import SHAPES
 
-# kind -> (text planted in inputs, the part that must never come out)
-SECRETS: dict[str, tuple[str, str]] = {
-    "aws_access_key": ("AKIAQ3EGUNZLEAKYKEY7", "AKIAQ3EGUNZLEAKYKEY7"),
-    "aws_secret_key": ("aws_secret_access_key=Zq3lEaKySeCrEt0123456789abcdefGHIJKLmnop",
-                       "Zq3lEaKySeCrEt0123456789abcdefGHIJKLmnop"),
-    "huggingface_token": ("hf_LeakyHubTokenAbCdEfGhIjKlMnOpQrStUv", "hf_LeakyHubTokenAbCdEfGhIjKlMnOpQrStUv"),
-    "github_token": ("ghp_LeakyGitHubToken0123456789abcdefABCD", "ghp_LeakyGitHubToken0123456789abcdefABCD"),
-    "openai_api_key": ("sk-proj-LeakyOpenAIKey0123456789abcdefXYZ", "LeakyOpenAIKey0123456789abcdefXYZ"),
-    "bearer_token": ("Authorization: Bearer LeakyBearer0123456789abcdef", "LeakyBearer0123456789abcdef"),
-    "password_in_url": ("https://robot:LeakyHunter2Pass@nas.example.internal/runs",
-                        "LeakyHunter2Pass"),
-    "signed_url_query": ("https://bucket.s3.amazonaws.com/ep.mp4?X-Amz-Expires=600&X-Amz-Signature=leakysig0a1b2c3d4e5f",
-                         "leakysig0a1b2c3d4e5f"),
-    "home_path": ("/home/leakyalice/private_runs/episode_7.mp4", "/home/leakyalice"),
-    "mac_home_path": ("/Users/leakybob/Desktop/eval.json", "/Users/leakybob"),
-    "jwt": ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJsZWFreXVzZXIifQ.LeakyJwtSignature0123456789",
-            "LeakyJwtSignature0123456789"),
-    "private_key": ("-----BEGIN RSA PRIVATE KEY-----\nMIIEowLeakyPrivateKeyBody0123456789\n-----END RSA PRIVATE KEY-----",
-                    "MIIEowLeakyPrivateKeyBody0123456789"),
-    "slack_token": ("xoxb-1234567890-LeakySlackToken", "LeakySlackToken"),
-    "google_api_key": ("AIzaSyLeakyGoogleKey0123456789abcdefghi", "AIzaSyLeakyGoogleKey0123456789abcdefghi"),
-}
+# kind -> (text planted in inputs, the part that must never come out): the shared shape table.
+SECRETS: dict[str, tuple[str, str]] = {kind: SHAPES[kind] for kind in (
+    "aws_access_key", "aws_secret_key", "huggingface_token", "github_token", "openai_api_key", "bearer_token",
+    "password_in_url", "signed_url_query", "home_path", "mac_home_path", "jwt", "private_key", "slack_token",
+    "google_api_key")}
 ALL_SECRETS = " | ".join(text for text, _ in SECRETS.values())
 # Secrets that are valid identifiers, for fields that only take an identifier.
 SLUG_SECRETS = ["hf_LeakyHubTokenAbCdEfGhIjKlMnOpQrStUv", "ghp_LeakyGitHubToken0123456789abcdefABCD",
