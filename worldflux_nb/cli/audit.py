@@ -32,7 +32,7 @@ def _load_plan(path: str):
 
 
 def _handle_import(args: argparse.Namespace) -> int:
-    from worldflux_nb.io.artifacts import artifact_json
+    from worldflux_nb.io.artifacts import audit_input_file
 
     if args.format == RUN_FOLDER:
         return _handle_run_folder(args)
@@ -44,20 +44,24 @@ def _handle_import(args: argparse.Namespace) -> int:
         raise InputError(None, "--report", "only `audit import run-folder` writes a triage report")
     options = _options(args)
     plan = _load_plan(args.plan)
-    from worldflux_nb.io.evidence_files import import_file
+    from worldflux_nb.io.evidence_files import check_evidence_rows, evidence_bytes_limit, import_file
 
-    audit = import_file(importer, args.source, plan=plan, probe_id=args.probe, options=options,
-                        max_bytes=args.max_bytes)
-    write_outputs({args.output: artifact_json(audit)})
+    max_bytes = args.max_bytes if args.max_bytes is not None else evidence_bytes_limit(args.max_evidence_rows)
+    audit = check_evidence_rows(import_file(importer, args.source, plan=plan, probe_id=args.probe,
+                                            options=options, max_bytes=max_bytes),
+                                args.source, args.max_evidence_rows)
+    write_outputs({args.output: audit_input_file(audit, args.output)})
     print(f"audit input: {args.output} ({len(audit.episodes)} episodes, identity {audit.source.identity})")
     return 0
 
 
 def _scan(args: argparse.Namespace):
+    from worldflux_nb.io.evidence_files import DEFAULT_MAX_BYTES
     from worldflux_nb.io.run_folder_scan import ScanLimits, scan_folder
 
     limits = ScanLimits(max_files=args.max_files, max_total_bytes=args.max_total_bytes,
-                        max_file_bytes=args.max_bytes, max_seconds=args.max_seconds)
+                        max_file_bytes=args.max_bytes if args.max_bytes is not None else DEFAULT_MAX_BYTES,
+                        max_seconds=args.max_seconds)
     return scan_folder(args.source, limits)
 
 
@@ -75,7 +79,7 @@ def _report_outputs(args: argparse.Namespace, report) -> list[tuple[str, str]]:
 
 def _handle_run_folder(args: argparse.Namespace) -> int:
     from worldflux_nb.core.importers import run_folder
-    from worldflux_nb.io.artifacts import artifact_json
+    from worldflux_nb.io.artifacts import audit_input_file
     from worldflux_nb.io.evidence_files import import_bytes
 
     options = _options(args)
@@ -94,7 +98,7 @@ def _handle_run_folder(args: argparse.Namespace) -> int:
                          probe_id=args.probe, options=options)
     report = run_folder.report_for(scan.inventory, decision, probe_id=args.probe,
                                    audit_digest=audit.audit_digest, episodes=len(audit.episodes))
-    write_outputs([(args.output, artifact_json(audit)), *_report_outputs(args, report)])
+    write_outputs([(args.output, audit_input_file(audit, args.output)), *_report_outputs(args, report)])
     print(f"audit input: {args.output} from {candidate.path} ({candidate.format}, "
           f"{len(audit.episodes)} episodes)")
     return 0
@@ -154,7 +158,7 @@ def _add_scan_limits(parser: argparse.ArgumentParser) -> None:
 
 
 def register(groups: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    from worldflux_nb.io.evidence_files import DEFAULT_MAX_BYTES
+    from worldflux_nb.io.evidence_files import DEFAULT_MAX_BYTES, DEFAULT_MAX_EVIDENCE_ROWS
 
     group = groups.add_parser("audit", help="import harness output as per-episode evidence")
     commands = group.add_subparsers(dest="audit_command", metavar="COMMAND")
@@ -166,7 +170,7 @@ def register(groups: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
                      help="the harness output file, or its output folder (run-folder, vla-eval, rollout-videos)")
     imp.add_argument("--plan", required=True, help="the frozen plan.json the evidence answers")
     imp.add_argument("--probe", required=True, help="the probe id of the plan the evidence is for")
-    imp.add_argument("--output", required=True, help="where to write audit.json")
+    imp.add_argument("--output", required=True, help="where to write the audit input: audit.json, or audit.parquet for typed columns (same digest)")
     imp.add_argument("--task-map", action="append", metavar="HARNESS_NAME=PLAN_TASK",
                      help="map a harness task name to a plan task (repeatable)")
     imp.add_argument("--task", help="the plan task of a file that names none (LeRobot legacy, ManiSkill)")
@@ -175,8 +179,12 @@ def register(groups: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
     imp.add_argument("--harness-version", metavar="VERSION",
                      help="the harness version that wrote a file that does not record it (LeRobot: "
                           "0.6.1 or later lets the import claim the harness's own episode order)")
-    imp.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES,
-                     help="refuse input files larger than this many bytes")
+    imp.add_argument("--max-evidence-rows", type=int, default=DEFAULT_MAX_EVIDENCE_ROWS,
+                     help="refuse evidence of more rows than this (the same flag and default as "
+                          "`eval-portfolio packet`; it also caps the file at 1 KiB a row)")
+    imp.add_argument("--max-bytes", type=int, default=None,
+                     help="refuse input files larger than this many bytes (default: from "
+                          f"--max-evidence-rows; run-folder files: {DEFAULT_MAX_BYTES})")
     imp.add_argument("--report", help="run-folder: also write the private triage report (Markdown)")
     imp.add_argument("--report-json", help="run-folder: also write the triage report as JSON")
     _add_scan_limits(imp)

@@ -23,6 +23,9 @@ def register(group: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
                              "its rows agree (repeatable); inputs not verified this way are reported as such")
     packet.add_argument("--plan-receipt", help="the reviewer's plan_receipt.json: anchors the plan's freeze "
                                                "time in the reviewer's record instead of the plan's created_at")
+    packet.add_argument("--max-evidence-rows", type=int, default=None,
+                        help="refuse an audit input of more rows than this (the same flag and default "
+                             "as `audit import`; it also caps each audit input file at 1 KiB a row)")
     packet.add_argument("--output", required=True, help="packet.md to write")
     packet.add_argument("--packet-json", required=True, help="packet.json to write")
     packet.set_defaults(handler=packet_command)
@@ -42,10 +45,14 @@ def register(group: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     brief.set_defaults(handler=brief_command)
 
 
-def _audit_inputs(pairs: list[str], plan: object) -> list:
+def _audit_inputs(pairs: list[str], plan: object, max_rows: int | None = None) -> list:
     from worldflux_nb.io.artifacts import load
+    from worldflux_nb.io.evidence_files import (
+        DEFAULT_MAX_EVIDENCE_ROWS, check_evidence_rows, evidence_bytes_limit,
+    )
     from worldflux_nb.models.evidence import AuditInput
 
+    max_rows = DEFAULT_MAX_EVIDENCE_ROWS if max_rows is None else max_rows
     selected = {p.probe_id for p in plan.selected_probes}  # type: ignore[attr-defined]
     inputs = []
     seen: dict[str, str] = {}  # audit digest -> the file it came from
@@ -57,7 +64,8 @@ def _audit_inputs(pairs: list[str], plan: object) -> list:
         if probe_id not in selected:
             raise InputError(path, "probe_id", f"{probe_id!r} is not a selected probe of the plan "
                              f"({', '.join(sorted(selected))})")
-        audit = load(path, AuditInput)
+        audit = check_evidence_rows(load(path, AuditInput, max_bytes=evidence_bytes_limit(max_rows)),
+                                    path, max_rows)
         if audit.probe_id != probe_id:
             raise InputError(path, "probe_id", f"is {audit.probe_id!r}, but the command line says {probe_id!r}")
         if audit.audit_digest in seen:
@@ -116,7 +124,7 @@ def packet_command(args: argparse.Namespace) -> int:
     from worldflux_nb.models.receipt import PlanReceipt
 
     plan = load(args.plan, ProtocolPlan)
-    inputs = _audit_inputs(args.audit_input, plan)
+    inputs = _audit_inputs(args.audit_input, plan, args.max_evidence_rows)
     receipt = load(args.plan_receipt, PlanReceipt) if args.plan_receipt else None
     if receipt is not None:
         freeze_anchor(plan, receipt, args.plan_receipt)  # refuse a receipt for another plan up front

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from worldflux_nb.core.bulk import gc_paused
 from worldflux_nb.errors import InputError
-from worldflux_nb.io.files import json_text, read_json
+from worldflux_nb.io.files import MAX_INPUT_BYTES, json_text, parse_json_bytes, read_bytes, read_json
 from worldflux_nb.models import (
     ARTIFACT_KINDS, Artifact, AuditInput, CustomEvalContract, ProtocolPlan, RunSheet,
 )
@@ -76,15 +76,73 @@ def audit_input(data: dict[str, Any], source: str) -> AuditInput:
             data = {**data, "episodes": EvidenceTable.build(episodes)}
         except EvidenceError as exc:
             raise InputError(source, exc.location, exc.message) from None
-    elif episodes is not None:
+    elif episodes is not None and not isinstance(episodes, EvidenceTable):
         raise InputError(source, "episodes", f"must be a list of rows, not {type(episodes).__name__}")
     return validate(AuditInput, data, source)
 
 
-def load(path: str | os.PathLike[str], expected: type[A] | None = None) -> A:
-    """Read any worldflux-nb artifact file, verify its digest and return the model."""
+PARQUET_MAGIC = b"PAR1"
+HEADER_KEY = b"worldflux_nb.header"  # the audit input's header in a Parquet file's key-value metadata
+
+
+def load(path: str | os.PathLike[str], expected: type[A] | None = None, *,
+         max_bytes: int = MAX_INPUT_BYTES) -> A:
+    """Read any worldflux-nb artifact file (an audit input as JSON or Parquet), verify its digest and
+    return the model."""
     with gc_paused():
-        return artifact_from_json(read_json(path), str(path), expected)
+        data = read_bytes(path, max_bytes=max_bytes)
+        if data[:4] == PARQUET_MAGIC:
+            if expected is not None and expected is not AuditInput:
+                raise InputError(str(path), None, f"is a Parquet file; expected {expected.schema_id()} JSON")
+            return audit_input_from_parquet(data, str(path))  # type: ignore[return-value]
+        return artifact_from_json(parse_json_bytes(data, str(path)), str(path), expected)
+
+
+def audit_input_from_parquet(data: bytes, source: str) -> AuditInput:
+    """An audit input from Parquet: the header from the file's metadata, the episodes from its
+    columns (checked as a table), the digest verified."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from worldflux_nb.models.evidence_table import EvidenceError, EvidenceTable
+
+    try:
+        table = pq.read_table(pa.BufferReader(data))
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(source, None, f"is not a readable Parquet file ({str(exc).splitlines()[0][:200]})") from None
+    header_bytes = (table.schema.metadata or {}).get(HEADER_KEY)
+    if header_bytes is None:
+        raise InputError(source, "worldflux_nb.header", "is missing: not a worldflux-nb audit input")
+    header = parse_json_bytes(header_bytes, f"{source} (worldflux_nb.header)")
+    if not isinstance(header, dict):
+        raise InputError(source, "worldflux_nb.header", "must be a JSON object")
+    if "episodes" in header:
+        raise InputError(source, "worldflux_nb.header.episodes", "belongs in the columns, not the header")
+    try:
+        episodes = EvidenceTable.build(table.replace_schema_metadata(None))
+    except EvidenceError as exc:
+        raise InputError(source, exc.location, exc.message) from None
+    return artifact_from_json({**header, "episodes": episodes}, source, AuditInput)
+
+
+def audit_input_parquet(audit: AuditInput) -> bytes:
+    """The audit input as Parquet bytes: typed columns, the header as canonical JSON in the metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from worldflux_nb.models.digest import canonical_json
+
+    table = audit.episodes.arrow.replace_schema_metadata({HEADER_KEY: canonical_json(audit.header())})
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue().to_pybytes()
+
+
+def audit_input_file(audit: AuditInput, path: str | os.PathLike[str]) -> str | bytes:
+    """The content to write for an audit input at this path: Parquet for `.parquet`, else JSON."""
+    if str(path).lower().endswith(".parquet"):
+        return audit_input_parquet(audit)
+    return artifact_json(audit)
 
 
 def load_contract(path: str | os.PathLike[str]) -> CustomEvalContract:

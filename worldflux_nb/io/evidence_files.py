@@ -10,13 +10,30 @@ from typing import Any
 from worldflux_nb.core.bulk import gc_paused
 from worldflux_nb.core.importers import Folder, ImportOptions, Importer, with_files
 from worldflux_nb.errors import InputError
-from worldflux_nb.io.files import decode_text, file_digest, parse_json, read_bytes
+from worldflux_nb.io.files import decode_text, file_digest, note_input, parse_json, read_bytes
 from worldflux_nb.models.evidence import AuditInput, SourceFile
 from worldflux_nb.models.plan import ProtocolPlan
 from worldflux_nb.models.redaction import redact_text
 
 # Harness files are untrusted: a quarter of a gibibyte is already a very large evaluation.
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+# The one evidence size limit (`--max-evidence-rows`, the same for `audit import` and
+# `eval-portfolio packet`): rows per audit input, and so bytes per evidence file read for one.
+DEFAULT_MAX_EVIDENCE_ROWS = 2_000_000
+BYTES_PER_EVIDENCE_ROW = 1024
+
+
+def evidence_bytes_limit(max_rows: int) -> int:
+    """The largest evidence file (harness file or audit input) read under a row limit."""
+    return max_rows * BYTES_PER_EVIDENCE_ROW
+
+
+def check_evidence_rows(audit: AuditInput, source: str, max_rows: int) -> AuditInput:
+    """Refuse an audit input over the row limit, naming the flag that raises it."""
+    if len(audit.episodes) > max_rows:
+        raise InputError(source, "episodes", f"holds {len(audit.episodes):,} rows, over the limit of "
+                         f"{max_rows:,}; raise it with --max-evidence-rows")
+    return audit
 
 
 def source_file(name: str, data: bytes) -> SourceFile:
@@ -39,16 +56,58 @@ def decode_for(importer: Importer, data: bytes, source: str) -> Any:
 def import_file(importer: Importer, path: str | os.PathLike[str], *, plan: ProtocolPlan,
                 probe_id: str, options: ImportOptions = ImportOptions(),
                 max_bytes: int = DEFAULT_MAX_BYTES) -> AuditInput:
-    """Read one harness file (or folder) and return its sealed AuditInput naming what it read."""
+    """Read one harness file (or folder) and return its sealed AuditInput naming what it read.
+
+    Generic JSON Lines take the vectorised path (io.evidence_tables) when the file is plain valid
+    evidence; anything else is read row by row, which names the bad line.
+    """
     source = str(path)
     if Path(path).is_dir():
         return import_folder(importer, path, plan=plan, probe_id=probe_id, options=options,
                              max_bytes=max_bytes)
     if importer.reads == "folder_names":
         raise InputError(source, None, f"is not a folder: {importer.name} reads a folder of files")
+    if importer.name == "jsonl":
+        audit = _jsonl_columns(path, plan=plan, probe_id=probe_id, options=options, max_bytes=max_bytes)
+        if audit is not None:
+            return audit
     data = read_bytes(path, max_bytes=max_bytes)
     return import_bytes(importer, data, source=source, plan=plan, probe_id=probe_id, options=options)
 
+
+def _jsonl_columns(path: str | os.PathLike[str], *, plan: ProtocolPlan, probe_id: str,
+                   options: ImportOptions, max_bytes: int) -> AuditInput | None:
+    """The vectorised JSONL import, or None. The file is digested before and after DuckDB reads it:
+    a file that changed in between is read again row by row."""
+    from worldflux_nb.core.importers.generic import audit_input_from_typed_columns
+    from worldflux_nb.io.evidence_tables import read_jsonl_columns
+
+    before = file_source(path, max_bytes=max_bytes)
+    raw = read_jsonl_columns(path)
+    if raw is None:
+        return None
+    with gc_paused():
+        audit = audit_input_from_typed_columns(raw, source_name=str(path), plan=plan, probe_id=probe_id,
+                                               options=options)
+    if audit is None or file_source(path, max_bytes=max_bytes) != before:
+        return None
+    return with_files(audit, [before])
+
+
+def file_source(path: str | os.PathLike[str], *, max_bytes: int) -> SourceFile:
+    """What source_file records, read in chunks (the file is never held in memory whole)."""
+    import hashlib
+
+    p = Path(path)
+    note_input(p)
+    size = p.stat().st_size if p.is_file() else -1
+    if size < 0 or size > max_bytes:
+        read_bytes(path, max_bytes=max_bytes)  # raises the usual one-line refusal
+    digest = hashlib.sha256()
+    with open(p, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(chunk)
+    return SourceFile(name=p.name or "evidence", digest="sha256:" + digest.hexdigest(), size_bytes=size)
 
 # A harness's output folder holds at most this many files worth listing (rollout videos, results).
 MAX_FOLDER_FILES = 200_000

@@ -1,0 +1,167 @@
+"""End to end (import -> packet) beside a DuckDB floor, in one run: `bench/end_to_end.py --sizes 100k,1M`.
+
+Per size: `audit import jsonl ... --output audit.parquet` for each probe, then `eval-portfolio packet`,
+each command in a fresh interpreter (wall time, peak RSS from getrusage). The floor, in its own fresh
+interpreter: DuckDB parses the same JSON Lines files, joins them with the planned episodes and counts
+per cell. Then, on data already in memory, conformance beside the same join in DuckDB and in Polars.
+Prints a table with ratios; nothing is asserted (bench/README.md records the numbers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+from generate import PROBES, generate  # noqa: E402
+
+MAX_ROWS = "12000000"
+# Runs a command in this fresh interpreter and prints its wall time and peak RSS as JSON.
+_TIMED = """
+import json, resource, sys, time
+start = time.perf_counter()
+{body}
+print(json.dumps({{"s": time.perf_counter() - start,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+_CLI = "from worldflux_nb.cli import main\ncode = main({argv!r})\nassert code == 0, code"
+_FLOOR = """
+import duckdb, pyarrow as pa
+from worldflux_nb import load
+from worldflux_nb.core.run_sheet import planned_episodes_frame
+planned = planned_episodes_frame(load({plan!r}))
+planned = pa.table({{"cell_id": planned["cell_id"].astype(str), "probe_id": planned["probe_id"].astype(str),
+                    "task_id": planned["task_id"].astype(str), "axis": planned["axis"].astype(str),
+                    "level": planned["level"].astype(str), "episode_index": planned["episode_index"].astype("int64")}})
+start = time.perf_counter()
+con = duckdb.connect()
+con.register("planned", planned)
+con.sql("CREATE TABLE evidence AS SELECT probe_id, task_id, axis, CAST(level AS VARCHAR) AS level, "
+        "CAST(episode_index AS BIGINT) AS episode_index, success, status "
+        "FROM read_json({files!r}, format='newline_delimited')")
+counts = con.sql("SELECT p.cell_id, count(e.episode_index) AS rows, "
+                 "count(DISTINCT e.episode_index) AS matched, sum(CASE WHEN e.success THEN 1 ELSE 0 END) AS successes "
+                 "FROM planned p LEFT JOIN evidence e USING (probe_id, task_id, axis, level, episode_index) "
+                 "GROUP BY p.cell_id").fetchall()
+print(len(counts), file=sys.stderr)
+"""
+
+
+def run_timed(body: str) -> dict[str, float]:
+    out = subprocess.run([sys.executable, "-c", _TIMED.format(body=body)], capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"benchmark step failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def machine() -> str:
+    import os
+    import platform
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    memory = next((int(line.split()[1]) / 2**20 for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal")), 0)
+    return f"nproc {os.cpu_count()} · {cpu} · {memory:.1f} GiB RAM · Python {platform.python_version()}"
+
+
+def in_memory(data: Path) -> dict[str, float]:
+    """Conformance beside the same join and counts in DuckDB and Polars, on data already loaded."""
+    import duckdb
+    import polars as pl
+    import pyarrow as pa
+
+    from worldflux_nb import load
+    from worldflux_nb.core.conformance import check_conformance
+    from worldflux_nb.core.run_sheet import planned_episodes_frame
+
+    plan = load(data / "plan.json")
+    inputs = [load(data / f"audit_{p.probe_id.replace(':', '_')}.parquet", max_bytes=2**40) for p in PROBES]
+    frame = planned_episodes_frame(plan)
+    planned = pa.table({"cell_id": frame["cell_id"].astype(str), "probe_id": frame["probe_id"].astype(str),
+                        "task_id": frame["task_id"].astype(str), "axis": frame["axis"].astype(str),
+                        "level": frame["level"].astype(str), "episode_index": frame["episode_index"].astype("int64")})
+    evidence = pa.concat_tables([ai.episodes.arrow for ai in inputs])
+    keys = ["probe_id", "task_id", "axis", "level", "episode_index"]
+    out = {}
+    start = time.perf_counter()
+    check_conformance(plan, inputs)
+    out["conformance_s"] = time.perf_counter() - start
+    con = duckdb.connect()
+    con.register("planned", planned)
+    con.register("evidence", evidence)
+    start = time.perf_counter()
+    con.sql("SELECT p.cell_id, count(e.episode_index), count(DISTINCT e.episode_index) FROM planned p "
+            "LEFT JOIN evidence e USING (probe_id, task_id, axis, level, episode_index) GROUP BY p.cell_id").fetchall()
+    out["duckdb_join_s"] = time.perf_counter() - start
+    left, right = pl.from_arrow(planned), pl.from_arrow(evidence.select(keys + ["success"]))
+    start = time.perf_counter()
+    left.join(right, on=keys, how="left").group_by("cell_id").agg(
+        pl.col("success").count(), pl.col("episode_index").n_unique())
+    out["polars_join_s"] = time.perf_counter() - start
+    return out
+
+
+def one_size(size: str, root: Path) -> dict[str, float]:
+    data = root / size
+    if not (data / "plan.json").exists():
+        generate(size, data)
+    plan = str(data / "plan.json")
+    result: dict[str, float] = {"rows": 0, "import_s": 0.0, "import_peak_mb": 0.0}
+    audits = []
+    for probe in PROBES:
+        name = probe.probe_id.replace(":", "_")
+        jsonl, parquet = data / f"{name}.jsonl", data / f"audit_{name}.parquet"
+        parquet.unlink(missing_ok=True)
+        result["rows"] += sum(1 for _ in open(jsonl, "rb"))
+        step = run_timed(_CLI.format(argv=["audit", "import", "jsonl", str(jsonl), "--plan", plan, "--probe",
+                                           probe.probe_id, "--output", str(parquet),
+                                           "--max-evidence-rows", MAX_ROWS]))
+        result["import_s"] += step["s"]
+        result["import_peak_mb"] = max(result["import_peak_mb"], step["peak_mb"])
+        audits += ["--audit-input", f"{probe.probe_id}={parquet}"]
+    for stale in ("packet.md", "packet.json"):
+        (data / stale).unlink(missing_ok=True)
+    step = run_timed(_CLI.format(argv=["eval-portfolio", "packet", "--plan", plan, *audits, "--output",
+                                       str(data / "packet.md"), "--packet-json", str(data / "packet.json"),
+                                       "--max-evidence-rows", MAX_ROWS]))
+    result["packet_s"], result["packet_peak_mb"] = step["s"], step["peak_mb"]
+    result["end_to_end_s"] = result["import_s"] + result["packet_s"]
+    files = [str(data / f"{p.probe_id.replace(':', '_')}.jsonl") for p in PROBES]
+    floor = run_timed(_FLOOR.format(plan=plan, files=files))
+    result["floor_s"], result["floor_peak_mb"] = floor["s"], floor["peak_mb"]
+    result["ratio"] = result["end_to_end_s"] / result["floor_s"]
+    result.update(in_memory(data))
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="100k,1M")
+    parser.add_argument("--data", default=str(BENCH / "data"))
+    args = parser.parse_args()
+    print(machine())
+    results = {}
+    for size in args.sizes.split(","):
+        results[size] = one_size(size, Path(args.data))
+        print(json.dumps({size: results[size]}), flush=True)
+    rows = [("evidence rows", "rows", "{:,.0f}"), ("import, all probes (s)", "import_s", "{:.2f}"),
+            ("import peak (MB)", "import_peak_mb", "{:.0f}"), ("packet command (s)", "packet_s", "{:.2f}"),
+            ("packet peak (MB)", "packet_peak_mb", "{:.0f}"), ("end to end (s)", "end_to_end_s", "{:.2f}"),
+            ("DuckDB floor (s)", "floor_s", "{:.2f}"), ("DuckDB floor peak (MB)", "floor_peak_mb", "{:.0f}"),
+            ("end to end / floor", "ratio", "{:.2f}×"), ("conformance in memory (s)", "conformance_s", "{:.3f}"),
+            ("DuckDB join + counts in memory (s)", "duckdb_join_s", "{:.3f}"),
+            ("Polars join + counts in memory (s)", "polars_join_s", "{:.3f}")]
+    print("\n| | " + " | ".join(results) + " |\n|---|" + "---|" * len(results))
+    for label, key, fmt in rows:
+        print(f"| {label} | " + " | ".join(fmt.format(r[key]) for r in results.values()) + " |")
+
+
+if __name__ == "__main__":
+    main()

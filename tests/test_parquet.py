@@ -1,0 +1,134 @@
+"""Audit inputs as JSON or Parquet: one content digest for both, and no changed byte ever read back as
+different evidence (it is refused, or it did not change the content)."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from test_conformance import audit, make_plan
+from test_scale import random_rows
+from worldflux_nb.errors import InputError
+from worldflux_nb.io.artifacts import HEADER_KEY, audit_input_file, load
+
+
+def sealed(count: int = 400, seed: int = 5):
+    rows = random_rows(random.Random(seed), count)
+    rows[3].update(failure_reason="gripper slipped", run_id="r-1", recorded_at="2026-01-01T00:00:00Z",
+                   harness_task="pick up the bowl")
+    return audit(make_plan(4), "beta", rows)
+
+
+def write(ai, path):
+    data = audit_input_file(ai, path)
+    path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    return path
+
+
+def test_json_and_parquet_carry_the_same_digest_and_load_to_the_same_audit_input(tmp_path):
+    ai = sealed()
+    from_json = load(write(ai, tmp_path / "audit.json"))
+    from_parquet = load(write(ai, tmp_path / "audit.parquet"))
+    assert from_json == from_parquet == ai
+    assert from_json.audit_digest == from_parquet.audit_digest == ai.computed_digest()
+    table = pq.read_table(tmp_path / "audit.parquet")
+    assert table.schema.field("level").type == pa.string() and table.schema.field("seed").type == pa.int64()
+    assert "episodes" not in json.loads(table.schema.metadata[HEADER_KEY])
+
+
+@pytest.mark.parametrize("column", ["probe_id", "task_id", "level", "episode_index", "seed", "success",
+                                    "status", "metadata", "failure_reason", "run_id"])
+def test_a_changed_value_in_any_column_is_refused(tmp_path, column):
+    ai = sealed()
+    path = write(ai, tmp_path / "audit.parquet")
+    table = pq.read_table(path)
+    values = table.column(column).to_pylist()
+    row = 3 if column in ("failure_reason", "run_id") else 17
+    value = values[row]
+    changed = {str: lambda v: v[:-1] + chr(ord(v[-1]) ^ 1) if v != "{}" else '{"a":1}',
+               int: lambda v: v + 1 if v < 2**63 - 1 else v - 1, bool: lambda v: not v,
+               type(None): lambda v: None}[type(value)](value)
+    if value is None:  # null becomes a value of the column's type
+        kind = table.schema.field(column).type
+        changed = '{"a":1}' if column == "metadata" else 0 if kind == pa.int64() else True if kind == pa.bool_() else "x"
+    if column == "status":
+        changed = "timeout" if value != "timeout" else "pending"
+    values[row] = changed
+    index = table.column_names.index(column)
+    table = table.set_column(index, table.schema.field(index), pa.array(values, table.schema.field(index).type))
+    pq.write_table(table, path)
+    with pytest.raises(InputError, match="audit_digest|episodes\\[17\\]"):
+        load(path)
+
+
+def test_a_changed_header_field_is_refused(tmp_path):
+    ai = sealed()
+    path = write(ai, tmp_path / "audit.parquet")
+    table = pq.read_table(path)
+    header = json.loads(table.schema.metadata[HEADER_KEY])
+    header["source"]["format_version"] += "x"
+    pq.write_table(table.replace_schema_metadata({HEADER_KEY: json.dumps(header)}), path)
+    with pytest.raises(InputError, match="audit_digest"):
+        load(path)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".parquet"])
+def test_no_flipped_byte_is_read_back_as_different_evidence(tmp_path, suffix):
+    ai = sealed(count=8, seed=9)
+    path = write(ai, tmp_path / f"audit{suffix}")
+    original = path.read_bytes()
+    positions = range(len(original)) if suffix == ".json" else sorted(
+        random.Random(1).sample(range(len(original)), min(len(original), 1500)))
+    accepted = 0
+    for position in positions:
+        data = bytearray(original)
+        data[position] ^= 0x01
+        path.write_bytes(bytes(data))
+        try:
+            loaded = load(path)
+        except InputError:
+            continue
+        assert loaded == ai and loaded.audit_digest == ai.audit_digest, position
+        accepted += 1
+    assert accepted < len(positions) // 2  # most flips change content and are refused
+
+
+def test_a_parquet_file_without_the_header_or_with_other_columns_is_refused(tmp_path):
+    ai = sealed(count=10)
+    path = tmp_path / "audit.parquet"
+    pq.write_table(ai.episodes.arrow, path)
+    with pytest.raises(InputError, match="worldflux_nb.header"):
+        load(path)
+    write(ai, path)
+    table = pq.read_table(path)
+    pq.write_table(table.append_column("score", pa.array([1.0] * len(table))), path)
+    with pytest.raises(InputError, match="episodes.score: is not a known column"):
+        load(path)
+    pq.write_table(table.drop_columns(["status"]), path)
+    with pytest.raises(InputError, match="episodes.status: is required"):
+        load(path)
+
+
+def test_one_row_limit_at_import_and_packet_raised_by_one_flag(reference_flow, tmp_path):
+    """`--max-evidence-rows` refuses the same evidence at import and at packet time, and raises both."""
+    from hardening_support import cli
+
+    probe = reference_flow.probes[0]
+    rows = len(load(reference_flow.audit(probe)).episodes)
+    parquet = tmp_path / "audit.parquet"
+    base = ["audit", "import", "jsonl", reference_flow.evidence(probe), "--plan", reference_flow.plan,
+            "--probe", probe, "--output", parquet]
+    refused = cli([*base, "--max-evidence-rows", rows - 1])
+    assert refused.code == 2 and "--max-evidence-rows" in refused.stderr and not parquet.exists()
+    assert cli([*base, "--max-evidence-rows", rows]).code == 0
+    assert load(parquet).audit_digest == load(reference_flow.audit(probe)).audit_digest
+
+    packet = ["eval-portfolio", "packet", "--plan", reference_flow.plan, "--audit-input", f"{probe}={parquet}",
+              "--output", tmp_path / "p.md", "--packet-json", tmp_path / "p.json"]
+    refused = cli([*packet, "--max-evidence-rows", rows - 1])
+    assert refused.code == 2 and "--max-evidence-rows" in refused.stderr and not (tmp_path / "p.json").exists()
+    assert cli([*packet, "--max-evidence-rows", rows]).code == 0
