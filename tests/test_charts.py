@@ -148,7 +148,9 @@ def test_power_curve_is_the_wilson_half_width():
 
     for n in (10, 50, 200):
         low, high = proportion_confint(n // 2, n, alpha=0.05, method="wilson")
+        # The chart draws core.power's half-width (n first, then the rate: one implementation).
         assert charts.wilson_half_width(n, 0.5) == pytest.approx((high - low) / 2, rel=1e-9)
+        assert charts.wilson_half_width(n, 0.2) != charts.wilson_half_width(0.2, n)
 
 
 def test_power_chart_places_every_cell_and_marks_underpowered_ones():

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.proportion import proportion_confint
 
 from worldflux_nb.core.statistics import (
-    clopper_pearson_interval, interval, policy_counts, task_weighted, underpowered, wilson_interval,
+    clopper_pearson_interval, interval, task_weighted, underpowered, wilson_interval,
 )
 
 EDGE_CASES = [(0, 1), (1, 1), (0, 10), (10, 10), (1, 10), (5, 10), (37, 50), (0, 500), (499, 500),
@@ -52,20 +51,6 @@ def test_underpowered_by_width_or_count():
     flags = underpowered(low, high, np.array([10, 100, 1000, 0]), max_half_width=0.1,
                          min_episodes=20)
     assert list(flags) == [True, False, False, True]
-
-
-def test_policy_counts_follow_design():
-    episodes = pd.DataFrame({
-        "cell_id": ["a"] * 6,
-        "matched": [True, True, True, True, True, False],
-        "status": ["completed", "completed", "timeout", "infra_failure", "pending", None],
-        "success": [True, False, False, False, False, False],
-    })
-    counts = policy_counts(episodes, ["cell_id"]).loc["a"]
-    assert counts["successes"] == 1
-    assert counts["all_planned"] == 6      # everything planned
-    assert counts["attempted"] == 5        # infra failure left out; missing and pending stay
-    assert counts["completed_only"] == 3   # completed + timeout only
 
 
 def test_task_weighted_bootstrap_is_seeded_and_sensible():

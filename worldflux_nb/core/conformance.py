@@ -15,10 +15,10 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from worldflux_nb.core.bulk import gc_paused
+from worldflux_nb.core.bulk import gc_paused, object_array
 from worldflux_nb.core.evidence_columns import empty_columns, evidence_columns, joined_columns
 from worldflux_nb.core.conformance_frames import (
-    ConformanceArrays, PinnedChecks, episodes_frame, objects, rows_frame,
+    ConformanceArrays, PinnedChecks, episodes_frame, rows_frame,
 )
 from worldflux_nb.core.episode_outcomes import episode_outcomes
 from worldflux_nb.core.plan_keys import plan_keys
@@ -139,7 +139,7 @@ def _check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput]) -
 
     # Placed once per distinct (probe, task, axis, level); levels compare as text, as in the plan.
     places = ev.places
-    place_fields = [objects([place[i] for place in places]) for i in range(4)]
+    place_fields = [object_array([place[i] for place in places]) for i in range(4)]
     named_cell = np.array([keys.places.get((p, t, a, str(level)), -1) for p, t, a, level in places]
                           + [-1], dtype=np.int32)[ev.place]
     planned_ix = keys.positions(named_cell, ev.episode_index)

@@ -7,11 +7,11 @@ the explorer read are assembled from those arrays when first asked for (or for a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from worldflux_nb.core.bulk import object_array
 from worldflux_nb.core.evidence_columns import EvidenceColumns
 from worldflux_nb.core.plan_keys import PlanKeys
 from worldflux_nb.models.packet import CATEGORIES
@@ -59,11 +59,10 @@ class ConformanceArrays:
     first: np.ndarray
 
 
-def objects(values: list[Any]) -> np.ndarray:
-    """A 1-d object array of the values as they are (tuples stay elements)."""
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    return out
+def episode_success(attempts: np.ndarray, successes: np.ndarray) -> np.ndarray:
+    """The re-run rule: re-rolling a failure never helps, so a planned episode is a success only
+    when it has conformant attempts and every one of them succeeded."""
+    return (attempts > 0) & (successes == attempts)
 
 
 def rows_frame(a: ConformanceArrays, at: np.ndarray | None = None) -> pd.DataFrame:
@@ -86,7 +85,7 @@ def rows_frame(a: ConformanceArrays, at: np.ndarray | None = None) -> pd.DataFra
         "episode_index": pick(ev.episode_index),
         "seed": pd.arrays.IntegerArray(pick(ev.seed), seed_missing),
         "success": pd.arrays.BooleanArray(success == 1, success < 0),
-        "status": pd.Series(objects(ev.statuses + [None])[pick(ev.status)], dtype=object, copy=False),
+        "status": pd.Series(object_array(ev.statuses + [None])[pick(ev.status)], dtype=object, copy=False),
         **{name: pd.Series(pick(values), dtype=object, copy=False) for name, values in ev.optional.items()},
         "level_key": pd.array(levels, dtype="str").take(place),
         **{f"meta:{key}": pd.Series(values[pick(ev.metadata)], dtype=object, copy=False)
@@ -112,7 +111,7 @@ def episodes_frame(a: ConformanceArrays) -> pd.DataFrame:
     episodes["attempts"] = a.attempts.astype(np.int64)
     episodes["attempt_successes"] = a.attempt_successes.astype(np.int64)
     status = np.full(len(first), np.nan, dtype=object)
-    status[found] = objects(a.ev.statuses)[a.ev.status[at]]
+    status[found] = object_array(a.ev.statuses)[a.ev.status[at]]
     episodes["status"] = pd.Series(status, index=episodes.index, dtype=object)
     seed, seed_missing = (a.ev.seed, a.ev.seed_missing) if len(a.ev) else (np.zeros(1, np.int64), np.ones(1, bool))
     safe = np.maximum(first, 0)
@@ -126,6 +125,5 @@ def episodes_frame(a: ConformanceArrays) -> pd.DataFrame:
         episodes[column] = out
     episodes["attempt_failures"] = episodes["attempts"] - episodes["attempt_successes"]
     episodes["matched"] = episodes["attempts"] > 0
-    # Re-rolling a failure never helps: a success needs every conformant attempt to have succeeded.
-    episodes["success"] = episodes["matched"] & (episodes["attempt_failures"] == 0)
+    episodes["success"] = episode_success(episodes["attempts"].to_numpy(), episodes["attempt_successes"].to_numpy())
     return episodes

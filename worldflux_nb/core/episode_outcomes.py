@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from worldflux_nb.core.conformance_frames import ConformanceArrays
+from worldflux_nb.core.conformance_frames import ConformanceArrays, episode_success
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,7 @@ class EpisodeOutcomes:
 
     @property
     def success(self) -> np.ndarray:
-        """Re-rolling a failure never helps: a success needs every conformant attempt to succeed."""
-        return self.matched & (self.successes == self.attempts)
+        return episode_success(self.attempts, self.successes)
 
     @property
     def scored(self) -> np.ndarray:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from worldflux_nb.core.bulk import object_array
 from worldflux_nb.models.evidence_table import OPTIONAL_FIELDS, EvidenceTable
 
 PLACE_FIELDS = ("probe_id", "task_id", "axis", "level")
@@ -95,10 +96,9 @@ def _nulls(column: pa.ChunkedArray) -> np.ndarray:
 
 
 def _objects(column: pa.ChunkedArray) -> np.ndarray:
-    out = np.empty(len(column), dtype=object)
-    if column.null_count < len(column):
-        out[:] = column.to_pylist()
-    return out
+    if column.null_count == len(column):
+        return np.full(len(column), None, dtype=object)
+    return object_array(column.to_pylist())
 
 
 def _place_codes(codes: list[np.ndarray], widths: list[int]) -> tuple[np.ndarray, np.ndarray]:

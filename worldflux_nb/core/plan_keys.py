@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from worldflux_nb.core.plan_cells import expand_cells
+from worldflux_nb.core.bulk import object_array
 from worldflux_nb.core.run_sheet import planned_episodes_frame
 from worldflux_nb.models.plan import ProtocolPlan
 
@@ -50,7 +51,7 @@ class PlanKeys:
         cells = self.plan.cells
 
         def per_cell(values: list[Any], dtype: str | None = None) -> Any:
-            table = pd.array(values, dtype=dtype) if dtype else _objects(values)
+            table = pd.array(values, dtype=dtype) if dtype else object_array(values)
             return table.take(self.planned_cell)
 
         return pd.DataFrame({
@@ -103,12 +104,6 @@ def level_keys(levels: pd.Series | list[Any]) -> pd.Series:
     codes, uniques = pd.factorize(np.asarray(levels, dtype=object), use_na_sentinel=False)
     texts = pd.array([str(level) for level in uniques], dtype="str")
     return pd.Series(texts.take(codes), index=getattr(levels, "index", None))
-
-
-def _objects(values: list[Any]) -> np.ndarray:
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    return out
 
 
 def build_plan_keys(plan: ProtocolPlan) -> PlanKeys:

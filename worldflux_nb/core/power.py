@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from statistics import NormalDist
-
 import numpy as np
 
+from worldflux_nb.core.statistics import half_widths, wilson_interval, z_value
+
 GUIDANCE_HALF_WIDTHS = (0.05, 0.10, 0.15, 0.20, 0.25)
-
-
-def z_value(confidence: float = 0.95) -> float:
-    """The two-sided normal quantile for a confidence level."""
-    return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
 def wilson_half_width(n: int | np.ndarray, p: float = 0.5,
                       confidence: float = 0.95) -> float | np.ndarray:
     """Half-width of the Wilson score interval at n episodes when the observed rate is p."""
-    z = z_value(confidence)
     n = np.asarray(n, dtype=float)
-    width = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    width = half_widths(*wilson_interval(p * n, n, confidence))
     return float(width) if width.ndim == 0 else width
 
 

@@ -33,8 +33,9 @@ DENOMINATOR_COMPONENTS = {
 }
 
 
-def _z(confidence: float) -> float:
-    return NormalDist().inv_cdf(1 - (1 - confidence) / 2)
+def z_value(confidence: float = 0.95) -> float:
+    """The two-sided normal quantile for a confidence level."""
+    return NormalDist().inv_cdf(0.5 + confidence / 2)
 
 
 def wilson_interval(successes: np.ndarray | int, n: np.ndarray | int,
@@ -42,7 +43,7 @@ def wilson_interval(successes: np.ndarray | int, n: np.ndarray | int,
     """Wilson score interval; NaN where n == 0."""
     x = np.asarray(successes, dtype=float)
     n = np.asarray(n, dtype=float)
-    z = _z(confidence)
+    z = z_value(confidence)
     z2 = z * z
     with np.errstate(divide="ignore", invalid="ignore"):
         q = x / n
@@ -118,22 +119,8 @@ def counted(indicators: pd.DataFrame, policy: str) -> np.ndarray:
     raise ValueError(f"unknown denominator policy {policy!r}")
 
 
-def policy_counts(episodes: pd.DataFrame, group_by: list[str] | None = None) -> pd.DataFrame:
-    """Successes and denominators under each policy, per group of planned episodes.
-
-    `episodes` is conformance's per-planned-episode frame (columns matched, status, success).
-    """
-    frame = episode_indicators(episodes)
-    if group_by:
-        for column in group_by:
-            frame[column] = episodes[column].to_numpy()
-        sums = frame.groupby(group_by, sort=False, observed=True).sum()
-    else:
-        sums = frame.sum().to_frame().T
-    return policy_table(sums)
-
-
 def half_widths(low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Half the width of intervals given by their ends (the one half-width every consumer uses)."""
     return (np.asarray(high) - np.asarray(low)) / 2
 
 

@@ -1,0 +1,136 @@
+"""The packet's rules, read from the packet itself: each test here fails under one of the rule
+changes issue 15 lists (re-runs, bootstrap, aggregate policy, underpowered threshold, success by
+status, the re-rolled-failure signal), which the rest of the suite used to let pass."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from test_conformance import audit, make_plan
+from worldflux_nb.core.packet import build_packet
+from worldflux_nb.core.statistics import half_widths, wilson_interval
+from worldflux_nb.models.plan import ProtocolPlan
+
+
+def rows_for(plan: ProtocolPlan, probe: str, outcomes) -> list[dict]:
+    """One row per planned episode of the probe; `outcomes(cell, i)` gives a list of (status, success)
+    attempts (empty: the episode is missing)."""
+    from worldflux_nb.core.run_sheet import planned_episodes_frame
+
+    frame = planned_episodes_frame(plan)
+    frame = frame[frame["probe_id"] == probe]
+    pins = dict(plan.probe(probe).pinned_metadata)
+    rows = []
+    for i, episode in enumerate(frame.itertuples(index=False)):
+        for status, success in outcomes(episode, i):
+            rows.append({"probe_id": probe, "task_id": episode.task_id, "axis": episode.axis,
+                         "level": episode.level, "episode_index": int(episode.episode_index),
+                         "seed": None if episode.seed is None or episode.seed != episode.seed else int(episode.seed),
+                         "success": success, "status": status, "metadata": pins})
+    return rows
+
+
+def packet_for(plan: ProtocolPlan, outcomes, probe: str = "alpha"):
+    return build_packet(plan, [audit(plan, probe, rows_for(plan, probe, outcomes))])
+
+
+def cell(packet, cell_id: str):
+    return next(c for c in packet.cells if c.cell_id == cell_id)
+
+
+OK, FAIL = ("completed", True), ("completed", False)
+
+
+def test_a_re_run_counts_as_a_success_only_if_every_attempt_succeeded():
+    plan = make_plan(6)
+    attempts = {0: [FAIL, OK], 1: [OK, FAIL], 2: [OK, OK], 3: [FAIL, FAIL], 4: [OK], 5: [FAIL]}
+    packet = packet_for(plan, lambda e, i: attempts[i % 6] if e.cell_id == "alpha:suite/0:nominal:0" else [OK])
+    target = cell(packet, "alpha:suite/0:nominal:0")
+    assert (target.successes, target.denominator, target.duplicates) == (2, 6, 4)
+    signals = packet.cherry_pick_signals
+    assert signals.rerolled_episodes == 4 and signals.rerolled_failures_hidden == 2
+    assert any("in 2 of them a failed attempt sits next to a successful one" in s for s in signals.statements)
+
+
+def test_success_counts_only_for_completed_episodes():
+    """Evidence may hold a success on a pending or infra-failed row; conformance must not count it."""
+    plan = make_plan(6)
+    kinds = [("pending", True), ("infra_failure", True), ("timeout", True), OK, OK, FAIL]
+    packet = packet_for(plan, lambda e, i: [kinds[i % 6]] if e.cell_id == "alpha:suite/1:camera:2" else [OK])
+    assert cell(packet, "alpha:suite/1:camera:2").successes == 2
+
+
+def test_aggregates_use_the_plans_policy_not_completed_only():
+    plan = make_plan(10)
+    assert plan.denominator_policy == "all_planned"
+    # Every fourth episode missing, every fifth an infra failure: the policies' denominators differ.
+    def outcomes(e, i):
+        return [] if i % 4 == 0 else [("infra_failure", None)] if i % 5 == 0 else [OK if i % 3 else FAIL]
+
+    packet = packet_for(plan, outcomes)
+    planned = sum(c.planned for c in packet.cells if c.probe_id == "alpha")
+    successes = sum(c.successes for c in packet.cells if c.probe_id == "alpha")
+    probe = next(a for a in packet.probe_aggregates if a.probe_id == "alpha")
+    assert (probe.successes, probe.denominator) == (successes, planned)
+    low, high = wilson_interval(successes, planned)
+    assert (probe.pooled_ci_low, probe.pooled_ci_high) == pytest.approx((float(low), float(high)))
+    for axis in ("nominal", "camera"):
+        aggregate = next(a for a in packet.axis_aggregates if a.probe_id == "alpha" and a.axis == axis)
+        assert aggregate.denominator == sum(c.planned for c in packet.cells
+                                            if c.probe_id == "alpha" and c.axis == axis)
+
+
+def test_the_bootstrap_resamples_each_task_at_its_own_rate_at_95_percent():
+    """Two tasks at 10% and 90% over 200 episodes each: the task-weighted interval's half-width is
+    the normal approximation's within 8% (a pooled 50% rate would widen it by 2/3, a 90% level
+    would narrow it by 16%)."""
+    plan = make_plan(200, half_width=0.2)
+    rates = {"suite/0": 0.1, "suite/1": 0.9}
+    packet = packet_for(plan, lambda e, i: [OK if (int(e.episode_index) % 200) < 200 * rates[e.task_id] else FAIL])
+    for aggregate in (a for a in packet.axis_aggregates if a.probe_id == "alpha"):
+        expected = 1.959964 * np.sqrt(sum(p * (1 - p) / 200 for p in rates.values())) / 2
+        half = (aggregate.bootstrap_ci_high - aggregate.bootstrap_ci_low) / 2
+        assert aggregate.task_weighted_rate == pytest.approx(0.5)
+        assert half == pytest.approx(expected, rel=0.08), aggregate.axis
+
+
+def test_each_aggregate_draws_its_own_bootstrap():
+    """The nominal and camera groups hold identical counts; seeded by their group, they draw differently."""
+    plan = make_plan(200, half_width=0.2)
+    rates = {"suite/0": 0.3, "suite/1": 0.6}
+    packet = packet_for(plan, lambda e, i: [OK if (int(e.episode_index) % 200) < 200 * rates[e.task_id] else FAIL])
+    nominal, camera = (next(a for a in packet.axis_aggregates if a.probe_id == "alpha" and a.axis == axis)
+                       for axis in ("nominal", "camera"))
+    assert (nominal.successes, nominal.denominator) == (camera.successes, camera.denominator)
+    assert (nominal.bootstrap_ci_low, nominal.bootstrap_ci_high) != (camera.bootstrap_ci_low, camera.bootstrap_ci_high)
+
+
+def test_a_cell_with_exactly_the_minimum_episodes_is_not_underpowered_for_its_count():
+    plan = make_plan(4, min_episodes=4, half_width=0.45)
+    packet = packet_for(plan, lambda e, i: [OK])
+    target = cell(packet, "alpha:suite/0:nominal:0")
+    assert target.denominator == 4 and not target.underpowered
+    assert "alpha:suite/0:nominal:0" not in packet.underpowered_cells
+
+
+@pytest.mark.parametrize("margin, underpowered", [(0.005, False), (-0.005, True)])
+def test_the_half_width_target_is_the_plans_to_the_hundredth(margin, underpowered):
+    low, high = wilson_interval(7, 10)
+    width = float(half_widths(low, high))
+    plan = make_plan(10, min_episodes=1, half_width=round(width + margin, 4))
+    packet = packet_for(plan, lambda e, i: [OK if i % 10 < 7 else FAIL])
+    target = cell(packet, "alpha:suite/0:nominal:0")
+    assert (target.successes, target.denominator) == (7, 10)
+    assert target.underpowered is underpowered
+
+
+def test_each_denominator_policy_counts_what_design_says():
+    """Per planned episode: success, failure, timeout, infra failure, pending, missing (DESIGN.md)."""
+    plan = make_plan(6)
+    kinds = [[OK], [FAIL], [("timeout", False)], [("infra_failure", None)], [("pending", None)], []]
+    packet = packet_for(plan, lambda e, i: kinds[i % 6] if e.cell_id == "alpha:suite/0:nominal:0" else [])
+    policies = {p.policy: p for p in packet.denominator_policies if p.probe_id == "alpha"}
+    assert {name: (p.successes, p.denominator) for name, p in policies.items()} == {
+        "all_planned": (1, 24), "attempted": (1, 23), "completed_only": (1, 3)}
+    assert policies["completed_only"].optimistic and not policies["all_planned"].optimistic
