@@ -302,6 +302,13 @@ def drift_on_failures(plan):
     return [audit_input(plan, "libero", rows), other(plan, "libero")], {"metadata_mismatches": n, "missing": n}
 
 
+def drop_hardest_level(plan):
+    # Every episode of the hardest perturbation level left out: whole cells, so nothing to test
+    # against; under all_planned they count as failures and the brief asks about each cell.
+    rows = [row(c, i) for c in PLUS if not c.endswith(":2") for i in range(EPISODES)]
+    return [base(plan, "libero"), audit_input(plan, "libero-plus", rows)], {"missing": 40, "matched": 160}
+
+
 def seed_mismatch_singletons(plan):
     picked = [(c, failures(c)[0]) for c in HARD]
     rows = [row(c, i, seed=7000 + 17 * (k + 1), success=True) if (c, i) in picked else row(c, i)
@@ -437,6 +444,8 @@ SCENARIOS = [
     Scenario("failures re-run with the same seed", "counted", rerun_failures_same_seed, None, ("more than once",)),
     Scenario("unplanned easy episodes added", "counted", extra_unplanned_easy, None, ("outside the plan", LIB[0])),
     Scenario("failures run in another environment", "counted", drift_on_failures, None, ("drifts from the plan",)),
+    Scenario("hardest perturbation level left out", "counted", drop_hardest_level, None,
+             ("no conformant evidence", "camera_viewpoints:2")),
     Scenario("single re-seeded failures", "counted", seed_mismatch_singletons, None, ("seed other than", HARD[0])),
     Scenario("evidence against another plan", "counted", wrong_digest, None, ("rejected",)),
     Scenario("identity inferred from order", "counted", order_inferred, None, ("inferred from row order",)),
@@ -462,7 +471,7 @@ def honest_headline() -> dict[str, float]:
 
 
 def test_there_are_enough_scenarios():
-    assert len(SCENARIOS) >= 40 - len(CLEAN) and len(SCENARIOS) + len(CLEAN) >= 44
+    assert len(SCENARIOS) >= 40 and len(CLEAN) >= 5
     assert {s.family for s in SCENARIOS} >= {"campaign", "outcome", "identity", "sources", "time"}
 
 
