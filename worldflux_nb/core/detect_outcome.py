@@ -89,10 +89,14 @@ def tracking_findings(plan: ProtocolPlan, counts: CellCounts, total_planned: int
             per_cell = holm(cell_excess_p(k, sizes))
             concentrated = per_cell < DETECTION_ALPHA / 2
             varied = np.ptp(weights) > 0
-            perm = (association_permutation(k, sizes, weights, seed=stable_seed(plan.plan_seed, "detect", probe, kind),
-                                            draws=PERMUTATIONS if len(cells) <= MANY_CELLS else 999)
-                    if varied else TestResult("permutation (multivariate hypergeometric)", 0.0, 1.0))
             best_cell = float(per_cell.min())
+            # The permutation is reported only when no cell is concentrated, and only if p <= alpha / 2
+            # (Bonferroni over the two tests): skipped otherwise, and it stops once p is surely above.
+            perm = (association_permutation(k, sizes, weights, seed=stable_seed(plan.plan_seed, "detect", probe, kind),
+                                            draws=PERMUTATIONS if len(cells) <= MANY_CELLS else 999,
+                                            stop_above=None if best_cell * 2 <= DETECTION_ALPHA else DETECTION_ALPHA / 2)
+                    if varied and not concentrated.any()
+                    else TestResult("permutation (multivariate hypergeometric)", 0.0, 1.0))
             if min(best_cell, perm.p_value) * 2 > DETECTION_ALPHA:
                 continue
             expected = sizes * total / sizes.sum()

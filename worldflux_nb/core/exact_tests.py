@@ -1,6 +1,9 @@
 """The tests behind the outcome-dependence findings. Each p-value is valid at any sample size: exact
 (sums of hypergeometric counts, convolved) or a Monte Carlo permutation p-value, (1 + hits) / (1 + draws).
 
+scipy is imported inside the functions that need it (only `scipy.stats`): importing it costs about a
+second, and the convolutions use numpy.
+
 Multiplicity is corrected by Holm's step-down. `holm` gives exactly what statsmodels'
 `multipletests(p, method="holm")` gives (tests/test_exact_tests.py checks it against statsmodels),
 but statsmodels' holm branch calls `gc.collect()` on every call (statsmodels 0.15,
@@ -13,13 +16,17 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from scipy import signal, stats
 
 # Findings are raised at this level; bench/detect_false_alarms.py shows clean evidence stays within it.
 DETECTION_ALPHA = 0.01
 PERMUTATIONS = 4999
 # Above this many cells a permutation draws fewer samples per chunk (memory, not validity).
 CHUNK_ENTRIES = 4_000_000
+# With `stop_above`, draws come in chunks growing from this size; the generator's stream is the same
+# whatever the chunking, so the hits among the first k draws never depend on it.
+FIRST_CHUNK = 64
+# Above this many products a convolution goes through the FFT instead of numpy's direct sum.
+DIRECT_CONVOLUTION = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -47,18 +54,22 @@ def cell_excess_p(counts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     Given the total, a cell's count is hypergeometric (population: all units, successes: all counted
     units, draws: the cell's units), so P(X >= k) is the one-sided Fisher test of the cell against the rest.
     """
+    from scipy import stats
+
     counts = np.asarray(counts, dtype=np.int64)
     sizes = np.asarray(sizes, dtype=np.int64)
     return stats.hypergeom.sf(counts - 1, int(sizes.sum()), int(counts.sum()), sizes)
 
 
 def association_permutation(counts: np.ndarray, sizes: np.ndarray, weights: np.ndarray, *,
-                            seed: int, draws: int = PERMUTATIONS) -> TestResult:
+                            seed: int, draws: int = PERMUTATIONS, stop_above: float | None = None) -> TestResult:
     """Two-sided permutation test that the counts lean towards cells of high (or low) weight.
 
     Under the null the counted units are a uniform random subset of all units, so the per-cell
     counts are multivariate hypergeometric given the total; the statistic is the counts' weighted
-    sum minus its expectation.
+    sum minus its expectation. With `stop_above`, drawing stops once the p-value of all `draws` is
+    sure to exceed it, and the p-value returned is the smallest it could still reach (above `stop_above`);
+    a p-value at or below `stop_above` is always the one all `draws` give.
     """
     counts = np.asarray(counts, dtype=np.int64)
     sizes = np.asarray(sizes, dtype=np.int64)
@@ -68,29 +79,47 @@ def association_permutation(counts: np.ndarray, sizes: np.ndarray, weights: np.n
     observed = float(counts @ centred)
     rng = np.random.default_rng(seed)
     chunk = max(1, min(draws, CHUNK_ENTRIES // max(len(sizes), 1)))
+    step = chunk if stop_above is None else min(chunk, FIRST_CHUNK)
     hits, done = 0, 0
     tolerance = 1e-9 * max(1.0, abs(observed))
     while done < draws:
-        n = min(chunk, draws - done)
+        n = min(step, draws - done)
         sample = rng.multivariate_hypergeometric(sizes, total, size=n, method="marginals")
         hits += int(np.count_nonzero(np.abs(sample @ centred) >= abs(observed) - tolerance))
         done += n
+        if stop_above is not None and (1 + hits) / (1 + draws) > stop_above:
+            break  # more draws can only add hits
+        step = min(chunk, 2 * step)
     return TestResult("permutation (multivariate hypergeometric)", observed, (1 + hits) / (1 + draws))
+
+
+def _convolve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Full convolution: numpy's direct sum for short inputs, a real FFT for long ones."""
+    if len(a) * len(b) <= DIRECT_CONVOLUTION:
+        return np.convolve(a, b)
+    size = len(a) + len(b) - 1
+    fft_size = 1 << (size - 1).bit_length()
+    return np.fft.irfft(np.fft.rfft(a, fft_size) * np.fft.rfft(b, fft_size), fft_size)[:size]
 
 
 def hypergeom_sum_sf(params: Sequence[tuple[int, int, int]], observed: int) -> float:
     """P(S >= observed) for S a sum of independent hypergeometric counts (population, marked, draws)."""
-    pmfs = []
-    offset = 0
-    for population, marked, drawn in params:
-        low, high = max(0, drawn + marked - population), min(drawn, marked)
-        support = np.arange(low, high + 1)
-        pmfs.append(stats.hypergeom.pmf(support, population, marked, drawn))
-        offset += low
-    if not pmfs:
+    if not len(params):
         return 1.0
-    while len(pmfs) > 1:  # pairwise FFT convolution keeps a thousand strata fast
-        pmfs = [signal.fftconvolve(pmfs[i], pmfs[i + 1]) if i + 1 < len(pmfs) else pmfs[i]
+    from scipy import stats
+
+    population, marked, drawn = (np.asarray(column, dtype=np.int64) for column in zip(*params))
+    low, high = np.maximum(0, drawn + marked - population), np.minimum(drawn, marked)
+    # Every stratum's pmf over its support in one scipy call, on the supports laid end to end.
+    lengths = high - low + 1
+    starts = np.cumsum(lengths) - lengths
+    support = np.arange(int(lengths.sum())) - np.repeat(starts - low, lengths)
+    flat = stats.hypergeom.pmf(support, np.repeat(population, lengths), np.repeat(marked, lengths),
+                               np.repeat(drawn, lengths))
+    pmfs = np.split(flat, np.cumsum(lengths)[:-1])
+    offset = int(low.sum())
+    while len(pmfs) > 1:  # pairwise convolution keeps a thousand strata fast
+        pmfs = [_convolve(pmfs[i], pmfs[i + 1]) if i + 1 < len(pmfs) else pmfs[i]
                 for i in range(0, len(pmfs), 2)]
     pmf = np.clip(pmfs[0], 0, None)
     pmf /= pmf.sum()
@@ -137,5 +166,7 @@ def binomial_excess(count: int, trials: int, rate: float) -> TestResult:
     """One-sided exact binomial test that `count` of `trials` exceeds a declared base rate."""
     if trials == 0:
         return TestResult("exact binomial", 0.0, 1.0)
+    from scipy import stats
+
     result = stats.binomtest(count, trials, rate, alternative="greater")
     return TestResult("exact binomial (one-sided)", count / trials, float(result.pvalue))
