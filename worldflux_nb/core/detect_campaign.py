@@ -75,13 +75,24 @@ def index_offset_findings(plan: ProtocolPlan, result: ConformanceResult, total: 
     starts = np.r_[0, np.cumsum(np.bincount(a.keys.planned_cell, minlength=len(plan.cells)))]
     frame = pd.DataFrame({"cell": named_cell, "index": a.ev.episode_index})
     frame = frame[frame["cell"] >= 0].drop_duplicates()
+    # Per cell at once (no loop over cells): the offset is the cell's lowest evidence index minus its
+    # lowest planned one; the cell is shifted when every evidence index minus the offset is planned
+    # in that cell and not every evidence index itself is.
+    planned_cell = np.repeat(np.arange(len(plan.cells)), np.diff(starts))
+    planned_min = pd.Series(a.keys.episode_index).groupby(planned_cell).min()
+    cell, index = frame["cell"].to_numpy(), frame["index"].to_numpy()
+    offset = frame.groupby("cell")["index"].transform("min").to_numpy() - planned_min.reindex(cell).to_numpy()
+    planned = pd.MultiIndex.from_arrays([planned_cell, a.keys.episode_index])
+    checks = pd.DataFrame({
+        "cell": cell, "offset": offset,
+        "shifted": pd.MultiIndex.from_arrays([cell, index - offset]).isin(planned),
+        "as_planned": pd.MultiIndex.from_arrays([cell, index]).isin(planned)})
+    per_cell = checks.groupby("cell", sort=True).agg(offset=("offset", "first"), shifted=("shifted", "all"),
+                                                     as_planned=("as_planned", "all"))
     by_probe: dict[tuple[str, int], list[int]] = {}
-    for cell, group in frame.groupby("cell", sort=True):
-        evidence = np.sort(group["index"].to_numpy())
-        planned = np.sort(a.keys.episode_index[starts[cell]:starts[cell + 1]])
-        offset = int(evidence[0] - planned[0])
-        if offset and np.isin(evidence, planned + offset).all() and not np.isin(evidence, planned).all():
-            by_probe.setdefault((plan.cells[cell].probe_id, offset), []).append(int(cell))
+    hits = per_cell[(per_cell["offset"] != 0) & per_cell["shifted"] & ~per_cell["as_planned"]]
+    for cell_ix, cell_offset in zip(hits.index.tolist(), hits["offset"].tolist()):
+        by_probe.setdefault((plan.cells[cell_ix].probe_id, int(cell_offset)), []).append(int(cell_ix))
     out = []
     for (probe, offset), cells in sorted(by_probe.items()):
         planned = int(sum(starts[c + 1] - starts[c] for c in cells))
