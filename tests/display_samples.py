@@ -18,6 +18,7 @@ from worldflux_nb.models.packet import (
     CellResult, CherryPickSignals, Conformance, FlaggedEpisode, PolicyResult, ProbeSummary,
     Provenance, ReviewerQuestion,
 )
+from worldflux_nb.core.compare import build_comparison
 from worldflux_nb.models.receipt import PlanReceipt
 from worldflux_nb.models.plan import AxisSelection, PlanCell, PowerTargets, SelectedProbe
 
@@ -247,4 +248,5 @@ def every_artifact() -> dict[str, object]:
     pk = packet(p)
     return {"profile": p.profile, "contract": contract(), "plan": p, "run_sheet": run_sheet(p),
             "audit_input": audit_input(p), "packet": pk, "brief": brief(pk),
-            "receipt": PlanReceipt(plan_id=p.plan_id, plan_digest=p.plan_digest, received_by="reviewer").sealed()}
+            "receipt": PlanReceipt(plan_id=p.plan_id, plan_digest=p.plan_digest, received_by="reviewer").sealed(),
+            "comparison": build_comparison(p, {"baseline": [audit_input(p)], "candidate": [audit_input(p)]})}

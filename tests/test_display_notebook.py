@@ -69,8 +69,7 @@ def test_every_artifact_display_is_kept_and_reads_back(executed):
         artifact = artifact_from_json(json.loads(json.dumps(data[media])), "notebook output")
         kinds.append(artifact.schema_version)
         assert data[media] == artifact.to_json_dict()
-    # A plan receipt is the reviewer's own file; the notebook flow never makes one.
-    assert sorted(kinds) == sorted(k for k in ARTIFACT_KINDS if k != "worldflux_nb.plan_receipt.v1")
+    assert sorted(kinds) == sorted(ARTIFACT_KINDS)
     view = outputs(executed, 3)[0]["data"]
     assert "application/vnd.worldflux-nb.conformance_view.v1+json" in view and "text/html" in view
 
