@@ -511,15 +511,15 @@ def canonical_bytes(column: Any, kind: str) -> bytes:
         return np.where(valid, np.where(values, 2, 1), 0).astype(np.uint8).tobytes()
     filled = array.fill_null("").cast(pa.large_string())
     offsets = np.frombuffer(filled.buffers()[1], dtype=np.int64)[filled.offset: filled.offset + size + 1]
-    data = np.frombuffer(filled.buffers()[2], dtype=np.uint8) if filled.buffers()[2] else np.zeros(0, np.uint8)
-    data = data[offsets[0]: offsets[-1]]
-    lengths = np.diff(offsets)
-    header = np.where(valid, lengths, -1).astype("<i4").view(np.uint8).reshape(size, 4)
-    out = np.empty(4 * size + len(data), dtype=np.uint8)
-    starts = 4 * np.arange(size, dtype=np.int64) + (offsets[:-1] - offsets[0])
-    is_header = np.zeros(len(out), dtype=bool)
-    where = (starts[:, None] + np.arange(4)).ravel()
-    is_header[where] = True
-    out[where] = header.ravel()
-    out[~is_header] = data
-    return out.tobytes()
+    if not size:
+        return b""
+    header = np.where(valid, np.diff(offsets), -1).astype("<i4")
+    # Each value's 4-byte header joined to its bytes by Arrow's kernel: the joined values' data buffer
+    # is the stream (a numpy scatter over every byte cost 4x as much on metadata).
+    headers = pa.Array.from_buffers(pa.large_binary(), size, [
+        None, pa.py_buffer(np.arange(0, 4 * size + 1, 4, dtype=np.int64)), pa.py_buffer(header)])
+    import pyarrow.compute as pc
+
+    joined = pc.binary_join_element_wise(headers, filled.cast(pa.large_binary()), pa.scalar(b"", pa.large_binary()))
+    bounds = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset: joined.offset + size + 1]
+    return joined.buffers()[2].slice(int(bounds[0]), int(bounds[-1] - bounds[0])).to_pybytes()
