@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from worldflux_nb.core.json_reading import fast_loads, strict_loads
-from worldflux_nb.models.digest import canonical_json, sha256_bytes
+from worldflux_nb.models.digest import canonical_json, pretty_json, sha256_bytes
 from worldflux_nb.errors import InputError
 
 MAX_INPUT_BYTES = 512 * 1024 * 1024
@@ -95,7 +95,7 @@ def read_json(path: str | os.PathLike[str], *, allow_nan: bool = False,
 
 def json_text(value: Any) -> str:
     """Pretty, key-sorted JSON with a trailing newline: stable bytes for identical content."""
-    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+    return pretty_json(value) + "\n"
 
 
 def file_digest(data: bytes) -> str:

@@ -1,17 +1,89 @@
-"""Canonical JSON and `sha256:` digests shared by every artifact (pure: no I/O)."""
+"""Canonical JSON and `sha256:` digests shared by every artifact (pure: no I/O).
+
+JSON is encoded by orjson where its bytes are the standard library's, and by `json.dumps` otherwise,
+so every file and digest reads exactly as `json.dumps(..., sort_keys=True, ensure_ascii=False,
+allow_nan=False)` writes it. orjson spells floats with 0 < |x| < 1e-4 differently (`0.00001` and
+`1e-7` where Python writes `1e-05` and `1e-07`); such floats go in as fragments holding Python's
+spelling. Anything orjson would accept but `json` would not (or spell differently: integers beyond
+64 bits, non-string keys, lone surrogates, other types) goes to `json.dumps`, which writes or refuses
+it as before.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from typing import Any
+
+import orjson
+
+_INDENTED = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+_SMALLEST_SHARED = 1e-4  # orjson and repr() spell every finite float of at least this size alike
+
+
+class _NotPlain(Exception):
+    """A value orjson might write differently from `json.dumps`: the caller falls back to it."""
+
+
+def _plain(value: Any) -> Any:
+    """`value` ready for orjson: small floats as fragments of Python's spelling, non-finite floats
+    refused as `json.dumps(allow_nan=False)` refuses them; containers copied only where they change."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        if not math.isfinite(value):
+            raise ValueError(f"Out of range float values are not JSON compliant: {value!r}")
+        if value and -_SMALLEST_SHARED < value < _SMALLEST_SHARED:
+            return orjson.Fragment(float.__repr__(value).encode("ascii"))
+        return value
+    if kind is dict:
+        changed = None
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _NotPlain
+            new = _plain(item)
+            if new is not item:
+                if changed is None:
+                    changed = dict(value)
+                changed[key] = new
+        return value if changed is None else changed
+    if kind is list or kind is tuple:
+        changed_items = None
+        for i, item in enumerate(value):
+            new = _plain(item)
+            if new is not item:
+                if changed_items is None:
+                    changed_items = list(value)
+                changed_items[i] = new
+        return value if changed_items is None else changed_items
+    raise _NotPlain
+
+
+def _orjson(value: Any, option: int) -> bytes | None:
+    """orjson's bytes where they are `json.dumps`'s, None where `json.dumps` must write the value."""
+    try:
+        return orjson.dumps(_plain(value), option=option)
+    except (_NotPlain, orjson.JSONEncodeError):
+        return None
+
+
+def pretty_json(value: Any) -> str:
+    """`json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)`, faster."""
+    data = _orjson(value, _INDENTED)
+    if data is None:
+        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
+    return data.decode("utf-8")
 
 
 def canonical_json(value: Any) -> bytes:
     """Sorted keys, no insignificant whitespace, UTF-8; NaN is refused so digests stay portable."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    data = _orjson(value, orjson.OPT_SORT_KEYS)
+    if data is None:
+        data = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                          allow_nan=False).encode("utf-8")
+    return data
 
 
 def sha256_bytes(data: bytes) -> str:
