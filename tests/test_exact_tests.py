@@ -8,8 +8,29 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from worldflux_nb.core.exact_tests import (
-    association_permutation, cell_excess_p, holm, hypergeom_sum_sf, stratified_exact_greater, tail_hits_test,
+    association_permutation, cell_excess_p, holm, hypergeom_pmf, hypergeom_sf, hypergeom_sum_sf,
+    stratified_exact_greater, tail_hits_test,
 )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(-3, 60), st.integers(-2, 50), st.integers(-2, 50), st.integers(-2, 50)),
+                min_size=1, max_size=40))
+def test_hypergeometric_kernels_are_scipy_stats_bit_for_bit(rows):
+    # (k, population, marked, drawn), invalid parameters and k outside the support included.
+    k, population, marked, drawn = (np.array(column, dtype=np.int64) for column in zip(*rows))
+    for ours, theirs in ((hypergeom_pmf, stats.hypergeom.pmf), (hypergeom_sf, stats.hypergeom.sf)):
+        np.testing.assert_array_equal(ours(k, population, marked, drawn), theirs(k, population, marked, drawn))
+
+
+def test_hypergeometric_kernels_at_packet_scale_are_scipy_stats_bit_for_bit():
+    rng = np.random.default_rng(7)
+    sizes = rng.integers(50, 150, size=10_000)
+    counts = rng.binomial(sizes, 0.03)
+    np.testing.assert_array_equal(cell_excess_p(counts, sizes),
+                                  stats.hypergeom.sf(counts - 1, int(sizes.sum()), int(counts.sum()), sizes))
+    k = rng.integers(0, 40, size=5000)
+    np.testing.assert_array_equal(hypergeom_pmf(k, 1_000_000, 30_000, 100), stats.hypergeom.pmf(k, 1_000_000, 30_000, 100))
 
 
 @settings(max_examples=60, deadline=None)

@@ -1,8 +1,10 @@
 """The tests behind the outcome-dependence findings. Each p-value is valid at any sample size: exact
 (sums of hypergeometric counts, convolved) or a Monte Carlo permutation p-value, (1 + hits) / (1 + draws).
 
-scipy is imported inside the functions that need it (only `scipy.stats`): importing it costs about a
-second, and the convolutions use numpy.
+scipy is imported inside the functions that need it. The hypergeometric pmf and tail come from the
+Boost kernels that `scipy.stats.hypergeom` itself calls (`scipy.special._ufuncs`), wrapped here as
+`rv_discrete.pmf`/`.sf` wrap them (tests/test_exact_tests.py checks the two agree bit for bit):
+importing `scipy.stats` costs over a second, `scipy.special` a fraction of it. The convolutions use numpy.
 
 Multiplicity is corrected by Holm's step-down. `holm` gives exactly what statsmodels'
 `multipletests(p, method="holm")` gives (tests/test_exact_tests.py checks it against statsmodels),
@@ -48,17 +50,58 @@ def holm(p_values: Sequence[float]) -> np.ndarray:
     return out
 
 
+def _hypergeom_kernels():  # type: ignore[no-untyped-def]
+    """scipy's Boost kernels behind `scipy.stats.hypergeom` (pmf, sf), or None if this scipy has none."""
+    try:
+        from scipy.special import _ufuncs
+
+        return _ufuncs._hypergeom_pmf, _ufuncs._hypergeom_sf
+    except (ImportError, AttributeError):  # pragma: no cover - scipy moved them: use scipy.stats
+        return None
+
+
+def hypergeom_pmf(k: np.ndarray, population: np.ndarray, marked: np.ndarray, drawn: np.ndarray) -> np.ndarray:
+    """`scipy.stats.hypergeom.pmf(k, population, marked, drawn)` on integer arrays, bit for bit."""
+    return _hypergeom(k, population, marked, drawn, tail=False)
+
+
+def hypergeom_sf(k: np.ndarray, population: np.ndarray, marked: np.ndarray, drawn: np.ndarray) -> np.ndarray:
+    """`scipy.stats.hypergeom.sf(k, population, marked, drawn)` (P(X > k)) on integer arrays, bit for bit."""
+    return _hypergeom(k, population, marked, drawn, tail=True)
+
+
+def _hypergeom(k: np.ndarray, population: np.ndarray, marked: np.ndarray, drawn: np.ndarray, *,
+               tail: bool) -> np.ndarray:
+    # The rules of scipy.stats' rv_discrete.pmf / .sf (scipy 1.17 _distn_infrastructure.py) around the
+    # kernel: invalid parameters give NaN, k below the support has pmf 0 and sf 1, above it 0 and 0.
+    k, big, good, draws = np.broadcast_arrays(*(np.asarray(a, dtype=np.int64) for a in (k, population, marked, drawn)))
+    kernels = _hypergeom_kernels()
+    if kernels is None:  # pragma: no cover
+        from scipy import stats
+
+        return np.asarray((stats.hypergeom.sf if tail else stats.hypergeom.pmf)(k, big, good, draws), dtype=float)
+    low, high = np.maximum(draws - (big - good), 0), np.minimum(good, draws)
+    valid = (big > 0) & (good >= 0) & (draws >= 0) & (good <= big) & (draws <= big)
+    inside = valid & (k >= low) & ((k < high) if tail else (k <= high))
+    out = np.zeros(k.shape, dtype=float)
+    out[~valid] = np.nan
+    if tail:
+        out[valid & (k < low)] = 1.0
+    if inside.any():
+        kernel = kernels[1] if tail else kernels[0]
+        out[inside] = np.clip(kernel(k[inside], good[inside], draws[inside], big[inside]), 0, 1)
+    return out
+
+
 def cell_excess_p(counts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     """Per cell, the one-sided Fisher exact p-value that its count exceeds the rest's rate.
 
     Given the total, a cell's count is hypergeometric (population: all units, successes: all counted
     units, draws: the cell's units), so P(X >= k) is the one-sided Fisher test of the cell against the rest.
     """
-    from scipy import stats
-
     counts = np.asarray(counts, dtype=np.int64)
     sizes = np.asarray(sizes, dtype=np.int64)
-    return stats.hypergeom.sf(counts - 1, int(sizes.sum()), int(counts.sum()), sizes)
+    return hypergeom_sf(counts - 1, int(sizes.sum()), int(counts.sum()), sizes)
 
 
 def association_permutation(counts: np.ndarray, sizes: np.ndarray, weights: np.ndarray, *,
@@ -106,16 +149,14 @@ def hypergeom_sum_sf(params: Sequence[tuple[int, int, int]], observed: int) -> f
     """P(S >= observed) for S a sum of independent hypergeometric counts (population, marked, draws)."""
     if not len(params):
         return 1.0
-    from scipy import stats
-
     population, marked, drawn = (np.asarray(column, dtype=np.int64) for column in zip(*params))
     low, high = np.maximum(0, drawn + marked - population), np.minimum(drawn, marked)
-    # Every stratum's pmf over its support in one scipy call, on the supports laid end to end.
+    # Every stratum's pmf over its support in one kernel call, on the supports laid end to end.
     lengths = high - low + 1
     starts = np.cumsum(lengths) - lengths
     support = np.arange(int(lengths.sum())) - np.repeat(starts - low, lengths)
-    flat = stats.hypergeom.pmf(support, np.repeat(population, lengths), np.repeat(marked, lengths),
-                               np.repeat(drawn, lengths))
+    flat = hypergeom_pmf(support, np.repeat(population, lengths), np.repeat(marked, lengths),
+                         np.repeat(drawn, lengths))
     pmfs = np.split(flat, np.cumsum(lengths)[:-1])
     offset = int(low.sum())
     while len(pmfs) > 1:  # pairwise convolution keeps a thousand strata fast
