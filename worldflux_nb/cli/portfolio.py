@@ -1,27 +1,29 @@
-"""`eval-portfolio plan | render-plan | render-run-sheet` (and the packet commands from cli/packet.py)."""
+"""`eval-portfolio plan | render-plan | render-run-sheet` (and the packet commands from cli/packet.py).
+
+Planning, the run sheet and the documents are imported by the command that runs, not to build the
+parser: every command pays for its own imports only (pandas and numpy come with planning).
+"""
 
 from __future__ import annotations
 
 import argparse
 import secrets
+from typing import TYPE_CHECKING, get_args
 
-from worldflux_nb.core.planning import SEED_SOURCES, build_plan
-from worldflux_nb.core.run_sheet import run_sheet_files
 from worldflux_nb.errors import InputError
-from worldflux_nb.io.artifacts import (
-    artifact_json, load, load_contract, load_libero_plus_classification, run_sheet_json,
-)
-from worldflux_nb.io.files import write_outputs
-from worldflux_nb.models.plan import DENOMINATOR_POLICIES, PROTOCOLS, ProtocolPlan
-from worldflux_nb.models.profile import EvalProfile
-from worldflux_nb.render.markdown import to_markdown
-from worldflux_nb.render.plan_docs import plan_document, run_sheet_document
+from worldflux_nb.models.plan import DENOMINATOR_POLICIES, PROTOCOLS, SeedSource
+
+if TYPE_CHECKING:
+    from worldflux_nb.models.plan import ProtocolPlan
 
 _SEED_BOUND = 2**31
 
 
 def load_plan(path: str) -> ProtocolPlan:
     """A plan whose own digest and embedded profile digest still match, or exit 2 saying which."""
+    from worldflux_nb.io.artifacts import load
+    from worldflux_nb.models.plan import ProtocolPlan
+
     return load(path, ProtocolPlan)
 
 
@@ -31,6 +33,11 @@ def _as_flag(error: InputError, command: str) -> InputError:
 
 
 def _plan(args: argparse.Namespace) -> int:
+    from worldflux_nb.core.planning import build_plan
+    from worldflux_nb.io.artifacts import artifact_json, load, load_contract, load_libero_plus_classification
+    from worldflux_nb.io.files import write_outputs
+    from worldflux_nb.models.profile import EvalProfile
+
     command = "eval-portfolio plan"
     if args.seed is None and args.seed_source != "generated":
         raise InputError(command, "--seed", "is required (or pass --seed-source generated)")
@@ -86,12 +93,22 @@ def _declare_comparisons(plan: ProtocolPlan, args: argparse.Namespace, command: 
 
 
 def _render_plan(args: argparse.Namespace) -> int:
+    from worldflux_nb.io.files import write_outputs
+    from worldflux_nb.render.markdown import to_markdown
+    from worldflux_nb.render.plan_docs import plan_document
+
     plan = load_plan(args.plan)
     write_outputs({args.output: to_markdown(plan_document(plan))})
     return 0
 
 
 def _render_run_sheet(args: argparse.Namespace) -> int:
+    from worldflux_nb.core.run_sheet import run_sheet_files
+    from worldflux_nb.io.artifacts import run_sheet_json
+    from worldflux_nb.io.files import write_outputs
+    from worldflux_nb.render.markdown import to_markdown
+    from worldflux_nb.render.plan_docs import run_sheet_document
+
     plan = load_plan(args.plan)
     files = run_sheet_files(plan)  # column-wise: a million episodes in seconds
     preview = files.header.model_copy(update={"episodes": files.preview})
@@ -111,7 +128,7 @@ def register(groups: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
     plan = commands.add_parser("plan", help="freeze a protocol plan for a profile")
     plan.add_argument("--profile", required=True, help="profile.json")
     plan.add_argument("--seed", type=int, help="plan seed; drives every selection")
-    plan.add_argument("--seed-source", choices=SEED_SOURCES,
+    plan.add_argument("--seed-source", choices=get_args(SeedSource),
                       help="operator_supplied (default with --seed) or generated")
     plan.add_argument("--custom-eval-contract", action="append", default=[],
                       help="contract.json; repeatable")

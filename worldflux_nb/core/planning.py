@@ -16,7 +16,7 @@ Python's ``hash()``, so the same inputs give the same plan on every machine.
 from __future__ import annotations
 
 import hashlib
-from typing import Sequence
+from typing import Sequence, get_args
 
 import numpy as np
 
@@ -30,7 +30,7 @@ from worldflux_nb.models.common import Level, MetadataValue, utc_timestamp
 from worldflux_nb.models.contract import CustomEvalContract
 from worldflux_nb.models.plan import (
     DENOMINATOR_POLICIES, PROTOCOLS, AxisSelection, EpisodeRange, ExcludedProbe, PlanCell,
-    PowerTargets, ProtocolPlan, SeedRule, SelectedProbe,
+    PowerTargets, ProtocolPlan, SeedRule, SeedSource, SelectedProbe,
 )
 from worldflux_nb.models.profile import PINNED_PROFILE_FIELDS, EvalProfile
 from worldflux_nb.models.registry import Probe, ProbeRegistry
@@ -51,7 +51,7 @@ NO_CLASSIFICATION = (
     f"({CLASSIFICATION_FILE} of the LIBERO-plus repository), which was not given "
     "(--libero-plus-classification PATH): without it the plan cannot name the variant tasks, "
     "their perturbation categories or difficulty levels")
-SEED_SOURCES = ("operator_supplied", "generated")
+SEED_SOURCES = get_args(SeedSource)
 _RUN_SEED_BOUND = 2**30
 
 DENOMINATOR_EXPLANATIONS = {
