@@ -8,7 +8,6 @@ its row and field. pyarrow is imported on use, so importing the models stays lig
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Mapping
@@ -40,7 +39,6 @@ LEVEL_CHARS = (1, 64)
 TEXT_CHARS = {"failure_reason": (0, 500), "run_id": (1, 2000), "recorded_at": (1, 2000),
               "harness_task": (1, 2000)}
 METADATA_SCALARS = (str, int, float, bool, type(None))
-_DIGEST_BATCH = 1 << 20  # rows hashed per batch: bounds the memory of the canonical byte stream
 
 
 class EvidenceError(ValueError):
@@ -463,13 +461,9 @@ class EvidenceTable:
         """Hex SHA-256 of the canonical byte stream of docs/evidence-table.md (computed once: the
         table cannot change)."""
         if self._digest is None:
-            digest = hashlib.sha256()
-            for name, kind, _ in COLUMNS:
-                digest.update(name.encode("utf-8") + b"\x00")
-                column = self._table.column(name)
-                for start in range(0, len(self), _DIGEST_BATCH):
-                    digest.update(canonical_bytes(column.slice(start, _DIGEST_BATCH), kind))
-            self._digest = digest.hexdigest()
+            from worldflux_nb.models.evidence_digest import content_digest
+
+            self._digest = content_digest(self._table, COLUMNS)
         return self._digest
 
     # ------------------------------------------------------------------ pydantic
@@ -490,36 +484,3 @@ def level_value(text: str) -> int | str:
     if text.lstrip("-").isdigit() and text == str(int(text)) and text != "-0":
         return int(text)
     return text
-
-
-def canonical_bytes(column: Any, kind: str) -> bytes:
-    """The canonical byte stream of one column's values (docs/evidence-table.md), built with numpy."""
-    import numpy as np
-    import pyarrow as pa
-
-    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    size = len(array)
-    valid = (np.ones(size, dtype=bool) if array.null_count == 0
-             else array.is_valid().to_numpy(zero_copy_only=False))
-    if kind == "int64":
-        out = np.zeros(size, dtype=[("present", "u1"), ("value", "<i8")])
-        out["present"] = valid
-        out["value"] = array.fill_null(0).to_numpy(zero_copy_only=False)
-        return out.tobytes()
-    if kind == "bool":
-        values = array.fill_null(False).to_numpy(zero_copy_only=False)
-        return np.where(valid, np.where(values, 2, 1), 0).astype(np.uint8).tobytes()
-    filled = array.fill_null("").cast(pa.large_string())
-    offsets = np.frombuffer(filled.buffers()[1], dtype=np.int64)[filled.offset: filled.offset + size + 1]
-    if not size:
-        return b""
-    header = np.where(valid, np.diff(offsets), -1).astype("<i4")
-    # Each value's 4-byte header joined to its bytes by Arrow's kernel: the joined values' data buffer
-    # is the stream (a numpy scatter over every byte cost 4x as much on metadata).
-    headers = pa.Array.from_buffers(pa.large_binary(), size, [
-        None, pa.py_buffer(np.arange(0, 4 * size + 1, 4, dtype=np.int64)), pa.py_buffer(header)])
-    import pyarrow.compute as pc
-
-    joined = pc.binary_join_element_wise(headers, filled.cast(pa.large_binary()), pa.scalar(b"", pa.large_binary()))
-    bounds = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset: joined.offset + size + 1]
-    return joined.buffers()[2].slice(int(bounds[0]), int(bounds[-1] - bounds[0])).to_pybytes()
