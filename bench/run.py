@@ -145,15 +145,16 @@ def worker(size: str, data: Path) -> dict[str, Any]:
 
 
 def explorer_filter_ms(packet: Any, plan: Any, evidence: Any) -> float:
-    """Median time of one filter change (probe, then category) in the explorer widget."""
+    """Median time of one filter change (probe, then category) in the explorer, with its static view redrawn
+    (the widget's front end filters in the page; bench/explorer_caps.py measures that)."""
     from worldflux_nb.render.explorer import Explorer
 
     explorer = Explorer(packet, evidence, plan=plan)
-    probes = list(explorer.probe.options)
-    changes = [lambda p=p: setattr(explorer.probe, "value", (p,)) for p in probes]
-    changes += [lambda: setattr(explorer.category, "value", ("missing",)),
-                lambda: setattr(explorer.category, "value", ()),
-                lambda: setattr(explorer.probe, "value", ())]
+    probes = list(explorer.options("probe_id"))
+    changes = [lambda p=p: explorer.filter(probe_id=[p]).static_html() for p in probes]
+    changes += [lambda: explorer.filter(category=["missing"]).static_html(),
+                lambda: explorer.filter(category=[]).static_html(),
+                lambda: explorer.filter(probe_id=[]).static_html()]
     times = [timed(change)[1] * 1000 for change in changes * 3]
     return statistics.median(times)
 

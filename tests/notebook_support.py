@@ -112,3 +112,42 @@ def template_run(factory) -> Path:
 
 def cli_flow(factory) -> Path:
     return _cached("cli-flow", factory, command_line_flow)
+
+
+# An output an attacker could put in a notebook someone sends: scripts, an event handler, a frame.
+HOSTILE_HTML = ('<p>hostile output</p><script>document.title = "pwned"; window.wfnbPwned = 1;</script>'
+                '<b onclick="document.title = \'pwned-click\'" id="hostile-click">click</b>'
+                '<iframe srcdoc="<script>parent.document.title = \'pwned-frame\'</script>"></iframe>')
+
+
+def executed_like_notebook(path: Path) -> Path:
+    """A notebook with the outputs an executed template holds: a packet, a chart, the explorer widget
+    (with saved widget state), a hostile script output and a hostile text/html output."""
+    import nbformat
+
+    import display_samples as samples
+    from worldflux_nb.render import charts
+
+    def output(bundle, metadata=None):
+        return nbformat.v4.new_output("display_data", data=bundle, metadata=metadata or {})
+
+    plan = samples.plan()
+    packet = samples.packet(plan)
+    chart_data, chart_meta = charts.power_chart(packet, plan)._repr_mimebundle_()
+    explorer = packet.explore(samples.evidence_frame(plan), plan=plan).filter(probe_id=["libero"])
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# The record\n\nLOCAL_PRIVATE."),
+                nbformat.v4.new_code_cell("packet", outputs=[output(packet._repr_mimebundle_())]),
+                nbformat.v4.new_code_cell("power", outputs=[output(chart_data, chart_meta)]),
+                nbformat.v4.new_code_cell("explorer", outputs=[output(explorer._repr_mimebundle_())]),
+                nbformat.v4.new_code_cell("evil", outputs=[output({
+                    "application/javascript": "fetch('https://evil.example/x')",
+                    "text/plain": "evil"})]),
+                nbformat.v4.new_code_cell("evil html", outputs=[output({"text/html": HOSTILE_HTML,
+                                                                        "text/plain": "evil html"})])]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
+        "version_major": 2, "version_minor": 0,
+        "state": {explorer.model_id: {"model_name": "AnyModel", "model_module": "anywidget",
+                                      "model_module_version": "*", "state": {}}}}}
+    path.write_text(nbformat.writes(nb), encoding="utf-8")
+    return path

@@ -111,3 +111,20 @@ def test_filtering_ten_thousand_cells_keeps_views_bounded():
 def test_packet_explore_method_returns_the_explorer():
     ex = PACKET.explore(EVIDENCE)
     assert isinstance(ex, Explorer) and ex.packet is PACKET
+
+
+def test_search_narrows_with_the_filters_and_is_saved_in_the_widget_state():
+    ex = explore(PACKET, EVIDENCE, plan=PLAN)
+    ex.search = "  CAMERA_viewpoints:3 "  # case and surrounding spaces do not matter
+    assert set(ex.filtered["cell_id"].str.rsplit(":", n=2).str[-2:].str.join(":")) == {"camera_viewpoints:3"}
+    searched = len(ex.filtered)
+    ex.filter(probe_id=["libero"])
+    assert 0 < len(ex.filtered) < searched and set(ex.filtered["probe_id"]) == {"libero"}
+    assert set(ex.options("probe_id")) == {"libero", "libero-plus"}  # options honour the search too
+    assert ex.options("axis") == {"camera_viewpoints": len(ex.filtered)}
+    assert "search = CAMERA_viewpoints:3" in ex.static_html()
+    assert ex.get_state()["search"] == "  CAMERA_viewpoints:3 "
+    ex.search = "no such cell"
+    assert ex.filtered.empty and "Explorer: 0 of 24 cells" in ex.static_html()
+    ex.clear()
+    assert ex.search == "" and len(ex.filtered) == len(PACKET.cells)

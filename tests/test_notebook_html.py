@@ -2,48 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from pathlib import Path
 
-import nbformat
 import pytest
 
-import display_samples as samples
-from notebook_support import cli_ok
-from worldflux_nb.io.notebook_html import CONTENT_SECURITY_POLICY, notebook_html
-from worldflux_nb.render import charts
+from notebook_support import cli_ok, executed_like_notebook
+from worldflux_nb.io.notebook_html import CONTENT_SECURITY_POLICY, TABLE_SCRIPT, TABLE_SCRIPT_HASH, notebook_html
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 REMOTE = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|@import|cdn\.|unpkg\.com|jsdelivr|cdnjs""", re.I)
 
 
-def output(bundle, metadata=None):
-    return nbformat.v4.new_output("display_data", data=bundle, metadata=metadata or {})
-
-
 @pytest.fixture(scope="module")
 def executed_like(tmp_path_factory) -> Path:
-    """A notebook with the outputs an executed template holds: a packet, a chart, the explorer widget
-    (with saved widget state), and a hostile script output."""
-    plan = samples.plan()
-    packet = samples.packet(plan)
-    chart_data, chart_meta = charts.power_chart(packet, plan)._repr_mimebundle_()
-    explorer = packet.explore(samples.evidence_frame(plan), plan=plan).filter(probe_id=["libero"])
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell("# The record\n\nLOCAL_PRIVATE."),
-                nbformat.v4.new_code_cell("packet", outputs=[output(packet._repr_mimebundle_())]),
-                nbformat.v4.new_code_cell("power", outputs=[output(chart_data, chart_meta)]),
-                nbformat.v4.new_code_cell("explorer", outputs=[output(explorer._repr_mimebundle_())]),
-                nbformat.v4.new_code_cell("evil", outputs=[output({
-                    "application/javascript": "fetch('https://evil.example/x')",
-                    "text/plain": "evil"})])]
-    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
-        "version_major": 2, "version_minor": 0,
-        "state": {explorer.model_id: {"model_name": "AnyModel", "model_module": "anywidget",
-                                      "model_module_version": "*", "state": {}}}}}
-    path = tmp_path_factory.mktemp("html") / "executed.ipynb"
-    path.write_text(nbformat.writes(nb), encoding="utf-8")
-    return path
+    return executed_like_notebook(tmp_path_factory.mktemp("html") / "executed.ipynb")
 
 
 def test_report_is_self_contained_and_offline(executed_like, tmp_path):
@@ -51,8 +26,7 @@ def test_report_is_self_contained_and_offline(executed_like, tmp_path):
     cli_ok("notebook", "html", executed_like, "--output", report)
     html = report.read_text(encoding="utf-8")
     assert html == notebook_html(executed_like)
-    assert f'content="{CONTENT_SECURITY_POLICY}"' in html and "script-src" not in CONTENT_SECURITY_POLICY
-    assert "default-src 'none'" in CONTENT_SECURITY_POLICY
+    assert f'content="{CONTENT_SECURITY_POLICY}"' in html
     assert not REMOTE.search(html), REMOTE.search(html)
     assert not re.search(r"require(\.min)?\.js|mathjax|mermaid|html-manager|embed-amd", html, re.I)
     assert "evil.example" not in html and WIDGET_VIEW not in html
@@ -73,3 +47,19 @@ def test_report_never_replaces_its_input(executed_like):
     before = executed_like.read_bytes()
     assert main(["notebook", "html", str(executed_like), "--output", str(executed_like)]) == 2
     assert executed_like.read_bytes() == before
+
+
+def test_policy_allows_our_one_script_by_hash_and_nothing_else(executed_like):
+    html = notebook_html(executed_like)
+    directives = dict(d.strip().split(" ", 1) for d in CONTENT_SECURITY_POLICY.split(";"))
+    assert directives["default-src"] == "'none'"  # connect, frame, object, media, worker: nothing
+    assert directives["script-src"] == f"'{TABLE_SCRIPT_HASH}'"  # no 'unsafe-inline', 'unsafe-eval', host
+    assert directives["img-src"] == "data:" and directives["font-src"] == "data:"
+    assert set(directives) == {"default-src", "script-src", "img-src", "style-src", "font-src", "base-uri",
+                               "form-action"}
+    # The page holds one script element, ours, byte for byte what the hash covers.
+    scripts = re.findall(r"<script[^>]*>(.*?)</script>", html, re.S)
+    assert [s for s in scripts if "document.title" not in s] == [TABLE_SCRIPT]
+    digest = base64.b64encode(hashlib.sha256(scripts[0].encode("utf-8")).digest()).decode()
+    assert TABLE_SCRIPT_HASH == f"sha256-{digest}"
+    assert not re.search(r"\b(?:fetch|XMLHttpRequest|import\(|eval|Function\(|src\s*=|innerHTML)", TABLE_SCRIPT)

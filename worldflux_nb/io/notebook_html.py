@@ -1,28 +1,36 @@
 """`notebook html`: an executed notebook as one self-contained, offline HTML report.
 
 nbconvert's lab template minus everything it would fetch (require.js, MathJax, Mermaid, the widget
-manager), with a Content-Security-Policy that lets the page load nothing and run no script. Widgets
-show their static `text/html` view (the explorer's cells and episodes), charts their SVG as an image
-with the chart's one-line summary as alt text, and script outputs are left out.
+manager), with a Content-Security-Policy that lets the page load nothing and run one script: our own
+`render/report_tables.js`, inlined and allowed by its SHA-256 hash, which makes long tables sortable and
+searchable (without it they read as they are, in scrolling boxes). Widgets show their static `text/html`
+view (the explorer's cells and episodes), charts their SVG as an image with the chart's one-line summary as
+alt text, and script outputs are left out; any other script in the page is refused by the policy.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
 import json
 import os
 import tempfile
 from pathlib import Path
 
-# Nothing from the network, no script; inline styles and data: images only.
-CONTENT_SECURITY_POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
-                           "base-uri 'none'; form-action 'none'")
+# The one script the report runs (sortable, searchable long tables), inlined; the policy names its hash.
+TABLE_SCRIPT = (Path(__file__).parents[1] / "render" / "report_tables.js").read_text(encoding="utf-8")
+TABLE_SCRIPT_HASH = "sha256-" + base64.b64encode(hashlib.sha256(TABLE_SCRIPT.encode("utf-8")).digest()).decode()
+# Nothing from the network and no script but ours; inline styles and data: images only.
+CONTENT_SECURITY_POLICY = (f"default-src 'none'; script-src '{TABLE_SCRIPT_HASH}'; img-src data:; "
+                           "style-src 'unsafe-inline'; font-src data:; base-uri 'none'; form-action 'none'")
 # What a page without scripts can show, best first: never a widget view or JavaScript.
 DISPLAY_PRIORITY = ["text/html", "image/svg+xml", "image/png", "image/jpeg", "text/markdown", "text/latex",
                     "text/plain"]
 TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js -%}
 <meta http-equiv="Content-Security-Policy" content="{{ resources.worldflux_csp }}">
+<script>{{ resources.worldflux_script }}</script>
 {%- endblock html_head_js -%}
 {% block jupyter_widgets %}{% endblock jupyter_widgets %}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
@@ -71,5 +79,5 @@ def notebook_html(path: str | os.PathLike[str]) -> str:
         exporter = HTMLExporter(template_name="worldflux_offline", extra_template_basedirs=[base],
                                 config=Config({"NbConvertBase": {"display_data_priority": DISPLAY_PRIORITY}}))
         html, _ = exporter.from_notebook_node(nb, resources={
-            "worldflux_csp": CONTENT_SECURITY_POLICY, "metadata": {"name": Path(path).stem}})
+            "worldflux_csp": CONTENT_SECURITY_POLICY, "worldflux_script": TABLE_SCRIPT, "metadata": {"name": Path(path).stem}})
     return html

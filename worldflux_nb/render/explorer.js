@@ -4,6 +4,8 @@
 const MAX_ROWS = 200;
 const LABELS = { probe_id: "probe", task_id: "task", axis: "axis", level: "level", category: "category" };
 const RULE = "1px solid rgba(128,128,128,0.35)";
+// What the search box looks in (the same fields as Explorer.mask in explorer.py).
+const SEARCHED = ["cell_id", "probe_id", "task_id", "axis", "level", "flags"];
 
 function h(tag, style, text) {
   const node = document.createElement(tag);
@@ -46,6 +48,7 @@ function render({ model, el }) {
     return String(value);
   }
   function keeps(i, filters, skip) {
+    if (!matches(i, (model.get("search") || "").trim().toLowerCase())) return false;
     for (const [field, chosen] of Object.entries(filters)) {
       if (field === skip || !chosen.length) continue;
       if (field === "category") {
@@ -124,34 +127,94 @@ function render({ model, el }) {
     return row;
   }
 
+  // The cell table's columns: header, the value a click on the header sorts by, the text shown.
+  const COLUMNS = [
+    ["cell", (r) => r[col.cell_id]],
+    ["planned", (r) => r[col.planned]],
+    ["matched", (r) => r[col.matched]],
+    ["missing", (r) => r[col.missing]],
+    ["successes", (r) => r[col.successes], (r) => r[col.successes] + "/" + r[col.denominator]],
+    ["rate [95% interval]", (r) => r[col.success_rate], (r) => r[col.success_rate] === null ? none :
+      text(r[col.success_rate]) + " [" + text(r[col.ci_low]) + ", " + text(r[col.ci_high]) + "]"],
+    ["underpowered", (r) => r[col.underpowered]],
+    ["flags", (r) => r[col.flags] || ""],
+  ];
+  let order = { column: -1, descending: false }; // sorting is a view of the page, not of the state
+
+  function matches(i, query) {
+    if (!query) return true;
+    const r = data.cells[i];
+    return SEARCHED.some((name) => String(r[col[name]] ?? "").toLowerCase().includes(query));
+  }
+  function compare(a, b) {
+    const missingA = a === null || a === undefined, missingB = b === null || b === undefined;
+    if (missingA || missingB) return missingA === missingB ? 0 : missingA ? 1 : -1; // missing last
+    if (typeof a === "number" || typeof a === "boolean") return Number(a) - Number(b);
+    return String(a).localeCompare(String(b), undefined, { numeric: true });
+  }
+  function sorted(kept) {
+    if (order.column < 0) return kept;
+    const key = COLUMNS[order.column][1];
+    const sign = order.descending ? -1 : 1;
+    return [...kept].sort((i, j) => {
+      const a = key(data.cells[i]), b = key(data.cells[j]);
+      const missing = (a === null || a === undefined) !== (b === null || b === undefined);
+      return missing ? compare(a, b) : sign * compare(a, b); // missing values stay last either way
+    });
+  }
+
+  const root = h("div", "font-family:system-ui,sans-serif;line-height:1.4;text-align:left;color:inherit");
+  const top = h("div", "display:flex;align-items:baseline;gap:8px;flex-wrap:wrap");
+  const panel = h("div");
+  const bar = h("div", "display:flex;align-items:baseline;gap:8px;flex-wrap:wrap;margin:2px 0");
+  const search = h("input", "font:inherit;color:inherit;background:transparent;border:" + RULE +
+    ";border-radius:3px;padding:1px 6px;min-width:24em");
+  search.type = "search";
+  search.placeholder = "Search cells (id, probe, task, axis, level, flags)";
+  search.setAttribute("aria-label", "Search the cells");
+  search.value = model.get("search") || "";
+  search.addEventListener("input", () => save({ search: search.value }));
+  bar.append(search, h("span", "opacity:0.8;font-style:italic",
+    "Filters and the search narrow each other; click a header to sort, a cell to open its episodes."));
+  const scroller = h("div", "max-height:32em;overflow:auto;border:" + RULE);
+  root.append(top, panel, bar, scroller);
+  el.replaceChildren(root);
+
   function draw() {
     const filters = model.get("filters");
     const selected = model.get("selected");
-    const kept = data.cells.map((_, i) => i).filter((i) => keeps(i, filters));
+    const query = (model.get("search") || "").trim().toLowerCase();
+    if (search.value.trim().toLowerCase() !== query) search.value = model.get("search") || "";
+    const kept = sorted(data.cells.map((_, i) => i).filter((i) => keeps(i, filters)));
     const sum = (name) => kept.reduce((total, i) => total + (data.cells[i][col[name]] || 0), 0);
     const under = kept.filter((i) => data.cells[i][col.underpowered]).length;
-    el.replaceChildren();
-    const root = h("div", "font-family:system-ui,sans-serif;line-height:1.4;text-align:left;color:inherit");
-    const top = h("div", "display:flex;align-items:baseline;gap:8px;flex-wrap:wrap");
-    top.appendChild(h("b", "", "Explorer: " + kept.length + " of " + data.cells.length + " cells"));
-    top.appendChild(h("span", "", sum("planned") + " planned episodes, " + sum("missing") + " missing, " +
-      under + " underpowered · " + data.privacy));
-    if (Object.values(filters).some((v) => v.length)) {
-      top.appendChild(button("clear all", "Clear every filter", () =>
-        save({ filters: Object.fromEntries(Object.keys(filters).map((f) => [f, []])), selected: "" })));
+    top.replaceChildren(h("b", "", "Explorer: " + kept.length + " of " + data.cells.length + " cells"),
+      h("span", "", sum("planned") + " planned episodes, " + sum("missing") + " missing, " +
+        under + " underpowered · " + data.privacy));
+    if (Object.values(filters).some((v) => v.length) || query) {
+      top.appendChild(button("clear all", "Clear every filter and the search", () =>
+        save({ filters: Object.fromEntries(Object.keys(filters).map((f) => [f, []])), selected: "", search: "" })));
     }
-    root.appendChild(top);
-    root.appendChild(filterPanel(filters));
-    root.appendChild(h("div", "opacity:0.8;font-style:italic",
-      "Filters narrow each other; click a cell to open its episodes."));
-    const scroller = h("div", "max-height:32em;overflow:auto;border:" + RULE);
+    panel.replaceChildren(filterPanel(filters));
     const table = h("table", "border-collapse:collapse;font-size:0.9em;text-align:left;width:100%");
-    const columns = ["cell", "planned", "matched", "missing", "successes", "rate [95% interval]",
-      "underpowered", "flags"];
     const head = h("tr", "border-bottom:" + RULE);
-    columns.forEach((c) => head.appendChild(h("th", "padding:2px 8px;text-align:left;position:sticky;top:0;" +
-      "background:var(--jp-layout-color1, Canvas)", c)));
-    table.appendChild(head);
+    COLUMNS.forEach(([name], c) => {
+      const on = order.column === c;
+      const th = h("th", "padding:2px 8px;text-align:left;position:sticky;top:0;cursor:pointer;user-select:none;" +
+        "background:var(--jp-layout-color1, Canvas)", name + (on ? (order.descending ? " ▼" : " ▲") : ""));
+      th.tabIndex = 0;
+      th.title = "Sort by " + name;
+      th.setAttribute("aria-sort", on ? (order.descending ? "descending" : "ascending") : "none");
+      const sort = () => {
+        order = { column: c, descending: on && !order.descending };
+        draw();
+      };
+      th.addEventListener("click", sort);
+      th.addEventListener("keydown", (event) => { if (event.key === "Enter" || event.key === " ") sort(); });
+      head.appendChild(th);
+    });
+    table.appendChild(h("thead")).appendChild(head);
+    const body = table.appendChild(h("tbody"));
     kept.slice(0, MAX_ROWS).forEach((i) => {
       const r = data.cells[i];
       const id = r[col.cell_id];
@@ -161,33 +224,26 @@ function render({ model, el }) {
       tr.tabIndex = 0;
       tr.setAttribute("role", "button");
       tr.setAttribute("aria-expanded", String(open));
-      const rate = r[col.success_rate] === null ? none :
-        text(r[col.success_rate]) + " [" + text(r[col.ci_low]) + ", " + text(r[col.ci_high]) + "]";
-      [(open ? "▾ " : "▸ ") + id, r[col.planned], r[col.matched], r[col.missing],
-        r[col.successes] + "/" + r[col.denominator], rate, r[col.underpowered], r[col.flags] || ""]
-        .forEach((v) => tr.appendChild(h("td", "padding:2px 8px;text-align:left", text(v))));
+      tr.dataset.cell = id;
+      COLUMNS.forEach(([, key, show], c) => tr.appendChild(h("td", "padding:2px 8px;text-align:left",
+        (c === 0 ? (open ? "▾ " : "▸ ") : "") + (show ? show(r) : text(key(r))))));
       const toggle = () => save({ selected: open ? "" : id });
       tr.addEventListener("click", toggle);
       tr.addEventListener("keydown", (event) => { if (event.key === "Enter" || event.key === " ") toggle(); });
-      table.appendChild(tr);
-      if (open) table.appendChild(episodesRow(id, r[col.task_id], columns.length));
+      body.appendChild(tr);
+      if (open) body.appendChild(episodesRow(id, r[col.task_id], COLUMNS.length));
     });
-    scroller.appendChild(table);
+    scroller.replaceChildren(table);
     if (kept.length > MAX_ROWS) {
       scroller.appendChild(h("div", "font-style:italic;padding:2px 8px",
-        "… " + (kept.length - MAX_ROWS) + " more cells: narrow the filters."));
+        "… " + (kept.length - MAX_ROWS) + " more cells: narrow the filters or the search."));
     }
-    root.appendChild(scroller);
-    el.appendChild(root);
   }
 
-  model.on("change:filters", draw);
-  model.on("change:selected", draw);
+  const EVENTS = ["change:filters", "change:selected", "change:search"];
+  EVENTS.forEach((event) => model.on(event, draw));
   draw();
-  return () => {
-    model.off("change:filters", draw);
-    model.off("change:selected", draw);
-  };
+  return () => EVENTS.forEach((event) => model.off(event, draw));
 }
 
 export default { render };

@@ -27,6 +27,7 @@ from worldflux_nb.render.html import escape_text, scroll_box
 
 FILTER_FIELDS = ("probe_id", "task_id", "axis", "level")
 CATEGORY_FILTERS = DISPLAY_CATEGORIES + ("underpowered",)
+SEARCHED_FIELDS = ("cell_id", "probe_id", "task_id", "axis", "level", "flags")  # as SEARCHED in explorer.js
 CELL_COLUMNS = ["cell_id", "probe_id", "task_id", "axis", "level", "planned", "matched", "missing",
                 "successes", "denominator", "success_rate", "ci_low", "ci_high", "underpowered", "flags"]
 EPISODE_COLUMNS = ["episode_index", "seed", "status", "success", "category", "flags", "replay"]
@@ -76,6 +77,7 @@ class Explorer(anywidget.AnyWidget):
     data = traitlets.Dict().tag(sync=True)
     filters = traitlets.Dict().tag(sync=True)  # field -> chosen values; an empty list keeps everything
     selected = traitlets.Unicode("").tag(sync=True)  # the cell whose episodes are open
+    search = traitlets.Unicode("").tag(sync=True)  # text the kept cells contain (case-insensitive)
 
     def __init__(self, packet: EvalPacket, evidence: pd.DataFrame | None = None, plan: Any = None) -> None:
         self.packet, self.plan = packet, plan
@@ -154,13 +156,17 @@ class Explorer(anywidget.AnyWidget):
         return self
 
     def clear(self) -> Explorer:
-        """Clear every filter and close the open cell."""
-        self.filters, self.selected = {f: [] for f in self.filters}, ""
+        """Clear every filter and the search, and close the open cell."""
+        self.filters, self.selected, self.search = {f: [] for f in self.filters}, "", ""
         return self
 
     def mask(self, skip: str | None = None) -> np.ndarray:
         """Which cells the filters keep (all filters but `skip`, to offer the options that still narrow)."""
         keep = np.ones(len(self.cells), dtype=bool)
+        query = self.search.strip().lower()
+        if query:
+            keep &= np.logical_or.reduce([self.cells[f].astype(str).str.lower().str.contains(query, regex=False)
+                                          .to_numpy() for f in SEARCHED_FIELDS])
         for field, values in self.filters.items():
             if field == skip or not values:
                 continue
@@ -191,7 +197,8 @@ class Explorer(anywidget.AnyWidget):
     def static_html(self, max_cells: int = STATIC_CELLS) -> str:
         """The explorer's current view as inline-styled HTML with no script: each cell a <details>."""
         shown = self.filtered
-        chosen = "; ".join(f"{f} = {', '.join(v)}" for f, v in self.filters.items() if v) or "none"
+        chosen = "; ".join([f"{f} = {', '.join(v)}" for f, v in self.filters.items() if v]
+                           + ([f"search = {self.search.strip()}"] if self.search.strip() else [])) or "none"
         parts = [f'<h3 style="margin:8px 0 4px">Explorer: {len(shown)} of {len(self.cells)} cells</h3>',
                  f'<p style="margin:2px 0">{escape_text(self.summary())}. Filters: {escape_text(chosen)}. '
                  f"{PRIVACY}.</p>",
