@@ -15,6 +15,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +112,23 @@ def read_only_folder(monkeypatch: pytest.MonkeyPatch, _: Path) -> None:
     monkeypatch.setattr(files_module.tempfile, "mkstemp", refuse)
 
 
+def sub_folder(d: Path, name: str) -> Path:
+    (d / name).mkdir()
+    return d / name
+
+
+def tmp_sibling(d: Path, name: str) -> Path:
+    """A path beside the work folder, outside what a command scanning the work folder reads."""
+    return d.parent / name
+
+
+def one_file_run(f: Flow, d: Path) -> Path:
+    """A run folder holding one harness file (generic JSON Lines evidence), which run-folder import takes."""
+    run = sub_folder(d, "run")
+    (run / "episodes.jsonl").write_bytes(evidence(f, d).read_bytes())
+    return run
+
+
 DATA_LOSS = [
     Hostile("render-plan-over-its-plan", "data-loss", lambda f, d: render_plan(d, d / "plan.json"),
             "plan.json", "same file as the input"),
@@ -165,6 +183,20 @@ DATA_LOSS = [
             "work", "--output-dir"),
     Hostile("triage-report-over-a-scanned-file", "data-loss",
             lambda f, d: ["audit", "triage", d, "--report", evidence(f, d)], "evidence_", "same file as the input"),
+    Hostile("triage-report-into-its-own-run-folder", "data-loss",
+            lambda f, d: ["audit", "triage", d, "--report", d / "triage.md"], "triage.md",
+            "inside the folder"),
+    Hostile("triage-json-report-into-a-scanned-sub-folder", "data-loss",
+            lambda f, d: ["audit", "triage", d, "--report", tmp_sibling(d, "r.md"), "--report-json",
+                          sub_folder(d, "sub") / "r.json"], "r.json", "inside the folder"),
+    Hostile("run-folder-import-output-into-the-run-folder", "data-loss",
+            lambda f, d: ["audit", "import", "run-folder", one_file_run(f, d), "--plan", d / "plan.json",
+                          "--probe", f.probes[0], "--output", d / "run" / "audit.json"], "audit.json",
+            "inside the folder"),
+    Hostile("run-folder-import-report-into-the-run-folder", "data-loss",
+            lambda f, d: ["audit", "import", "run-folder", one_file_run(f, d), "--plan", d / "plan.json",
+                          "--probe", f.probes[0], "--output", d / "a.json", "--report",
+                          d / "run" / "r.md"], "r.md", "inside the folder"),
     Hostile("disk-full-names-the-output", "data-loss", lambda f, d: render_plan(d, d / "out.md"), "out.md",
             "no space left on device", fault=enospc),
     Hostile("read-only-folder-names-the-output", "data-loss",
@@ -209,8 +241,8 @@ def edited_audit(f: Flow, d: Path, old: str, new: str) -> list[Any]:
             "--output", d / "out.md", "--packet-json", d / "out.json"]
 
 
-def nb_run(d: Path, *params: str) -> list[Any]:
-    argv: list[Any] = ["notebook", "run", "--output-dir", d / "nbout"]
+def nb_run(d: Path, *params: str, template: str | None = None) -> list[Any]:
+    argv: list[Any] = ["notebook", "run", *([template] if template else []), "--output-dir", d / "nbout"]
     for name, value in zip(params[::2], params[1::2]):
         argv += ["-p", name, value]
     return argv
@@ -294,6 +326,38 @@ TRACEBACKS = [
             "profile_to_brief.ipynb", "seed: must be an integer"),
     Hostile("notebook-p-strict-a-number", "traceback", lambda f, d: nb_run(d, "strict_missing_evidence", "3"),
             "profile_to_brief.ipynb", "strict_missing_evidence"),
+    # Parameters whose default is None are typed in the template (papermill's `# type:` comment):
+    # refused before a kernel starts, naming the parameter, instead of failing inside the kernel.
+    Hostile("notebook-p-episodes-per-cell-twelve", "traceback", lambda f, d: nb_run(d, "episodes_per_cell", "twelve"),
+            "profile_to_brief.ipynb", "episodes_per_cell: must be an integer or None"),
+    Hostile("notebook-p-episodes-per-cell-a-fraction", "traceback",
+            lambda f, d: nb_run(d, "episodes_per_cell", "2.5"), "profile_to_brief.ipynb", "episodes_per_cell"),
+    Hostile("notebook-p-episodes-per-cell-a-list", "traceback",
+            lambda f, d: nb_run(d, "episodes_per_cell", "[3]"), "profile_to_brief.ipynb", "episodes_per_cell"),
+    Hostile("notebook-p-seed-source-not-a-choice", "traceback", lambda f, d: nb_run(d, "seed_source", "mine"),
+            "profile_to_brief.ipynb", "seed_source: must be one of 'operator_supplied', 'generated'"),
+    Hostile("notebook-p-denominator-policy-not-a-choice", "traceback",
+            lambda f, d: nb_run(d, "denominator_policy", "best_of_three"), "profile_to_brief.ipynb",
+            "denominator_policy: must be one of"),
+    Hostile("notebook-p-audit-inputs-not-a-list", "traceback", lambda f, d: nb_run(d, "audit_inputs", "a.json"),
+            "profile_to_brief.ipynb", "audit_inputs: must be a list"),
+    Hostile("notebook-p-audit-inputs-a-number-inside", "traceback",
+            lambda f, d: nb_run(d, "audit_inputs", '["a.json", 7]'), "profile_to_brief.ipynb", r"audit_inputs: .*item 1"),
+    Hostile("notebook-p-harness-files-not-mappings", "traceback",
+            lambda f, d: nb_run(d, "harness_files", '["eval_info.json"]'), "profile_to_brief.ipynb", "harness_files"),
+    Hostile("notebook-p-strict-none", "traceback", lambda f, d: nb_run(d, "strict_missing_evidence", "None"),
+            "profile_to_brief.ipynb", "strict_missing_evidence: must be True or False"),
+    Hostile("notebook-p-seed-huge-exponent", "traceback", lambda f, d: nb_run(d, "seed", "1e308"),
+            "profile_to_brief.ipynb", "seed: must be an integer"),
+    Hostile("compare-template-p-arms-text", "traceback",
+            lambda f, d: nb_run(d, "arms", "baseline", template="compare_policies"), "compare_policies.ipynb",
+            "arms: must be a mapping or None"),
+    Hostile("compare-template-p-looks-text", "traceback",
+            lambda f, d: nb_run(d, "sequential_looks", "four", template="compare_policies"), "compare_policies.ipynb",
+            "sequential_looks: must be an integer or None"),
+    Hostile("compare-template-p-compare-pair-of-numbers", "traceback",
+            lambda f, d: nb_run(d, "compare", "[[1, 2]]", template="compare_policies"), "compare_policies.ipynb",
+            "compare: must be a list"),
     Hostile("jsonl-deep-nesting", "traceback",
             lambda f, d: import_jsonl(f, d, first_line_with(f, d, "e.jsonl", lambda l: l.replace(
                 '"metadata": ', '"deep": ' + "[" * 100_000 + "]" * 100_000 + ', "metadata": ', 1)), d / "out.json"),
@@ -494,6 +558,57 @@ def test_a_killed_rerun_is_undone_by_the_next_run(tmp_path: Path) -> None:
     after = snapshot(out)
     after.pop("t.failed.ipynb")
     assert after == good
+
+
+def _gone(pid: int) -> bool:
+    """The process has exited (a zombie nobody reaped yet counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return state in ("Z", "X")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("earlier", [True, False], ids=["over-a-good-run", "into-a-new-folder"])
+def test_ctrl_c_in_a_long_cell_stops_the_kernel_at_once(tmp_path: Path, earlier: bool) -> None:
+    """Ctrl-C while a cell sleeps: exit 130 within seconds (nbclient used to wait for the cell), one
+    error line, the kernel killed, no sample_evidence/ or audit_inputs/ left, an earlier run untouched."""
+    source, out = run_notebook_file(tmp_path / "t.ipynb"), tmp_path / "run"
+    nb = nbformat.read(source, as_version=4)
+    nb.cells[1].source += f"\nimport os\npathlib.Path({str(tmp_path / 'kernel.pid')!r}).write_text(str(os.getpid()))"
+    nb.cells[1].source = nb.cells[1].source.replace("time.sleep(nap)", "") + "\n(out / 'audit_inputs').mkdir()\ntime.sleep(nap)"
+    nbformat.write(nb, source)
+    if earlier:
+        assert cli(["notebook", "run", source, "--output-dir", out]).code == 0
+        (tmp_path / "kernel.pid").unlink()
+    good = snapshot(out) if earlier else None
+    proc = subprocess.Popen([sys.executable, "-m", "worldflux_nb", "notebook", "run", str(source),
+                             "--output-dir", str(out), "-p", "limit", "7", "-p", "nap", "300"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    for _ in range(1200):
+        if (tmp_path / "kernel.pid").exists() and (tmp_path / "kernel.pid").read_text():
+            break
+        subprocess.run(["sleep", "0.1"])
+    kernel = int((tmp_path / "kernel.pid").read_text())
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, stderr = proc.communicate(timeout=60)  # the cell would sleep 300 s: only a prompt stop ends here
+    finally:
+        proc.kill()
+    errors = [line for line in stderr.splitlines() if line.startswith("error:") or "Traceback" in line]
+    assert proc.returncode == 130, stderr
+    assert errors == [stderr.splitlines()[-1]] and "interrupted" in errors[0], stderr
+    for _ in range(100):
+        if _gone(kernel):
+            break
+        subprocess.run(["sleep", "0.1"])
+    assert _gone(kernel), "the kernel outlived the interrupted run"
+    if earlier:
+        assert snapshot(out) == good
+    else:
+        assert not out.exists()
+    assert not list(Path(tempfile.gettempdir()).glob(f"worldflux-nb-kernel-{proc.pid}-*"))
 
 
 def test_an_out_of_protocol_row_with_any_axis_makes_a_packet(golden: Flow, tmp_path: Path) -> None:
@@ -826,3 +941,77 @@ def test_a_template_name_cannot_walk_out_of_the_templates_folder(tmp_path: Path)
         assert result.code == 2 and len(result.stderr.splitlines()) == 1, result.stderr
     assert not (tmp_path / "out").exists()
 
+
+
+# ------------------------------------------------------------------------------------------------
+# Redaction both ways: netrc credentials caught, prose about passwords left alone
+# ------------------------------------------------------------------------------------------------
+
+# (text, the secret that must go, or None: the text must come out unchanged)
+NETRC_DIRECTIONS: dict[str, tuple[str, str | None]] = {
+    "netrc-one-line": ("machine api.wandb.ai login user password LeakyNetrcPass0123", "LeakyNetrcPass0123"),
+    "netrc-password-line": ("machine h\n  login u\n  password LeakyNetrcLine0123\n", "LeakyNetrcLine0123"),
+    "netrc-password-alone": ("password LeakyNetrcAlone0123", "LeakyNetrcAlone0123"),
+    "netrc-passwd-then-account": ("machine h login u passwd LeakyNetrcAcct0123 account a", "LeakyNetrcAcct0123"),
+    "netrc-two-machines": ("machine a login u password LeakyNetrcFirst0123 machine b login v password "
+                           "LeakyNetrcSecond0123", "LeakyNetrcSecond0123"),
+    "prose-password-reset": ("password reset required for the operator", None),
+    "prose-capitalised": ("Password rotation is scheduled weekly", None),
+    "prose-after-login": ("login screen password prompt timed out twice", None),
+    "prose-mid-line": ("the operator said password changes need approval", None),
+}
+
+
+@pytest.mark.parametrize("name", NETRC_DIRECTIONS, ids=[f"leak:netrc:{n}" for n in NETRC_DIRECTIONS])
+def test_netrc_credentials_go_and_prose_stays(name: str) -> None:
+    text, secret = NETRC_DIRECTIONS[name]
+    redacted, kinds = redact_text(text)
+    if secret is None:
+        assert (redacted, kinds) == (text, [])
+    else:
+        assert secret not in redacted and "netrc_password" in kinds
+
+
+def test_prose_about_passwords_survives_an_import_and_netrc_does_not(golden: Flow, tmp_path: Path) -> None:
+    flow, d = prepare(golden, tmp_path)
+    row = json.loads(evidence(flow, d).read_text(encoding="utf-8").splitlines()[0])
+    row["metadata"] = {**row["metadata"], "note": "password reset required for the operator",
+                       "netrc": "machine h login u password LeakyNetrcPass0123"}
+    (d / "e.jsonl").write_text(json.dumps(row) + "\n", encoding="utf-8")
+    assert cli(import_jsonl(flow, d, d / "e.jsonl", d / "a.json")).code == 0
+    written = (d / "a.json").read_text(encoding="utf-8")
+    assert "password reset required for the operator" in written and "LeakyNetrcPass0123" not in written
+
+
+# ------------------------------------------------------------------------------------------------
+# Every folder a command or notebook makes is owner-only (LOCAL_PRIVATE)
+# ------------------------------------------------------------------------------------------------
+
+def test_an_output_folder_and_every_parent_it_creates_is_owner_only(tmp_path: Path) -> None:
+    folder = files_module.make_private_folder(tmp_path / "a" / "b" / "c")
+    for each in (tmp_path / "a", tmp_path / "a" / "b", folder):
+        assert stat.S_IMODE(each.stat().st_mode) == 0o700, each
+
+
+def test_sample_evidence_folders_are_owner_only(tmp_path: Path) -> None:
+    import worldflux_nb as wf
+    from worldflux_nb.sample.evidence import write_sample_evidence
+
+    write_sample_evidence(wf.plan(wf.profile(), seed=1234, contracts=["reference"]), tmp_path / "s")
+    folders = [p for p in (tmp_path / "s").rglob("*") if p.is_dir()] + [tmp_path / "s"]
+    assert len(folders) > 1 and all(stat.S_IMODE(p.stat().st_mode) == 0o700 for p in folders)
+
+
+def test_no_folder_is_made_around_make_private_folder() -> None:
+    """Every place that makes a folder (package, templates, notebooks) goes through make_private_folder,
+    except temporary folders, which are owner-only already."""
+    root = Path(__file__).resolve().parents[1]
+    sources = [*(root / "worldflux_nb").rglob("*.py")]
+    texts = {p: p.read_text(encoding="utf-8") for p in sources}
+    for notebook in [*(root / "templates").glob("*.ipynb"), *(root / "notebooks").glob("*.ipynb")]:
+        texts[notebook] = "\n".join(c.source for c in nbformat.read(notebook, as_version=4).cells)
+    allowed = {"worldflux_nb/io/files.py", "worldflux_nb/io/run_folder_guard.py",  # mode=0o700 given
+               "worldflux_nb/io/notebook_runner.py", "worldflux_nb/io/notebook_html.py"}  # inside a TemporaryDirectory
+    offenders = [str(p.relative_to(root)) for p, text in texts.items()
+                 if re.search(r"\.mkdir\(|os\.makedirs\(", text) and str(p.relative_to(root)) not in allowed]
+    assert offenders == []

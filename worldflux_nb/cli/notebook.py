@@ -16,18 +16,20 @@ EXIT_CELL_FAILED = 1
 _EXIT_FOR_ERROR = {"InputError": 2, "StrictModeFailure": 3}
 
 
-def run_template(template: str | None, output_dir: str, parameters: dict[str, Any],
+def run_template(template: str | None, output_dir: str, parameters: dict[str, Any] | list[list[str]],
                  timeout: int | None = None) -> int:
-    """Execute a template into output_dir; the executed copy is written even when a cell fails."""
-    from worldflux_nb.io.notebook_runner import (
-        DEFAULT_CELL_TIMEOUT, declared_parameters, inject_parameters, read_notebook, run_notebook,
-        template_path,
-    )
+    """Execute a template into output_dir; the executed copy is written even when a cell fails.
+
+    `parameters` are values, or `-p NAME VALUE` text pairs read against the template's declared types."""
+    from worldflux_nb.io.notebook_parameters import cli_parameters, declared_parameters, inject_parameters
+    from worldflux_nb.io.notebook_runner import DEFAULT_CELL_TIMEOUT, read_notebook, run_notebook, template_path
 
     source = template_path(template)
+    notebook = read_notebook(source)
+    if isinstance(parameters, list):
+        parameters = cli_parameters(notebook, parameters)
     if "output_dir" in parameters and os.path.normpath(str(parameters["output_dir"])) != os.path.normpath(output_dir):
         raise InputError(None, "-p output_dir", f"conflicts with --output-dir {output_dir}; give only --output-dir")
-    notebook = read_notebook(source)
     if "output_dir" in declared_parameters(notebook):
         parameters = {**parameters, "output_dir": output_dir}
     inject_parameters(notebook, parameters, str(source))  # refuse unknown parameters before creating anything
@@ -56,10 +58,7 @@ def run_template(template: str | None, output_dir: str, parameters: dict[str, An
 
 
 def _run(args: argparse.Namespace) -> int:
-    from worldflux_nb.io.notebook_runner import parse_cli_value
-
-    parameters = {name: parse_cli_value(value, name) for name, value in args.parameter or []}
-    return run_template(args.template, args.output_dir, parameters, args.timeout)
+    return run_template(args.template, args.output_dir, list(args.parameter or []), args.timeout)
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -32,16 +32,21 @@ PRIVATE_FOLDER_MODE = 0o700
 
 # Files read by the running command (cli.main opens a scope): an output may not be one of them.
 _INPUTS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("worldflux_nb_inputs", default=None)
+# Folders the running command reads as a whole (a run folder it inventories): no output may go inside.
+_INPUT_FOLDERS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "worldflux_nb_input_folders", default=None)
 
 
 @contextlib.contextmanager
 def command_scope() -> Iterator[None]:
     """Within the scope, every file read through read_bytes counts as an input of the command."""
     token = _INPUTS.set([])
+    folders = _INPUT_FOLDERS.set([])
     try:
         yield
     finally:
         _INPUTS.reset(token)
+        _INPUT_FOLDERS.reset(folders)
 
 
 def note_input(path: str | os.PathLike[str]) -> None:
@@ -49,6 +54,13 @@ def note_input(path: str | os.PathLike[str]) -> None:
     inputs = _INPUTS.get()
     if inputs is not None:
         inputs.append(os.fspath(path))
+
+
+def note_input_folder(path: str | os.PathLike[str]) -> None:
+    """Record a folder the running command reads as a whole: an output inside it would change the input."""
+    folders = _INPUT_FOLDERS.get()
+    if folders is not None:
+        folders.append(os.path.realpath(path))
 
 
 def read_bytes(path: str | os.PathLike[str], *, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
@@ -151,6 +163,11 @@ def check_outputs(outputs: Iterable[str | os.PathLike[str]],
         if ident in input_ids:
             raise InputError(str(path), None, f"is the same file as the input {input_ids[ident]}; "
                              "an output may not replace an input (nothing written)")
+        home = os.path.realpath(path.parent)
+        for folder in _INPUT_FOLDERS.get() or []:
+            if home == folder or home.startswith(folder.rstrip(os.sep) + os.sep):
+                raise InputError(str(path), None, f"is inside the folder {folder_name(folder)} this command reads; "
+                                 "an output may not change its own input (nothing written)")
         if ident in seen:
             raise InputError(str(path), None, f"names the same file as the output {seen[ident]}; "
                              "each output needs its own file (nothing written)")
@@ -159,13 +176,25 @@ def check_outputs(outputs: Iterable[str | os.PathLike[str]],
     return paths
 
 
+def folder_name(real: str) -> str:
+    """A folder as an error line shows it: relative to the working folder when it is below it."""
+    try:
+        return os.path.relpath(real) if not os.path.relpath(real).startswith("..") else real
+    except ValueError:  # another drive (Windows)
+        return real
+
+
 def make_private_folder(path: str | os.PathLike[str]) -> Path:
     """Create an output folder (and its parents) readable by the owner only; an existing one is kept."""
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
         raise InputError(str(folder), None, "is not a folder; give a folder for the outputs")
+    # Path.mkdir(parents=True) gives the parents it creates the default mode, not `mode`: create
+    # each missing one here, owner-only too.
+    missing = [folder, *(p for p in folder.parents if not p.exists())] if not folder.exists() else []
     try:
-        folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER_MODE)
+        for each in reversed(missing):
+            each.mkdir(exist_ok=True, mode=PRIVATE_FOLDER_MODE)
     except OSError as exc:
         raise InputError(str(folder), None, f"cannot be created ({exc.strerror or exc})") from None
     return folder
@@ -323,5 +352,5 @@ def write_outputs(outputs: Outputs, *, inputs: Iterable[str | os.PathLike[str]] 
 
 
 __all__ = ["canonical_json", "check_outputs", "command_scope", "decode_text", "file_digest",
-           "json_text", "make_private_folder", "note_input", "parse_json", "parse_json_bytes",
+           "json_text", "make_private_folder", "note_input", "note_input_folder", "parse_json", "parse_json_bytes",
            "read_bytes", "read_json", "write_outputs", "MAX_INPUT_BYTES"]

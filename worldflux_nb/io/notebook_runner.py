@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import ast
+import contextlib
 import json
-import math
 import os
 import re
+import signal
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping, TextIO
+from typing import Any, Iterator, Mapping, TextIO
 
 import nbformat
 from nbformat import NotebookNode
@@ -21,10 +22,12 @@ from nbformat import NotebookNode
 from worldflux_nb.core.json_reading import fast_loads
 from worldflux_nb.errors import InputError
 from worldflux_nb.io.files import decode_text, read_bytes, write_outputs
+from worldflux_nb.io.notebook_parameters import (  # noqa: F401  (re-exported: the runner's interface)
+    INJECTED_TAG, PARAMETERS_TAG, cli_parameters, contains_secret_value, declared_defaults,
+    declared_parameters, declared_types, inject_parameters, parse_cli_value,
+)
 
 DEFAULT_TEMPLATE = "profile_to_brief"
-PARAMETERS_TAG = "parameters"
-INJECTED_TAG = "injected-parameters"
 KERNEL_NAME = "worldflux-nb-running-python"
 DEFAULT_CELL_TIMEOUT = 900
 
@@ -91,128 +94,10 @@ def read_notebook(path: str | os.PathLike[str]) -> NotebookNode:
     return nb
 
 
-def parse_cli_value(text: str, name: str = "VALUE") -> Any:
-    """Papermill's reading of `-p NAME VALUE`: None/True/False, numbers, JSON lists and objects, else
-    text; a number that is not finite (nan, inf, 1e999) is refused rather than passed on."""
-    if text in ("None", "True", "False"):
-        return {"None": None, "True": True, "False": False}[text]
-    for kind in (int, float):
-        try:
-            value = kind(text)
-        except ValueError:
-            continue
-        if isinstance(value, float) and not math.isfinite(value):
-            raise InputError(None, f"-p {name}", f"{text!r} is not a finite number")
-        return value
-    if text[:1] in ("[", "{"):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            pass
-    return text
-
-
-def declared_defaults(nb: NotebookNode) -> dict[str, Any]:
-    """The literal default of each parameter (a value that is not a literal is left out)."""
-    index = parameters_cell_index(nb)
-    defaults: dict[str, Any] = {}
-    if index is None:
-        return defaults
-    try:
-        tree = ast.parse(nb.cells[index].source)
-    except SyntaxError:
-        return defaults
-    for node in tree.body:
-        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            try:
-                value = ast.literal_eval(node.value)
-            except ValueError:
-                continue
-            defaults.update({t.id: value for t in targets if isinstance(t, ast.Name)})
-    return defaults
-
-
-def contains_secret_value(value: Any) -> bool:
-    """Whether a parameter value (text, or text inside a list or mapping) holds a secret shape."""
-    from worldflux_nb.models.redaction import is_secret_kind, redact_text
-
-    if isinstance(value, dict):
-        return any(contains_secret_value(k) or contains_secret_value(v) for k, v in value.items()) or \
-            contains_secret_value(json.dumps(value, default=str))
-    if isinstance(value, list):
-        return any(contains_secret_value(v) for v in value)
-    return isinstance(value, str) and any(is_secret_kind(kind) for kind in redact_text(value)[1])
-
-
-def _type_problem(value: Any, default: Any) -> str | None:
-    """Why a value cannot stand for a parameter whose default is a number or a flag (None: it can)."""
-    if value is None or default is None:
-        return None
-    if isinstance(default, bool):
-        return None if isinstance(value, bool) else "must be True or False"
-    if isinstance(default, int):
-        return None if isinstance(value, int) and not isinstance(value, bool) else "must be an integer"
-    if isinstance(default, float):
-        return None if isinstance(value, (int, float)) and not isinstance(value, bool) else "must be a number"
-    return None
-
-
-def parameters_cell_index(nb: NotebookNode) -> int | None:
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type == "code" and PARAMETERS_TAG in cell.get("metadata", {}).get("tags", []):
-            return index
-    return None
-
-
-def declared_parameters(nb: NotebookNode) -> list[str]:
-    """Names assigned in the cell tagged `parameters`, in order."""
-    index = parameters_cell_index(nb)
-    if index is None:
-        return []
-    try:
-        tree = ast.parse(nb.cells[index].source)
-    except SyntaxError:
-        return []
-    names: list[str] = []
-    for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else (
-            [node.target] if isinstance(node, ast.AnnAssign) else [])
-        names += [t.id for t in targets if isinstance(t, ast.Name) and t.id not in names]
-    return names
-
-
-def inject_parameters(nb: NotebookNode, parameters: Mapping[str, Any], source: str) -> NotebookNode:
-    """A copy with a cell tagged `injected-parameters` right after the `parameters` cell, as papermill does."""
-    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
-    nb.cells = [c for c in nb.cells if INJECTED_TAG not in c.get("metadata", {}).get("tags", [])]
-    if not parameters:
-        return nb
-    index = parameters_cell_index(nb)
-    if index is None:
-        raise InputError(source, "parameters", "the notebook has no cell tagged 'parameters' to override")
-    known = declared_parameters(nb)
-    defaults = declared_defaults(nb)
-    for name, value in parameters.items():
-        if name not in known:
-            raise InputError(source, name, f"is not a parameter of this notebook (known: {', '.join(known)})")
-        if contains_secret_value(value):
-            raise InputError(source, name, "looks like a secret; parameters are written into the executed "
-                             "notebook, so pass a file that holds it instead")
-        problem = _type_problem(value, defaults.get(name))
-        if problem:
-            raise InputError(source, name, f"{problem} like its default {defaults[name]!r}, not {value!r}")
-    lines = ["# Parameters"] + [f"{name} = {value!r}" for name, value in parameters.items()]
-    cell = nbformat.v4.new_code_cell("\n".join(lines) + "\n", metadata={"tags": [INJECTED_TAG]})
-    cell["id"] = INJECTED_TAG  # a stable id keeps executed copies of identical runs identical
-    nb.cells.insert(index + 1, cell)
-    return nb
-
-
 def _kernel_manager(kernel_dir: Path) -> Any:
     """A kernel manager whose only kernel is `sys.executable -m ipykernel_launcher`: no lookup surprises."""
     from jupyter_client.kernelspec import KernelSpecManager
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
 
     spec_dir = kernel_dir / KERNEL_NAME
     spec_dir.mkdir(parents=True)
@@ -221,7 +106,9 @@ def _kernel_manager(kernel_dir: Path) -> Any:
     (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
     specs = KernelSpecManager(kernel_dirs=[str(kernel_dir)], ensure_native_kernel=False)
     # Unix sockets inside the private temp folder: nothing listens on TCP, even on localhost.
-    return KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs, transport="ipc",
+    # Async, so nbclient's event loop stays free while a cell runs: Ctrl-C is handled at once and a
+    # killed kernel is noticed within a second (a blocking client sits in zmq until the reply).
+    return AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs, transport="ipc",
                          ip=str(kernel_dir / "ipc"))
 
 
@@ -252,10 +139,71 @@ def cell_summary(cell: NotebookNode) -> str:
     return label + (first if len(first) <= 72 else first[:69] + "...")
 
 
+def _kill_kernel(km: Any) -> None:
+    """Kill the kernel and whatever it started (its own process group) at once; safe in a signal handler."""
+    provisioner = getattr(km, "provisioner", None)
+    process = getattr(provisioner, "process", None)
+    if process is None or process.poll() is not None:
+        return
+    with contextlib.suppress(OSError):
+        pgid = getattr(provisioner, "pgid", None)
+        if pgid and hasattr(os, "killpg") and pgid != os.getpgrp():
+            os.killpg(pgid, signal.SIGKILL)
+        else:
+            process.kill()
+
+
+@contextlib.contextmanager
+def _ctrl_c_stops_kernel(km: Any, state: dict[str, Any]) -> Iterator[None]:
+    """While a notebook runs, Ctrl-C kills the kernel at once (nbclient would otherwise wait in its zmq
+    poll until the running cell ends) and is raised as KeyboardInterrupt once the kernel is gone."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigint(*_: Any) -> None:
+        state["interrupted"] = True
+        _kill_kernel(km)
+
+    state["on_sigint"] = on_sigint
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _notebook_client_class() -> Any:
+    """nbclient's client, except that its event loop hands Ctrl-C to the runner's handler, and the
+    kernel starts with an owner-only umask (every file and folder a notebook makes is LOCAL_PRIVATE).
+
+    nbclient registers its own SIGINT handler on the loop while the kernel runs (one that waits for
+    a graceful shutdown and leaves the interrupt unreported); the runner's replaces it there.
+    """
+    import asyncio
+
+    from nbclient import NotebookClient
+
+    class Client(NotebookClient):  # type: ignore[misc]
+        interrupt_handler: Any = None
+
+        async def async_start_new_kernel(self, **kwargs: Any) -> None:
+            if self.interrupt_handler is not None:
+                with contextlib.suppress(RuntimeError, NotImplementedError):  # not the main thread
+                    asyncio.get_running_loop().add_signal_handler(signal.SIGINT, self.interrupt_handler)
+            previous = os.umask(0o077)  # inherited by the kernel process only: restored at once
+            try:
+                await super().async_start_new_kernel(**kwargs)
+            finally:
+                os.umask(previous)
+
+    return Client
+
+
 def execute_notebook(nb: NotebookNode, *, cwd: str | os.PathLike[str] | None = None,
                      timeout: int = DEFAULT_CELL_TIMEOUT, progress: TextIO | None = None) -> RunResult:
     """Run every cell in place; on a failing cell stop there and say which one it was."""
-    from nbclient import NotebookClient
+    from jupyter_core.utils import run_sync
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     out = progress if progress is not None else sys.stderr
@@ -280,24 +228,40 @@ def execute_notebook(nb: NotebookNode, *, cwd: str | os.PathLike[str] | None = N
     remove_stale_kernel_folders()
     with tempfile.TemporaryDirectory(prefix=f"{KERNEL_FOLDER_PREFIX}{os.getpid()}-") as kernel_dir:
         km = _kernel_manager(Path(kernel_dir))
-        client = NotebookClient(
+
+        def on_start_unless_interrupted(cell: NotebookNode, cell_index: int) -> None:
+            if state.get("interrupted"):  # Ctrl-C came while the kernel was starting
+                _kill_kernel(km)
+            on_start(cell, cell_index)
+
+        client = _notebook_client_class()(
             nb, km=km, timeout=timeout, store_widget_state=True, record_timing=False,
             resources={"metadata": {"path": str(cwd or os.getcwd())}},
-            on_cell_start=on_start, on_cell_executed=on_executed)
+            on_cell_start=on_start_unless_interrupted, on_cell_executed=on_executed)
         failure: tuple[str, str] | None = None
         try:
-            client.execute()
-        except CellTimeoutError as exc:
-            failure = ("CellTimeoutError", str(exc).strip().splitlines()[0])
-        except DeadKernelError as exc:
-            failure = ("DeadKernelError", str(exc).strip().splitlines()[0] if str(exc).strip() else "the kernel died")
-        except CellExecutionError as exc:
-            failure = (exc.ename, exc.evalue)
-        finally:
-            if client.kc is not None:
-                client.kc.stop_channels()
-            if km.has_kernel:
-                km.shutdown_kernel(now=True)
+            with _ctrl_c_stops_kernel(km, state):
+                client.interrupt_handler = state.get("on_sigint")
+                try:
+                    client.execute()
+                except CellTimeoutError as exc:
+                    failure = ("CellTimeoutError", str(exc).strip().splitlines()[0])
+                except DeadKernelError as exc:
+                    failure = ("DeadKernelError", str(exc).strip().splitlines()[0] if str(exc).strip()
+                               else "the kernel died")
+                except CellExecutionError as exc:
+                    failure = (exc.ename, exc.evalue)
+                finally:
+                    if client.kc is not None:
+                        client.kc.stop_channels()
+                    if km.has_kernel:
+                        run_sync(km.shutdown_kernel)(now=True)
+        except Exception:
+            if state.get("interrupted"):  # whatever a killed kernel made nbclient raise
+                raise KeyboardInterrupt from None
+            raise
+    if state.get("interrupted"):
+        raise KeyboardInterrupt
     if failure is None:
         return RunResult(Path(), cells_run=state["ran"])
     index = state["current"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from worldflux_nb.core.importers.run_folder import FolderEntry, Inventory, classify, entries_sorted, wants_content
 from worldflux_nb.errors import InputError
-from worldflux_nb.io.files import file_digest, note_input
+from worldflux_nb.io.files import file_digest, note_input, note_input_folder
 from worldflux_nb.models.redaction import redact_text
 
 
@@ -40,6 +40,7 @@ def scan_folder(folder: str | os.PathLike[str], limits: ScanLimits = ScanLimits(
     if not root.is_dir():
         raise InputError(str(root), None, "is not a folder")
     real_root = os.path.realpath(root)
+    note_input_folder(real_root)  # a report or audit input written inside would change what was scanned
     started = time.monotonic()
     entries: list[FolderEntry] = []
     skipped: list[tuple[str, str]] = []

@@ -241,7 +241,7 @@ def _check_arrow(name: str, array: "pa.Array") -> None:
         raise EvidenceError(bad, name, f"must be a non-negative integer, not {array[bad].as_py()}")
     if name == "status":
         known = pc.is_in(array, value_set=_string_array(EPISODE_STATUSES))
-        if not pc.all(known).as_py():
+        if pc.all(known).as_py() is False:  # (null for an empty column: nothing to refuse)
             bad = _first(pc.invert(known).to_numpy(zero_copy_only=False))
             raise EvidenceError(bad, name, f"{_shown(array[bad].as_py())} is not a status "
                                            f"({', '.join(EPISODE_STATUSES)})")

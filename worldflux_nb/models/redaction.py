@@ -58,9 +58,13 @@ _OWN_RULES: tuple[tuple[str, str, str | int], ...] = (
                              r"(?=$|[\s\"',;])", "v"),
     ("cli_credential", r"(?i)(?<![A-Za-z0-9])(?:wandb|huggingface-cli|hf|docker|npm|gh)\s{1,5}(?:auth\s{1,5})?"
                        r"login\s{1,5}(?:--?[a-z-]{1,30}(?:[= ][^\s]{0,64})?\s{1,5}){0,4}(?P<v>[^\s\"'`-][^\s\"'`]{7,512})", "v"),
-    # netrc: `machine HOST login USER password SECRET`, or a `password SECRET` line of its own.
+    # netrc: `machine HOST login USER password SECRET`, or a `password SECRET` line of its own. The
+    # secret ends its line or is followed by another netrc token, so prose ("password reset required
+    # for the operator") is left alone.
     ("netrc_password", r"(?im)(?:(?<![A-Za-z0-9])login\s{1,5}[^\s]{1,256}\s{1,5}|^[ \t]{0,8})"
-                       r"(?:password|passwd)\s{1,5}(?P<v>[^\s\"'`]{4,512})", "v"),
+                       r"(?:password|passwd)[ \t]{1,5}(?P<v>[^\s\"'`\\]{4,512})"
+                       r"(?=[ \t]{0,64}(?:$|(?:machine|login|account|macdef|default|password)(?:[ \t]|$))"
+                       r"|[\"'`)\]}]|\\[nrt\"'\\])", "v"),
     ("aws_secret_key", r"(?i)aws_secret_access_key(?:\\{0,3}[\"'])?\s{0,5}(?:=|:|=>)\s{0,5}" + _VALUE, "value"),
     ("secret_assignment", r"(?i)" + _SECRET_KEY_END + r"(?:\\{0,3}[\"'])?\s{0,5}(?:=|:|=>)\s{0,5}" + _VALUE, "value"),
     ("file_url", r"(?i)(?<![A-Za-z0-9])file:/{1,3}[^" + _END + r"]*", 0),

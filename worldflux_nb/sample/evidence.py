@@ -30,7 +30,7 @@ import pandas as pd
 
 from worldflux_nb.core.run_sheet import planned_episodes_frame
 from worldflux_nb.core.statistics import stable_seed
-from worldflux_nb.io.files import write_outputs
+from worldflux_nb.io.files import make_private_folder, write_outputs
 from worldflux_nb.models.plan import ProtocolPlan
 from worldflux_nb.sample import harness_files
 
@@ -322,6 +322,6 @@ def write_sample_evidence(plan: ProtocolPlan, directory: str | Path, *, policy: 
     files = sample_files(plan, policy=policy, rate_shift=rate_shift)
     outputs = {path: text for f in files for path, text in f.outputs(directory).items()}
     for folder in sorted({path.parent for path in outputs} - {Path(directory)}):
-        folder.mkdir(parents=True, exist_ok=True)  # a results folder, as the harness leaves it
+        make_private_folder(folder)  # a results folder, as the harness leaves it (owner-only)
     write_outputs(outputs)
     return files
