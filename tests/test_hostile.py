@@ -24,7 +24,7 @@ from typing import Any, Callable
 import nbformat
 import pytest
 
-from hardening_support import Flow, cli, prepare, snapshot
+from hardening_support import OLD_MTIME, Flow, cli, prepare, snapshot
 
 from worldflux_nb.io import files as files_module
 
@@ -248,6 +248,50 @@ def nb_run(d: Path, *params: str, template: str | None = None) -> list[Any]:
     return argv
 
 
+def parquet_audit(f: Flow, d: Path, *, meta: Callable[[bytes], bytes | None] | None = None,
+                  column: tuple[str, Callable[[list[Any]], list[Any]]] | None = None,
+                  duplicate: str | None = None, rows: int | None = None) -> Path:
+    """The first probe's audit input imported as a.parquet, then its header or one column rewritten."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = d / "a.parquet"
+    assert cli(import_jsonl(f, d, evidence(f, d), path)).code == 0
+    table = pq.read_table(path)
+    header = dict(table.schema.metadata or {})
+    if meta is not None:
+        value = meta(header[b"worldflux_nb.header"])
+        header = {k: v for k, v in header.items() if k != b"worldflux_nb.header"}
+        header.update({b"worldflux_nb.header": value} if value is not None else {})
+    if column is not None:
+        name, edit = column
+        values = edit(table[name].to_pylist())
+        table = table.set_column(table.schema.get_field_index(name), name,
+                                 values if isinstance(values, pa.Array) else pa.array(values))
+    if duplicate is not None:
+        table = table.append_column(duplicate, table[duplicate])
+    if rows is not None:
+        table = table.slice(0, rows)
+    pq.write_table(table.replace_schema_metadata(header), path)
+    os.utime(path, (OLD_MTIME, OLD_MTIME))
+    return path
+
+
+def uint64_max(values: list[Any]) -> Any:
+    import pyarrow as pa
+
+    return pa.array([2**64 - 1] * len(values), pa.uint64())
+
+
+def packet_over(f: Flow, d: Path, audit: Path) -> list[Any]:
+    return ["eval-portfolio", "packet", "--plan", d / "plan.json", "--audit-input", f"{f.probes[0]}={audit}",
+            "--output", d / "out.md", "--packet-json", d / "out.json"]
+
+
+def receipt(d: Path, *extra: str) -> list[Any]:
+    return ["eval-portfolio", "plan-receipt", "--plan", d / "plan.json", *extra, "--output", d / "out.json"]
+
+
 TRACEBACKS = [
     Hostile("jsonl-5000-digit-index", "traceback",
             lambda f, d: import_jsonl(f, d, first_line_with(f, d, "e.jsonl", lambda l: l.replace(
@@ -358,6 +402,76 @@ TRACEBACKS = [
     Hostile("compare-template-p-compare-pair-of-numbers", "traceback",
             lambda f, d: nb_run(d, "compare", "[[1, 2]]", template="compare_policies"), "compare_policies.ipynb",
             "compare: must be a list"),
+    # Parquet audit inputs: hostile header metadata, wrong column types, huge and non-finite values.
+    Hostile("parquet-header-not-json", "traceback",
+            lambda f, d: packet_over(f, d, parquet_audit(f, d, meta=lambda h: b"{not json")), "a.parquet",
+            "worldflux_nb.header"),
+    Hostile("parquet-header-duplicate-key", "traceback",
+            lambda f, d: packet_over(f, d, parquet_audit(f, d, meta=lambda h: h.replace(b"{", b'{"probe_id": "x", ', 1))),
+            "a.parquet", "probe_id"),
+    Hostile("parquet-header-5000-digit", "traceback",
+            lambda f, d: packet_over(f, d, parquet_audit(f, d, meta=lambda h: h.replace(b"{", b'{"z": ' + HUGE.encode()
+                                                                                     + b", ", 1))),
+            "a.parquet", "digit integer"),
+    Hostile("parquet-header-missing", "traceback",
+            lambda f, d: packet_over(f, d, parquet_audit(f, d, meta=lambda h: None)), "a.parquet", "header"),
+    Hostile("parquet-episode-index-as-text", "traceback",
+            lambda f, d: packet_over(f, d, parquet_audit(f, d, column=("episode_index", lambda v: [str(x) for x in v]))),
+            "a.parquet", "episode_index"),
+    Hostile("parquet-seed-as-infinite-float", "traceback",
+            lambda f, d: packet_over(f, d, parquet_audit(f, d, column=("seed", lambda v: [float("inf")] * len(v)))),
+            "a.parquet", "seed"),
+    Hostile("parquet-episode-index-nan", "traceback",
+            lambda f, d: packet_over(f, d, parquet_audit(f, d, column=("episode_index", lambda v: [float("nan")] * len(v)))),
+            "a.parquet", "episode_index"),
+    Hostile("parquet-seed-beyond-int64", "traceback",
+            lambda f, d: packet_over(f, d, parquet_audit(f, d, column=("seed", uint64_max))),
+            "a.parquet", "seed"),
+    Hostile("parquet-duplicate-column", "traceback",
+            lambda f, d: packet_over(f, d, parquet_audit(f, d, duplicate="success")), "a.parquet", "success"),
+    Hostile("parquet-metadata-duplicate-key", "traceback",
+            lambda f, d: packet_over(f, d, parquet_audit(f, d, column=("metadata", lambda v: ['{"a":1,"a":2}'] * len(v)))),
+            "a.parquet", "metadata"),
+    Hostile("parquet-zero-rows", "traceback",
+            lambda f, d: packet_over(f, d, parquet_audit(f, d, rows=0)), "a.parquet", "audit_digest"),
+    Hostile("parquet-not-parquet", "traceback",
+            lambda f, d: packet_over(f, d, (d / "a.parquet").write_bytes(b"PAR1garbagePAR1") and d / "a.parquet"),
+            "a.parquet", None),
+    # New commands and flags of the last session.
+    Hostile("plan-receipt-received-by-too-long", "traceback",
+            lambda f, d: receipt(d, "--received-by", "x" * 200_000), None, "received_by"),
+    Hostile("plan-receipt-received-by-a-secret", "leak",
+            lambda f, d: receipt(d, "--received-by", "ghp_" + "a" * 36), None, "received_by: .*secret"),
+    Hostile("plan-receipt-received-by-forged-heading", "injection",
+            lambda f, d: receipt(d, "--received-by", "alice\n# Verdict: APPROVED"), None, "received_by: .*one line"),
+    Hostile("plan-receipt-received-by-terminal-escape", "injection",
+            lambda f, d: receipt(d, "--received-by", "alice\x1b[2J"), None, "received_by: .*control"),
+    Hostile("plan-alpha-denormal", "traceback",
+            lambda f, d: plan_cmd(d, d / "out.json", "--compare", "a", "b", "--alpha", "1e-320"), None, "alpha"),
+    Hostile("plan-sequential-looks-zero", "traceback",
+            lambda f, d: plan_cmd(d, d / "out.json", "--compare", "a", "b", "--sequential-looks", "0"), None,
+            "sequential.looks"),
+    Hostile("plan-sequential-max-episodes-zero", "traceback",
+            lambda f, d: plan_cmd(d, d / "out.json", "--compare", "a", "b", "--sequential-max-episodes", "0"), None,
+            "sequential.max.episodes"),
+    Hostile("import-max-bytes-negative", "traceback",
+            lambda f, d: import_jsonl(f, d, evidence(f, d), d / "out.json", "--max-bytes", "-5"), None,
+            "--max-bytes: must be a positive integer"),
+    Hostile("import-max-evidence-rows-zero", "traceback",
+            lambda f, d: import_jsonl(f, d, evidence(f, d), d / "out.json", "--max-evidence-rows", "0"), None,
+            "--max-evidence-rows: must be a positive integer"),
+    Hostile("packet-max-evidence-rows-negative", "traceback",
+            lambda f, d: packet(f, d, d / "out.md", d / "out.json") + ["--max-evidence-rows", "-1"], None,
+            "--max-evidence-rows"),
+    Hostile("triage-max-files-zero", "traceback",
+            lambda f, d: ["audit", "triage", d, "--max-files", "0", "--report", d / "out.md"], None, "--max-files"),
+    Hostile("triage-max-seconds-nan", "traceback",
+            lambda f, d: ["audit", "triage", d, "--max-seconds", "nan", "--report", d / "out.md"], None, "--max-seconds"),
+    Hostile("verify-max-bytes-zero", "traceback",
+            lambda f, d: ["audit", "verify", d / f.audit(f.probes[0]).name, evidence(f, d), "--plan", d / "plan.json",
+                          "--max-bytes", "0"], None, "--max-bytes"),
+    Hostile("notebook-run-timeout-zero", "traceback",
+            lambda f, d: nb_run(d) + ["--timeout", "0"], None, "--timeout"),
     Hostile("jsonl-deep-nesting", "traceback",
             lambda f, d: import_jsonl(f, d, first_line_with(f, d, "e.jsonl", lambda l: l.replace(
                 '"metadata": ', '"deep": ' + "[" * 100_000 + "]" * 100_000 + ', "metadata": ', 1)), d / "out.json"),

@@ -26,6 +26,30 @@ class Parser(argparse.ArgumentParser):
 Handler = Callable[[argparse.Namespace], int]
 
 
+def positive_int(text: str) -> int:
+    """An argparse type for limits and counts: 0 or a negative number is a usage error, not a limit."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {value}")
+    return value
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse type for a time limit: a finite number of seconds above zero."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds above 0, not {text}")
+    return value
+
+
 def build_parser() -> Parser:
     from worldflux_nb import __version__
     from worldflux_nb.cli import audit, demo, notebook, portfolio, profile

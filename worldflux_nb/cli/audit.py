@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from worldflux_nb.cli import positive_int, positive_seconds
 from worldflux_nb.core.importers import FORMATS, ALIASES, ImportOptions, importer_for, parse_level, parse_task_map
 from worldflux_nb.errors import InputError
 from worldflux_nb.io.files import json_text, write_outputs
@@ -151,10 +152,10 @@ def _handle_verify(args: argparse.Namespace) -> int:
 
 
 def _add_scan_limits(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--max-files", type=int, default=20_000, help="run-folder: stop after this many files")
-    parser.add_argument("--max-total-bytes", type=int, default=1024 ** 3,
+    parser.add_argument("--max-files", type=positive_int, default=20_000, help="run-folder: stop after this many files")
+    parser.add_argument("--max-total-bytes", type=positive_int, default=1024 ** 3,
                         help="run-folder: stop after reading this many bytes in all")
-    parser.add_argument("--max-seconds", type=float, default=120.0, help="run-folder: stop walking after this long")
+    parser.add_argument("--max-seconds", type=positive_seconds, default=120.0, help="run-folder: stop walking after this long")
 
 
 def register(groups: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -179,10 +180,10 @@ def register(groups: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
     imp.add_argument("--harness-version", metavar="VERSION",
                      help="the harness version that wrote a file that does not record it (LeRobot: "
                           "0.6.1 or later lets the import claim the harness's own episode order)")
-    imp.add_argument("--max-evidence-rows", type=int, default=DEFAULT_MAX_EVIDENCE_ROWS,
+    imp.add_argument("--max-evidence-rows", type=positive_int, default=DEFAULT_MAX_EVIDENCE_ROWS,
                      help="refuse evidence of more rows than this (the same flag and default as "
                           "`eval-portfolio packet`; it also caps the file at 1 KiB a row)")
-    imp.add_argument("--max-bytes", type=int, default=None,
+    imp.add_argument("--max-bytes", type=positive_int, default=None,
                      help="refuse input files larger than this many bytes (default: from "
                           f"--max-evidence-rows; run-folder files: {DEFAULT_MAX_BYTES})")
     imp.add_argument("--report", help="run-folder: also write the private triage report (Markdown)")
@@ -202,7 +203,7 @@ def register(groups: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
     ver.add_argument("--task", help="as given to `audit import`")
     ver.add_argument("--axis", help="as given to `audit import`")
     ver.add_argument("--level", help="as given to `audit import`")
-    ver.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES,
+    ver.add_argument("--max-bytes", type=positive_int, default=DEFAULT_MAX_BYTES,
                      help="refuse input files larger than this many bytes")
     ver.set_defaults(handler=_handle_verify)
 
@@ -210,6 +211,6 @@ def register(groups: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
     tri.add_argument("source", metavar="DIR", help="the run folder")
     tri.add_argument("--report", help="the triage report (Markdown)")
     tri.add_argument("--report-json", help="the triage report as JSON")
-    tri.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="do not read files larger than this")
+    tri.add_argument("--max-bytes", type=positive_int, default=DEFAULT_MAX_BYTES, help="do not read files larger than this")
     _add_scan_limits(tri)
     tri.set_defaults(handler=_handle_triage)

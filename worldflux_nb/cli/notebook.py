@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from worldflux_nb.cli import positive_int
 from worldflux_nb.errors import InputError
 
 EXIT_CELL_FAILED = 1
@@ -121,7 +122,7 @@ def register(groups: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
     run.add_argument("--output-dir", required=True, help="folder for the executed notebook and its artifacts")
     run.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
                      help="override a parameter (papermill-style; VALUE read as None/bool/number/JSON, else text)")
-    run.add_argument("--timeout", type=int, default=None, help="seconds a single cell may run")
+    run.add_argument("--timeout", type=positive_int, default=None, help="seconds a single cell may run")
     run.set_defaults(handler=_run)
 
     export = commands.add_parser("export", help="write packet and brief Markdown/JSON from an executed notebook")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from worldflux_nb.cli import positive_int
 from worldflux_nb.errors import InputError
 
 INTERVALS = {"wilson": "wilson", "clopper-pearson": "clopper_pearson"}
@@ -23,7 +24,7 @@ def register(group: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
                              "its rows agree (repeatable); inputs not verified this way are reported as such")
     packet.add_argument("--plan-receipt", help="the reviewer's plan_receipt.json: anchors the plan's freeze "
                                                "time in the reviewer's record instead of the plan's created_at")
-    packet.add_argument("--max-evidence-rows", type=int, default=None,
+    packet.add_argument("--max-evidence-rows", type=positive_int, default=None,
                         help="refuse an audit input of more rows than this (the same flag and default "
                              "as `audit import`; it also caps each audit input file at 1 KiB a row)")
     packet.add_argument("--output", required=True, help="packet.md to write")
@@ -141,14 +142,14 @@ def packet_command(args: argparse.Namespace) -> int:
 
 def receipt_command(args: argparse.Namespace) -> int:
     from worldflux_nb.core.conformance import plan_digest
-    from worldflux_nb.io.artifacts import artifact_json, load
+    from worldflux_nb.io.artifacts import artifact_json, load, validate
     from worldflux_nb.io.files import write_outputs
     from worldflux_nb.models.plan import ProtocolPlan
     from worldflux_nb.models.receipt import PlanReceipt
 
     plan = load(args.plan, ProtocolPlan)
-    receipt = PlanReceipt(plan_id=plan.plan_id, plan_digest=plan_digest(plan),
-                          received_by=args.received_by or None).sealed()
+    receipt = validate(PlanReceipt, {"plan_id": plan.plan_id, "plan_digest": plan_digest(plan),
+                                     "received_by": args.received_by or None}, "--received-by").sealed()
     write_outputs([(args.output, artifact_json(receipt))])
     print(f"plan receipt: {plan.plan_id} {receipt.plan_digest} received at {receipt.received_at}; "
           f"wrote {args.output} — keep it where the operator cannot change it")

@@ -152,6 +152,9 @@ def check_policy_name(name: str, field: str) -> None:
         raise InputError(None, field, f"{name[:8]}…: {exc}") from None
 
 
+MIN_ALPHA = 1e-9
+
+
 def with_comparisons(plan: "ProtocolPlan", declared: list[tuple[str, str]], *, alpha: float = 0.05,
                      multiplicity: str = "holm", primary_scopes: list[str] | None = None,
                      difference: float | None = 0.2, power: float = 0.8,
@@ -166,8 +169,8 @@ def with_comparisons(plan: "ProtocolPlan", declared: list[tuple[str, str]], *, a
         ComparisonDesign, ComparisonPower, DeclaredComparison, SequentialDesign,
     )
 
-    if not 0 < alpha < 1:
-        raise InputError(None, "alpha", "must be between 0 and 1")
+    if not MIN_ALPHA <= alpha < 1:  # below it, 1 - alpha/2 rounds to 1 and no critical value exists
+        raise InputError(None, "alpha", f"must be at least {MIN_ALPHA:g} and below 1")
     if multiplicity not in ("holm", "fdr_bh"):
         raise InputError(None, "multiplicity", "must be holm or fdr_bh")
     scopes = list(dict.fromkeys(primary_scopes or ["all"]))
@@ -201,8 +204,9 @@ def with_comparisons(plan: "ProtocolPlan", declared: list[tuple[str, str]], *, a
                                                   base + difference, alpha)[0]))
     sequential = None
     if sequential_max_episodes is not None or sequential_looks is not None:
-        most = sequential_max_episodes or plan.planned_episodes
-        looks = sequential_looks or 1
+        # 0 is a value to refuse, not "unset" (only None is unset).
+        most = plan.planned_episodes if sequential_max_episodes is None else sequential_max_episodes
+        looks = 1 if sequential_looks is None else sequential_looks
         if not 0 < most <= plan.planned_episodes:
             raise InputError(None, "sequential_max_episodes",
                              f"must be between 1 and the plan's {plan.planned_episodes} planned episodes")

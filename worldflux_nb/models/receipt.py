@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from worldflux_nb.models.common import Artifact, Digest, ShortText, Slug, now_field
+from pydantic import field_validator
+
+from worldflux_nb.models.common import Artifact, Digest, ShortText, Slug, now_field, refuse_secret
 
 
 class PlanReceipt(Artifact):
@@ -17,3 +19,13 @@ class PlanReceipt(Artifact):
     received_at: str = now_field()
     received_by: ShortText | None = None
     receipt_digest: Digest | None = None
+
+    # A name, shown in the packet and the brief: never a secret, never a control character.
+    _no_secret = field_validator("received_by")(refuse_secret)
+
+    @field_validator("received_by")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        if value is not None and any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("must be one line of printable text (no control characters)")
+        return value
