@@ -324,6 +324,24 @@ def test_openvla_log_and_videos_are_a_weaker_grade_in_harness_order(tmp_path: Pa
     assert [r["status"] for r in mid.episodes][-1] == "pending" and len(mid.episodes) == 6
 
 
+@pytest.mark.parametrize("lost", [{1, 4, 7, 10}, {1, 2, 3, 4}, {4, 5}, {10, 11, 12}],
+                         ids=["first-of-every-task", "first-task-and-next-first", "second-task-first-two",
+                              "last-task"])
+def test_openvla_videos_keep_their_place_when_some_are_missing(tmp_path: Path, lost: set[int]):
+    """Videos deleted or never written (episode=T of save_rollout_video) move no other video: each
+    lands on the task and initial state the log gives for the same T."""
+    texts = [LANGUAGE[f"libero_spatial/{i}"] for i in range(4)]
+    files = openvla_run("libero_spatial", texts, 3, outcome)
+    log = imported("libero-log", written(tmp_path / "log", {k: v for k, v in files.items() if k.endswith(".txt")}),
+                   TEST_PLAN, "libero")
+    place = [(r["task_id"], r["episode_index"]) for r in log.episodes]  # log order is T order
+    kept = {name: text for name, text in files.items()
+            if name.endswith(".mp4") and int(name.split("--episode=")[1].split("--")[0]) not in lost}
+    videos = imported("rollout-videos", write(tmp_path / "run", kept) / "rollouts", TEST_PLAN, "libero")
+    assert sorted((r["task_id"], r["episode_index"]) for r in videos.episodes) == sorted(
+        place[t - 1] for t in range(1, 13) if t not in lost)
+
+
 def test_simpler_env_video_names_carry_explicit_indexes(tmp_path: Path):
     folder = write(tmp_path / "results", simpler_env_videos("PutCarrotOnPlateInScene-v0", range(24), outcome))
     audit = imported("rollout-videos", folder, TEST_PLAN, "maniskill")

@@ -17,8 +17,9 @@
   OpenVLA `libero_utils.save_rollout_video`: `<time>--episode=<T>--success=<True|False>--task=<first
   50 characters of the instruction, lower case, spaces and dots as _>.mp4`, T counting every episode
   of the run from 1 (tasks in suite order, `num_trials_per_task` each). Index within the task:
-  `T - 1 - task ordinal * trials per task` (`harness_order`; trials per task read as the largest
-  task's count). SimplerEnv `simpler_env/evaluation/maniskill2_evaluator.py`
+  `T - 1 - task ordinal * trials per task` (`harness_order`; the ordinal is the task's place in its
+  suite, `suite/k` in the registry, and trials the smallest count all tasks' T fit, so missing videos
+  move nothing; tasks the registry does not know are read in folder order, trials the largest count). SimplerEnv `simpler_env/evaluation/maniskill2_evaluator.py`
   `run_maniskill2_eval_single_episode` (simpler-env/SimplerEnv commit 4ab7178e): `.../<env name>[_k_v
   ...]/rob_<x>_<y>_rot_.../<success|failure>_obj_episode_<id>[_<stat>_<value> ...].mp4`, the
   environment as the task and `obj_episode_id` the explicit index (`xy` object-variation names carry
@@ -254,25 +255,55 @@ def _openvla_rows(videos: list[tuple[int, bool, str, str]], probe_id: str,
         if not groups or groups[-1][0] != video[2]:
             groups.append((video[2], []))
         groups[-1][1].append(video)
-    trials = max(len(group) for _, group in groups)
-    counts = Counter(len(group) for _, group in groups)
-    if len(counts) > 1:
-        notes.append(f"tasks hold different numbers of videos ({dict(sorted(counts.items()))}); trials per "
-                     f"task read as {trials}: a task missing its first videos is misplaced")
-    rows: list[EvidenceRow] = []
-    for ordinal, (text, group) in enumerate(groups):
+    keys = []
+    for text, _ in groups:
         candidates = by_name.get(text, set())
-        key = next(iter(candidates)) if len(candidates) == 1 else text
+        keys.append(next(iter(candidates)) if len(candidates) == 1 else text)
+    ordinals, trials = _suite_places(keys, [[v[0] for v in group] for _, group in groups], notes)
+    rows: list[EvidenceRow] = []
+    for key, ordinal, (text, group) in zip(keys, ordinals, groups):
         task_id, axis, level = resolve(key, group[0][3])
-        for number, success, _, path in group:
+        for position, (number, success, _, path) in enumerate(group):
             index = number - 1 - ordinal * trials
             if not 0 <= index < trials:
-                index = group.index((number, success, text, path))
+                index = position
             row = outcome_row(probe_id=probe_id, task_id=task_id, axis=axis, level=level, index=index,
                               seed=None, status="completed", success=success)
             row["harness_task"] = redactor.text(text, path, limit=2000)  # type: ignore[typeddict-unknown-key]
             rows.append(row)
     return rows
+
+
+_SUITE_TASK = re.compile(r"^[a-z0-9_]+/(\d+)$")
+
+
+def _suite_places(keys: list[str], numbers: list[list[int]], notes: list[str]) -> tuple[list[int], int]:
+    """Each task's place in its suite and the run's trials per task, from the video numbers T.
+
+    `eval_libero` runs the suite's tasks in order, `num_trials_per_task` each, so task k's videos are
+    numbered k * trials + 1 .. (k + 1) * trials. With k from the registry's `suite/k` task ids, the
+    trials are the smallest count every task's numbers fit, so a task missing its first videos (or a
+    task missing altogether) keeps its place; without them, tasks are read in folder order.
+    """
+    places = [int(m.group(1)) if (m := _SUITE_TASK.match(key)) else None for key in keys]
+    largest = max(len(group) for group in numbers)
+    if None not in places and all(a < b for a, b in zip(places, places[1:])):
+        ordinals = [int(k) for k in places if k is not None]
+        low = max([largest] + [-(-max(group) // (k + 1)) for k, group in zip(ordinals, numbers)])
+        highs = [(min(group) - 1) // k for k, group in zip(ordinals, numbers) if k > 0]
+        high = min(highs, default=None)
+        if high is None or low <= high:
+            if high is not None and low < high:
+                notes.append(f"trials per task could be {low} to {high} (no task's last video pins it); "
+                             f"read as {low}")
+            return ordinals, low
+        notes.append(f"the video numbers fit no single count of trials per task in suite order; tasks "
+                     f"are read in folder order with {largest} trials each")
+    counts = Counter(len(group) for group in numbers)
+    if len(counts) > 1:
+        notes.append(f"tasks hold different numbers of videos ({dict(sorted(counts.items()))}); trials per "
+                     f"task read as {largest}: a task missing its first videos is misplaced")
+    return list(range(len(numbers))), largest
 
 
 def _simpler_rows(videos: list[tuple[str, int, bool, str]], probe_id: str, resolve: Any,
