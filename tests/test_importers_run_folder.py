@@ -206,3 +206,90 @@ def test_every_harness_shape_is_recognised(tmp_path: Path, name, content, kind):
     (folder / name).write_text(content)
     entry = scan_folder(folder).inventory.entries[0]
     assert entry.kind == kind, entry
+
+
+def vla_eval_run(folder: Path, suites: dict[str, list[int]]) -> Path:
+    """One vla-eval run over several benchmarks: `merge_db` writes one `<safe_name>_aggregate.json`
+    per benchmark into the run's output folder (worldflux_nb.sample.harness_files)."""
+    from worldflux_nb.core.registry import builtin_registry
+    from worldflux_nb.sample.harness_files import VlaEvalConfig, libero_tasks, vla_eval_aggregate, vla_eval_episodes
+
+    language = {t.task_id: t.instruction for p in builtin_registry().probes if p.probe_id == "libero" for t in p.tasks}
+    folder.mkdir(parents=True, exist_ok=True)
+    for suite, ids in suites.items():
+        config = VlaEvalConfig(subname=suite, episodes_per_task=3, tasks=[language[f"{suite}/{i}"] for i in ids],
+                               params={"suite": suite, "seed": 7})
+        recorded, _ = vla_eval_episodes(libero_tasks(suite, ids, language.__getitem__), config,
+                                        lambda task, ep: (len(task) + ep) % 3 != 0)
+        for name, text in vla_eval_aggregate(f"LIBEROBenchmark_{suite}", recorded, config).items():
+            (folder / name).write_text(text)
+    return folder
+
+
+def test_one_runs_result_files_import_together_as_the_folder_importer_reads_them(tmp_path: Path):
+    folder = vla_eval_run(tmp_path / "run", {"libero_spatial": [0, 3], "libero_object": [1]})
+    (folder / "eval.log").write_text("INFO started\n")
+    result, out, _ = import_folder(tmp_path, folder)
+    assert result.code == 0, result.stderr
+    assert "2 result files in ." in result.stdout
+    plan = write_plan(tmp_path)
+    direct = tmp_path / "direct.json"
+    assert run_cli(["audit", "import", "vla-eval", folder, "--plan", plan, "--probe", "libero",
+                    "--output", direct]).code == 0
+    folder_audit, direct_audit = load(out), load(direct)
+    assert len(folder_audit.episodes) == 9
+    assert folder_audit.episodes == direct_audit.episodes
+    assert [f.name for f in folder_audit.source.files] == [f.name for f in direct_audit.source.files]
+    report = read_json(tmp_path / "report.json")
+    assert report["decision"] == "import" and report["folder"] == "."
+    assert any("one run's results" in note for note in report["notes"])
+
+
+@pytest.mark.parametrize("layout", ["two folders", "mixed formats"])
+def test_result_files_of_different_runs_or_formats_stay_ambiguous(tmp_path: Path, layout: str):
+    folder = vla_eval_run(tmp_path / "run" / "a", {"libero_spatial": [0]})
+    if layout == "two folders":
+        vla_eval_run(tmp_path / "run" / "b", {"libero_object": [1]})
+    else:
+        shutil.copy(HARNESS / "lerobot_eval_info_multitask.json", folder / "eval_info.json")
+    result, out, _ = import_folder(tmp_path, tmp_path / "run")
+    assert result.code == 2 and "ambiguous: 2 candidate" in result.stderr
+    assert not out.exists()
+
+
+def test_an_openvla_run_folder_offers_its_log_and_videos(tmp_path: Path):
+    """OpenVLA's `eval_libero` leaves only a log and rollout videos: refused, with the two commands
+    that import them (a weaker grade the triage never imports on its own)."""
+    from worldflux_nb.core.registry import builtin_registry
+    from worldflux_nb.sample.harness_files import openvla_run
+
+    language = {t.task_id: t.instruction for p in builtin_registry().probes if p.probe_id == "libero" for t in p.tasks}
+    folder = tmp_path / "run"
+    files = openvla_run("libero_spatial", [language[f"libero_spatial/{i}"] for i in range(2)], 2,
+                        lambda task, ep: ep == 0)
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    result, out, _ = import_folder(tmp_path, folder)
+    assert result.code == 2 and not out.exists()
+    assert "`audit import libero-log experiments/logs/EVAL-libero_spatial-openvla-" in result.stderr
+    assert "`audit import rollout-videos` on the folder (4 video names)" in result.stderr
+    scan = scan_folder(folder)
+    decision = triage(scan.inventory)
+    (log,) = [e for e in scan.inventory.entries if e.kind == "log"]
+    assert log.format == "libero-log" and len(decision.offers) == 2
+    assert run_cli(["audit", "import", "rollout-videos", folder, "--plan", write_plan(tmp_path), "--probe",
+                    "libero", "--output", tmp_path / "videos.json"]).code == 0
+
+
+def test_a_claim_safe_candidate_beside_a_log_notes_the_weaker_evidence(tmp_path: Path):
+    from worldflux_nb.sample.harness_files import openvla_run
+
+    folder = lerobot_run(tmp_path / "run")
+    for name, text in openvla_run("libero_spatial", ["pick up the black bowl"], 1, lambda t, e: True).items():
+        if name.endswith(".txt"):
+            (folder / "EVAL.txt").write_text(text)
+    result, out, _ = import_folder(tmp_path, folder)
+    assert result.code == 0, result.stderr
+    notes = read_json(tmp_path / "report.json")["notes"]
+    assert any("weaker grade (not used): `audit import libero-log EVAL.txt`" in n for n in notes)

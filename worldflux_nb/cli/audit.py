@@ -1,7 +1,8 @@
 """`audit import FORMAT SOURCE` and `audit triage DIR`: harness output in, sealed AuditInput out.
 
 `audit import run-folder DIR` writes the audit input and its private triage report only when the
-folder has exactly one claim-safe candidate; a refused folder exits 2 with the reasons and writes
+folder has exactly one claim-safe candidate (or one run's result files side by side, read together
+as the format's folder importer reads them); a refused folder exits 2 with the reasons and writes
 nothing, and `audit triage DIR --report r.md` writes the inventory report on its own.
 """
 
@@ -81,7 +82,7 @@ def _report_outputs(args: argparse.Namespace, report) -> list[tuple[str, str]]:
 def _handle_run_folder(args: argparse.Namespace) -> int:
     from worldflux_nb.core.importers import run_folder
     from worldflux_nb.io.artifacts import audit_input_file
-    from worldflux_nb.io.evidence_files import import_bytes
+    from worldflux_nb.io.evidence_files import import_bytes, import_result_files
 
     options = _options(args)
     plan = _load_plan(args.plan)
@@ -94,14 +95,22 @@ def _handle_run_folder(args: argparse.Namespace) -> int:
                            "report.md` writes the full inventory)")
     candidate = decision.candidate
     importer = FORMATS[candidate.format or ""]
-    audit = import_bytes(importer, scan.contents[candidate.path],
-                         source=str(Path(args.source) / candidate.path), plan=plan,
-                         probe_id=args.probe, options=options)
+    if decision.folder is not None:  # one run's result files, read as the format's folder importer reads them
+        prefix = "" if decision.folder == "." else decision.folder + "/"
+        members = sorted(decision.candidates, key=lambda c: c.path)
+        named = [(c.path[len(prefix):], scan.contents[c.path]) for c in members]
+        audit = import_result_files(importer, named, source=str(Path(args.source) / decision.folder), plan=plan,
+                                    probe_id=args.probe, options=options)
+        read = f"{len(named)} result files in {decision.folder}"
+    else:
+        audit = import_bytes(importer, scan.contents[candidate.path],
+                             source=str(Path(args.source) / candidate.path), plan=plan,
+                             probe_id=args.probe, options=options)
+        read = candidate.path
     report = run_folder.report_for(scan.inventory, decision, probe_id=args.probe,
                                    audit_digest=audit.audit_digest, episodes=len(audit.episodes))
     write_outputs([(args.output, audit_input_file(audit, args.output)), *_report_outputs(args, report)])
-    print(f"audit input: {args.output} from {candidate.path} ({candidate.format}, "
-          f"{len(audit.episodes)} episodes)")
+    print(f"audit input: {args.output} from {read} ({candidate.format}, {len(audit.episodes)} episodes)")
     return 0
 
 

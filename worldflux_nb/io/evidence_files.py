@@ -144,17 +144,29 @@ def import_folder(importer: Importer, path: str | os.PathLike[str], *, plan: Pro
                             size_bytes=len(listing))]
     else:
         chosen = [name for name in names if importer.folder_files.match(Path(name).name)]
-        contents, files, total = [], [], 0
+        named, total = [], 0
         for name in chosen:
             data = read_bytes(root / name, max_bytes=max_bytes)
             total += len(data)
             if total > max_bytes:
                 raise InputError(source, None, f"its result files hold over {max_bytes} bytes")
-            contents.append((name, decode_for(importer, data, str(root / name))))
-            files.append(SourceFile(name=name[-200:], digest=file_digest(data), size_bytes=len(data)))
-        folder = Folder(name=root.name, files=tuple(contents))
+            named.append((name, data))
+        return import_result_files(importer, named, source=source, plan=plan, probe_id=probe_id,
+                                   options=options)
     with gc_paused():
         audit = importer(folder, source_name=source, plan=plan, probe_id=probe_id, options=options)
+        return with_files(audit, files)
+
+
+def import_result_files(importer: Importer, named: list[tuple[str, bytes]], *, source: str,
+                        plan: ProtocolPlan, probe_id: str, options: ImportOptions = ImportOptions()) -> AuditInput:
+    """A harness folder's result files, already read ((path relative to the folder, bytes) in name
+    order), parsed together as the folder importer reads them."""
+    contents = [(name, decode_for(importer, data, str(Path(source) / name))) for name, data in named]
+    files = [SourceFile(name=name[-200:], digest=file_digest(data), size_bytes=len(data)) for name, data in named]
+    with gc_paused():
+        audit = importer(Folder(name=Path(source).name, files=tuple(contents)), source_name=source, plan=plan,
+                         probe_id=probe_id, options=options)
         return with_files(audit, files)
 
 

@@ -96,8 +96,9 @@ def run_folder_report_document(report: RunFolderReport) -> Document:
     """The private triage report of a run folder: what it holds and why it was imported or refused."""
     t = report.triage
     inv = report.inventory
-    verdict = (f"Imported {t.candidate.path} ({t.candidate.format})" if t.decision == "import" and t.candidate
-               else "Refused: no audit input was written")
+    verdict = ("Refused: no audit input was written" if t.decision != "import" or t.candidate is None
+               else f"Imported {len(t.candidates)} result files of {t.folder} ({t.candidate.format}) together"
+               if t.folder is not None else f"Imported {t.candidate.path} ({t.candidate.format})")
     blocks: list[Any] = [
         Banner("LOCAL_PRIVATE: a read-only inventory of a run folder. File paths are relative to the "
                "folder; nothing in it was changed or uploaded.", "warning"),
@@ -113,6 +114,8 @@ def run_folder_report_document(report: RunFolderReport) -> Document:
         Heading("Candidates (per-episode evidence)"),
         Table(["file", "format", "digest"], [[c.path, c.format, c.digest] for c in t.candidates])
         if t.candidates else Paragraph("None found."),
+        Heading("Evidence of a weaker grade (not imported)"),
+        BulletList(list(t.offers), empty_text="None found."),
         Heading("What the folder holds"),
         Table(["kind", "files"], sorted(report.counts().items())),
         Heading("Notes"),

@@ -40,6 +40,9 @@ class Importer:
     sniff_suffixes: tuple[str, ...] = ()
     # A folder given as SOURCE: the files of it this importer reads (a name pattern), for `json` readers.
     folder_files: Any = None
+    # Suffixes of the files the run-folder triage names this importer for but never imports with it
+    # (evidence of a weaker grade: a log, video file names).
+    offer_suffixes: tuple[str, ...] = ()
     # (what the harness records, the evidence status it becomes): DESIGN "Importers".
     failure_mapping: tuple[tuple[str, str], ...] = ()
 
@@ -97,10 +100,11 @@ IMPORTERS: tuple[Importer, ...] = (
              failure_mapping=maniskill.FAILURE_MAPPING),
     Importer("libero-log", "text", False, logs.parse_libero_log, logs.detect_log,
              "OpenVLA EVAL-*.txt log or a captured openpi LIBERO log (weaker grade: a log)",
-             aliases=("openvla-log", "openpi-log"), failure_mapping=logs.LOG_FAILURE_MAPPING),
+             aliases=("openvla-log", "openpi-log"), offer_suffixes=(".txt", ".log"),
+             failure_mapping=logs.LOG_FAILURE_MAPPING),
     Importer("rollout-videos", "folder_names", False, logs.parse_rollout_videos, logs.detect_videos,
              "a folder of OpenVLA or SimplerEnv rollout videos (weaker grade: file names)",
-             aliases=("openvla-videos", "simpler-env-videos"),
+             aliases=("openvla-videos", "simpler-env-videos"), offer_suffixes=(".mp4",),
              failure_mapping=logs.VIDEO_FAILURE_MAPPING),
     Importer("jsonl", "text", False, generic.parse_jsonl, _detect_jsonl,
              "generic evidence, one JSON object a line", sniff_suffixes=(".jsonl",)),
@@ -124,5 +128,10 @@ def sniffers(suffix: str) -> list[Importer]:
     return [importer for importer in IMPORTERS if suffix.lower() in importer.sniff_suffixes]
 
 
+def offered(suffix: str) -> list[Importer]:
+    """The weaker-grade importers the run-folder triage names (never uses) for a file with this suffix."""
+    return [importer for importer in IMPORTERS if suffix.lower() in importer.offer_suffixes]
+
+
 __all__ = ["ALIASES", "FORMATS", "IMPORTERS", "Folder", "ImportOptions", "Importer", "audit_input_from_frame",
-           "importer_for", "parse_level", "parse_task_map", "sniffers", "with_files"]
+           "importer_for", "offered", "parse_level", "parse_task_map", "sniffers", "with_files"]

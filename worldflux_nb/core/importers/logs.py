@@ -72,7 +72,8 @@ def detect_log(text: Any) -> str | None:
     if not isinstance(text, str):
         return None
     head = text[:20000]
-    if _START.search(head) and _TASK.search(head.replace("\r", "")):
+    # Line by line: `_TASK` ends at `$`, which without MULTILINE is only the end of the text.
+    if _START.search(head) and any(_TASK.search(line) for line in head.splitlines()):
         return "per_episode" if "Success: " in text else "missing_denominator"
     return None
 

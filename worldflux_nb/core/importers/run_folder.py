@@ -2,9 +2,12 @@
 
 Pure logic over an inventory the edge (worldflux_nb.io.run_folder_scan) builds by walking the folder.
 A folder yields an audit input only when exactly one distinct file holds per-episode evidence in a
-known harness format, nothing in the folder looks like a credential, and the walk was complete.
-Otherwise it is refused with every reason that applies: aggregate-only, score-only, missing
-denominator information, ambiguous (two or more candidates), likely secrets, incomplete scan.
+known harness format (or the candidates are one harness run's result files side by side, read
+together as that format's folder importer reads them: one vla-eval `*_aggregate.json` per benchmark),
+nothing in the folder looks like a credential, and the walk was complete. Otherwise it is refused with
+every reason that applies: aggregate-only, score-only, missing denominator information, ambiguous
+(two or more candidates), likely secrets, incomplete scan. Evidence of a weaker grade (an OpenVLA log,
+rollout video names) is named with the command that imports it, never imported by the triage.
 Host-local paths (LeRobot writes absolute video paths) are redacted on import, not a refusal.
 """
 
@@ -67,6 +70,10 @@ class Triage:
     candidate: FolderEntry | None
     candidates: tuple[FolderEntry, ...]
     notes: tuple[str, ...] = ()
+    # When the candidates are one run's result files read together: their folder ("." the folder itself).
+    folder: str | None = None
+    # Weaker-grade evidence found, each as the `audit import` command that reads it.
+    offers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,7 +106,8 @@ class RunFolderReport:
             "schema_version": self.SCHEMA, "privacy": PRIVACY, "folder": self.folder_name,
             "created_at": self.created_at, "decision": t.decision, "reasons": list(t.reasons),
             "notes": list(t.notes), "candidate": entry(t.candidate) if t.candidate else None,
-            "candidates": [entry(c) for c in t.candidates], "probe_id": self.probe_id,
+            "candidates": [entry(c) for c in t.candidates], "folder": t.folder, "offers": list(t.offers),
+            "probe_id": self.probe_id,
             "audit_digest": self.audit_digest, "episodes": self.episodes, "counts": self.counts(),
             "scan": {"files_seen": self.inventory.files_seen, "bytes_read": self.inventory.bytes_read,
                      "limits_hit": list(self.inventory.limits_hit),
@@ -135,6 +143,9 @@ def classify(path: str, size_bytes: int, data: bytes | None, *, digest: str | No
         return FolderEntry(kind="video", detail="rollout video (not evidence of outcome)", **common)
     if suffix in ARCHIVE_SUFFIXES:
         return FolderEntry(kind="archive", detail="archive (not opened: extract it to triage its content)", **common)
+    offer = _offered_log(suffix, data) if data is not None else None
+    if offer:
+        return FolderEntry(kind="log", format=offer, detail="per-episode log (a weaker grade of evidence)", **common)
     if suffix in LOG_SUFFIXES or p.name.lower() in ("stdout.txt", "stderr.txt"):
         return FolderEntry(kind="log", detail="log file", **common)
     if suffix in EVIDENCE_SUFFIXES and data is not None:
@@ -149,6 +160,49 @@ def _credential_kinds(data: bytes) -> tuple[str, ...]:
     _, kinds = redact_text(data.decode("utf-8", errors="replace"))
     # Host paths (LeRobot writes absolute video paths) are redacted on import, not a refusal.
     return tuple(sorted({k for k in kinds if is_secret_kind(k)}))
+
+
+def _offered_log(suffix: str, data: bytes) -> str | None:
+    """The weaker-grade text importer (an OpenVLA or openpi log) whose per-episode shape this file has."""
+    from worldflux_nb.core.importers import offered
+
+    readers = [importer for importer in offered(suffix) if importer.reads == "text"]
+    if not readers:
+        return None
+    text = data.decode("utf-8-sig", errors="replace")
+    return next((importer.name for importer in readers if importer.detect(text) == "per_episode"), None)
+
+
+def _offered_videos(entries: Sequence[FolderEntry]) -> list[str]:
+    """The folder-name importers (rollout videos) that read per-episode outcomes from this folder's
+    video names, as the command that imports the whole folder with one."""
+    from worldflux_nb.core.importers import Folder, IMPORTERS
+
+    offers = []
+    for importer in IMPORTERS:
+        names = [e.path for e in entries if e.kind == "video" and PurePosixPath(e.path).suffix.lower()
+                 in importer.offer_suffixes]
+        if names and importer.reads == "folder_names" and importer.detect(
+                Folder(name="", files=tuple((name, None) for name in names))) == "per_episode":
+            offers.append(f"`audit import {importer.name}` on the folder ({len(names)} video names)")
+    return offers
+
+
+def _results_folder(candidates: Sequence[FolderEntry]) -> str | None:
+    """The folder whose candidates are one harness run's result files side by side (same format, one
+    folder, names its folder importer reads), which that importer reads together; else None."""
+    from worldflux_nb.core.importers import FORMATS
+
+    formats = {c.format for c in candidates}
+    parents = {str(PurePosixPath(c.path).parent) for c in candidates}
+    if len(candidates) < 2 or len(formats) != 1 or len(parents) != 1:
+        return None
+    importer = FORMATS.get(formats.pop() or "")
+    if importer is None or importer.folder_files is None:
+        return None
+    if not all(importer.folder_files.match(PurePosixPath(c.path).name) for c in candidates):
+        return None
+    return parents.pop()
 
 
 def _sniff(suffix: str, data: bytes) -> tuple[EntryKind, str | None, str]:
@@ -210,13 +264,16 @@ def triage(inventory: Inventory) -> Triage:
         else:
             distinct[key] = entry
     candidates = tuple(distinct.values())
+    folder = _results_folder(candidates)
+    offers = tuple([f"`audit import {e.format} {e.path}`" for e in inventory.entries if e.kind == "log" and e.format]
+                   + _offered_videos(inventory.entries))
 
     secret = [e for e in inventory.entries if e.secret_kinds]
     if secret:
         listed = "; ".join(f"{e.path} ({', '.join(e.secret_kinds)})" for e in secret[:5])
         reasons.append(f"likely secrets: {listed}{' ...' if len(secret) > 5 else ''} — remove them "
                        "from the folder before importing")
-    if len(candidates) > 1:
+    if len(candidates) > 1 and folder is None:
         reasons.append("ambiguous: " + f"{len(candidates)} candidate per-episode files ("
                        + ", ".join(f"{c.path} [{c.format}]" for c in candidates[:5])
                        + "); import the one that matches the plan with `audit import FORMAT FILE`")
@@ -228,6 +285,9 @@ def triage(inventory: Inventory) -> Triage:
                 reasons.append(f"{label}: {paths} — {_SHAPE_DETAIL[kind]}")
         if not reasons or all(r.startswith("likely secrets") for r in reasons):
             reasons.append("no per-episode evidence in a known format was found")
+        if offers:
+            reasons.append("evidence of a weaker grade the triage does not import: " + "; ".join(offers[:5])
+                           + " — import it by name if a log or file names are evidence enough for the review")
         if inventory.skipped:
             reasons.append("not followed or unreadable: " + ", ".join(
                 f"{path} ({why})" for path, why in inventory.skipped[:5]))
@@ -243,10 +303,16 @@ def triage(inventory: Inventory) -> Triage:
         if candidates and by_kind.get(kind):
             notes.append(f"also found {len(by_kind[kind])} {kind.replace('_', '-')} file(s); "
                          "summaries are not evidence and were not used")
-    decision = "import" if len(candidates) == 1 and not reasons else "refuse"
+    if candidates and offers:
+        notes.append("also found evidence of a weaker grade (not used): " + "; ".join(offers[:5]))
+    if folder is not None:
+        notes.append(f"{len(candidates)} {candidates[0].format} result files in "
+                     f"{'the folder' if folder == '.' else folder} are one run's results: read together")
+    decision = "import" if (len(candidates) == 1 or folder is not None) and not reasons else "refuse"
     return Triage(decision=decision, reasons=tuple(reasons),
                   candidate=candidates[0] if decision == "import" else None,
-                  candidates=candidates, notes=tuple(notes))
+                  candidates=candidates, notes=tuple(notes),
+                  folder=folder if decision == "import" else None, offers=offers)
 
 
 def report_for(inventory: Inventory, decision: Triage, *, probe_id: str | None = None,
