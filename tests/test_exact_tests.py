@@ -70,3 +70,116 @@ def test_permutation_p_is_never_below_its_resolution_and_sees_a_lean():
     flat = association_permutation(np.array([2, 2, 2, 2, 2, 2]), sizes, np.linspace(0, 1, 6), seed=1, draws=999)
     lean = association_permutation(np.array([0, 0, 0, 2, 4, 6]), sizes, np.linspace(0, 1, 6), seed=1, draws=999)
     assert flat.p_value >= 1 / 1000 and flat.p_value > 0.5 and lean.p_value < 0.01
+
+
+def _exact_sum_sf(params, observed) -> float:
+    """P(S >= observed) for a sum of independent hypergeometric counts, from each full pmf convolved."""
+    total = np.array([1.0])
+    for population, marked, drawn in params:
+        total = np.convolve(total, stats.hypergeom.pmf(np.arange(drawn + 1), population, marked, drawn))
+    return float(total[max(observed, 0):].sum())
+
+
+stratum = st.tuples(st.integers(1, 14), st.integers(0, 14), st.integers(0, 14)).map(
+    lambda t: (t[0], min(t[1], t[0]), min(t[2], t[0])))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(stratum, min_size=1, max_size=6), st.integers(-3, 40))
+def test_sum_of_hypergeometrics_is_the_convolution_of_the_strata(params, observed):
+    assert np.isclose(hypergeom_sum_sf(params, observed), _exact_sum_sf(params, observed), rtol=1e-9, atol=1e-12)
+
+
+def test_large_strata_convolve_through_the_fft_to_the_same_tail():
+    """Supports of a few hundred values take the FFT branch of the convolution; the tail is unchanged."""
+    params = [(2000, 600, 600), (1500, 400, 500), (900, 300, 300)]
+    mean = sum(m * d / n for n, m, d in params)
+    for observed in (int(mean) - 40, int(mean), int(mean) + 25, int(mean) + 60):
+        assert np.isclose(hypergeom_sum_sf(params, observed), _exact_sum_sf(params, observed), rtol=1e-7, atol=1e-15)
+    assert hypergeom_sum_sf(params, 0) == 1.0 and hypergeom_sum_sf(params, 1401) == 0.0
+
+
+def test_stratified_and_tail_tests_are_their_exact_conditional_distributions():
+    strata = [(12, 5, 4, 3), (9, 1, 1, 1), (10, 4, 1, 1), (8, 8, 3, 3), (7, 0, 2, 0), (6, 3, 6, 3)]
+    usable = [(n, s, m, a) for n, s, m, a in strata if 0 < m < n and 0 < s < n]
+    result = stratified_exact_greater(strata)
+    observed = sum(a for *_, a in usable)
+    assert np.isclose(result.statistic, observed - sum(m * s / n for n, s, m, _ in usable))
+    assert np.isclose(result.p_value, _exact_sum_sf([(n, s, m) for n, s, m, _ in usable], observed))
+    # A stratum where every unit (or none) is marked, or every unit (or none) succeeded, has no chance
+    # to lean: it changes neither the statistic nor the p-value.
+    assert stratified_exact_greater(usable) == result
+    assert stratified_exact_greater([(5, 5, 2, 2), (5, 0, 2, 0)]).p_value == 1.0
+    tails = [(10, 3, 2), (12, 1, 1), (9, 9, 9), (6, 2, 0)]
+    tail = tail_hits_test(tails)
+    kept = [(n, m, h) for n, m, h in tails if 0 < m < n]
+    assert np.isclose(tail.statistic, sum(h for *_, h in kept) - sum(m * m / n for n, m, _ in kept))
+    assert np.isclose(tail.p_value, _exact_sum_sf([(n, m, m) for n, m, _ in kept], sum(h for *_, h in kept)))
+    assert tail_hits_test([(5, 0, 0), (5, 5, 5)]).p_value == 1.0
+
+
+def _exact_permutation_p(counts, sizes, weights) -> float:
+    """The two-sided p-value of the weighted statistic over every outcome of the multivariate
+    hypergeometric (counts given their total), enumerated."""
+    from itertools import product
+    from math import comb
+
+    sizes, weights = np.asarray(sizes), np.asarray(weights, dtype=float)
+    centred = weights - sizes @ weights / sizes.sum()
+    observed = abs(np.asarray(counts) @ centred)
+    total, p = int(np.sum(counts)), 0.0
+    for outcome in product(*(range(s + 1) for s in sizes)):
+        if sum(outcome) == total:
+            ways = np.prod([comb(int(s), k) for s, k in zip(sizes, outcome)])
+            if abs(np.asarray(outcome) @ centred) >= observed - 1e-9:
+                p += ways
+    return p / comb(int(sizes.sum()), total)
+
+
+def test_permutation_p_value_estimates_the_exact_one():
+    sizes, weights = np.array([4, 3, 5, 4]), np.array([0.0, 1.0, 2.0, 3.0])
+    for counts in ([1, 1, 2, 1], [0, 1, 2, 3], [2, 0, 1, 0]):
+        exact = _exact_permutation_p(counts, sizes, weights)
+        result = association_permutation(np.array(counts), sizes, weights, seed=11, draws=4999)
+        assert abs(result.p_value - exact) < 0.025, (counts, result.p_value, exact)
+        expected = np.sum(counts) * (sizes @ weights) / sizes.sum()
+        assert np.isclose(result.statistic, np.asarray(counts) @ weights - expected)
+    # Every draw is at least as extreme as a count exactly at its expectation; none is as extreme as
+    # all counts in the heaviest cell: p is 1, and the resolution 1 / (1 + draws).
+    even = association_permutation(np.array([2, 2]), np.array([10, 10]), np.array([0.0, 1.0]), seed=3, draws=499)
+    assert even.p_value == 1.0
+    corner = association_permutation(np.array([0, 0, 0, 9]), np.array([40, 40, 40, 9]), np.arange(4.0), seed=3,
+                                      draws=499)
+    assert corner.p_value == 1 / 500
+
+
+def test_permutation_p_value_is_the_same_whatever_the_chunks_and_for_the_same_seed(monkeypatch):
+    """Draws come in chunks (CHUNK_ENTRIES cells x draws at most, or growing from FIRST_CHUNK with
+    `stop_above`); the generator's stream, and so the p-value, does not depend on them."""
+    import worldflux_nb.core.exact_tests as exact
+
+    rng = np.random.default_rng(0)
+    sizes = rng.integers(5, 30, size=40)
+    weights = rng.normal(size=40)
+    counts = rng.binomial(sizes, 0.3)
+    whole = association_permutation(counts, sizes, weights, seed=9, draws=999)
+    assert whole == association_permutation(counts, sizes, weights, seed=9, draws=999)
+    monkeypatch.setattr(exact, "CHUNK_ENTRIES", 40 * 97)  # chunks of 97 draws
+    chunked = association_permutation(counts, sizes, weights, seed=9, draws=999)
+    assert chunked == whole and 0.01 < whole.p_value < 0.99
+    assert association_permutation(counts.astype(float), sizes.astype(float), weights, seed=9, draws=999) == whole
+    others = {association_permutation(counts, sizes, weights, seed=s, draws=999).p_value for s in range(4)}
+    assert len(others) > 1  # the seed is used
+
+
+def test_stopping_early_never_changes_a_p_value_at_or_below_the_threshold():
+    sizes, weights = np.full(8, 15), np.linspace(0, 1, 8)
+    for counts in ([1, 2, 3, 4, 5, 6, 7, 8], [3, 3, 4, 3, 4, 3, 4, 3], [0, 1, 1, 2, 3, 4, 6, 7]):
+        full = association_permutation(np.array(counts), sizes, weights, seed=4, draws=1999)
+        for threshold in (0.001, 0.01, 0.05, 0.5):
+            early = association_permutation(np.array(counts), sizes, weights, seed=4, draws=1999,
+                                            stop_above=threshold)
+            if full.p_value <= threshold:
+                assert early == full
+            else:
+                assert threshold < early.p_value <= full.p_value
