@@ -134,3 +134,20 @@ def test_each_denominator_policy_counts_what_design_says():
     assert {name: (p.successes, p.denominator) for name, p in policies.items()} == {
         "all_planned": (1, 24), "attempted": (1, 23), "completed_only": (1, 3)}
     assert policies["completed_only"].optimistic and not policies["all_planned"].optimistic
+
+
+@pytest.mark.parametrize("policy", ["all_planned", "attempted", "completed_only"])
+def test_a_comparison_arm_counts_what_the_packet_counts(policy: str):
+    """The comparison's arms and the packet read one denominator rule: the same evidence gives the
+    same successes and denominator under each policy, re-runs and infra-then-success included."""
+    from worldflux_nb.core.compare import arm_evidence
+
+    plan = make_plan(6).model_copy(update={"denominator_policy": policy})
+    kinds = [[OK], [FAIL], [("timeout", False)], [("infra_failure", None)], [("pending", None)], [],
+             [("infra_failure", None), OK], [FAIL, OK], [("pending", None), FAIL]]
+    evidence = [audit(plan, "alpha", rows_for(plan, "alpha", lambda e, i: kinds[i % len(kinds)]))]
+    overall = next(p for p in build_packet(plan, evidence).denominator_policies
+                   if p.probe_id is None and p.policy == policy)
+    arm = arm_evidence(plan, "candidate", evidence)
+    assert (int(np.count_nonzero(arm.counted & arm.success)), int(np.count_nonzero(arm.counted))) == (
+        overall.successes, overall.denominator)

@@ -23,6 +23,7 @@ from worldflux_nb.core.compare_stats import (
     probability_better, probability_paired_better, unpaired_score_interval, unpaired_test,
 )
 from worldflux_nb.core.conformance import ConformanceResult, check_conformance, plan_digest
+from worldflux_nb.core.episode_outcomes import episode_outcomes
 from worldflux_nb.core.statistics import counted, episode_indicators, optional_float
 from worldflux_nb.errors import InputError
 from worldflux_nb.models.comparison import (
@@ -49,7 +50,7 @@ class ArmEvidence:
 
 def arm_evidence(plan: ProtocolPlan, name: str, audits: Sequence[AuditInput]) -> ArmEvidence:
     result = check_conformance(plan, audits)
-    indicators = episode_indicators(result.episodes)
+    indicators = episode_indicators(episode_outcomes(result.arrays))
     return ArmEvidence(name=name, audits=tuple(audits), result=result,
                        counted=counted(indicators, plan.denominator_policy),
                        success=indicators["success"].to_numpy(dtype=bool))

@@ -14,6 +14,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from worldflux_nb.core.episode_outcomes import EpisodeOutcomes
+
 IntervalMethod = Literal["wilson", "clopper_pearson"]
 INTERVAL_METHODS: tuple[IntervalMethod, ...] = ("wilson", "clopper_pearson")
 BOOTSTRAP_REPLICATES = 2000
@@ -83,19 +85,18 @@ def optional_float(value: float) -> float | None:
     return None if value is None or not np.isfinite(value) else float(value)
 
 
-def episode_indicators(episodes: pd.DataFrame) -> pd.DataFrame:
+def episode_indicators(outcomes: EpisodeOutcomes) -> pd.DataFrame:
     """Per planned episode, what each denominator policy counts: success, infra, completed, planned.
 
-    `episodes` is conformance's per-planned-episode frame (columns matched, status, success).
+    Read from all of an episode's conformant attempts (core.episode_outcomes), as the packet's cell
+    sums are, so a comparison's arm and the packet count the same denominator whatever the row order.
     """
-    matched = episodes["matched"].to_numpy(dtype=bool)
-    status = episodes["status"].to_numpy(dtype=object)
     return pd.DataFrame({
-        "success": episodes["success"].to_numpy(dtype=bool),
-        "infra": matched & (status == "infra_failure"),
-        "completed": matched & ((status == "completed") | (status == "timeout")),
+        "success": outcomes.success,
+        "infra": outcomes.infra_only,
+        "completed": outcomes.scored,
         "planned": 1,
-    }, index=episodes.index)
+    })
 
 
 def policy_table(sums: pd.DataFrame) -> pd.DataFrame:
