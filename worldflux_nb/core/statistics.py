@@ -86,7 +86,7 @@ def optional_float(value: float) -> float | None:
 
 
 def episode_indicators(outcomes: EpisodeOutcomes) -> pd.DataFrame:
-    """Per planned episode, what each denominator policy counts: success, infra, completed, planned.
+    """Per planned episode, what the denominator policies read: success, infra (only), completed.
 
     Read from all of an episode's conformant attempts (core.episode_outcomes), as the packet's cell
     sums are, so a comparison's arm and the packet count the same denominator whatever the row order.
@@ -95,7 +95,6 @@ def episode_indicators(outcomes: EpisodeOutcomes) -> pd.DataFrame:
         "success": outcomes.success,
         "infra": outcomes.infra_only,
         "completed": outcomes.scored,
-        "planned": 1,
     })
 
 
@@ -171,10 +170,6 @@ def task_weighted(successes: np.ndarray, n: np.ndarray, *, seed: int,
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(means, [tail, 100 - tail])
     return TaskWeighted(float(rates.mean()), float(low), float(high))
-
-
-def rate(successes: int, n: int) -> float | None:
-    return successes / n if n else None
 
 
 def percent(value: float | None) -> str:
