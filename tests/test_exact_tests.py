@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from worldflux_nb.core.exact_tests import (
-    association_permutation, cell_excess_p, holm, hypergeom_pmf, hypergeom_sf, hypergeom_sum_sf,
+    association_permutation, binomial_excess, cell_excess_p, holm, hypergeom_pmf, hypergeom_sf, hypergeom_sum_sf,
     stratified_exact_greater, tail_hits_test,
 )
 
@@ -183,3 +183,11 @@ def test_stopping_early_never_changes_a_p_value_at_or_below_the_threshold():
                 assert early == full
             else:
                 assert threshold < early.p_value <= full.p_value
+
+
+def test_binomial_excess_is_the_one_sided_exact_binomial_test():
+    for count, trials, rate in [(7, 20, 0.1), (2, 20, 0.1), (0, 5, 0.3), (5, 5, 0.3)]:
+        result = binomial_excess(count, trials, rate)
+        assert np.isclose(result.p_value, stats.binom.sf(count - 1, trials, rate))
+        assert np.isclose(result.statistic, count / trials)
+    assert binomial_excess(0, 0, 0.1).p_value == 1.0 and binomial_excess(0, 0, 0.1).statistic == 0.0
