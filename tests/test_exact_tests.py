@@ -109,13 +109,16 @@ def test_stratified_and_tail_tests_are_their_exact_conditional_distributions():
     # A stratum where every unit (or none) is marked, or every unit (or none) succeeded, has no chance
     # to lean: it changes neither the statistic nor the p-value.
     assert stratified_exact_greater(usable) == result
-    assert stratified_exact_greater([(5, 5, 2, 2), (5, 0, 2, 0)]).p_value == 1.0
+    nothing = stratified_exact_greater([(5, 5, 2, 2), (5, 0, 2, 0)])
+    # No usable stratum: no excess and p = 1, reported under the same test as any other call.
+    assert (nothing.test, nothing.statistic, nothing.p_value) == (result.test, 0.0, 1.0)
     tails = [(10, 3, 2), (12, 1, 1), (9, 9, 9), (6, 2, 0)]
     tail = tail_hits_test(tails)
     kept = [(n, m, h) for n, m, h in tails if 0 < m < n]
     assert np.isclose(tail.statistic, sum(h for *_, h in kept) - sum(m * m / n for n, m, _ in kept))
     assert np.isclose(tail.p_value, _exact_sum_sf([(n, m, m) for n, m, _ in kept], sum(h for *_, h in kept)))
-    assert tail_hits_test([(5, 0, 0), (5, 5, 5)]).p_value == 1.0
+    none_usable = tail_hits_test([(5, 0, 0), (5, 5, 5)])
+    assert (none_usable.statistic, none_usable.p_value) == (0.0, 1.0)
 
 
 def _exact_permutation_p(counts, sizes, weights) -> float:
