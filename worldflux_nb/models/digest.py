@@ -61,10 +61,32 @@ def _plain(value: Any) -> Any:
     raise _NotPlain
 
 
+def _all_plain(value: Any) -> bool:
+    """Whether orjson writes `value` as it is, exactly as `json.dumps` does: only dicts, lists, strings,
+    integers, booleans, None and floats outside (-1e-4, 1e-4) other than 0, all finite. One pass
+    without copies; the common case for an artifact (`_plain` copies only when this says no)."""
+    stack: list[Any] = [(value,)]  # only containers are pushed
+    push = stack.append
+    while stack:
+        item = stack.pop()
+        for element in (item.values() if type(item) is dict else item):
+            t = type(element)
+            if t is str or t is int or t is bool or element is None:
+                continue
+            if t is float:
+                if element - element != 0 or (element and -_SMALLEST_SHARED < element < _SMALLEST_SHARED):
+                    return False  # non-finite (inf - inf is NaN) or spelt differently by orjson
+            elif t is dict or t is list or t is tuple:
+                push(element)
+            else:
+                return False
+    return True
+
+
 def _orjson(value: Any, option: int) -> bytes | None:
     """orjson's bytes where they are `json.dumps`'s, None where `json.dumps` must write the value."""
     try:
-        return orjson.dumps(_plain(value), option=option)
+        return orjson.dumps(value if _all_plain(value) else _plain(value), option=option)
     except (_NotPlain, orjson.JSONEncodeError):
         return None
 
