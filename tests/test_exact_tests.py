@@ -194,3 +194,27 @@ def test_binomial_excess_is_the_one_sided_exact_binomial_test():
         assert np.isclose(result.p_value, stats.binom.sf(count - 1, trials, rate))
         assert np.isclose(result.statistic, count / trials)
     assert binomial_excess(0, 0, 0.1).p_value == 1.0 and binomial_excess(0, 0, 0.1).statistic == 0.0
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from([1, 8, 64]))
+def test_stopping_early_never_changes_a_p_value_it_could_report(seed, first_chunk):
+    """Draws come in chunks (growing from FIRST_CHUNK) when the test may stop early; the generator's
+    stream does not depend on the chunking, so a p-value at or below `stop_above` is the full one."""
+    import worldflux_nb.core.exact_tests as exact
+
+    rng = np.random.default_rng(seed)
+    cells = int(rng.integers(2, 40))
+    sizes = rng.integers(5, 40, size=cells)
+    counts = rng.binomial(sizes, rng.uniform(0.05, 0.5))
+    weights = rng.random(cells)
+    full = association_permutation(counts, sizes, weights, seed=seed, draws=999)
+    original = exact.FIRST_CHUNK
+    try:
+        exact.FIRST_CHUNK = first_chunk
+        never_stops = association_permutation(counts, sizes, weights, seed=seed, draws=999, stop_above=1.0)
+        stops = association_permutation(counts, sizes, weights, seed=seed, draws=999, stop_above=0.05)
+    finally:
+        exact.FIRST_CHUNK = original
+    assert never_stops.p_value == full.p_value
+    assert stops.p_value == full.p_value if full.p_value <= 0.05 else stops.p_value > 0.05

@@ -26,7 +26,7 @@ PERMUTATIONS = 4999
 CHUNK_ENTRIES = 4_000_000
 # With `stop_above`, draws come in chunks growing from this size; the generator's stream is the same
 # whatever the chunking, so the hits among the first k draws never depend on it.
-FIRST_CHUNK = 64
+FIRST_CHUNK = 8
 # Above this many products a convolution goes through the FFT instead of numpy's direct sum.
 DIRECT_CONVOLUTION = 1 << 16
 
