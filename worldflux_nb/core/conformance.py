@@ -59,6 +59,10 @@ class ConformanceResult:
         """The rows frame for these row positions only (without building the whole frame)."""
         return rows_frame(self.arrays, np.asarray(positions, dtype=np.int64))
 
+    def episodes_at(self, positions: np.ndarray) -> pd.DataFrame:
+        """The episodes frame for these planned episodes only (without building the whole frame)."""
+        return episodes_frame(self.arrays, np.asarray(positions, dtype=np.int64))
+
     def rows_in(self, category: str) -> pd.DataFrame:
         return self.rows[self.rows["category"] == category]
 

@@ -102,16 +102,19 @@ def rows_frame(a: ConformanceArrays, at: np.ndarray | None = None) -> pd.DataFra
     }, copy=False)
 
 
-def episodes_frame(a: ConformanceArrays) -> pd.DataFrame:
-    """Per planned episode: matched or missing, the matched row's status, and re-run-proof success."""
-    first = a.first
+def episodes_frame(a: ConformanceArrays, at: np.ndarray | None = None) -> pd.DataFrame:
+    """Per planned episode (or per position in `at`): matched or missing, the matched row's status,
+    and re-run-proof success."""
+    pick = (lambda values: values) if at is None else (lambda values: values[at])
+    first = pick(a.first)
     found = first >= 0
-    at = first[found]
-    episodes = a.keys.planned.drop(columns=["level_key"])
-    episodes["attempts"] = a.attempts.astype(np.int64)
-    episodes["attempt_successes"] = a.attempt_successes.astype(np.int64)
+    matched_at = first[found]
+    episodes = a.keys.planned_at(at).drop(columns=["level_key"]) if at is not None else \
+        a.keys.planned.drop(columns=["level_key"])
+    episodes["attempts"] = pick(a.attempts).astype(np.int64)
+    episodes["attempt_successes"] = pick(a.attempt_successes).astype(np.int64)
     status = np.full(len(first), np.nan, dtype=object)
-    status[found] = object_array(a.ev.statuses)[a.ev.status[at]]
+    status[found] = object_array(a.ev.statuses)[a.ev.status[matched_at]]
     episodes["status"] = pd.Series(status, index=episodes.index, dtype=object)
     seed, seed_missing = (a.ev.seed, a.ev.seed_missing) if len(a.ev) else (np.zeros(1, np.int64), np.ones(1, bool))
     safe = np.maximum(first, 0)
@@ -121,7 +124,7 @@ def episodes_frame(a: ConformanceArrays) -> pd.DataFrame:
     for column, values in (("input", np.repeat(np.asarray(a.accepted, dtype=np.int64), a.sizes)),
                            ("row", row_numbers)):
         out = np.full(len(first), np.nan)
-        out[found] = values[at]
+        out[found] = values[matched_at]
         episodes[column] = out
     episodes["attempt_failures"] = episodes["attempts"] - episodes["attempt_successes"]
     episodes["matched"] = episodes["attempts"] > 0

@@ -13,7 +13,7 @@ from worldflux_nb.core.statistics import IntervalMethod, interval, percent, unde
 from worldflux_nb.models.common import NOMINAL_AXIS
 from worldflux_nb.models.evidence import AuditInput
 from worldflux_nb.models.packet import (
-    Aggregate, CellResult, CherryPickSignals, Conformance, Finding, PolicyResult, ProbeSummary,
+    CATEGORIES, Aggregate, CellResult, CherryPickSignals, Conformance, Finding, PolicyResult, ProbeSummary,
 )
 from worldflux_nb.models.plan import ProtocolPlan
 
@@ -90,15 +90,14 @@ def cherry_pick_signals(result: ConformanceResult, order_inferred: bool = False)
     With `order_inferred` (some accepted evidence has identity inferred from row order), which rows
     fall outside the plan was decided by their order, so the rows kept out are not said to be inert.
     """
-    rows, episodes = result.rows, result.episodes
-    # Only the success column of each selection: a million-row frame is costly to filter whole.
-    matched = rows.loc[rows["category"] == "matched", "row_success"]
-    outside = rows.loc[rows["category"] == "out_of_protocol", "row_success"]
+    a = result.arrays  # conformance's arrays: a million-row frame is costly to filter whole
+    matched = a.row_success[a.category == CATEGORIES.index("matched")]
+    outside = a.row_success[a.category == CATEGORIES.index("out_of_protocol")]
     in_rate = float(matched.mean()) if len(matched) else None
     out_rate = float(outside.mean()) if len(outside) else None
-    rerolled = episodes[episodes["attempts"] > 1]
-    hidden = rerolled[(rerolled["attempt_successes"] > 0) & (rerolled["attempt_failures"] > 0)]
-    seed_bad = int((rows["category"] == "seed_mismatch").sum())
+    rerolled = a.attempts > 1
+    hidden = rerolled & (a.attempt_successes > 0) & (a.attempts - a.attempt_successes > 0)
+    seed_bad = int((a.category == CATEGORIES.index("seed_mismatch")).sum())
     statements = []
     if len(outside):
         comparison = ("higher than" if out_rate > in_rate + 0.05 else
@@ -111,10 +110,11 @@ def cherry_pick_signals(result: ConformanceResult, order_inferred: bool = False)
                "row order, so which rows fell outside was decided by the order the rows were given in."))
     else:
         statements.append("No evidence row falls outside the plan.")
-    if len(rerolled):
+    rerolled, hidden = int(rerolled.sum()), int(hidden.sum())
+    if rerolled:
         statements.append(
-            f"{plural(len(rerolled), 'planned episode was', 'planned episodes were')} run more than once; "
-            f"in {len(hidden)} of them a failed attempt sits next to a successful one. Each counts as "
+            f"{plural(rerolled, 'planned episode was', 'planned episodes were')} run more than once; "
+            f"in {hidden} of them a failed attempt sits next to a successful one. Each counts as "
             "a success only if every attempt succeeded, so re-rolling a failure never raises the score.")
     else:
         statements.append("No planned episode was re-run.")
@@ -126,8 +126,8 @@ def cherry_pick_signals(result: ConformanceResult, order_inferred: bool = False)
         statements.append("Every recorded seed of a planned episode agrees with the plan.")
     return CherryPickSignals(
         in_protocol_success_rate=in_rate, out_of_protocol_success_rate=out_rate,
-        out_of_protocol_rows=len(outside), rerolled_episodes=len(rerolled),
-        rerolled_failures_hidden=len(hidden), seed_mismatches=seed_bad, statements=statements)
+        out_of_protocol_rows=len(outside), rerolled_episodes=rerolled,
+        rerolled_failures_hidden=hidden, seed_mismatches=seed_bad, statements=statements)
 
 
 def unsupported_claims(plan: ProtocolPlan, result: ConformanceResult, cells: pd.DataFrame,

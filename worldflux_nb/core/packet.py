@@ -192,9 +192,11 @@ def cell_results(plan: ProtocolPlan, result: ConformanceResult,
     weak = underpowered(low, high, denominator, max_half_width=targets.max_ci_half_width,
                         min_episodes=targets.min_episodes_per_cell)
     out = []
+    # Built without validation: every value is converted right here from the plan's validated cells
+    # and conformance's counts (a NaN would still be refused when the packet is written).
     for i, cell in enumerate(plan.cells):
         n = int(denominator[i])
-        out.append(CellResult(
+        out.append(CellResult.model_construct(
             cell_id=cell.cell_id, probe_id=cell.probe_id, task_id=cell.task_id, axis=cell.axis,
             level=cell.level, planned=int(planned[i]),
             matched=int(matched[i]), missing=int(planned[i] - matched[i]),
@@ -230,14 +232,20 @@ def rows_per_cell(plan: ProtocolPlan, result: ConformanceResult) -> pd.DataFrame
                         columns=list(CATEGORIES))
 
 
-def with_named_cell(plan: ProtocolPlan, rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows plus `cell_of_key`: the plan cell their probe/task/axis/level names, if any."""
-    keys = pd.DataFrame({
+def with_named_cell(plan: ProtocolPlan, rows: pd.DataFrame, keys: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The rows plus `cell_of_key`: the plan cell their probe/task/axis/level names, if any
+    (`keys`: cell_keys(plan), when the caller already has it)."""
+    keys = cell_keys(plan) if keys is None else keys
+    return rows.merge(keys, on=["probe_id", "task_id", "axis", "level_key"], how="left")
+
+
+def cell_keys(plan: ProtocolPlan) -> pd.DataFrame:
+    """Each plan cell's probe, task, axis, level text and id."""
+    return pd.DataFrame({
         "probe_id": [c.probe_id for c in plan.cells], "task_id": [c.task_id for c in plan.cells],
         "axis": [c.axis for c in plan.cells], "level_key": [str(c.level) for c in plan.cells],
         "cell_of_key": [c.cell_id for c in plan.cells],
     })
-    return rows.merge(keys, on=["probe_id", "task_id", "axis", "level_key"], how="left")
 
 
 def policy_results(plan: ProtocolPlan, result: ConformanceResult,
@@ -442,11 +450,12 @@ def flagged_episodes(plan: ProtocolPlan, result: ConformanceResult, audit_inputs
         if counts.any():
             per_cell[kind] = {cell_ids[i]: int(counts[i]) for i in np.flatnonzero(counts)}
     flagged: list[FlaggedEpisode] = []
+    keys = cell_keys(plan)
     for kind, chosen in selections.items():
         shown = _in_plan_order(result, chosen)[:FLAGS_PER_KIND]
-        for _, row in with_named_cell(plan, result.rows_at(shown)).iterrows():
+        for _, row in with_named_cell(plan, result.rows_at(shown), keys).iterrows():
             flagged.append(_flag(kind, row, _row_detail(kind, row, result.pinned_keys)))
-    for _, row in result.episodes.iloc[missing[:FLAGS_PER_KIND]].iterrows():
+    for _, row in result.episodes_at(missing[:FLAGS_PER_KIND]).iterrows():
         flagged.append(_flag("missing", row.drop(labels=["status", "success"]),
                              f"planned episode of {row['cell_id']} (planned seed {value_text(row['seed'])}) "
                              "has no conformant evidence"))

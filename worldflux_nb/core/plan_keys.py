@@ -48,23 +48,32 @@ class PlanKeys:
     @cached_property
     def planned(self) -> pd.DataFrame:
         """The run-sheet columns (as planned_episodes_frame gives them) from the cached arrays."""
+        return self.planned_at(None)
+
+    def planned_at(self, at: np.ndarray | None) -> pd.DataFrame:
+        """`planned`, or only its rows at these positions (as `planned.iloc[at]`, without building it)."""
         cells = self.plan.cells
+        pick = (lambda values: values) if at is None else (lambda values: values[at])
+        cell = pick(self.planned_cell)
 
         def per_cell(values: list[Any], dtype: str | None = None) -> Any:
             table = pd.array(values, dtype=dtype) if dtype else object_array(values)
-            return table.take(self.planned_cell)
+            return table.take(cell)
 
-        return pd.DataFrame({
+        frame = pd.DataFrame({
             "cell_id": per_cell([c.cell_id for c in cells], "str"),
             "probe_id": per_cell([c.probe_id for c in cells], "str"),
             "task_id": per_cell([c.task_id for c in cells], "str"),
             "axis": per_cell([c.axis for c in cells], "str"),
             "level": pd.Series(per_cell([c.level for c in cells]), dtype=object, copy=False),
-            "episode_index": self.episode_index,
-            "seed": pd.arrays.IntegerArray(self.seed, self.seed_missing),
+            "episode_index": pick(self.episode_index),
+            "seed": pd.arrays.IntegerArray(pick(self.seed), pick(self.seed_missing)),
             "level_key": per_cell([str(c.level) for c in cells], "str"),
-            "planned_ix": np.arange(len(self.planned_cell), dtype=np.int64),
+            "planned_ix": np.arange(len(cell), dtype=np.int64) if at is None else at.astype(np.int64),
         }, copy=False)
+        if at is not None:
+            frame.index = pd.Index(at)  # the labels `planned.iloc[at]` keeps
+        return frame
 
     def positions(self, cell: np.ndarray, episode_index: np.ndarray) -> np.ndarray:
         """Per (plan cell position or -1, episode index): the planned episode's position, or -1."""
