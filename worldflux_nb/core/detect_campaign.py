@@ -9,7 +9,6 @@ not as one mismatch per row. Rows carrying several harness run ids in one probe 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from worldflux_nb.core.conformance import ConformanceResult
 from worldflux_nb.core.finding_cells import in_plan_order, named
@@ -66,33 +65,42 @@ def _planned_run_seed(plan: ProtocolPlan, probe_id: str) -> int | None:
         return None
 
 
-def index_offset_findings(plan: ProtocolPlan, result: ConformanceResult, total: int) -> list[Finding]:
-    """Cells whose evidence indexes are the planned ones shifted by one offset, grouped per probe."""
+def shifted_cells(plan: ProtocolPlan, result: ConformanceResult) -> dict[tuple[str, int], list[int]]:
+    """{(probe, offset): positions of the plan cells whose evidence indexes are the planned ones
+    shifted by that offset}, cells ascending.
+
+    Per cell at once (no loop over cells): the offset is the cell's lowest evidence index minus its
+    lowest planned one; the cell is shifted when every evidence index minus the offset is planned
+    in that cell and not every evidence index itself is.
+    """
     a = result.arrays
     named_cell = result.named_cells
     if named_cell is None or not len(a.ev):
-        return []
-    starts = np.r_[0, np.cumsum(np.bincount(a.keys.planned_cell, minlength=len(plan.cells)))]
-    frame = pd.DataFrame({"cell": named_cell, "index": a.ev.episode_index})
-    frame = frame[frame["cell"] >= 0].drop_duplicates()
-    # Per cell at once (no loop over cells): the offset is the cell's lowest evidence index minus its
-    # lowest planned one; the cell is shifted when every evidence index minus the offset is planned
-    # in that cell and not every evidence index itself is.
-    planned_cell = np.repeat(np.arange(len(plan.cells)), np.diff(starts))
-    planned_min = pd.Series(a.keys.episode_index).groupby(planned_cell).min()
-    cell, index = frame["cell"].to_numpy(), frame["index"].to_numpy()
-    offset = frame.groupby("cell")["index"].transform("min").to_numpy() - planned_min.reindex(cell).to_numpy()
-    planned = pd.MultiIndex.from_arrays([planned_cell, a.keys.episode_index])
-    checks = pd.DataFrame({
-        "cell": cell, "offset": offset,
-        "shifted": pd.MultiIndex.from_arrays([cell, index - offset]).isin(planned),
-        "as_planned": pd.MultiIndex.from_arrays([cell, index]).isin(planned)})
-    per_cell = checks.groupby("cell", sort=True).agg(offset=("offset", "first"), shifted=("shifted", "all"),
-                                                     as_planned=("as_planned", "all"))
+        return {}
+    keys, size = a.keys, len(plan.cells)
+    has_name = named_cell >= 0
+    cell, index = named_cell[has_name].astype(np.int64), a.ev.episode_index[has_name]
+    evidence_min = np.full(size, np.iinfo(np.int64).max)
+    np.minimum.at(evidence_min, cell, index)
+    planned_min = np.full(size, np.iinfo(np.int64).max)
+    np.minimum.at(planned_min, keys.planned_cell, keys.episode_index)
+    has_planned = np.bincount(keys.planned_cell, minlength=size) > 0
+    cell_offset = np.where(has_planned, evidence_min - planned_min, 0)
+    shifted = (keys.positions(cell, index - cell_offset[cell]) >= 0) & has_planned[cell]
+    as_planned = keys.positions(cell, index) >= 0
+    with_rows = np.bincount(cell, minlength=size) > 0
+    all_shifted = np.bincount(cell, weights=~shifted, minlength=size) == 0
+    all_as_planned = np.bincount(cell, weights=~as_planned, minlength=size) == 0
     by_probe: dict[tuple[str, int], list[int]] = {}
-    hits = per_cell[(per_cell["offset"] != 0) & per_cell["shifted"] & ~per_cell["as_planned"]]
-    for cell_ix, cell_offset in zip(hits.index.tolist(), hits["offset"].tolist()):
-        by_probe.setdefault((plan.cells[cell_ix].probe_id, int(cell_offset)), []).append(int(cell_ix))
+    for cell_ix in np.flatnonzero(with_rows & has_planned & (cell_offset != 0) & all_shifted & ~all_as_planned):
+        by_probe.setdefault((plan.cells[cell_ix].probe_id, int(cell_offset[cell_ix])), []).append(int(cell_ix))
+    return by_probe
+
+
+def index_offset_findings(plan: ProtocolPlan, result: ConformanceResult, total: int) -> list[Finding]:
+    """Cells whose evidence indexes are the planned ones shifted by one offset, grouped per probe."""
+    by_probe = shifted_cells(plan, result)
+    starts = np.r_[0, np.cumsum(np.bincount(result.arrays.keys.planned_cell, minlength=len(plan.cells)))]
     out = []
     for (probe, offset), cells in sorted(by_probe.items()):
         planned = int(sum(starts[c + 1] - starts[c] for c in cells))

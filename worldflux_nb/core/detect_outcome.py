@@ -176,27 +176,33 @@ def unverified_findings(result: ConformanceResult, total_planned: int) -> list[F
     return out
 
 
+def tail_strata(result: ConformanceResult, outcomes: EpisodeOutcomes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per plan cell: planned episodes, missing ones, and missing ones among its last `missing` in run
+    order (the cell's episodes by episode index, initial states / seeds as the harness loops, ties in
+    plan order)."""
+    keys = result.arrays.keys
+    missing = ~outcomes.matched
+    size = len(keys.plan.cells)
+    order = np.lexsort((keys.episode_index, keys.planned_cell))
+    cell, gone = keys.planned_cell[order], missing[order]
+    n = np.bincount(cell, minlength=size)
+    m = np.bincount(cell, weights=gone, minlength=size).astype(np.int64)
+    rank = np.arange(len(order)) - (np.cumsum(n) - n)[cell]
+    hits = np.bincount(cell, weights=gone & (rank >= (n - m)[cell]), minlength=size).astype(np.int64)
+    return n, m, hits
+
+
 def early_stopping_findings(result: ConformanceResult, outcomes: EpisodeOutcomes,
                             total_planned: int) -> list[Finding]:
     """Per probe: are missing episodes the last ones of their cells' run order (a run stopped early)?"""
-    keys = result.arrays.keys
-    plan = keys.plan
-    missing = ~outcomes.matched
-    starts = np.r_[0, np.cumsum(np.bincount(keys.planned_cell, minlength=len(plan.cells)))]
+    plan = result.arrays.keys.plan
+    n, m, hits = tail_strata(result, outcomes)
+    probes = np.array([c.probe_id for c in plan.cells], dtype=object)
     out = []
-    for probe in dict.fromkeys(c.probe_id for c in plan.cells):
-        strata, tails = [], []
-        for i, c in enumerate(plan.cells):
-            if c.probe_id != probe:
-                continue
-            # Run order: the cell's episodes in plan order (initial states / seeds as the harness loops).
-            order = np.argsort(keys.episode_index[starts[i]:starts[i + 1]], kind="stable")
-            gone = missing[starts[i]:starts[i + 1]][order]
-            n, m = len(gone), int(gone.sum())
-            hits = int(gone[n - m:].sum()) if m else 0
-            strata.append((n, m, hits))
-            if 0 < m < n and hits == m:
-                tails.append(c.cell_id)
+    for probe in dict.fromkeys(probes.tolist()):
+        mine = np.flatnonzero(probes == probe)
+        strata = list(zip(n[mine].tolist(), m[mine].tolist(), hits[mine].tolist()))
+        tails = [plan.cells[i].cell_id for i in mine if 0 < m[i] < n[i] and hits[i] == m[i]]
         test = tail_hits_test(strata)
         if test.p_value > DETECTION_ALPHA or not tails:
             continue

@@ -1,0 +1,93 @@
+"""The packet's column-wise shortcuts agree with the plain definitions they replace: the episodes
+frame for a few planned episodes, the shifted-index cells and the early-stopping strata, each
+against a per-cell loop over random evidence with every defect (tests/test_scale.py's generator)
+and planted index shifts."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from test_conformance import audit, make_plan
+from test_scale import defective_rows
+from worldflux_nb.core.conformance import check_conformance
+from worldflux_nb.core.detect_campaign import shifted_cells
+from worldflux_nb.core.detect_outcome import tail_strata
+from worldflux_nb.core.episode_outcomes import episode_outcomes
+
+
+def evidence(seed: int):
+    rng = random.Random(seed)
+    plan = make_plan(int(rng.choice([6, 9])))
+    rows = defective_rows(plan, rng)
+    for probe, probe_rows in rows.items():  # shift a few cells' indexes, or drop their tails
+        for cell in plan.cells:
+            if cell.probe_id != probe or rng.random() < 0.5:
+                continue
+            mine = [r for r in probe_rows if (r["task_id"], r["axis"], str(r["level"])) ==
+                    (cell.task_id, cell.axis, str(cell.level))]
+            if rng.random() < 0.5:
+                shift = rng.choice([-3, -1, 2, 5, 10])
+                if mine and min(r["episode_index"] for r in mine) + shift < 0:
+                    shift = -shift  # indexes stay non-negative
+                for r in mine:
+                    r["episode_index"] += shift
+            else:
+                for r in sorted(mine, key=lambda r: r["episode_index"])[-rng.randrange(1, 4):]:
+                    probe_rows.remove(r)
+    inputs = [audit(plan, probe, probe_rows) for probe, probe_rows in rows.items()]
+    return plan, check_conformance(plan, inputs)
+
+
+def reference_shifted(plan, result):
+    a = result.arrays
+    planned: dict[int, set[int]] = {}
+    for cell, index in zip(a.keys.planned_cell.tolist(), a.keys.episode_index.tolist()):
+        planned.setdefault(cell, set()).add(index)
+    found: dict[int, set[int]] = {}
+    for cell, index in zip(result.named_cells.tolist(), a.ev.episode_index.tolist()):
+        if cell >= 0:
+            found.setdefault(cell, set()).add(index)
+    out: dict[tuple[str, int], list[int]] = {}
+    for cell in sorted(found):
+        indexes = found[cell]
+        if cell not in planned:
+            continue
+        offset = min(indexes) - min(planned[cell])
+        if offset and all(i - offset in planned[cell] for i in indexes) and \
+                not all(i in planned[cell] for i in indexes):
+            out.setdefault((plan.cells[cell].probe_id, offset), []).append(cell)
+    return out
+
+
+def reference_strata(result, outcomes):
+    keys = result.arrays.keys
+    missing = ~outcomes.matched
+    n, m, hits = [], [], []
+    for cell in range(len(keys.plan.cells)):
+        mine = np.flatnonzero(keys.planned_cell == cell)
+        gone = missing[mine][np.argsort(keys.episode_index[mine], kind="stable")]
+        n.append(len(gone))
+        m.append(int(gone.sum()))
+        hits.append(int(gone[len(gone) - m[-1]:].sum()) if m[-1] else 0)
+    return n, m, hits
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_shortcuts_agree_with_per_cell_loops(seed):
+    plan, result = evidence(seed)
+    assert shifted_cells(plan, result) == reference_shifted(plan, result)
+    ours = tail_strata(result, episode_outcomes(result.arrays))
+    assert [x.tolist() for x in ours] == [list(x) for x in reference_strata(result, episode_outcomes(result.arrays))]
+    missing = np.flatnonzero(result.arrays.attempts == 0)
+    for at in (missing[:25], np.array([3, 0, len(result.arrays.keys) - 1]), np.array([], dtype=np.int64)):
+        pd.testing.assert_frame_equal(result.episodes_at(at), result.episodes.iloc[at])
+        pd.testing.assert_frame_equal(result.arrays.keys.planned_at(at), result.arrays.keys.planned.iloc[at])
+
+
+def test_planted_shift_is_found():
+    shifts = [shifted_cells(*evidence(seed)) for seed in range(8)]
+    assert any(shifts), "no seed planted a detectable shift: the comparison above would prove little"
