@@ -192,11 +192,9 @@ def cell_results(plan: ProtocolPlan, result: ConformanceResult,
     weak = underpowered(low, high, denominator, max_half_width=targets.max_ci_half_width,
                         min_episodes=targets.min_episodes_per_cell)
     out = []
-    # Built without validation: every value is converted right here from the plan's validated cells
-    # and conformance's counts (a NaN would still be refused when the packet is written).
     for i, cell in enumerate(plan.cells):
         n = int(denominator[i])
-        out.append(CellResult.model_construct(
+        out.append(CellResult(
             cell_id=cell.cell_id, probe_id=cell.probe_id, task_id=cell.task_id, axis=cell.axis,
             level=cell.level, planned=int(planned[i]),
             matched=int(matched[i]), missing=int(planned[i] - matched[i]),
