@@ -157,7 +157,7 @@ def hypergeom_sum_sf(params: Sequence[tuple[int, int, int]], observed: int) -> f
     support = np.arange(int(lengths.sum())) - np.repeat(starts - low, lengths)
     flat = hypergeom_pmf(support, np.repeat(population, lengths), np.repeat(marked, lengths),
                          np.repeat(drawn, lengths))
-    pmfs = np.split(flat, np.cumsum(lengths)[:-1])
+    pmfs = [flat[start:end] for start, end in zip(starts.tolist(), (starts + lengths).tolist())]
     offset = int(low.sum())
     while len(pmfs) > 1:  # pairwise convolution keeps a thousand strata fast
         pmfs = [_convolve(pmfs[i], pmfs[i + 1]) if i + 1 < len(pmfs) else pmfs[i]
