@@ -38,26 +38,17 @@ def _plain(value: Any) -> Any:
         if value and -_SMALLEST_SHARED < value < _SMALLEST_SHARED:
             return orjson.Fragment(float.__repr__(value).encode("ascii"))
         return value
-    if kind is dict:
-        changed = None
-        for key, item in value.items():
-            if type(key) is not str:
-                raise _NotPlain
+    if kind is dict or kind is list or kind is tuple:
+        if kind is dict and any(type(key) is not str for key in value):
+            raise _NotPlain  # json.dumps turns such keys into text itself
+        changed: Any = None
+        for key, item in (value.items() if kind is dict else enumerate(value)):
             new = _plain(item)
             if new is not item:
                 if changed is None:
-                    changed = dict(value)
+                    changed = dict(value) if kind is dict else list(value)
                 changed[key] = new
         return value if changed is None else changed
-    if kind is list or kind is tuple:
-        changed_items = None
-        for i, item in enumerate(value):
-            new = _plain(item)
-            if new is not item:
-                if changed_items is None:
-                    changed_items = list(value)
-                changed_items[i] = new
-        return value if changed_items is None else changed_items
     raise _NotPlain
 
 
