@@ -176,7 +176,11 @@ function background(el) {
   for (let e = el; e; e = e.parentElement) layers.push(parse(getComputedStyle(e).backgroundColor));
   return layers.reverse().reduce((under, top) => over(top, under), [255, 255, 255, 1]);
 }
-function opacity(el) { let o = 1; for (let e = el; e; e = e.parentElement) o *= Number(getComputedStyle(e).opacity); return o; }
+function opacity(el) {
+  let o = 1;
+  for (let e = el; e; e = e.parentElement) o *= Number(getComputedStyle(e).opacity);
+  return o;
+}
 const results = [];
 const roots = document.querySelectorAll(arguments[0]);
 for (const root of roots) {
@@ -342,7 +346,8 @@ def search_and_sort_the_cells(driver) -> None:
     assert descending == sorted(ascending, reverse=True) and len(descending) == len(found)
     assert header().get_attribute("aria-sort") == "descending"
     assert box.get_attribute("value") == word.upper()  # the box survives the redraws
-    driver.find_element(By.CSS_SELECTOR, ".wfnb-explorer").screenshot(str(ARTIFACTS / "lab-trusted-explorer-sorted.png"))
+    explorer = driver.find_element(By.CSS_SELECTOR, ".wfnb-explorer")
+    explorer.screenshot(str(ARTIFACTS / "lab-trusted-explorer-sorted.png"))
 
 
 def test_dark_theme_keeps_charts_and_displays_readable(lab, browser):

@@ -73,7 +73,8 @@ def test_report_tables_sort_by_a_header_click_and_search_by_text(report_page):
     kept = column_values(driver, table, cell)
     assert kept and wanted in kept and len(kept) < len(cells)
     assert all("camera_viewpoints" in " ".join(r) for r in driver.execute_script(
-        "return [...arguments[0].tBodies[0].rows].filter(r => !r.hidden).map(r => [...r.cells].map(c => c.textContent))",
+        "return [...arguments[0].tBodies[0].rows].filter(r => !r.hidden)"
+        ".map(r => [...r.cells].map(c => c.textContent))",
         table))
     box.clear()
     box.send_keys(" ")  # an empty query shows every row again

@@ -79,5 +79,6 @@ def notebook_html(path: str | os.PathLike[str]) -> str:
         exporter = HTMLExporter(template_name="worldflux_offline", extra_template_basedirs=[base],
                                 config=Config({"NbConvertBase": {"display_data_priority": DISPLAY_PRIORITY}}))
         html, _ = exporter.from_notebook_node(nb, resources={
-            "worldflux_csp": CONTENT_SECURITY_POLICY, "worldflux_script": TABLE_SCRIPT, "metadata": {"name": Path(path).stem}})
+            "worldflux_csp": CONTENT_SECURITY_POLICY, "worldflux_script": TABLE_SCRIPT,
+            "metadata": {"name": Path(path).stem}})
     return html
