@@ -248,6 +248,16 @@ def nb_run(d: Path, *params: str, template: str | None = None) -> list[Any]:
     return argv
 
 
+def csv_import(f: Flow, d: Path, column: str, value: str) -> list[Any]:
+    """`audit import csv` of the first evidence row with one cell replaced."""
+    row = json.loads(evidence(f, d).read_text(encoding="utf-8").splitlines()[0])
+    columns = ["probe_id", "task_id", "axis", "level", "episode_index", "seed", "success", "status"]
+    cells = [value if c == column else str(row[c]) for c in columns]
+    (d / "e.csv").write_text(",".join(columns) + "\n" + ",".join(cells) + "\n", encoding="utf-8")
+    return ["audit", "import", "csv", d / "e.csv", "--plan", d / "plan.json", "--probe", f.probes[0],
+            "--output", d / "out.json"]
+
+
 def parquet_audit(f: Flow, d: Path, *, meta: Callable[[bytes], bytes | None] | None = None,
                   column: tuple[str, Callable[[list[Any]], list[Any]]] | None = None,
                   duplicate: str | None = None, rows: int | None = None) -> Path:
@@ -472,6 +482,17 @@ TRACEBACKS = [
                           "--max-bytes", "0"], None, "--max-bytes"),
     Hostile("notebook-run-timeout-zero", "traceback",
             lambda f, d: nb_run(d) + ["--timeout", "0"], None, "--timeout"),
+    # A CSV integer is ASCII digits (int() would read '1_0' as 10 and '١' as 1).
+    Hostile("csv-index-with-underscore", "integrity", lambda f, d: csv_import(f, d, "episode_index", "1_0"), "e.csv",
+            r"line 2\.episode_index: must be an integer"),
+    Hostile("csv-index-arabic-indic-digit", "integrity", lambda f, d: csv_import(f, d, "episode_index", "\u0661"), "e.csv",
+            r"line 2\.episode_index: must be an integer"),
+    Hostile("csv-index-with-plus", "integrity", lambda f, d: csv_import(f, d, "episode_index", "+1"), "e.csv",
+            r"line 2\.episode_index: must be an integer"),
+    Hostile("csv-seed-in-exponent-form", "integrity", lambda f, d: csv_import(f, d, "seed", "1e3"), "e.csv",
+            r"line 2\.seed: must be an integer"),
+    Hostile("csv-seed-fullwidth-digit", "integrity", lambda f, d: csv_import(f, d, "seed", "\uff11"), "e.csv",
+            r"line 2\.seed: must be an integer"),
     Hostile("jsonl-deep-nesting", "traceback",
             lambda f, d: import_jsonl(f, d, first_line_with(f, d, "e.jsonl", lambda l: l.replace(
                 '"metadata": ', '"deep": ' + "[" * 100_000 + "]" * 100_000 + ', "metadata": ', 1)), d / "out.json"),
@@ -889,6 +910,9 @@ INJECTIONS: dict[str, tuple[str, str]] = {
     "meta-refresh": ('<meta http-equiv="refresh" content="0;url=https://evil.example">', r"<meta"),
     "form-action": ('<form action="https://evil.example"><input name=q></form>', r"<form"),
     "setext-heading": ("Verdict\n===", r"<h1[^>]*>\s*Verdict"),
+    "terminal-escape": ("\x1b[2J\x1b]0;pwned\x07", r"[\x1b\x07]"),
+    "nul-byte": ("a\x00b", r"\x00"),
+    "bidi-override": ("\u202eDEVORPPA\u2066", r"[\u202e\u2066]"),
 }
 ALL_INJECTIONS = " ".join(payload for payload, _ in INJECTIONS.values())
 
@@ -1044,6 +1068,22 @@ def test_a_shared_copy_keeps_nothing_of_each_channel(name: str, tmp_path: Path) 
         assert SHARE_NEEDLES[name] not in (tmp_path / written).read_text(encoding="utf-8"), written
     assert SHARE_NEEDLES[name] not in result.stderr + result.stdout
     nbformat.validate(nbformat.read(tmp_path / "copy.ipynb", as_version=4))
+
+
+def test_control_characters_in_harness_names_never_reach_a_document_or_an_error_line(golden: Flow,
+                                                                                      tmp_path: Path) -> None:
+    """A task name or a file name holding ESC, NUL or a bidi override: shown escaped in packet.md and
+    in the one-line error, never as the raw character a terminal or an editor would act on."""
+    flow, d = prepare(golden, tmp_path)
+    row = json.loads(evidence(flow, d).read_text(encoding="utf-8").splitlines()[0])
+    odd = {**row, "task_id": "evil\x1b[2J\x00\u202etask", "episode_index": 999}
+    (d / "e.jsonl").write_text(json.dumps(odd) + "\n", encoding="utf-8")
+    assert cli(import_jsonl(flow, d, d / "e.jsonl", d / "a.json")).code == 0
+    assert cli(packet_over(flow, d, d / "a.json")).code == 0
+    text = (d / "out.md").read_text(encoding="utf-8")
+    assert "evil" in text and not re.search("[\x00\x1b\u202e]", text)
+    result = cli(render_plan(d, d / "no\x1b[31mfolder" / "x.md"))
+    assert result.code == 2 and "\x1b" not in result.stderr and "\\x1b" in result.stderr
 
 
 def test_a_template_name_cannot_walk_out_of_the_templates_folder(tmp_path: Path) -> None:

@@ -14,8 +14,10 @@ class InputError(Exception):
 
     def one_line(self) -> str:
         where = ": ".join(part for part in (self.source, self.field) if part)
+        from worldflux_nb.escaping import visible_controls  # a file or task name may carry ESC or NUL
+
         text = f"{where}: {self.problem}" if where else self.problem
-        return " ".join(text.split())
+        return " ".join(visible_controls(text).split())
 
     def with_source(self, source: str) -> "InputError":
         """The same error, naming the file it came from when it did not already."""

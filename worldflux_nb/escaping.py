@@ -23,11 +23,24 @@ _EDGE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 # What makes a block when it starts a line: heading, list, quote (already an entity), setext, rule.
 _BLOCK_START = re.compile(r"^(\s*)(?:([#+=-])|(\d{1,9})([.)]))")
 _FORMULA_START = re.compile(r"^[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]")
+# Characters a reader never sees but a terminal or an editor acts on: C0 and C1 controls other than
+# tab and line breaks (ESC starts terminal sequences, NUL truncates), DEL, and the bidirectional
+# overrides and isolates that reorder what is displayed ("Trojan Source").
+_INVISIBLE = re.compile(r"[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible_controls(value: Any) -> str:
+    """The text with each invisible control character shown as its escape (ESC as \\x1b)."""
+    text = str(value)
+    if not _INVISIBLE.search(text):
+        return text
+    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}" if ord(m.group()) > 0xFF
+                          else f"\\x{ord(m.group()):02x}", text)
 
 
 def markdown_text(value: Any) -> str:
     """Text safe anywhere in a Markdown line: no raw HTML, link, image, emphasis or new block."""
-    text = _LINE_BREAKS.sub(" ", str(value))
+    text = _LINE_BREAKS.sub(" ", visible_controls(value))
     text = html.escape(text, quote=False)  # <script>, <img>, <button data-commandlinker...>, autolinks
     text = _INLINE.sub(r"\\\1", text)
     text = _EDGE_UNDERSCORE.sub(r"\\_", text)
@@ -47,7 +60,7 @@ def markdown_cell(value: Any) -> str:
 
 def html_text(value: Any) -> str:
     """Text safe as HTML element content or a quoted attribute value."""
-    return html.escape(str(value), quote=True)
+    return html.escape(visible_controls(value), quote=True)
 
 
 def csv_cell(value: Any) -> Any:

@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import math
+import re
 from typing import Any, Iterable, Iterator
 
 from worldflux_nb.core.importers.common import (
@@ -241,17 +242,16 @@ def _csv_rows(reader: csv.DictReader, src: str) -> Iterator[tuple[int, dict[str,
         yield number, raw
 
 
+# ASCII digits, optionally with a zero fraction as pandas writes an integer column holding nulls
+# ("3.0"). Python's int() would also take "1_0" (10), " 1", "+1" and non-ASCII digits ("١"), and
+# float() "1e3": none of them is how a harness writes an index or a seed.
+_CSV_INTEGER = re.compile(r"-?[0-9]{1,40}(?:\.0{1,20})?")
+
+
 def _int_cell(value: str, src: str, where: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        try:
-            number = float(value)
-        except ValueError:
-            raise InputError(src, where, f"must be an integer, not {shown(value)}") from None
-        if not number.is_integer():
-            raise InputError(src, where, f"must be an integer, not {shown(value)}")
-        return int(number)
+    if not _CSV_INTEGER.fullmatch(value):
+        raise InputError(src, where, f"must be an integer, not {shown(value)}")
+    return int(value.split(".", 1)[0])
 
 
 def _bool_cell(value: str, src: str, where: str) -> bool:
