@@ -1169,3 +1169,58 @@ def test_no_folder_is_made_around_make_private_folder() -> None:
     offenders = [str(p.relative_to(root)) for p, text in texts.items()
                  if re.search(r"\.mkdir\(|os\.makedirs\(", text) and str(p.relative_to(root)) not in allowed]
     assert offenders == []
+
+
+# ------------------------------------------------------------------------------------------------
+# The Python API: hostile values refused with InputError (one line, naming the field), never a
+# pydantic ValidationError, TypeError or ValueError from deep inside
+# ------------------------------------------------------------------------------------------------
+
+def _api_cases() -> dict[str, tuple[Callable[[Path], Any], str]]:
+    import worldflux_nb as wf
+
+    def plan(**options: Any) -> Callable[[Path], Any]:
+        return lambda d: wf.plan(d / "profile.json", **{"seed": 1234, **options})
+
+    return {
+        "plan-seed-text": (plan(seed="x"), "seed"),
+        "plan-seed-fraction": (plan(seed=1.5), "seed"),
+        "plan-seed-beyond-int64": (plan(seed=2**70), "seed"),
+        "plan-seed-a-bool": (plan(seed=True), "seed"),
+        "plan-seed-negative": (plan(seed=-1), "seed"),
+        "plan-episodes-per-cell-text": (plan(episodes_per_cell="3"), "episodes_per_cell"),
+        "plan-episodes-per-cell-fraction": (plan(episodes_per_cell=2.5), "episodes_per_cell"),
+        "plan-min-episodes-a-bool": (plan(min_episodes_per_cell=True), "min_episodes_per_cell"),
+        "plan-half-width-text": (plan(max_ci_half_width="0.1"), "max_ci_half_width"),
+        "packet-interval-unknown": (lambda d: wf.packet(d / "plan.json", [d / "audit_libero.json"], interval="x"),
+                                    "interval"),
+        "load-a-list": (lambda d: (d / "x.json").write_text("[1]") and wf.load(d / "x.json"), "x.json"),
+        "load-schema-a-number": (lambda d: (d / "x.json").write_text('{"schema_version": 5}') and wf.load(d / "x.json"),
+                                 "schema_version"),
+        "load-a-fifo": (lambda d: (os.mkfifo(d / "f.json"), wf.load(d / "f.json")), "f.json"),
+        "compare-one-arm": (lambda d: wf.compare(d / "plan.json", {"a": [d / "audit_libero.json"]}), "arm"),
+    }
+
+
+API_CASES = _api_cases()
+
+
+@pytest.mark.parametrize("name", API_CASES, ids=[f"api:{n}" for n in API_CASES])
+def test_the_api_refuses_hostile_values_with_one_line(name: str, golden: Flow, tmp_path: Path) -> None:
+    from worldflux_nb.errors import InputError
+
+    _, d = prepare(golden, tmp_path)
+    call, field = API_CASES[name]
+    with pytest.raises(InputError) as caught:
+        call(d)
+    line = caught.value.one_line()
+    assert "\n" not in line and field in line, line
+
+
+def test_the_api_takes_one_audit_input_per_arm_without_a_list(golden: Flow, tmp_path: Path) -> None:
+    """A path given alone is one audit input (it was iterated as characters: '/: is not a regular file')."""
+    import worldflux_nb as wf
+
+    _, d = prepare(golden, tmp_path)
+    comparison = wf.compare(d / "plan.json", {"a": str(d / "audit_libero.json"), "b": [d / "audit_libero.json"]})
+    assert [arm.name for arm in comparison.arms] == ["a", "b"]

@@ -30,8 +30,12 @@ def compare(plan: "ProtocolPlan | str", arms: "dict[str, list]", *, baseline: "s
     audit_input.json paths); the first arm is the baseline unless `baseline` names another."""
     from worldflux_nb.core.compare import build_comparison
 
+    if not isinstance(arms, dict):
+        raise TypeError(f"arms must map each policy name to its audit inputs, not a {type(arms).__name__}")
     plan = plan if isinstance(plan, ProtocolPlan) else load(plan, ProtocolPlan)
-    evidence = {name: [a if isinstance(a, AuditInput) else load(a, AuditInput) for a in audits]
+    # One audit input may be given alone (a path is text: iterating it would read its characters).
+    evidence = {name: [a if isinstance(a, AuditInput) else load(a, AuditInput)
+                       for a in (audits if isinstance(audits, (list, tuple)) else [audits])]
                 for name, audits in arms.items()}
     return build_comparison(plan, evidence, baseline=baseline)
 

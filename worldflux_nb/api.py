@@ -101,8 +101,12 @@ def packet(plan: ProtocolPlan | PathLike, audit_inputs: Sequence[AuditInput | Pa
     """`eval-portfolio packet`: the evidence checked against the plan, sealed. Pass the result of
     `check_conformance` as `conformance` when you also chart its rows, so it is computed once."""
     from worldflux_nb.core.packet import build_packet
+    from worldflux_nb.core.statistics import INTERVAL_METHODS
+    from worldflux_nb.errors import InputError
     from worldflux_nb.models import AuditInput, ProtocolPlan
 
+    if interval not in INTERVAL_METHODS:
+        raise InputError(None, "interval", f"must be one of {', '.join(INTERVAL_METHODS)}, not {interval!r}")
     return build_packet(_artifact(plan, ProtocolPlan), [_artifact(a, AuditInput) for a in audit_inputs],
                         strict_missing_evidence=strict_missing_evidence, interval=interval,  # type: ignore[arg-type]
                         conformance=conformance)

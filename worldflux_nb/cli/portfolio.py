@@ -33,7 +33,7 @@ def _as_flag(error: InputError, command: str) -> InputError:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from worldflux_nb.core.planning import build_plan
+    from worldflux_nb.core.planning import build_plan, check_plan_seed
     from worldflux_nb.io.artifacts import artifact_json, load, load_contract, load_libero_plus_classification
     from worldflux_nb.io.files import write_outputs
     from worldflux_nb.models.profile import EvalProfile
@@ -42,8 +42,10 @@ def _plan(args: argparse.Namespace) -> int:
     if args.seed is None and args.seed_source != "generated":
         raise InputError(command, "--seed", "is required (or pass --seed-source generated)")
     seed = args.seed if args.seed is not None else secrets.randbelow(_SEED_BOUND)
-    if not 0 <= seed < 2**63:  # a seed every harness and int64 column can hold
-        raise InputError(command, "--seed", "must be an integer from 0 to 2**63 - 1")
+    try:
+        check_plan_seed(seed, "--seed")
+    except InputError as exc:
+        raise exc.with_source(command) from None
     profile = load(args.profile, EvalProfile)
     contracts = [load_contract(path) for path in args.custom_eval_contract]
     classification = (load_libero_plus_classification(args.libero_plus_classification)

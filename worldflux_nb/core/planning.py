@@ -229,6 +229,20 @@ def missing_evidence_questions(profile: EvalProfile,
 MIN_CI_HALF_WIDTH = 0.001
 
 
+PLAN_SEED_LIMIT = 2**63  # a seed every harness and int64 column can hold
+
+
+def check_plan_seed(seed: object, field: str = "seed") -> int:
+    """The plan seed, or InputError: an integer from 0 to 2**63 - 1 (not a bool, not a float)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < PLAN_SEED_LIMIT:
+        raise InputError(None, field, "must be an integer from 0 to 2**63 - 1")
+    return seed
+
+
+def _positive_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 def _check_options(seed_source: str, episodes_per_cell: int | None, denominator_policy: str,
                    max_ci_half_width: float, min_episodes_per_cell: int) -> None:
     if seed_source not in SEED_SOURCES:
@@ -236,13 +250,14 @@ def _check_options(seed_source: str, episodes_per_cell: int | None, denominator_
     if denominator_policy not in DENOMINATOR_POLICIES:
         raise InputError(None, "denominator_policy",
                          f"must be one of {', '.join(DENOMINATOR_POLICIES)}")
-    if not MIN_CI_HALF_WIDTH <= max_ci_half_width < 0.5:  # also refuses NaN
+    if isinstance(max_ci_half_width, bool) or not isinstance(max_ci_half_width, (int, float)) or \
+            not MIN_CI_HALF_WIDTH <= max_ci_half_width < 0.5:  # also refuses NaN
         # Narrower than this needs millions of episodes per cell: a typo, not a plan.
         raise InputError(None, "max_ci_half_width", f"must be at least {MIN_CI_HALF_WIDTH} and below 0.5, "
                          f"not {max_ci_half_width!r}")
-    if min_episodes_per_cell < 1:
+    if not _positive_int(min_episodes_per_cell):
         raise InputError(None, "min_episodes_per_cell", "must be a positive integer")
-    if episodes_per_cell is not None and episodes_per_cell < 1:
+    if episodes_per_cell is not None and not _positive_int(episodes_per_cell):
         raise InputError(None, "episodes_per_cell", "must be a positive integer")
 
 
@@ -283,6 +298,7 @@ def build_plan(
     `created_at` defaults to now, or SOURCE_DATE_EPOCH when set, so byte-identical plans need one
     of the two. Bad options raise InputError naming the option; the command line adds the source.
     """
+    check_plan_seed(seed)
     _check_options(seed_source, episodes_per_cell, denominator_policy, max_ci_half_width,
                    min_episodes_per_cell)
     if protocol not in PROTOCOLS:
