@@ -8,6 +8,7 @@ written and every earlier file untouched (same bytes, same mtime). Faults that n
 
 from __future__ import annotations
 
+import html as html_module
 import json
 import os
 import re
@@ -1224,3 +1225,24 @@ def test_the_api_takes_one_audit_input_per_arm_without_a_list(golden: Flow, tmp_
     _, d = prepare(golden, tmp_path)
     comparison = wf.compare(d / "plan.json", {"a": str(d / "audit_libero.json"), "b": [d / "audit_libero.json"]})
     assert [arm.name for arm in comparison.arms] == ["a", "b"]
+
+
+def test_an_html_report_carries_no_secret_and_no_host_path(tmp_path: Path) -> None:
+    """`notebook html` is an export: every shape in a code cell's source, its printed output, its
+    text/plain and Markdown outputs and an error's traceback, and every secret shape in an HTML output."""
+    secrets = " ".join(text for kind, (text, _) in SHAPES.items() if kind not in PATH_SHAPES)
+    nb = nbformat.v4.new_notebook()
+    code = nbformat.v4.new_code_cell("# " + ALL_SHAPES)
+    code.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text=ALL_SHAPES),
+        nbformat.v4.new_output("display_data", data={"text/plain": ALL_SHAPES, "text/markdown": ALL_SHAPES}),
+        nbformat.v4.new_output("display_data", data={"text/html": f"<p>{html_module.escape(secrets, quote=False)}</p>"}),
+        nbformat.v4.new_output("error", ename="ValueError", evalue="x", traceback=[ALL_SHAPES]),
+    ]
+    nb.cells = [code, nbformat.v4.new_markdown_cell(ALL_SHAPES)]
+    nbformat.write(nb, tmp_path / "nb.ipynb")
+    result = cli(["notebook", "html", tmp_path / "nb.ipynb", "--output", tmp_path / "r.html"])
+    assert result.code == 0, result.stderr
+    written = html_module.unescape((tmp_path / "r.html").read_text(encoding="utf-8"))
+    leaks = [kind for kind, (_, needle) in SHAPES.items() if needle in written]
+    assert leaks == []

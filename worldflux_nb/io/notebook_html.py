@@ -55,12 +55,29 @@ def report_notebook(notebook: object) -> object:
     nb = copy.deepcopy(notebook)
     nb.metadata.pop("widgets", None)  # nbconvert would render widget views from it, through a CDN
     for cell in nb.cells:
+        cell.source = _redacted(cell.source)
         for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = _redacted(output["text"])
+            if "traceback" in output:
+                output["traceback"] = [_redacted(line) for line in output["traceback"]]
             data = output.get("data")
             if data:
                 for mime in [m for m in data if m not in DISPLAY_PRIORITY]:
                     del data[mime]
+                for mime in ("text/plain", "text/markdown", "text/latex"):
+                    if isinstance(data.get(mime), str):
+                        data[mime] = _redacted(data[mime])
+                if isinstance(data.get("text/html"), str):  # markup: secrets only, paths may be attributes
+                    data["text/html"] = _redacted(data["text/html"], secrets_only=True)
     return nb
+
+
+def _redacted(text: str, *, secrets_only: bool = False) -> str:
+    """An export carries no secret and no host-local path (DESIGN, Privacy): the same rules as evidence."""
+    from worldflux_nb.models.redaction import is_secret_kind, redact_text
+
+    return redact_text(text, kinds=is_secret_kind if secrets_only else None)[0]
 
 
 def notebook_html(path: str | os.PathLike[str]) -> str:

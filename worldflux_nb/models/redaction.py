@@ -58,9 +58,12 @@ _OWN_RULES: tuple[tuple[str, str, str | int], ...] = (
                              r"(?=$|[\s\"',;])", "v"),
     ("cli_credential", r"(?i)(?<![A-Za-z0-9])(?:wandb|huggingface-cli|hf|docker|npm|gh)\s{1,5}(?:auth\s{1,5})?"
                        r"login\s{1,5}(?:--?[a-z-]{1,30}(?:[= ][^\s]{0,64})?\s{1,5}){0,4}(?P<v>[^\s\"'`-][^\s\"'`]{7,512})", "v"),
-    # netrc: `machine HOST login USER password SECRET`, or a `password SECRET` line of its own. The
-    # secret ends its line or is followed by another netrc token, so prose ("password reset required
-    # for the operator") is left alone.
+    # netrc: `machine HOST [login USER] [account A] password SECRET`, on one line or several ...
+    ("netrc_password", r"(?i)(?<![A-Za-z0-9])machine\s{1,5}[^\s]{1,256}\s{1,5}(?:login\s{1,5}[^\s]{1,256}\s{1,5})?"
+                       r"(?:account\s{1,5}[^\s]{1,256}\s{1,5})?(?:password|passwd)\s{1,5}(?P<v>[^\s\"'`\\]{4,512})", "v"),
+    # ... or `login USER password SECRET` / a `password SECRET` line without the machine: then the
+    # secret must end its line, a quoted string, or come before another netrc token, so prose
+    # ("password reset required for the operator") is left alone.
     ("netrc_password", r"(?im)(?:(?<![A-Za-z0-9])login\s{1,5}[^\s]{1,256}\s{1,5}|^[ \t]{0,8})"
                        r"(?:password|passwd)[ \t]{1,5}(?P<v>[^\s\"'`\\]{4,512})"
                        r"(?=[ \t]{0,64}(?:$|(?:machine|login|account|macdef|default|password)(?:[ \t]|$))"
