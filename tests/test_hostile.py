@@ -1246,3 +1246,19 @@ def test_an_html_report_carries_no_secret_and_no_host_path(tmp_path: Path) -> No
     written = html_module.unescape((tmp_path / "r.html").read_text(encoding="utf-8"))
     leaks = [kind for kind, (_, needle) in SHAPES.items() if needle in written]
     assert leaks == []
+
+
+def test_a_notebook_run_refuses_inputs_inside_its_own_output_folder(golden: Flow, tmp_path: Path) -> None:
+    """A rerun that reads its earlier run's audit input, or re-executes its own executed notebook into
+    the same folder, would read from (or write over) what the run replaces: refused before a kernel."""
+    flow, d = prepare(golden, tmp_path)
+    before = snapshot(d)
+    audit = d / flow.audit(flow.probes[0]).name
+    for argv, field in (
+            (["notebook", "run", "--output-dir", d, "-p", "audit_inputs", json.dumps([str(audit)])], "-p audit_inputs"),
+            (["notebook", "run", notebook_file(d / "nb.ipynb"), "--output-dir", d], "TEMPLATE")):
+        before = snapshot(d)
+        result = cli(argv)
+        assert result.code == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+        assert field in result.stderr and "inside --output-dir" in result.stderr
+        assert snapshot(d) == before

@@ -34,6 +34,9 @@ def run_template(template: str | None, output_dir: str, parameters: dict[str, An
     if "output_dir" in declared_parameters(notebook):
         parameters = {**parameters, "output_dir": output_dir}
     inject_parameters(notebook, parameters, str(source))  # refuse unknown parameters before creating anything
+    _refuse_inputs_inside(output_dir, [("TEMPLATE", str(source))] + [
+        (f"-p {name}", path) for name, value in parameters.items() if name != "output_dir"
+        for path in _paths_in(value)])
     from worldflux_nb.io.run_folder_guard import guarded_run_folder
 
     with guarded_run_folder(output_dir) as run:
@@ -56,6 +59,28 @@ def run_template(template: str | None, output_dir: str, parameters: dict[str, An
     if manifest.is_file():
         print(f"artifacts listed in: {manifest}")
     return 0
+
+
+def _paths_in(value: Any) -> list[str]:
+    """Text in a parameter value (a path, or paths inside a list or a mapping) that names an existing file."""
+    if isinstance(value, str):
+        return [value] if value and os.path.exists(value) else []
+    if isinstance(value, dict):
+        return [p for v in value.values() for p in _paths_in(v)]
+    if isinstance(value, list):
+        return [p for v in value for p in _paths_in(v)]
+    return []
+
+
+def _refuse_inputs_inside(output_dir: str, inputs: list[tuple[str, str]]) -> None:
+    """A run sets the folder's earlier entries aside and replaces them: an input inside it would be
+    read from a folder that is being replaced (or replaced by the run's own output)."""
+    folder = os.path.realpath(output_dir)
+    for field, path in inputs:
+        real = os.path.realpath(path)
+        if real == folder or real.startswith(folder.rstrip(os.sep) + os.sep):
+            raise InputError(path, field, f"is inside --output-dir {output_dir}, which the run replaces; "
+                             "copy it elsewhere or choose another --output-dir (nothing run)")
 
 
 def _run(args: argparse.Namespace) -> int:
