@@ -10,7 +10,7 @@ import pytest
 
 from test_conformance import make_plan
 from worldflux_nb.core.importers import FORMATS
-from worldflux_nb.core.importers.generic import audit_input_from_typed_columns
+from worldflux_nb.core.importers.generic import audit_input_from_json_columns
 from worldflux_nb.errors import InputError
 from worldflux_nb.io.evidence_files import import_bytes, import_file
 from worldflux_nb.io.evidence_tables import read_jsonl_columns
@@ -55,7 +55,7 @@ def both(path: str, plan, **options):
 def test_columns_and_rows_give_the_same_audit_input(tmp_path):
     plan = make_plan(9)
     path = write(tmp_path, lines(random.Random(3), 600))
-    assert audit_input_from_typed_columns(read_jsonl_columns(path), source_name=path, plan=plan,
+    assert audit_input_from_json_columns(read_jsonl_columns(path), source_name=path, plan=plan,
                                           probe_id="beta") is not None  # the fast path was taken
     fast, slow = both(path, plan)
     assert fast.episodes == slow.episodes and fast.source.task_mapping == slow.source.task_mapping
@@ -63,18 +63,22 @@ def test_columns_and_rows_give_the_same_audit_input(tmp_path):
     assert fast.audit_digest == slow.audit_digest == fast.computed_digest()
 
 
-@pytest.mark.parametrize("change", [
-    {"metadata": {"note": "token=hf_" + "a" * 34}},  # a redaction: the row path records its line
-    {"metadata": {"nested": [1, 2]}},                # dropped by the redactor
-    {"level": 2.0}, {"episode_index": 3.0},
+@pytest.mark.parametrize("change, vouched", [
+    ({"metadata": {"note": "token=hf_" + "a" * 34}}, False),  # a redaction: the row path records its line
+    ({"metadata": {"nested": [1, 2]}}, False),                # dropped by the redactor
+    ({"episode_index": 3.0}, False), ({"task_id": "sk-" + "a" * 40}, False),
+    ({"level": "x" * 70}, False),                             # shortened by the redactor
+    ({"level": 2.0}, True),                                   # the row path's own reading: level 2
+    ({"task_id": 0, "axis": 5}, True), ({"metadata": 0}, True),
 ])
-def test_what_the_columns_cannot_vouch_for_is_read_row_by_row(tmp_path, change):
+def test_what_the_columns_cannot_vouch_for_is_read_row_by_row(tmp_path, change, vouched):
     plan = make_plan(9)
     rows = lines(random.Random(4), 50)
     rows[17] = {**rows[17], "axis": "light", "level": "dim", **change}
     path = write(tmp_path, rows)
-    assert audit_input_from_typed_columns(read_jsonl_columns(path), source_name=path, plan=plan,
-                                          probe_id="beta") is None
+    fast_only = audit_input_from_json_columns(read_jsonl_columns(path), source_name=path, plan=plan,
+                                              probe_id="beta")
+    assert (fast_only is not None) == vouched
     fast, slow = both(path, plan)
     assert fast.episodes == slow.episodes and fast.redactions == slow.redactions
 
@@ -87,6 +91,10 @@ def test_what_the_columns_cannot_vouch_for_is_read_row_by_row(tmp_path, change):
     ('{"task_id": "suite/0", "episode_index": 1, "status": "timeout", "success": true}\n', "line 1.success"),
     ('{"task_id": "suite/0", "episode_index": 1, "probe_id": "alpha", "success": true}\n', "line 1.probe_id"),
     ("[1, 2]\n", "line 1"),
+    ('{"task_id": "suite/0", "episode_index": 1, "seed": "7", "success": true}\n', "line 1.seed"),
+    ('{"task_id": "suite/0", "episode_index": 1, "success": true, "x": {"a": 1, "a": 2}}\n', "a"),
+    ('{"task_id": "suite/0", "episode_index": 1, "success": true, "x": 1%s}\n' % ("0" * 120), "line 1"),
+    ('{"task_id": true, "episode_index": 1, "success": true}\n', "line 1.task_id"),
 ])
 def test_bad_files_are_refused_naming_the_line_and_key(tmp_path, text, where):
     plan = make_plan(9)
@@ -104,3 +112,25 @@ def test_an_unplanned_task_reads_the_same_both_ways(tmp_path):
     fast, slow = both(write(tmp_path, rows), plan)
     assert fast.episodes == slow.episodes and fast.source.notes == slow.source.notes
     assert fast.audit_digest == slow.audit_digest
+
+
+@pytest.mark.parametrize("line, vouched", [
+    ('{"task_id": "suite/0", "episode_index": 1, "seed": null, "success": true, "metadata": {"a": null}}', True),
+    ('{"task_id":"suite/0","episode_index":1,"success":true,"extra":null}', True),   # a null extra: ignored both ways
+    ('{"task_id": "suite/0", "episode_index": 1, "success": true, "extra": 0}', False),
+    ('{"task_id": "suite/0", "episode_index": 1, "success": true, "metadata": {"a": {"b": 1}}}', False),
+    ('{"task_id": "suite/0", "episode_index" : 1, "success": true, "extra": 0, "seed": null}', False),
+    ('{"task_id": "suite/0", "episode_index": 1, "success": true, "metadata": {"u": "a\\":1"}}', False),
+])
+def test_key_markers_find_every_key_duckdb_does_not_read(tmp_path, line, vouched):
+    """`scan_file` counts the keys with a value in the text; DuckDB reads only the generic fields,
+    so the counts agree exactly when no other key carries a value."""
+    from worldflux_nb.io.evidence_tables import non_null_keys, scan_file
+
+    path = tmp_path / "e.jsonl"
+    path.write_text((line + "\n") * 3, encoding="utf-8")
+    digest, size, markers = scan_file(path)
+    assert size == path.stat().st_size and digest.startswith("sha256:")
+    assert (markers == non_null_keys(read_jsonl_columns(path))) == vouched
+    fast, slow = both(str(path), make_plan(9))
+    assert fast.episodes == slow.episodes and fast.audit_digest == slow.audit_digest

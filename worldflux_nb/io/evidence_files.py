@@ -38,9 +38,13 @@ def check_evidence_rows(audit: AuditInput, source: str, max_rows: int) -> AuditI
 
 def source_file(name: str, data: bytes) -> SourceFile:
     """What an audit input records about a file it read: its base name (never a host path) and digest."""
+    return _source_entry(name, file_digest(data), len(data))
+
+
+def _source_entry(name: str, digest: str, size: int) -> SourceFile:
     # A harness file's name can carry a token or a user name: it is recorded redacted.
     shown = redact_text(Path(name).name)[0][:255]
-    return SourceFile(name=shown or "evidence", digest=file_digest(data), size_bytes=len(data))
+    return SourceFile(name=shown or "evidence", digest=digest, size_bytes=size)
 
 
 def decode_for(importer: Importer, data: bytes, source: str) -> Any:
@@ -77,37 +81,45 @@ def import_file(importer: Importer, path: str | os.PathLike[str], *, plan: Proto
 
 def _jsonl_columns(path: str | os.PathLike[str], *, plan: ProtocolPlan, probe_id: str,
                    options: ImportOptions, max_bytes: int) -> AuditInput | None:
-    """The vectorised JSONL import, or None. The file is digested before and after DuckDB reads it:
-    a file that changed in between is read again row by row."""
-    from worldflux_nb.core.importers.generic import audit_input_from_typed_columns
-    from worldflux_nb.io.evidence_tables import read_jsonl_columns
+    """The vectorised JSONL import, or None. The file is digested (and its key markers counted)
+    in one read beside DuckDB's; a file whose size, times or inode changed meanwhile is read again
+    row by row."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    before = file_source(path, max_bytes=max_bytes)
-    raw = read_jsonl_columns(path)
-    if raw is None:
+    from worldflux_nb.core.importers.generic import audit_input_from_json_columns
+    from worldflux_nb.io.evidence_tables import non_null_keys, read_jsonl_columns, scan_file
+
+    before = _file_state(path, max_bytes=max_bytes)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # hashing releases the GIL; so does DuckDB
+        scanned = pool.submit(scan_file, path)
+        raw = read_jsonl_columns(path)
+        digest, size, markers = scanned.result()
+    if raw is None or _file_state(path, max_bytes=max_bytes) != before or size != before[0]:
         return None
+    if markers != non_null_keys(raw):
+        return None  # another key with a value (or a string holding `":`): the row path reads it
     with gc_paused():
-        audit = audit_input_from_typed_columns(raw, source_name=str(path), plan=plan, probe_id=probe_id,
+        audit = audit_input_from_json_columns(raw, source_name=str(path), plan=plan, probe_id=probe_id,
                                                options=options)
-    if audit is None or file_source(path, max_bytes=max_bytes) != before:
+    if audit is None:
         return None
-    return with_files(audit, [before])
+    return with_files(audit, [_source_entry(str(path), digest, size)])
 
 
-def file_source(path: str | os.PathLike[str], *, max_bytes: int) -> SourceFile:
-    """What source_file records, read in chunks (the file is never held in memory whole)."""
-    import hashlib
-
+def _file_state(path: str | os.PathLike[str], *, max_bytes: int) -> tuple[int, ...]:
+    """Size, modification and change times and inode of a regular file within the limit (refused
+    with the usual one-line error otherwise): any write or replacement changes one of them."""
     p = Path(path)
     note_input(p)
-    size = p.stat().st_size if p.is_file() else -1
-    if size < 0 or size > max_bytes:
+    try:
+        st = p.stat()
+    except OSError:
+        st = None
+    if st is None or not p.is_file() or st.st_size > max_bytes:
         read_bytes(path, max_bytes=max_bytes)  # raises the usual one-line refusal
-    digest = hashlib.sha256()
-    with open(p, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(chunk)
-    return SourceFile(name=p.name or "evidence", digest="sha256:" + digest.hexdigest(), size_bytes=size)
+    assert st is not None
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
 
 # A harness's output folder holds at most this many files worth listing (rollout videos, results).
 MAX_FOLDER_FILES = 200_000

@@ -3,41 +3,39 @@
 Chosen by measurement (bench/README.md): DuckDB reads JSON Lines in parallel and keeps each field's
 JSON type, so a `level` of 3 and of "dim" in one file both survive as what they are (pyarrow's JSON
 reader refuses the mix; Polars turns 2.0 and true into "2" and "true" and keeps the last of two
-equal keys). A line with keys besides the generic fields, or anything DuckDB cannot read, sends the
-whole file to the row-by-row importer, which checks every key and names the bad line.
+equal keys). DuckDB's `read_json` refuses a key given twice in one line. Keys besides the generic
+fields are not read by it; `key_markers` (counted while the file is digested) tells whether any
+such key carries a value, and then the whole file goes to the row-by-row importer, which names the
+bad line.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import re
 from typing import Any
 
-# Every generic field is read from each line's JSON object once, with its JSON type beside it.
+# Every generic field is read from each line's JSON object as the JSON text of its value.
 JSON_FIELDS = ("probe_id", "task_id", "axis", "level", "episode_index", "seed", "success", "status",
                "metadata")
-_CASTS = {"episode_index": "TRY_CAST({v} AS BIGINT)", "seed": "TRY_CAST({v} AS BIGINT)",
-          "success": "TRY_CAST({v} AS BOOLEAN)", "metadata": "CAST({v} AS VARCHAR)"}
+# A key ends in `":` (or `"`, whitespace, `:`); a value that starts with `n` is null (JSON has
+# no other), written right after the colon or after one space.
+_KEY_MARKER = b'":'
+_NULL_MARKERS = (b'":n', b'": n')
+_SPACED_MARKER = re.compile(rb'"[ \t\r\n]+:')
+_CHUNK = 1 << 22
 
 
 def _query() -> str:
-    paths = ", ".join(f"'$.{name}'" for name in JSON_FIELDS)
-    known = ", ".join(f"'{name}'" for name in JSON_FIELDS)
-    columns = []
-    for i, name in enumerate(JSON_FIELDS, start=1):
-        value = f"v[{i}]"
-        columns.append(f"NULLIF(json_type({value}), 'NULL') AS {name}_type, "
-                       + _CASTS.get(name, "{v} ->> '$'").format(v=value) + f" AS {name}")
-    # `other_keys`: keys besides the generic fields, and keys given twice (the row-by-row reader
-    # checks and refuses those).
-    return (f"WITH raw AS (SELECT json, json_extract(json, [{paths}]) AS v FROM read_ndjson_objects($path)) "
-            f"SELECT len(list_filter(json_keys(json), lambda k: NOT list_contains([{known}], k))) "
-            f"+ len(json_keys(json)) - len(list_distinct(json_keys(json))) AS other_keys, "
-            + ", ".join(columns) + " FROM raw")
+    types = ", ".join(f"{name}: 'JSON'" for name in JSON_FIELDS)
+    return f"SELECT * FROM read_json($path, format='newline_delimited', columns={{{types}}})"
 
 
 def read_jsonl_columns(path: str | os.PathLike[str]) -> Any:
-    """The file's generic fields as an Arrow table (values and JSON types, and how many other keys
-    each line has), or None if DuckDB cannot read it as JSON Lines."""
+    """The file's generic fields as an Arrow table of JSON texts (null: absent or null), or None if DuckDB
+    cannot read it as JSON Lines (a key given twice, a line that is not an object, bad JSON)."""
     import duckdb
 
     connection = duckdb.connect()
@@ -47,3 +45,59 @@ def read_jsonl_columns(path: str | os.PathLike[str]) -> Any:
         return None
     finally:
         connection.close()
+
+
+def scan_file(path: str | os.PathLike[str]) -> tuple[str, int, int]:
+    """One read of the file: its SHA-256 (`sha256:` form), its size, and its non-null key markers
+    (occurrences of `":`, or of `"` and `:` with whitespace between, less those of `":null` and
+    `": null`), read in line-aligned chunks so no marker straddles two of them. Strings holding
+    these bytes only move the count away from the keys DuckDB read, never towards it."""
+    digest = hashlib.sha256()
+    size = markers = 0
+    rest = b""
+    with open(path, "rb") as handle:
+        while True:
+            chunk = handle.read(_CHUNK)
+            digest.update(chunk)
+            size += len(chunk)
+            if not chunk:
+                markers += _non_null_markers(rest)
+                break
+            end = chunk.rfind(b"\n")
+            if end < 0:
+                rest += chunk
+                continue
+            markers += _non_null_markers(rest + chunk[:end])
+            rest = chunk[end:]
+    return "sha256:" + digest.hexdigest(), size, markers
+
+
+def _non_null_markers(data: bytes) -> int:
+    count = data.count(_KEY_MARKER)
+    if data.count(b":") != count:  # a colon not right after a quote: maybe `"key" : value`
+        count += sum(1 for _ in _SPACED_MARKER.finditer(data))
+    return count - sum(data.count(marker) for marker in _NULL_MARKERS)
+
+
+def non_null_keys(raw: Any) -> int:
+    """The keys with a non-null value that DuckDB read: generic fields present and not null, and
+    the metadata objects' keys with a non-null value (each distinct object counted once, times its rows).
+
+    Every such key adds one `":` to the file that is not followed by `null`, so a file whose
+    `scan_file` markers equal this count has no other key with a value (a string holding `":`
+    only makes the markers exceed it, which sends the file to the row-by-row reader).
+    """
+    import pyarrow.compute as pc
+
+    total = sum(raw.num_rows - raw.column(name).null_count for name in JSON_FIELDS)
+    for item in pc.value_counts(raw.column("metadata")).to_pylist():
+        text, count = item["values"], item["counts"]
+        if text is None:
+            continue
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return -1
+        if isinstance(parsed, dict):
+            total += count * sum(value is not None for value in parsed.values())
+    return total

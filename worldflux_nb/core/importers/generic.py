@@ -70,108 +70,35 @@ def audit_input_from_frame(frame: Any, plan: ProtocolPlan, probe_id: str, *,
                    format_version="pandas DataFrame")
 
 
-def audit_input_from_typed_columns(raw: Any, *, source_name: str, plan: ProtocolPlan, probe_id: str,
-                                   options: ImportOptions = ImportOptions(),
-                                   format_version: str = "generic JSONL") -> AuditInput | None:
-    """The vectorised import: the generic fields as columns with their JSON types beside them (see
-    io.evidence_tables), checked column by column, with Python work once per distinct task, axis
-    and metadata object. Returns None for anything but plain valid evidence (an odd type, a bad
-    value, a redaction): the row-by-row import then reads the file and names the line."""
+def audit_input_from_json_columns(raw: Any, *, source_name: str, plan: ProtocolPlan, probe_id: str,
+                                  options: ImportOptions = ImportOptions(),
+                                  format_version: str = "generic JSONL") -> AuditInput | None:
+    """The vectorised JSONL import: per generic field, each line's value as JSON text (null where
+    absent or null; see io.evidence_tables), each distinct text parsed once as the row path parses
+    it. None for anything the row path would refuse or change (it then names the line)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    src = source_name
-    size = raw.num_rows
-    if not size:
-        return None
-    probe_tasks(plan, probe_id, src)
+    from worldflux_nb.core.importers.generic_columns import CODED_FIELDS, Coded, audit_input_from_columns
 
-    def types(name: str) -> set[Any]:
-        return set(raw.column(f"{name}_type").unique().to_pylist())
+    def decode(text: str) -> Any:
+        return strict_loads(text, source_name)
 
-    def column(name: str) -> Any:
-        return raw.column(name).combine_chunks()
+    try:
+        columns = {name: Coded.of(raw.column(name), decode) for name in CODED_FIELDS}
+        # JSON integers only: 3.0, "3", true or a number outside int64 fail the cast.
+        index = raw.column("episode_index").combine_chunks().cast(pa.int64())
+        seed = raw.column("seed").combine_chunks().cast(pa.int64())
+    except (InputError, pa.ArrowInvalid):
+        return None
+    return audit_input_from_columns(columns, index, seed, source_name=source_name, plan=plan,
+                                    probe_id=probe_id, options=options, format_version=format_version)
 
-    expected = {"probe_id": {None, "VARCHAR"}, "task_id": {"VARCHAR"}, "axis": {None, "VARCHAR"},
-                "level": {None, "VARCHAR", "BIGINT", "UBIGINT"}, "episode_index": {"BIGINT", "UBIGINT"},
-                "seed": {None, "BIGINT", "UBIGINT"}, "success": {None, "BOOLEAN"},
-                "status": {None, "VARCHAR"}, "metadata": {None, "OBJECT"}}
-    if any(not types(name) <= allowed for name, allowed in expected.items()):
-        return None
-    if pc.max(raw.column("other_keys")).as_py():
-        return None  # other keys: the row path reads (and may refuse) them
-    probes = column("probe_id")
-    if probes.null_count < size and not pc.all(pc.equal(probes, probe_id)).as_py():
-        return None
-    index, seed = column("episode_index"), column("seed")
-    if index.null_count or pc.min(index).as_py() < 0:
-        return None  # out of int64, or negative
-    if seed.null_count != pc.sum(pc.is_null(raw.column("seed_type"))).as_py():
-        return None  # a seed outside int64
-    success, status = column("success"), column("status")
-    status = pc.if_else(pc.and_(pc.is_null(status), pc.is_valid(success)), "completed", status)
-    def where(condition: Any) -> Any:  # a comparison with a null reads as false
-        return pc.fill_null(condition, False)
 
-    valid = pc.or_(pc.or_(pc.and_(where(pc.equal(status, "completed")), pc.is_valid(success)),
-                          pc.and_(where(pc.equal(status, "timeout")), where(pc.equal(success, False)))),
-                   pc.and_(where(pc.is_in(status, value_set=pa.array(["infra_failure", "pending"]))),
-                           pc.is_null(success)))
-    if not pc.all(valid).as_py():
-        return None
-
-    mapping: dict[str, str] = {}
-    notes: list[str] = []
-    tasks = column("task_id").dictionary_encode()
-    names = [name.strip() for name in tasks.dictionary.to_pylist()]
-    if not all(names):
-        return None
-    try:  # a refusal here must name the line: the row path gives it
-        plan_tasks = [resolve_task(name, plan=plan, probe_id=probe_id, options=options, source=src,
-                                   where="task_id", mapping=mapping) for name in names]
-    except InputError:
-        return None
-    task_codes = tasks.indices.to_numpy(zero_copy_only=False)
-    task_ids = pa.array(plan_tasks, type=pa.string()).take(tasks.indices)
-    axes, levels = column("axis"), column("level")
-    if axes.null_count or levels.null_count:
-        unplaced = pc.or_(pc.is_null(axes), pc.is_null(levels)).to_numpy(zero_copy_only=False)
-        needing = list(dict.fromkeys(task_codes[unplaced].tolist()))
-        try:
-            cells = {code: resolve_cell(plan=plan, probe_id=probe_id, task_id=plan_tasks[code],
-                                        options=options, source=src, notes=notes) for code in needing}
-        except InputError:
-            return None
-        default_axis = pa.array([cells[c][0] if c in cells else None for c in range(len(names))], pa.string())
-        default_level = pa.array([str(cells[c][1]) if c in cells else None for c in range(len(names))], pa.string())
-        axes = pc.coalesce(axes, default_axis.take(tasks.indices))
-        levels = pc.coalesce(levels, default_level.take(tasks.indices))
-    axis_encoded = axes.dictionary_encode()
-    axis_names = [name.strip() for name in axis_encoded.dictionary.to_pylist()]
-    if not all(axis_names) or pc.any(pc.equal(pc.utf8_length(levels), 0)).as_py():
-        return None
-    axes = pa.array(axis_names, type=pa.string()).take(axis_encoded.indices)
-
-    metadata = column("metadata")
-    if metadata.null_count < size:
-        encoded = metadata.dictionary_encode()
-        redactor = Redactor()
-        canonical = []
-        for text in encoded.dictionary.to_pylist():
-            try:
-                parsed = strict_loads(text, src)
-            except InputError:
-                return None  # a key given twice: the row path names the line
-            clean = redactor.metadata(parsed, "metadata")
-            if redactor.redactions or clean != parsed or any(type(clean[k]) is not type(v) for k, v in parsed.items()):
-                return None  # redacted, dropped or changed: the row path records where
-            canonical.append(canonical_json(clean).decode("utf-8") if clean else None)
-        metadata = pa.array(canonical, type=pa.string()).take(encoded.indices)
-    columns = {"probe_id": pa.repeat(pa.scalar(probe_id, pa.string()), size), "task_id": task_ids, "axis": axes, "level": levels, "episode_index": index, "seed": seed,
-        "success": success, "status": status, "metadata": metadata}
-    return assemble(columns, plan=plan, probe_id=probe_id, source=src, importer="generic",
-                    format_version=format_version, identity="explicit", task_mapping=mapping,
-                    notes=notes, redactor=Redactor())
+def checked_level(value: Any, src: str, where: str) -> Level:
+    """A row's level as the row path takes it: an integer or a non-empty text as it is, else `_level`."""
+    if type(value) is int or (type(value) is str and value):
+        return value
+    return _level(value, src, where)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,8 +271,7 @@ def _import(records: Iterable[tuple[str, dict[str, Any]]], *, source: str, plan:
             if checked == axis:
                 axes.add(checked)
             axis = checked
-        if not (type(level) is int or (type(level) is str and level)):
-            level = _level(level, src, f"{where}.level")
+        level = checked_level(level, src, f"{where}.level")
         index = record.get("episode_index")
         if type(index) is not int or not 0 <= index <= INT64_MAX:
             if index is None:
