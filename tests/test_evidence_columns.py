@@ -131,6 +131,24 @@ def test_evidence_cannot_be_changed_in_place_so_the_packet_cannot_go_stale():
         EvidenceTable(sealed.episodes.arrow)  # only build() makes tables: every one is checked
 
 
+def test_a_plan_changed_in_place_is_checked_as_it_is_now():
+    """No episode keys are kept on the plan: conformance after an in-place change of its cells
+    counts the changed plan, exactly as a plan built with those cells from the start."""
+    plan = make_plan(4)
+    rows = [dict(ROW, episode_index=i, seed=None, metadata={"camera_config_id": "static-front-v1"})
+            for i in range(4)]
+    sealed = audit(plan, "beta", rows)
+    assert check_conformance(plan, [sealed]).conformance.matched == 4
+    place = next(i for i, c in enumerate(plan.cells) if c.probe_id == "beta")
+    beta = plan.cells[place]
+    plan.cells[place] = PlanCell(**{**beta.model_dump(), "episodes": [0, 1], "seeds": [None, None]})
+    changed = check_conformance(plan, [sealed]).conformance  # the list inside a frozen model changed
+    assert changed.matched == 2 and changed.out_of_protocol == 2
+    fresh = check_conformance(ProtocolPlan.model_validate(plan.model_dump()), [sealed]).conformance
+    assert changed == fresh and changed.planned_episodes == plan.planned_episodes
+    assert changed.matched + changed.missing == changed.planned_episodes
+
+
 def test_conformance_is_the_same_for_loaded_and_fresh_inputs(tmp_path):
     plan = make_plan(300)
     rows = defective_rows(plan, random.Random(8))

@@ -2,7 +2,7 @@
 matched or missing (DESIGN.md, "Conformance semantics").
 
 Reads each audit input's evidence table as integer-coded columns (core.evidence_columns) and
-the plan's episode keys (core.plan_keys, cached on the plan); the matching is numpy over those
+the plan's episode keys (core.plan_keys, built from its cells on each check); the matching is numpy over those
 columns, with Python work only per distinct place or metadata object, never per row.
 """
 

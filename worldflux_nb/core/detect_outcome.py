@@ -141,14 +141,14 @@ def unverified_findings(result: ConformanceResult, total_planned: int) -> list[F
     with_outcome = a.conformant & status_mask(a, "completed", "timeout")
     unverified = (a.seed_unverified | a.metadata_unverified) & with_outcome
     cell = np.where(a.planned_ix >= 0, keys.planned_cell[np.maximum(a.planned_ix, 0)], -1)
-    size = len(keys.plan.cells)
+    size = len(keys.cells)
 
     def per_cell(mask: np.ndarray) -> np.ndarray:
         return np.bincount(cell[mask], minlength=size).astype(np.int64)
 
     n, s = per_cell(with_outcome), per_cell(with_outcome & a.row_success)
     m, hits = per_cell(unverified), per_cell(unverified & a.row_success)
-    cells = keys.plan.cells
+    cells = keys.cells
     out = []
     for probe in dict.fromkeys(c.probe_id for c in cells):
         mine = [i for i, c in enumerate(cells) if c.probe_id == probe and m[i] > 0]
@@ -182,7 +182,7 @@ def tail_strata(result: ConformanceResult, outcomes: EpisodeOutcomes) -> tuple[n
     plan order)."""
     keys = result.arrays.keys
     missing = ~outcomes.matched
-    size = len(keys.plan.cells)
+    size = len(keys.cells)
     order = np.lexsort((keys.episode_index, keys.planned_cell))
     cell, gone = keys.planned_cell[order], missing[order]
     n = np.bincount(cell, minlength=size)
@@ -195,14 +195,14 @@ def tail_strata(result: ConformanceResult, outcomes: EpisodeOutcomes) -> tuple[n
 def early_stopping_findings(result: ConformanceResult, outcomes: EpisodeOutcomes,
                             total_planned: int) -> list[Finding]:
     """Per probe: are missing episodes the last ones of their cells' run order (a run stopped early)?"""
-    plan = result.arrays.keys.plan
+    cells = result.arrays.keys.cells
     n, m, hits = tail_strata(result, outcomes)
-    probes = np.array([c.probe_id for c in plan.cells], dtype=object)
+    probes = np.array([c.probe_id for c in cells], dtype=object)
     out = []
     for probe in dict.fromkeys(probes.tolist()):
         mine = np.flatnonzero(probes == probe)
         strata = list(zip(n[mine].tolist(), m[mine].tolist(), hits[mine].tolist()))
-        tails = [plan.cells[i].cell_id for i in mine if 0 < m[i] < n[i] and hits[i] == m[i]]
+        tails = [cells[i].cell_id for i in mine if 0 < m[i] < n[i] and hits[i] == m[i]]
         test = tail_hits_test(strata)
         if test.p_value > DETECTION_ALPHA or not tails:
             continue

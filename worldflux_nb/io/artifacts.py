@@ -58,10 +58,6 @@ def artifact_from_json(data: Any, source: str, expected: type[A] | None = None) 
     problem = artifact.digest_problem()
     if problem:
         raise InputError(source, artifact.DIGEST_FIELD, problem)
-    if isinstance(artifact, ProtocolPlan):
-        from worldflux_nb.core.plan_keys import plan_keys  # numpy/pandas load on use, not on import
-
-        plan_keys(artifact)  # built while the plan is at hand, as an audit input's columns are
     return artifact  # type: ignore[return-value]
 
 

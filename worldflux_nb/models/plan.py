@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any, Literal
 
-from pydantic import Field, PrivateAttr, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from typing_extensions import Self, TypedDict
 
 from worldflux_nb.models.common import (
@@ -17,30 +17,6 @@ from worldflux_nb.models.contract import CustomEvalContract
 from worldflux_nb.models.digest import canonical_json, sha256_bytes
 from worldflux_nb.models.profile import EvalProfile
 from worldflux_nb.models.registry import SeedMode
-
-class DerivedCache:
-    """The plan's planned-episode keys (core.plan_keys), tied to the exact `cells` list they were
-    built from; never serialised, never compared. (Evidence keeps no such cache: its table is
-    immutable and conformance reads it directly.)"""
-
-    __slots__ = ("source", "value")
-
-    def __init__(self) -> None:
-        self.source: object = None
-        self.value: Any = None
-
-    def get(self, source: object) -> Any:
-        return self.value if source is self.source and self.value is not None else None
-
-    def put(self, source: object, value: Any) -> Any:
-        self.source, self.value = source, value
-        return value
-
-    def __eq__(self, other: object) -> bool:  # a cache never makes two equal models unequal
-        return isinstance(other, DerivedCache)
-
-    __hash__ = None  # type: ignore[assignment]
-
 
 DenominatorPolicy = Literal["all_planned", "attempted", "completed_only"]
 DENOMINATOR_POLICIES: tuple[DenominatorPolicy, ...] = ("all_planned", "attempted", "completed_only")
@@ -246,8 +222,6 @@ class ProtocolPlan(Artifact):
     comparison_design: ComparisonDesign | None = Field(default=None, exclude_if=lambda v: v is None)
     created_at: str = now_field()
     plan_digest: Digest | None = None
-    # The planned episodes' lookup keys (core.plan_keys builds them once per plan), never serialised.
-    _keys: DerivedCache = PrivateAttr(default_factory=DerivedCache)
 
     def to_json_dict(self) -> dict:
         # A plan that declares no base rate is written (and digested) as before the field existed.
