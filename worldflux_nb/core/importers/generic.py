@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import math
 import re
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from worldflux_nb.core.importers.common import (
     INT64_MAX, probe_tasks, ImportOptions, Redactor, assemble, check_status, optional_seed, parse_level,
@@ -50,24 +51,189 @@ def parse_jsonl(text: str, *, source_name: str, plan: ProtocolPlan, probe_id: st
 
 
 def parse_csv(text: str, *, source_name: str, plan: ProtocolPlan, probe_id: str,
-              options: ImportOptions = ImportOptions()) -> AuditInput:
+              options: ImportOptions = ImportOptions(), by_rows: bool = False) -> AuditInput:
+    """Generic CSV: read as columns (`csv_columns`), or row by row where the columns cannot vouch
+    for a value (or `by_rows`), which names the line."""
+    audit = None if by_rows else _columns_import(csv_columns(text, source_name), source_name=source_name,
+                                                 plan=plan, probe_id=probe_id, options=options,
+                                                 format_version="generic CSV")
+    if audit is not None:
+        return audit
     return _import(_csv_records(text, source_name), source=source_name, plan=plan,
                    probe_id=probe_id, options=options, format_version="generic CSV")
 
 
 def audit_input_from_frame(frame: Any, plan: ProtocolPlan, probe_id: str, *,
                            options: ImportOptions = ImportOptions(),
-                           source_name: str = "DataFrame") -> AuditInput:
-    """Evidence from a pandas DataFrame with the generic columns (NaN reads as missing)."""
+                           source_name: str = "DataFrame", by_rows: bool = False) -> AuditInput:
+    """Evidence from a pandas DataFrame with the generic columns (NaN reads as missing): read as
+    columns (`frame_columns`), or row by row where they cannot vouch for a value (or `by_rows`)."""
     import pandas as pd
 
     if not isinstance(frame, pd.DataFrame):
         raise InputError(source_name, None, f"must be a pandas DataFrame, not {type(frame).__name__}")
     clean = frame.astype(object).where(frame.notna(), None)
+    audit = None if by_rows else _columns_import(frame_columns(clean), source_name=source_name, plan=plan,
+                                                 probe_id=probe_id, options=options,
+                                                 format_version="pandas DataFrame")
+    if audit is not None:
+        return audit
     records = ((f"row {i}", _unflatten(rec, source_name, f"row {i}"))
                for i, rec in enumerate(clean.to_dict("records")))
     return _import(records, source=source_name, plan=plan, probe_id=probe_id, options=options,
                    format_version="pandas DataFrame")
+
+
+def _columns_import(columns: Any, **kwargs: Any) -> AuditInput | None:
+    from worldflux_nb.core.importers.generic_columns import audit_input_from_columns
+
+    return None if columns is None else audit_input_from_columns(*columns, **kwargs)
+
+
+def csv_columns(text: str, src: str) -> tuple[dict[str, Any], Any, Any] | None:
+    """A generic CSV as coded columns, each distinct cell read as `_csv_records` reads it (stripped,
+    empty as missing, `metadata.<key>` columns folded into `metadata`); None where the file or a
+    cell needs the row path (a refusal, a ragged row, an integer Arrow cannot read as one)."""
+    import pyarrow as pa
+
+    from worldflux_nb.core.importers.generic_columns import Coded
+
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error:
+        return None
+    if len(rows) < 2:
+        return None
+    header, body = rows[0], [row for row in rows[1:] if row]  # DictReader skips blank lines
+    if not body or len(set(header)) != len(header) or not {"task_id", "episode_index"} <= set(header):
+        return None
+    if max(map(len, body)) > len(header):
+        return None
+    cells = dict(zip(header, itertools.zip_longest(*body, fillvalue="")))
+
+    def text_cell(value: str) -> Any:
+        value = value.strip()
+        return value or None
+
+    def decoded(name: str, decode: Callable[[str], Any]) -> Coded:
+        values = cells.get(name)
+        if values is None:
+            return Coded([], pa.nulls(len(body), pa.int32()))
+        return Coded.of(pa.array(values, pa.string()),
+                        lambda v: None if not v.strip() else decode(v.strip()))
+
+    try:
+        columns = {name: decoded(name, str) for name in ("probe_id", "task_id", "axis", "status")}
+        columns["level"] = decoded("level", parse_level)
+        columns["success"] = decoded("success", lambda v: _bool_cell(v, src, "success"))
+        metadata = Coded.of(pa.array(cells.get("metadata", [""] * len(body)), pa.string()),
+                            lambda v: _metadata_cell(v.strip(), src, "metadata"))
+        spread = {name[len("metadata."):]: decoded(name, _scalar_cell)
+                  for name in header if name.startswith("metadata.")}
+        columns["metadata"] = _folded(metadata, spread) if spread else metadata
+        index, seed = (_integers(cells.get(name), len(body)) for name in ("episode_index", "seed"))
+    except (InputError, pa.ArrowInvalid):
+        return None
+    if index is None or seed is None:
+        return None
+    return columns, index, seed
+
+
+def _integers(values: Sequence[str] | None, size: int) -> Any:
+    """CSV integers as int64 (empty: null); None where Arrow does not read every cell as one
+    (spaces, `3.0`, text): `_int_cell` reads those row by row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if values is None:
+        return pa.nulls(size, pa.int64())
+    array = pc.if_else(pc.equal(pa.array(values, pa.string()), ""), pa.scalar(None, pa.string()),
+                       pa.array(values, pa.string()))
+    # Plain decimal digits only (Arrow's cast would also read "0x10" as 16; `_int_cell` refuses it).
+    if not pc.all(pc.match_substring_regex(array, r"^-?[0-9]{1,40}$")).as_py() in (True, None):
+        return None
+    try:
+        return array.cast(pa.int64())
+    except pa.ArrowInvalid:
+        return None
+
+
+def _folded(metadata: Any, spread: dict[str, Any]) -> Any:
+    """`_unflatten` per distinct combination: the metadata object updated by its `metadata.<key>`
+    cells that are not empty."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from worldflux_nb.core.importers.generic_columns import Coded
+
+    parts = [metadata, *spread.values()]
+    combined = None
+    stride = 1
+    for part in parts:
+        codes = part.codes.fill_null(len(part.values)).cast(pa.int64())
+        combined = codes if combined is None else pc.add(pc.multiply(combined, len(part.values) + 1), codes)
+        stride *= len(part.values) + 1
+        if stride >= 1 << 62:
+            raise pa.ArrowInvalid("too many combinations")  # the row path reads it
+    encoded = combined.dictionary_encode()
+    values = []
+    for key in encoded.dictionary.to_pylist():
+        picks = []
+        for part in reversed(parts):
+            key, code = divmod(key, len(part.values) + 1)
+            picks.append(part.values[code] if code < len(part.values) else None)
+        base, *cells = reversed(picks)
+        folded = dict(base or {})
+        folded.update({k: v for k, v in zip(spread, cells) if v is not None})
+        values.append(folded)
+    return Coded(values, encoded.indices)
+
+
+def frame_columns(clean: Any) -> tuple[dict[str, Any], Any, Any] | None:
+    """A DataFrame (objects, missing as None) as coded columns, each distinct value (by type and
+    value) as the row path takes it; `metadata.<key>` columns folded into `metadata`. None where
+    an integer column holds anything but integers, or a value cannot be hashed."""
+    import pyarrow as pa
+
+    from worldflux_nb.core.importers.generic_columns import Coded
+
+    size = len(clean)
+    names = [str(name) for name in clean.columns]
+    if len(set(names)) != len(names) or not size:
+        return None
+    data = {str(name): clean[name].tolist() for name in clean.columns}
+
+    def coded(values: list[Any] | None) -> Coded | None:
+        return Coded([], pa.nulls(size, pa.int32())) if values is None else Coded.of_python(values)
+
+    try:
+        columns = {name: coded(data.get(name)) for name in CODED_NAMES}
+        spread = {name[len("metadata."):]: coded(data[name]) for name in names if name.startswith("metadata.")}
+        if spread:
+            columns["metadata"] = _folded(columns["metadata"], spread)
+        index, seed = (_python_integers(data.get(name), size) for name in ("episode_index", "seed"))
+    except (TypeError, ValueError, pa.ArrowInvalid):
+        return None  # an unhashable value, metadata that is not an object: the row path says which
+    if index is None or seed is None:
+        return None
+    return columns, index, seed
+
+
+CODED_NAMES = ("probe_id", "task_id", "axis", "level", "success", "status", "metadata")
+
+
+def _python_integers(values: list[Any] | None, size: int) -> Any:
+    """Python ints (or None) as int64; None for anything else (a float, a bool): the row path reads it."""
+    import pyarrow as pa
+
+    if values is None:
+        return pa.nulls(size, pa.int64())
+    if not all(type(v) is int or v is None for v in values):
+        return None
+    try:
+        return pa.array(values, pa.int64())
+    except (OverflowError, pa.ArrowInvalid):
+        return None
 
 
 def audit_input_from_json_columns(raw: Any, *, source_name: str, plan: ProtocolPlan, probe_id: str,

@@ -42,12 +42,50 @@ class Coded:
         if isinstance(array, pa.ChunkedArray):
             array = array.combine_chunks()
         encoded = array.dictionary_encode()
-        return cls([decode(v) for v in encoded.dictionary.to_pylist()], encoded.indices)
+        values = [decode(v) for v in encoded.dictionary.to_pylist()]
+        codes = encoded.indices
+        gone = [code for code, value in enumerate(values) if value is None]
+        if gone:  # a value that decodes to None (an empty CSV cell) is no value: its code is null
+            import pyarrow.compute as pc
+
+            codes = pc.if_else(pc.is_in(codes, value_set=pa.array(gone, codes.type)),
+                               pa.scalar(None, codes.type), codes)
+        return cls(values, codes)
+
+    @classmethod
+    def of_python(cls, values: list[Any]) -> "Coded":
+        """Python values (None: no value) coded by type and value, so True, 1 and 1.0 stay apart
+        (and 0.0 and -0.0); a metadata object by its items. TypeError for an unhashable value."""
+        import pyarrow as pa
+
+        seen: dict[Any, int] = {}
+        distinct: list[Any] = []
+        codes: list[int | None] = []
+        for value in values:
+            if value is None:
+                codes.append(None)
+                continue
+            key = _key(value)
+            code = seen.get(key)
+            if code is None:
+                code = seen[key] = len(distinct)
+                distinct.append(value)
+            codes.append(code)
+        return cls(distinct, pa.array(codes, pa.int32()))
 
     def take(self, converted: list[Any], arrow_type: "pa.DataType") -> "pa.Array":
         import pyarrow as pa
 
         return pa.array(converted, type=arrow_type).take(self.codes)
+
+
+def _key(value: Any) -> Any:
+    if type(value) is float:
+        return (float, value.hex())
+    if type(value) is dict:
+        return (dict, tuple((k, _key(v)) for k, v in value.items()))
+    hash(value)
+    return (type(value), value)
 
 
 class Unvouched(Exception):
