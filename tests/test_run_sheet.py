@@ -148,6 +148,16 @@ def test_written_files_match_the_model_byte_for_byte(plan, tmp_path):
     assert load(path) == sheet
 
 
+@pytest.mark.parametrize("chunk", [1, 7, 64, 1 << 24])
+def test_the_digest_is_the_same_however_the_rows_are_cut(plan, monkeypatch, chunk):
+    """The written rows are hashed in chunks cut before a newline; any chunk size gives the model's digest."""
+    import worldflux_nb.core.run_sheet as run_sheet
+
+    monkeypatch.setattr(run_sheet, "_DIGEST_CHUNK", chunk)
+    files = run_sheet_files(plan, csv=False)
+    assert files.header.run_sheet_digest == run_sheet_for(plan).run_sheet_digest and files.csv is None
+
+
 @pytest.mark.parametrize("change", [
     lambda d: d["episodes"][3].update(seed=(d["episodes"][3]["seed"] or 0) + 1),
     lambda d: d["episodes"][0].update(episode_index=49),

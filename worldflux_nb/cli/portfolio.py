@@ -112,7 +112,7 @@ def _render_run_sheet(args: argparse.Namespace) -> int:
     from worldflux_nb.render.plan_docs import run_sheet_document
 
     plan = load_plan(args.plan)
-    files = run_sheet_files(plan)  # column-wise: a million episodes in seconds
+    files = run_sheet_files(plan, csv=bool(args.run_sheet_csv))  # column-wise: a million episodes in seconds
     preview = files.header.model_copy(update={"episodes": files.preview})
     outputs = [(args.output, to_markdown(run_sheet_document(preview, files.episodes_total)))]
     if args.run_sheet_json:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from worldflux_nb.core.episode_outcomes import EpisodeOutcomes
 
@@ -91,6 +93,8 @@ def episode_indicators(outcomes: EpisodeOutcomes) -> pd.DataFrame:
     Read from all of an episode's conformant attempts (core.episode_outcomes), as the packet's cell
     sums are, so a comparison's arm and the packet count the same denominator whatever the row order.
     """
+    import pandas as pd  # loaded on use: planning and the run sheet need no pandas
+
     return pd.DataFrame({
         "success": outcomes.success,
         "infra": outcomes.infra_only,
@@ -100,6 +104,8 @@ def episode_indicators(outcomes: EpisodeOutcomes) -> pd.DataFrame:
 
 def policy_table(sums: pd.DataFrame) -> pd.DataFrame:
     """Successes and each policy's denominator from summed episode indicators (one row per group)."""
+    import pandas as pd
+
     out = pd.DataFrame(index=sums.index)
     out["successes"] = sums["success"].astype(int)
     out["all_planned"] = sums["planned"].astype(int)

@@ -171,7 +171,7 @@ def artifact_json(artifact: Artifact) -> str:
         return json_text(artifact.to_json_dict())
 
 
-def _with_rows(text: bytes, key: str, rows: bytes) -> bytes:
+def _with_rows(text: bytes, key: str, rows: bytes | memoryview) -> bytes:
     """Pretty JSON whose top-level `key` (written empty) gets `rows`, one compact row a line."""
     if not rows:
         return text
@@ -180,7 +180,7 @@ def _with_rows(text: bytes, key: str, rows: bytes) -> bytes:
     return b"".join((before, b'\n  "' + key.encode() + b'": [\n    ', rows, b"\n  ]", after))
 
 
-def run_sheet_json(header: RunSheet, rows_json: bytes) -> bytes:
+def run_sheet_json(header: RunSheet, rows_json: bytes | memoryview) -> bytes:
     """run_sheet.json (UTF-8): the header pretty-printed, the episodes one canonical row a line."""
     head = header.model_dump(mode="json", exclude={"episodes"})
     head["episodes"] = []
