@@ -1,10 +1,12 @@
-"""End to end (import -> packet) beside a DuckDB floor, in one run: `bench/end_to_end.py --sizes 100k,1M`.
+"""End to end (import -> packet) beside a DuckDB floor, in one run: `bench/end_to_end.py --sizes 100k,1M,10M`.
 
 Per size: `audit import jsonl ... --output audit.parquet` for each probe, then `eval-portfolio packet`,
 each command in a fresh interpreter (wall time, peak RSS from getrusage). The floor, in its own fresh
 interpreter: DuckDB parses the same JSON Lines files, joins them with the planned episodes and counts
 per cell. Then, on data already in memory, conformance beside the same join in DuckDB and in Polars.
-Prints a table with ratios; nothing is asserted (bench/README.md records the numbers).
+Data a size lacks is generated first (bench/generate.py; 10M takes minutes). Runs unattended and
+prints the machine, the commit, the load average before and after, and a table with ratios;
+nothing is asserted (bench/README.md records the numbers).
 """
 
 from __future__ import annotations
@@ -71,6 +73,19 @@ def machine() -> str:
     return f"nproc {os.cpu_count()} · {cpu} · {memory:.1f} GiB RAM · Python {platform.python_version()}"
 
 
+def load_average() -> str:
+    import os
+
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def commit() -> str:
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=BENCH, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=BENCH,
+                           capture_output=True, text=True).stdout.strip()
+    return (out.stdout.strip() or "unknown") + (" (with uncommitted changes)" if dirty else "")
+
+
 def in_memory(data: Path) -> dict[str, float]:
     """Conformance beside the same join and counts in DuckDB and Polars, on data already loaded."""
     import duckdb
@@ -108,7 +123,7 @@ def in_memory(data: Path) -> dict[str, float]:
     return out
 
 
-def one_size(size: str, root: Path) -> dict[str, float]:
+def one_size(size: str, root: Path, *, compare_in_memory: bool = True) -> dict[str, float]:
     data = root / size
     if not (data / "plan.json").exists():
         generate(size, data)
@@ -137,7 +152,8 @@ def one_size(size: str, root: Path) -> dict[str, float]:
     floor = run_timed(_FLOOR.format(plan=plan, files=files))
     result["floor_s"], result["floor_peak_mb"] = floor["s"], floor["peak_mb"]
     result["ratio"] = result["end_to_end_s"] / result["floor_s"]
-    result.update(in_memory(data))
+    if compare_in_memory:
+        result.update(in_memory(data))
     return result
 
 
@@ -145,12 +161,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="100k,1M")
     parser.add_argument("--data", default=str(BENCH / "data"))
+    parser.add_argument("--in-memory-sizes", default="100k,1M",
+                        help="sizes at which conformance is also compared in memory with DuckDB and "
+                             "Polars (in this driver process: 10M needs several GB)")
     args = parser.parse_args()
     print(machine())
+    print(f"commit {commit()} · load average before: {load_average()}", flush=True)
     results = {}
+    in_memory_sizes = set(args.in_memory_sizes.split(","))
     for size in args.sizes.split(","):
-        results[size] = one_size(size, Path(args.data))
+        results[size] = one_size(size, Path(args.data), compare_in_memory=size in in_memory_sizes)
         print(json.dumps({size: results[size]}), flush=True)
+    print(f"load average after: {load_average()}")
     rows = [("evidence rows", "rows", "{:,.0f}"), ("import, all probes (s)", "import_s", "{:.2f}"),
             ("import peak (MB)", "import_peak_mb", "{:.0f}"), ("packet command (s)", "packet_s", "{:.2f}"),
             ("packet peak (MB)", "packet_peak_mb", "{:.0f}"), ("end to end (s)", "end_to_end_s", "{:.2f}"),
@@ -160,7 +182,7 @@ def main() -> None:
             ("Polars join + counts in memory (s)", "polars_join_s", "{:.3f}")]
     print("\n| | " + " | ".join(results) + " |\n|---|" + "---|" * len(results))
     for label, key, fmt in rows:
-        print(f"| {label} | " + " | ".join(fmt.format(r[key]) for r in results.values()) + " |")
+        print(f"| {label} | " + " | ".join(fmt.format(r[key]) if key in r else "—" for r in results.values()) + " |")
 
 
 if __name__ == "__main__":

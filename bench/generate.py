@@ -178,13 +178,51 @@ def evidence_rows(plan: ProtocolPlan, probe_id: str, *, seed: int = 7) -> Iterat
                        "success": rng.random() < 0.9, "status": "completed", "metadata": dict(pinned)}
 
 
-def write_jsonl(rows: Iterator[dict[str, Any]], path: Path) -> int:
+FIELD_ORDER = ("probe_id", "task_id", "axis", "level", "episode_index", "seed", "success", "status",
+               "metadata")
+ROW_FORMAT = "{{" + ",".join(f'"{k}":{{}}' for k in FIELD_ORDER) + "}}\n"
+
+
+def write_jsonl(rows: Iterator[dict[str, Any]], path: Path, *, keep: Any = None) -> int:
+    """Rows written as compact JSON Lines (the bytes of `json.dumps(row, separators=(",", ":"))`),
+    streamed; rows for which `keep(row)` is true are also collected in `keep.rows`."""
     count = 0
+    dumps = json.JSONEncoder(separators=(",", ":")).encode
+    texts: dict[Any, str] = {}
+
+    def text(value: Any) -> str:  # values repeat: each distinct one is encoded once
+        key = (type(value), value if type(value) is not dict else tuple(value.items()))
+        found = texts.get(key)
+        if found is None:
+            found = texts[key] = dumps(value)
+        return found
+
     with path.open("w", encoding="utf-8") as handle:
+        lines: list[str] = []
         for row in rows:
-            handle.write(json.dumps(row, separators=(",", ":")) + "\n")
+            if tuple(row) == FIELD_ORDER:  # every generated row: one format string, no per-key join
+                lines.append(ROW_FORMAT.format(*(v if type(v) is int else text(v) for v in row.values())))
+            else:
+                lines.append("{" + ",".join(f'"{k}":{v if type(v) is int else text(v)}'
+                                            for k, v in row.items()) + "}\n")
             count += 1
+            if keep is not None and keep(row):
+                keep.rows.append(row)
+            if len(lines) >= 65536:
+                handle.write("".join(lines))
+                lines.clear()
+        handle.write("".join(lines))
     return count
+
+
+class Nominal:
+    """Collects the nominal-axis rows of a probe (what a vla-eval run of it would record)."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def __call__(self, row: dict[str, Any]) -> bool:
+        return row["axis"] == "nominal"
 
 
 def write_vla_eval(plan: ProtocolPlan, probe_id: str, rows: list[dict[str, Any]], path: Path) -> None:
@@ -218,18 +256,17 @@ def generate(size: str, out_dir: Path) -> dict[str, Any]:
                                "planned_episodes": plan.planned_episodes, "cells": len(plan.cells),
                                "jsonl": {}, "vla_eval": {}}
     for probe in PROBES:
-        rows = list(evidence_rows(plan, probe.probe_id))
         name = probe.probe_id.replace(":", "_")
         jsonl = out_dir / f"{name}.jsonl"
-        write_jsonl(iter(rows), jsonl)
-        written["jsonl"][probe.probe_id] = {"path": str(jsonl), "rows": len(rows)}
-        if "vla_eval" in probe.harness_formats:
-            # vla-eval records one nominal run; its rows are the nominal axis only.
-            nominal = [r for r in rows if r["axis"] == "nominal"]
-            if nominal:
-                path = out_dir / f"{name}_aggregate.json"
-                write_vla_eval(plan, probe.probe_id, nominal, path)
-                written["vla_eval"][probe.probe_id] = {"path": str(path), "rows": len(nominal)}
+        # vla-eval records one nominal run; its rows are the nominal axis only (up to 1M episodes:
+        # beyond that one aggregate JSON document is not what a harness writes).
+        nominal = Nominal() if "vla_eval" in probe.harness_formats and SIZES[size] <= 1_000_000 else None
+        count = write_jsonl(evidence_rows(plan, probe.probe_id), jsonl, keep=nominal)
+        written["jsonl"][probe.probe_id] = {"path": str(jsonl), "rows": count}
+        if nominal is not None and nominal.rows:
+            path = out_dir / f"{name}_aggregate.json"
+            write_vla_eval(plan, probe.probe_id, nominal.rows, path)
+            written["vla_eval"][probe.probe_id] = {"path": str(path), "rows": len(nominal.rows)}
     return written
 
 
