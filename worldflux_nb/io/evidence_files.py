@@ -87,22 +87,22 @@ def _jsonl_columns(path: str | os.PathLike[str], *, plan: ProtocolPlan, probe_id
     from concurrent.futures import ThreadPoolExecutor
 
     from worldflux_nb.core.importers.generic import audit_input_from_json_columns
-    from worldflux_nb.io.evidence_tables import non_null_keys, read_jsonl_columns, scan_file
+    from worldflux_nb.io.evidence_tables import JsonlBatches, scan_file
 
     before = _file_state(path, max_bytes=max_bytes)
+    batches = JsonlBatches(path)
     with ThreadPoolExecutor(max_workers=1) as pool:  # hashing releases the GIL; so does DuckDB
         scanned = pool.submit(scan_file, path)
-        raw = read_jsonl_columns(path)
+        with gc_paused():
+            audit = audit_input_from_json_columns(batches, source_name=str(path), plan=plan,
+                                                  probe_id=probe_id, options=options)
         digest, size, markers = scanned.result()
-    if raw is None or _file_state(path, max_bytes=max_bytes) != before or size != before[0]:
+    if audit is None or not batches.readable:
         return None
-    if markers != non_null_keys(raw):
+    if _file_state(path, max_bytes=max_bytes) != before or size != before[0]:
+        return None
+    if markers != batches.keys:
         return None  # another key with a value (or a string holding `":`): the row path reads it
-    with gc_paused():
-        audit = audit_input_from_json_columns(raw, source_name=str(path), plan=plan, probe_id=probe_id,
-                                               options=options)
-    if audit is None:
-        return None
     return with_files(audit, [_source_entry(str(path), digest, size)])
 
 

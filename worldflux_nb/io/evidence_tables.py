@@ -33,18 +33,56 @@ def _query() -> str:
     return f"SELECT * FROM read_json($path, format='newline_delimited', columns={{{types}}})"
 
 
-def read_jsonl_columns(path: str | os.PathLike[str]) -> Any:
-    """The file's generic fields as an Arrow table of JSON texts (null: absent or null), or None if DuckDB
-    cannot read it as JSON Lines (a key given twice, a line that is not an object, bad JSON)."""
-    import duckdb
+class JsonlBatches:
+    """The file's generic fields as Arrow tables of JSON texts (null: absent or null), about
+    `batch_rows` rows each, in file order, read by DuckDB as they are consumed (ten million lines
+    are never one table of texts). Afterwards `readable` says whether DuckDB read the whole file
+    (a key given twice, a line that is not an object or bad JSON stop it) and `keys` counts the
+    keys with a value it read (`non_null_keys`, None if unknown)."""
 
-    connection = duckdb.connect()
-    try:
-        return connection.sql(_query(), params={"path": str(path)}).to_arrow_table()
-    except duckdb.Error:
+    def __init__(self, path: str | os.PathLike[str], *, batch_rows: int = 1 << 18) -> None:
+        self.path, self.batch_rows = str(path), batch_rows
+        self.readable = False
+        self.keys: int | None = 0
+
+    def __iter__(self) -> Any:
+        import duckdb
+        import pyarrow as pa
+
+        connection = duckdb.connect()
+        try:
+            connection.execute("SET enable_progress_bar = false")  # nothing on a user's terminal
+            reader = connection.sql(_query(), params={"path": self.path}).to_arrow_reader(self.batch_rows)
+            pending, rows = [], 0
+            for batch in reader:
+                pending.append(batch)
+                rows += batch.num_rows
+                if rows >= self.batch_rows:
+                    yield self._counted(pa.Table.from_batches(pending).combine_chunks())
+                    pending, rows = [], 0
+            if pending:
+                yield self._counted(pa.Table.from_batches(pending).combine_chunks())
+            self.readable = True
+        except duckdb.Error:
+            return
+        finally:
+            connection.close()
+
+    def _counted(self, table: Any) -> Any:
+        keys = non_null_keys(table)
+        self.keys = None if keys is None or self.keys is None else self.keys + keys
+        return table
+
+
+def read_jsonl_columns(path: str | os.PathLike[str]) -> Any:
+    """The whole file as one table of JSON texts (see JsonlBatches), or None if DuckDB cannot read it."""
+    import pyarrow as pa
+
+    batches = JsonlBatches(path)
+    tables = list(batches)
+    if not batches.readable:
         return None
-    finally:
-        connection.close()
+    return pa.concat_tables(tables) if tables else None
 
 
 def scan_file(path: str | os.PathLike[str]) -> tuple[str, int, int]:
@@ -79,7 +117,7 @@ def _non_null_markers(data: bytes) -> int:
     return count - sum(data.count(marker) for marker in _NULL_MARKERS)
 
 
-def non_null_keys(raw: Any) -> int:
+def non_null_keys(raw: Any) -> int | None:
     """The keys with a non-null value that DuckDB read: generic fields present and not null, and
     the metadata objects' keys with a non-null value (each distinct object counted once, times its rows).
 
@@ -97,7 +135,7 @@ def non_null_keys(raw: Any) -> int:
         try:
             parsed = json.loads(text)
         except ValueError:
-            return -1
+            return None
         if isinstance(parsed, dict):
             total += count * sum(value is not None for value in parsed.values())
     return total

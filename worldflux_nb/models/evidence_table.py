@@ -264,10 +264,9 @@ def _arrow_column(name: str, column: Any) -> "pa.Array":
     """A column given as Arrow data: cast to the documented type where that keeps every value, checked."""
     import pyarrow as pa
 
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
     if pa.types.is_dictionary(column.type):
-        column = column.dictionary_decode()
+        column = (column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column).dictionary_decode()
+    # Chunked columns stay chunked (an import's batches): checked and hashed without one big copy.
     kind = dict((n, t) for n, t, _ in COLUMNS)[name]
     typed = column.type
     if name == "metadata" and (pa.types.is_string(typed) or pa.types.is_large_string(typed)):
@@ -285,16 +284,16 @@ def _arrow_column(name: str, column: Any) -> "pa.Array":
     return array
 
 
-def _check_metadata_texts(array: "pa.Array") -> None:
+def _check_metadata_texts(array: "pa.Array | pa.ChunkedArray") -> None:
     """Each distinct metadata text must be a canonical JSON object of scalars (checked once each)."""
-    import numpy as np
+    import pyarrow.compute as pc
 
-    encoded = array.dictionary_encode()
-    for code, text in enumerate(encoded.dictionary.to_pylist()):
+    for text in pc.unique(array).to_pylist():
         try:
             _metadata(text)
         except ValueError as exc:
-            row = _first(np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)) == code)
+            row = int(pc.index(array, text).as_py()) if text is not None else _first(
+                pc.is_null(array).to_numpy(zero_copy_only=False))
             raise EvidenceError(row, "metadata", str(exc)) from None
 
 

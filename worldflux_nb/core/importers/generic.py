@@ -240,24 +240,31 @@ def audit_input_from_json_columns(raw: Any, *, source_name: str, plan: ProtocolP
                                   options: ImportOptions = ImportOptions(),
                                   format_version: str = "generic JSONL") -> AuditInput | None:
     """The vectorised JSONL import: per generic field, each line's value as JSON text (null where
-    absent or null; see io.evidence_tables), each distinct text parsed once as the row path parses
-    it. None for anything the row path would refuse or change (it then names the line)."""
+    absent or null; see io.evidence_tables), as a table or an iterable of tables or record batches
+    in file order, each distinct text parsed once as the row path parses it. None for anything the
+    row path would refuse or change (it then names the line)."""
     import pyarrow as pa
 
-    from worldflux_nb.core.importers.generic_columns import CODED_FIELDS, Coded, audit_input_from_columns
+    from worldflux_nb.core.importers.generic_columns import CODED_FIELDS, Coded, ColumnImport, Unvouched
 
     def decode(text: str) -> Any:
         return strict_loads(text, source_name)
 
     try:
-        columns = {name: Coded.of(raw.column(name), decode) for name in CODED_FIELDS}
-        # JSON integers only: 3.0, "3", true or a number outside int64 fail the cast.
-        index = raw.column("episode_index").combine_chunks().cast(pa.int64())
-        seed = raw.column("seed").combine_chunks().cast(pa.int64())
-    except (InputError, pa.ArrowInvalid):
+        batches = ColumnImport(source_name=source_name, plan=plan, probe_id=probe_id, options=options,
+                               format_version=format_version)
+        for batch in ([raw] if isinstance(raw, (pa.Table, pa.RecordBatch)) else raw):
+            batches.add({name: Coded.of(batch.column(name), decode) for name in CODED_FIELDS},
+                        # JSON integers only: 3.0, "3", true or a number outside int64 fail the cast.
+                        _combined(batch.column("episode_index")).cast(pa.int64()),
+                        _combined(batch.column("seed")).cast(pa.int64()))
+        return batches.audit()
+    except (Unvouched, InputError, pa.ArrowInvalid):
         return None
-    return audit_input_from_columns(columns, index, seed, source_name=source_name, plan=plan,
-                                    probe_id=probe_id, options=options, format_version=format_version)
+
+
+def _combined(column: Any) -> Any:
+    return column.combine_chunks() if hasattr(column, "combine_chunks") else column
 
 
 def checked_level(value: Any, src: str, where: str) -> Level:

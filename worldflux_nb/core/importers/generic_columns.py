@@ -107,108 +107,129 @@ def audit_input_from_columns(columns: Mapping[str, Coded], episode_index: "pa.Ar
     `episode_index` and `seed` are int64 arrays (null: no value); the other fields are `Coded`.
     """
     try:
-        return _from_columns(columns, episode_index, seed, source_name=source_name, plan=plan,
-                             probe_id=probe_id, options=options, format_version=format_version)
+        batches = ColumnImport(source_name=source_name, plan=plan, probe_id=probe_id, options=options,
+                               format_version=format_version)
+        batches.add(columns, episode_index, seed)
+        return batches.audit()
     except Unvouched:
         return None
 
 
-def _from_columns(columns: Mapping[str, Coded], index: "pa.Array", seed: "pa.Array", *, source_name: str,
-                  plan: ProtocolPlan, probe_id: str, options: ImportOptions,
-                  format_version: str) -> AuditInput:
-    import pyarrow as pa
-    import pyarrow.compute as pc
+class ColumnImport:
+    """The vectorised import batch by batch (rows in file order): `add` checks one batch of coded
+    columns (Unvouched where the row path must read the input), `audit` seals them all. The task
+    mapping and notes accumulate in first-seen order, as the row path records them."""
 
-    from worldflux_nb.core.importers.generic import checked_level
+    def __init__(self, *, source_name: str, plan: ProtocolPlan, probe_id: str, options: ImportOptions,
+                 format_version: str) -> None:
+        probe_tasks(plan, probe_id, source_name)
+        self.src, self.plan, self.probe_id, self.options = source_name, plan, probe_id, options
+        self.format_version = format_version
+        self.mapping: dict[str, str] = {}
+        self.notes: list[str] = []
+        self.names = Redactor()
+        self.parts: list[dict[str, "pa.Array"]] = []
 
-    src, size = source_name, len(index)
-    if not size:
-        raise Unvouched
-    probe_tasks(plan, probe_id, src)
-    names = Redactor()
+    def audit(self) -> AuditInput:
+        import pyarrow as pa
 
-    def clean_name(value: str, key: str) -> str:
-        if names.text(value, f"episodes.{key}", limit=64 if key == "level" else None) != value:
-            raise Unvouched  # a redacted name: the row path records where
-        return value
+        if not self.parts:
+            raise Unvouched
+        evidence = {name: pa.chunked_array([part[name] for part in self.parts]) for name in self.parts[0]}
+        self.parts = []
+        return assemble(evidence, plan=self.plan, probe_id=self.probe_id, source=self.src, importer="generic",
+                        format_version=self.format_version, identity="explicit", task_mapping=self.mapping,
+                        notes=self.notes, redactor=Redactor())
 
-    if any(v is not None and v != probe_id for v in columns["probe_id"].values):
-        raise Unvouched
-    if index.null_count or (len(index) and pc.min(index).as_py() < 0):
-        raise Unvouched
+    def add(self, columns: Mapping[str, Coded], index: "pa.Array", seed: "pa.Array") -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
 
-    success_column = columns["success"]
-    if not all(v is None or type(v) is bool for v in success_column.values):
-        raise Unvouched
-    success = success_column.take(success_column.values, pa.bool_())
-    status_column = columns["status"]
-    if not all(v is None or type(v) is str for v in status_column.values):
-        raise Unvouched
-    status = status_column.take(status_column.values, pa.string())
-    status = pc.if_else(pc.and_(pc.is_null(status), pc.is_valid(success)), "completed", status)
+        from worldflux_nb.core.importers.generic import checked_level
 
-    def where(condition: Any) -> Any:  # a comparison with a null reads as false
-        return pc.fill_null(condition, False)
+        src, size = self.src, len(index)
+        plan, probe_id, options = self.plan, self.probe_id, self.options
+        mapping, notes, names = self.mapping, self.notes, self.names
+        if not size:
+            return
 
-    valid = pc.or_(pc.or_(pc.and_(where(pc.equal(status, "completed")), pc.is_valid(success)),
-                          pc.and_(where(pc.equal(status, "timeout")), where(pc.equal(success, False)))),
-                   pc.and_(where(pc.is_in(status, value_set=pa.array(["infra_failure", "pending"]))),
-                           pc.is_null(success)))
-    if not pc.all(valid).as_py():
-        raise Unvouched
+        def clean_name(value: str, key: str) -> str:
+            if names.text(value, f"episodes.{key}", limit=64 if key == "level" else None) != value:
+                raise Unvouched  # a redacted name: the row path records where
+            return value
 
-    mapping: dict[str, str] = {}
-    notes: list[str] = []
-    tasks = columns["task_id"]
-    if tasks.codes.null_count:
-        raise Unvouched
-    plan_tasks = [clean_name(_resolved(name, plan, probe_id, options, src, mapping), "task_id")
-                  for name in tasks.values]
-    task_ids = tasks.take(plan_tasks, pa.string())
+        if any(v is not None and v != probe_id for v in columns["probe_id"].values):
+            raise Unvouched
+        if index.null_count or (len(index) and pc.min(index).as_py() < 0):
+            raise Unvouched
 
-    axes, levels = columns["axis"], columns["level"]
-    axis_codes, level_codes = axes.codes, levels.codes
-    axis_values, level_values = list(axes.values), list(levels.values)
-    if axis_codes.null_count or level_codes.null_count:
-        # Rows without axis or level take their task's only planned cell (resolve_cell), once per task.
-        unplaced = pc.or_(pc.is_null(axis_codes), pc.is_null(level_codes))
-        needing = pc.unique(pc.filter(tasks.codes, unplaced)).to_pylist()
-        cells = {code: _check(lambda c: resolve_cell(plan=plan, probe_id=probe_id, task_id=plan_tasks[c],
-                                                      options=options, source=src, notes=notes), code)
-                 for code in needing}
-        default = pa.array([code if code in cells else None for code in range(len(tasks.values))], pa.int32())
-        defaults = default.take(tasks.codes)
-        axis_codes = pc.coalesce(axis_codes, pc.add(defaults, len(axis_values)).cast(pa.int32()))
-        level_codes = pc.coalesce(level_codes, pc.add(defaults, len(level_values)).cast(pa.int32()))
-        axis_values += [cells[c][0] if c in cells else None for c in range(len(tasks.values))]
-        level_values += [cells[c][1] if c in cells else None for c in range(len(tasks.values))]
-    axis_text = [None if v is None else clean_name(_check(require_text, v, src, "axis"), "axis")
-                 for v in axis_values]
-    level_text = [None if v is None else clean_name(str(_check(checked_level, v, src, "level")), "level")
-                  for v in level_values]
-    axis = pa.array(axis_text, pa.string()).take(axis_codes)
-    level = pa.array(level_text, pa.string()).take(level_codes)
+        success_column = columns["success"]
+        if not all(v is None or type(v) is bool for v in success_column.values):
+            raise Unvouched
+        success = success_column.take(success_column.values, pa.bool_())
+        status_column = columns["status"]
+        if not all(v is None or type(v) is str for v in status_column.values):
+            raise Unvouched
+        status = status_column.take(status_column.values, pa.string())
+        status = pc.if_else(pc.and_(pc.is_null(status), pc.is_valid(success)), "completed", status)
 
-    metadata_column = columns["metadata"]
-    redactor = Redactor()
-    canonical = []
-    for value in metadata_column.values:
-        if not value:  # None or {}: no metadata
-            canonical.append(None)
-            continue
-        parsed = _check(require_dict, value, src, "metadata")
-        clean = redactor.metadata(parsed, "metadata")
-        if redactor.redactions or clean != parsed or any(type(clean[k]) is not type(v) for k, v in parsed.items()):
-            raise Unvouched  # redacted, dropped or changed: the row path records where
-        canonical.append(canonical_json(clean).decode("utf-8"))
-    metadata = metadata_column.take(canonical, pa.string())
+        def where(condition: Any) -> Any:  # a comparison with a null reads as false
+            return pc.fill_null(condition, False)
 
-    evidence = {"probe_id": pa.repeat(pa.scalar(probe_id, pa.string()), size), "task_id": task_ids,
-                "axis": axis, "level": level, "episode_index": index, "seed": seed, "success": success,
-                "status": status, "metadata": metadata}
-    return assemble(evidence, plan=plan, probe_id=probe_id, source=src, importer="generic",
-                    format_version=format_version, identity="explicit", task_mapping=mapping,
-                    notes=notes, redactor=Redactor())
+        valid = pc.or_(pc.or_(pc.and_(where(pc.equal(status, "completed")), pc.is_valid(success)),
+                              pc.and_(where(pc.equal(status, "timeout")), where(pc.equal(success, False)))),
+                       pc.and_(where(pc.is_in(status, value_set=pa.array(["infra_failure", "pending"]))),
+                               pc.is_null(success)))
+        if not pc.all(valid).as_py():
+            raise Unvouched
+
+        tasks = columns["task_id"]
+        if tasks.codes.null_count:
+            raise Unvouched
+        plan_tasks = [clean_name(_resolved(name, plan, probe_id, options, src, mapping), "task_id")
+                      for name in tasks.values]
+        task_ids = tasks.take(plan_tasks, pa.string())
+
+        axes, levels = columns["axis"], columns["level"]
+        axis_codes, level_codes = axes.codes, levels.codes
+        axis_values, level_values = list(axes.values), list(levels.values)
+        if axis_codes.null_count or level_codes.null_count:
+            # Rows without axis or level take their task's only planned cell (resolve_cell), once per task.
+            unplaced = pc.or_(pc.is_null(axis_codes), pc.is_null(level_codes))
+            needing = pc.unique(pc.filter(tasks.codes, unplaced)).to_pylist()
+            cells = {code: _check(lambda c: resolve_cell(plan=plan, probe_id=probe_id, task_id=plan_tasks[c],
+                                                          options=options, source=src, notes=notes), code)
+                     for code in needing}
+            default = pa.array([code if code in cells else None for code in range(len(tasks.values))], pa.int32())
+            defaults = default.take(tasks.codes)
+            axis_codes = pc.coalesce(axis_codes, pc.add(defaults, len(axis_values)).cast(pa.int32()))
+            level_codes = pc.coalesce(level_codes, pc.add(defaults, len(level_values)).cast(pa.int32()))
+            axis_values += [cells[c][0] if c in cells else None for c in range(len(tasks.values))]
+            level_values += [cells[c][1] if c in cells else None for c in range(len(tasks.values))]
+        axis_text = [None if v is None else clean_name(_check(require_text, v, src, "axis"), "axis")
+                     for v in axis_values]
+        level_text = [None if v is None else clean_name(str(_check(checked_level, v, src, "level")), "level")
+                      for v in level_values]
+        axis = pa.array(axis_text, pa.string()).take(axis_codes)
+        level = pa.array(level_text, pa.string()).take(level_codes)
+
+        metadata_column = columns["metadata"]
+        redactor = Redactor()
+        canonical = []
+        for value in metadata_column.values:
+            if not value:  # None or {}: no metadata
+                canonical.append(None)
+                continue
+            parsed = _check(require_dict, value, src, "metadata")
+            clean = redactor.metadata(parsed, "metadata")
+            if redactor.redactions or clean != parsed or any(type(clean[k]) is not type(v) for k, v in parsed.items()):
+                raise Unvouched  # redacted, dropped or changed: the row path records where
+            canonical.append(canonical_json(clean).decode("utf-8"))
+        metadata = metadata_column.take(canonical, pa.string())
+        self.parts.append({
+            "probe_id": pa.repeat(pa.scalar(probe_id, pa.string()), size), "task_id": task_ids, "axis": axis,
+            "level": level, "episode_index": index, "seed": seed, "success": success, "status": status,
+            "metadata": metadata})
 
 
 def _resolved(name: Any, plan: ProtocolPlan, probe_id: str, options: ImportOptions, src: str,
