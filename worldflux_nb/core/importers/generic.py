@@ -24,7 +24,6 @@ from worldflux_nb.core.importers.common import (
 from worldflux_nb.core.json_reading import fast_loads, strict_loads
 from worldflux_nb.errors import InputError
 from worldflux_nb.models.common import Level
-from worldflux_nb.models.digest import canonical_json
 from worldflux_nb.models.evidence import AuditInput, EvidenceRow
 from worldflux_nb.models.plan import ProtocolPlan
 
