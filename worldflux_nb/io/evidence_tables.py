@@ -40,7 +40,7 @@ class JsonlBatches:
     (a key given twice, a line that is not an object or bad JSON stop it) and `keys` counts the
     keys with a value it read (`non_null_keys`, None if unknown)."""
 
-    def __init__(self, path: str | os.PathLike[str], *, batch_rows: int = 1 << 18) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, batch_rows: int = 1 << 17) -> None:
         self.path, self.batch_rows = str(path), batch_rows
         self.readable = False
         self.keys: int | None = 0

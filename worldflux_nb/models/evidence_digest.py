@@ -13,7 +13,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterator, Sequence
 
-BATCH_ROWS = 1 << 20  # rows per piece of the stream: bounds its memory
+BATCH_ROWS = 1 << 18  # rows per piece of the stream: bounds its memory (WORKERS + 1 pieces in flight)
 WORKERS = 2
 _NULL_STRING = (-1).to_bytes(4, "little", signed=True)
 
