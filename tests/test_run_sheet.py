@@ -193,3 +193,34 @@ def test_a_million_planned_episodes_stay_a_few_megabytes(plan):
     assert len(artifact_json(big).encode()) < 6_000_000
     frame = planned_episodes_frame(big)
     assert frame["episode_index"].tolist()[-3:] == [47, 48, 49] and (frame["seed"] == 7).all()
+
+
+def test_arrow_values_build_the_arrays_pa_array_would():
+    import numpy as np
+    import pyarrow as pa
+
+    from worldflux_nb.core.arrow_values import numbers, text, texts
+
+    for values in (np.array([3, -1, 2**40], dtype=np.int64), np.array([7, 0], dtype=np.int32),
+                   np.array([True, False, True] * 5, dtype=bool), np.array([], dtype=np.int64)):
+        assert numbers(values).equals(pa.array(values))
+    words = ["", "é", "x,y", "\"q\"", "日本"]
+    assert texts(words).equals(pa.array(words, pa.large_string())) and len(texts([])) == 0
+    assert text("null").as_py() == "null"
+
+
+def test_the_run_sheet_command_imports_no_pandas(plan, tmp_path):
+    """pyarrow imports pandas on its first value conversion; the run sheet builds its arrays without one."""
+    import subprocess
+    import sys
+
+    from worldflux_nb.io.artifacts import artifact_json
+
+    (tmp_path / "plan.json").write_text(artifact_json(plan), encoding="utf-8")
+    code = ("import sys; from worldflux_nb.cli import main; "
+            f"code = main(['eval-portfolio', 'render-run-sheet', '--plan', {str(tmp_path / 'plan.json')!r}, "
+            f"'--output', {str(tmp_path / 'rs.md')!r}, '--run-sheet-json', {str(tmp_path / 'rs.json')!r}, "
+            f"'--run-sheet-csv', {str(tmp_path / 'rs.csv')!r}]); "
+            "print(code, 'pandas' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-2:] == ["0", "False"]

@@ -133,32 +133,34 @@ def run_sheet_files(plan: ProtocolPlan, preview_rows: int = 2500, *, csv: bool =
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    from worldflux_nb.core.arrow_values import numbers, text as text_scalar, texts
+
     header = _header(plan)
     expanded = expand_cells(plan.cells)
     cells = plan.cells
     total = len(expanded.episode_index)
-    take = pa.array(expanded.planned_cell)
+    take = numbers(expanded.planned_cell)
     text = pa.large_string()
 
-    def per_cell(texts: list[str]) -> pa.Array:
-        return pa.array(texts, text).take(take)
+    def per_cell(values: list[str]) -> pa.Array:
+        return texts(values).take(take)
 
     def concatenated(columns: list[pa.Array], separator: str) -> memoryview:
         """Every row's columns joined, each row followed by `separator`, as one UTF-8 buffer
         (the data buffer of the joined string array is exactly the rows one after another)."""
         if total == 0:
             return memoryview(b"")
-        rows = pc.binary_join_element_wise(*columns, pa.scalar(separator, text), pa.scalar("", text))
+        rows = pc.binary_join_element_wise(*columns, text_scalar(separator), text_scalar(""))
         offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)
         end = int(offsets[rows.offset + len(rows)]) - len(separator.encode("utf-8"))
         return memoryview(rows.buffers()[2]).toreadonly()[:end]
 
     parts = [episode_row_parts(c.cell_id, c.probe_id, c.task_id, c.axis, c.level) for c in cells]
-    missing = pa.array(expanded.seed_missing)
-    index_text = pc.cast(pa.array(expanded.episode_index), text)
-    seed_text = pc.cast(pa.array(expanded.seed), text)
+    missing = numbers(expanded.seed_missing)
+    index_text = pc.cast(numbers(expanded.episode_index), text)
+    seed_text = pc.cast(numbers(expanded.seed), text)
     rows_json = concatenated([per_cell([p[0] for p in parts]), index_text, per_cell([p[1] for p in parts]),
-                              pc.if_else(missing, pa.scalar("null", text), seed_text),
+                              pc.if_else(missing, text_scalar("null"), seed_text),
                               per_cell([p[2] for p in parts])], ROW_SEPARATOR)
     # The digest's canonical form (RunSheet.canonical_bytes) hashed in pieces, never copied whole.
     before, after = header.canonical_bytes().split(b'"episodes":[]', 1)
@@ -170,7 +172,7 @@ def run_sheet_files(plan: ProtocolPlan, preview_rows: int = 2500, *, csv: bool =
     if csv:
         csv_columns = [per_cell([csv_prefix((c.cell_id, c.probe_id, c.task_id, c.axis, c.level)) + ","
                                  for c in cells]), index_text,
-                       pa.scalar(",", text), pc.if_else(missing, pa.scalar("", text), seed_text)]
+                       text_scalar(","), pc.if_else(missing, text_scalar(""), seed_text)]
         csv_file = b"".join(((",".join(RUN_SHEET_COLUMNS) + "\n").encode(), concatenated(csv_columns, "\n"),
                              b"\n" if total else b""))
     n = min(preview_rows, total)

@@ -16,7 +16,8 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-from worldflux_nb.core.episode_outcomes import EpisodeOutcomes
+    from worldflux_nb.core.episode_outcomes import EpisodeOutcomes
+
 
 IntervalMethod = Literal["wilson", "clopper_pearson"]
 INTERVAL_METHODS: tuple[IntervalMethod, ...] = ("wilson", "clopper_pearson")
