@@ -816,6 +816,8 @@ LEAK_CHANNELS: dict[str, Callable[[str], str]] = {
     "metadata-value": _metadata_value, "metadata-key-value-pair": _metadata_pair, "row-task-axis-level": _row_names,
     "flagged-episode": _flagged, "source-file-name": _source_file_name, "run-folder-name": _run_folder_entry,
     "error-line": _error_line,
+    # Text shown inside an HTML output (a printed dict in a table cell): its quotes are entities.
+    "html-escaped-text": lambda text: redact_text(html_module.escape(text))[0],
 }
 LEAK_CASES = [(channel, kind) for channel in LEAK_CHANNELS for kind in SHAPES
               if not (channel == "error-line" and kind in PATH_SHAPES)  # an error line must name its file
@@ -1236,7 +1238,7 @@ def test_an_html_report_carries_no_secret_and_no_host_path(tmp_path: Path) -> No
     code.outputs = [
         nbformat.v4.new_output("stream", name="stdout", text=ALL_SHAPES),
         nbformat.v4.new_output("display_data", data={"text/plain": ALL_SHAPES, "text/markdown": ALL_SHAPES}),
-        nbformat.v4.new_output("display_data", data={"text/html": f"<p>{html_module.escape(secrets, quote=False)}</p>"}),
+        nbformat.v4.new_output("display_data", data={"text/html": f"<p>{html_module.escape(secrets)}</p>"}),
         nbformat.v4.new_output("error", ename="ValueError", evalue="x", traceback=[ALL_SHAPES]),
     ]
     nb.cells = [code, nbformat.v4.new_markdown_cell(ALL_SHAPES)]

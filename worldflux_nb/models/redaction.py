@@ -30,8 +30,14 @@ _SECRET_KEY_END = (r"(?:api[_-]?key|apikey|access[_-]?key|account[_-]?key|secret
                    r"connection[_-]?string|conn[_-]?str)")
 # A value, quoted or bare; never a placeholder already written, nor a plain flag or null.
 # Quotes may come escaped (JSON inside a JSON string: {\"password\": \"...\"}).
+# Quotes may also come as HTML entities (a JSON pair printed inside an HTML output: &quot;token&quot;).
+_DQ_ENTITY, _SQ_ENTITY = r"(?:&quot;|&#0{0,3}34;|&#[xX]0{0,3}22;)", r"(?:&apos;|&#0{0,3}39;|&#[xX]0{0,3}27;)"
 _VALUE = (r"""\\{0,3}(?!\[REDACTED|(?:true|false|null|none|yes|no)\b)"""
-          r"""(?:"(?P<dq>[^"\\\n]{1,512})|'(?P<sq>[^'\\\n]{1,512})|(?P<bare>[^\s"',;&}\)\]<>|`\\]{4,512}))""")
+          r"""(?:"(?!\[REDACTED)(?P<dq>[^"\\\n]{1,512})|'(?!\[REDACTED)(?P<sq>[^'\\\n]{1,512})|"""
+          + _DQ_ENTITY + r"""(?!\[REDACTED)(?P<eq>[^&"\\\n<]{1,512})|"""
+          + _SQ_ENTITY + r"""(?!\[REDACTED)(?P<esq>[^&'\\\n<]{1,512})|"""
+          r"""(?P<bare>[^\s"',;&}\)\]<>|`\\]{4,512}))""")
+_KEY_QUOTE = r"""(?:\\{0,3}["']|""" + _DQ_ENTITY + "|" + _SQ_ENTITY + ")?"
 
 # (kind, pattern, group): the group to replace (0: the whole match). Order matters: URL-shaped
 # secrets first, so a signed URL is one finding rather than three.
@@ -68,8 +74,8 @@ _OWN_RULES: tuple[tuple[str, str, str | int], ...] = (
                        r"(?:password|passwd)[ \t]{1,5}(?P<v>[^\s\"'`\\]{4,512})"
                        r"(?=[ \t]{0,64}(?:$|(?:machine|login|account|macdef|default|password)(?:[ \t]|$))"
                        r"|[\"'`)\]}]|\\[nrt\"'\\])", "v"),
-    ("aws_secret_key", r"(?i)aws_secret_access_key(?:\\{0,3}[\"'])?\s{0,5}(?:=|:|=>)\s{0,5}" + _VALUE, "value"),
-    ("secret_assignment", r"(?i)" + _SECRET_KEY_END + r"(?:\\{0,3}[\"'])?\s{0,5}(?:=|:|=>)\s{0,5}" + _VALUE, "value"),
+    ("aws_secret_key", r"(?i)aws_secret_access_key" + _KEY_QUOTE + r"\s{0,5}(?:=|:|=>)\s{0,5}" + _VALUE, "value"),
+    ("secret_assignment", r"(?i)" + _SECRET_KEY_END + _KEY_QUOTE + r"\s{0,5}(?:=|:|=>)\s{0,5}" + _VALUE, "value"),
     ("file_url", r"(?i)(?<![A-Za-z0-9])file:/{1,3}[^" + _END + r"]*", 0),
     ("home_path", r"(?<![" + _NAME + r".~/-])(?:/home/[^/" + _END + r"]+|/Users/[^/" + _END + r"]+|/root|/Volumes/[^/"
                   + _END + r"]+)(?:/[^" + _END + r",;)\]]*)?", 0),
@@ -142,7 +148,7 @@ def placeholder(kind: str) -> str:
 
 def _group_span(match: re.Match[str], group: str | int) -> tuple[int, int]:
     if group == "value":
-        for name in ("dq", "sq", "bare"):
+        for name in ("dq", "sq", "eq", "esq", "bare"):
             if match.group(name) is not None:
                 return match.span(name)
     if group == 0:
