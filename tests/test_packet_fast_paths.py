@@ -67,7 +67,7 @@ def reference_strata(result, outcomes):
     keys = result.arrays.keys
     missing = ~outcomes.matched
     n, m, hits = [], [], []
-    for cell in range(len(keys.plan.cells)):
+    for cell in range(len(keys.cells)):
         mine = np.flatnonzero(keys.planned_cell == cell)
         gone = missing[mine][np.argsort(keys.episode_index[mine], kind="stable")]
         n.append(len(gone))
