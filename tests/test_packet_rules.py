@@ -9,7 +9,6 @@ import pytest
 
 from test_conformance import audit, make_plan
 from worldflux_nb.core.packet import build_packet
-from worldflux_nb.core.statistics import half_widths, wilson_interval
 from worldflux_nb.models.plan import ProtocolPlan
 
 
@@ -116,13 +115,28 @@ def test_a_cell_with_exactly_the_minimum_episodes_is_not_underpowered_for_its_co
 
 @pytest.mark.parametrize("margin, underpowered", [(0.005, False), (-0.005, True)])
 def test_the_half_width_target_is_the_plans_to_the_hundredth(margin, underpowered):
-    low, high = wilson_interval(7, 10)
-    width = float(half_widths(low, high))
+    from statsmodels.stats.proportion import proportion_confint
+
+    low, high = proportion_confint(7, 10, alpha=0.05, method="wilson")
+    width = (high - low) / 2  # the half-width, from statsmodels rather than the code under test
     plan = make_plan(10, min_episodes=1, half_width=round(width + margin, 4))
     packet = packet_for(plan, lambda e, i: [OK if i % 10 < 7 else FAIL])
     target = cell(packet, "alpha:suite/0:nominal:0")
     assert (target.successes, target.denominator) == (7, 10)
     assert target.underpowered is underpowered
+
+
+def test_a_cell_exactly_at_the_half_width_target_is_not_underpowered():
+    """Underpowered means an interval wider than the target: one exactly as wide is not."""
+    probe = packet_for(make_plan(10, min_episodes=1), lambda e, i: [OK if i % 10 < 7 else FAIL])
+    measured = cell(probe, "alpha:suite/0:nominal:0")
+    width = (measured.ci_high - measured.ci_low) / 2
+    at_target = packet_for(make_plan(10, min_episodes=1, half_width=width),
+                           lambda e, i: [OK if i % 10 < 7 else FAIL])
+    assert cell(at_target, "alpha:suite/0:nominal:0").underpowered is False
+    above = packet_for(make_plan(10, min_episodes=1, half_width=float(np.nextafter(width, 0))),
+                       lambda e, i: [OK if i % 10 < 7 else FAIL])
+    assert cell(above, "alpha:suite/0:nominal:0").underpowered is True
 
 
 def test_each_denominator_policy_counts_what_design_says():

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from statsmodels.stats.proportion import proportion_confint
 
 from worldflux_nb.core.statistics import (
-    clopper_pearson_interval, interval, task_weighted, underpowered, wilson_interval,
+    clopper_pearson_interval, interval, percent, task_weighted, underpowered, wilson_interval,
 )
 
 EDGE_CASES = [(0, 1), (1, 1), (0, 10), (10, 10), (1, 10), (5, 10), (37, 50), (0, 500), (499, 500),
@@ -71,3 +71,23 @@ def test_task_weighted_bootstrap_is_seeded_and_sensible():
     # A task with every episode successful has no resampling spread.
     full = task_weighted(np.array([10]), np.array([10]), seed=1)
     assert full.ci_low == full.ci_high == 1.0
+
+
+@pytest.mark.parametrize("confidence", [0.8, 0.9, 0.99])
+@pytest.mark.parametrize("method,reference", [("wilson", "wilson"), ("clopper_pearson", "beta")])
+def test_intervals_at_the_plans_confidence_match_statsmodels(method, reference, confidence):
+    from statsmodels.stats.proportion import proportion_confint
+
+    successes, n = np.array([0, 3, 7, 10]), np.array([10, 10, 10, 10])
+    low, high = interval(successes, n, method, confidence)
+    expected = proportion_confint(successes, n, alpha=1 - confidence, method=reference)
+    assert np.allclose(low, expected[0]) and np.allclose(high, expected[1])
+
+
+def test_a_task_with_one_episode_counts_in_the_task_weighted_mean():
+    result = task_weighted(np.array([1, 0, 2]), np.array([1, 4, 0]), seed=3)
+    assert result.rate == 0.5  # (1/1 + 0/4) / 2; the task with no episodes is left out
+
+
+def test_rates_read_as_percentages_and_missing_ones_as_n_a():
+    assert [percent(v) for v in (None, 0.0, 0.5, 0.1234, 1.0)] == ["n/a", "0.0%", "50.0%", "12.3%", "100.0%"]
