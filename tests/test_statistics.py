@@ -91,3 +91,20 @@ def test_a_task_with_one_episode_counts_in_the_task_weighted_mean():
 
 def test_rates_read_as_percentages_and_missing_ones_as_n_a():
     assert [percent(v) for v in (None, 0.0, 0.5, 0.1234, 1.0)] == ["n/a", "0.0%", "50.0%", "12.3%", "100.0%"]
+
+
+def test_the_task_weighted_interval_is_the_stratified_bootstrap_percentile_interval():
+    """Against a bootstrap written out directly (each task's episodes resampled, as a Binomial draw
+    at the task's rate), with enough replicates that Monte Carlo error is far below the check."""
+    successes, n = np.array([1, 3, 5, 9, 0, 4]), np.array([10, 10, 12, 10, 8, 4])
+    rng = np.random.default_rng(2024)
+    replicates = 200_000
+    means = (rng.binomial(n, successes / n, size=(replicates, len(n))) / n).mean(axis=1)
+    for confidence in (0.95, 0.8):
+        tail = (1 - confidence) / 2 * 100
+        low, high = np.percentile(means, [tail, 100 - tail])
+        result = task_weighted(successes, n, seed=7, replicates=replicates, confidence=confidence)
+        assert abs(result.ci_low - low) < 0.003 and abs(result.ci_high - high) < 0.003
+    # Every task at one success still varies: the interval is not a point.
+    ones = task_weighted(np.array([1, 1, 1]), np.array([10, 10, 10]), seed=1)
+    assert ones.ci_low < ones.rate < ones.ci_high
