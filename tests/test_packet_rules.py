@@ -165,3 +165,14 @@ def test_a_comparison_arm_counts_what_the_packet_counts(policy: str):
     arm = arm_evidence(plan, "candidate", evidence)
     assert (int(np.count_nonzero(arm.counted & arm.success)), int(np.count_nonzero(arm.counted))) == (
         overall.successes, overall.denominator)
+
+
+def test_pending_and_infra_counts_read_every_attempt():
+    """Conformance counts an episode pending only while all its attempts are pending, and an
+    infrastructure failure if any attempt was one (DESIGN.md), whatever the order of the rows."""
+    plan = make_plan(6)
+    kinds = [[("pending", None)], [("pending", None), FAIL], [FAIL, ("pending", None)],
+             [("infra_failure", None)], [OK, ("infra_failure", None)], [OK]]
+    for order in (1, -1):
+        packet = packet_for(plan, lambda e, i: kinds[i % 6][::order] if e.cell_id == "alpha:suite/0:nominal:0" else [])
+        assert (packet.conformance.pending, packet.conformance.infra_failures) == (1, 2)
