@@ -9,6 +9,7 @@ import pytest
 
 from test_conformance import audit, make_plan
 from worldflux_nb.core.packet import build_packet
+from worldflux_nb.core.statistics import wilson_interval
 from worldflux_nb.models.plan import ProtocolPlan
 
 
