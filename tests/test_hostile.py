@@ -366,6 +366,20 @@ TRACEBACKS = [
                 f, d, "e.csv", header_extra=",metadata", row_extra=',"{""a"": 1, ""a"": 2}"'),
                 "--plan", d / "plan.json", "--probe", f.probes[0], "--output", d / "out.json"], "e.csv",
             r"metadata\.a"),
+    # Evidence is never dropped unseen: a key or column the generic format does not have is refused.
+    Hostile("jsonl-unknown-key", "data-loss",
+            lambda f, d: import_jsonl(f, d, first_line_with(f, d, "e.jsonl", lambda l: l.replace(
+                '"metadata": ', '"extra_thing": 5, "metadata": ', 1)), d / "out.json"),
+            "e.jsonl", r"line 1: has the key 'extra_thing'.*belong in metadata"),
+    Hostile("csv-unknown-column", "data-loss",
+            lambda f, d: ["audit", "import", "csv", csv_evidence(f, d, "e.csv", header_extra=",notes",
+                                                                 row_extra=",gripper slipped"),
+                          "--plan", d / "plan.json", "--probe", f.probes[0], "--output", d / "out.json"],
+            "e.csv", r"column 'notes'.*metadata\.<key> columns"),
+    Hostile("jsonl-run-id-not-text", "traceback",
+            lambda f, d: import_jsonl(f, d, first_line_with(f, d, "e.jsonl", lambda l: l.replace(
+                '"metadata": ', '"run_id": {"a": 1}, "metadata": ', 1)), d / "out.json"),
+            "e.jsonl", r"line 1\.run_id"),
     Hostile("max-ci-half-width-1e-300", "traceback", lambda f, d: plan_cmd(d, d / "out.json", "--max-ci-half-width",
                                                                           "1e-300"), None, "--max-ci-half-width"),
     Hostile("max-ci-half-width-nan", "traceback", lambda f, d: plan_cmd(d, d / "out.json", "--max-ci-half-width",

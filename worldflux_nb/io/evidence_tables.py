@@ -4,9 +4,9 @@ Chosen by measurement (bench/README.md): DuckDB reads JSON Lines in parallel and
 JSON type, so a `level` of 3 and of "dim" in one file both survive as what they are (pyarrow's JSON
 reader refuses the mix; Polars turns 2.0 and true into "2" and "true" and keeps the last of two
 equal keys). DuckDB's `read_json` refuses a key given twice in one line. Keys besides the generic
-fields are not read by it: `scan_file`, which digests the file, also counts its key markers, and
+fields and the optional columns are not read by it: `scan_file`, which digests the file, also counts its key markers, and
 if they exceed the keys DuckDB read (`non_null_keys`) another key carries a value, and the whole
-file goes to the row-by-row importer, which checks every key and names the bad line.
+file goes to the row-by-row importer, which refuses that key naming the line.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 # Every generic field is read from each line's JSON object as the JSON text of its value.
 JSON_FIELDS = ("probe_id", "task_id", "axis", "level", "episode_index", "seed", "success", "status",
-               "metadata")
+               "metadata", "failure_reason", "run_id", "recorded_at", "harness_task")
 # A key ends in `":` (or `"`, whitespace, `:`); a value that starts with `n` is null (JSON has
 # no other), written right after the colon or after one space.
 _KEY_MARKER = b'":'

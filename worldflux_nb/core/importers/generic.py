@@ -5,6 +5,14 @@ Fields per row: `probe_id, task_id, axis, level, episode_index, seed, success, s
 `level` may be omitted when the plan gives the task a single cell (or `--axis/--level` say which).
 `status` defaults to `completed` when `success` is a boolean. In CSV, `metadata` is a JSON object in
 one column or spread over `metadata.<key>` columns. Identity is explicit.
+
+The optional columns of docs/evidence-table.md are read where present, as strings, redacted:
+`failure_reason` (shortened to 500 characters), `run_id`, `recorded_at` (kept as written; the packet
+reports one that is not ISO 8601) and `harness_task` (the last three shortened to 2000 characters, as
+the harness importers do, e.g. vla_eval). Any other key with a value, and any other CSV or DataFrame
+column, is refused naming it: extra fields belong in `metadata`, so no evidence is dropped unseen.
+A JSON key whose value is null carries nothing and is passed over; a run sheet's `cell_id`, copied
+back with its row, must name the row's own cell and is then left out (the cell says it already).
 """
 
 from __future__ import annotations
@@ -24,10 +32,14 @@ from worldflux_nb.core.importers.common import (
 from worldflux_nb.core.json_reading import fast_loads, strict_loads
 from worldflux_nb.errors import InputError
 from worldflux_nb.models.common import Level
+from worldflux_nb.models.evidence_table import OPTIONAL_FIELDS
 from worldflux_nb.models.evidence import AuditInput, EvidenceRow
 from worldflux_nb.models.plan import ProtocolPlan
 
 FIELDS = ("probe_id", "task_id", "axis", "level", "episode_index", "seed", "success", "status", "metadata")
+KNOWN_KEYS = frozenset(FIELDS + OPTIONAL_FIELDS)
+# The longest text each optional column keeps (docs/evidence-table.md; the redactor shortens it).
+TEXT_LIMITS = {"failure_reason": 500, "run_id": 2000, "recorded_at": 2000, "harness_task": 2000}
 ALLOW_NAN = False
 
 
@@ -71,6 +83,7 @@ def audit_input_from_frame(frame: Any, plan: ProtocolPlan, probe_id: str, *,
 
     if not isinstance(frame, pd.DataFrame):
         raise InputError(source_name, None, f"must be a pandas DataFrame, not {type(frame).__name__}")
+    check_columns([str(name) for name in frame.columns], source_name, "metadata.<key> columns")
     clean = frame.astype(object).where(frame.notna(), None)
     audit = None if by_rows else _columns_import(frame_columns(clean), source_name=source_name, plan=plan,
                                                  probe_id=probe_id, options=options,
@@ -81,6 +94,38 @@ def audit_input_from_frame(frame: Any, plan: ProtocolPlan, probe_id: str, *,
                for i, rec in enumerate(clean.to_dict("records")))
     return _import(records, source=source_name, plan=plan, probe_id=probe_id, options=options,
                    format_version="pandas DataFrame")
+
+
+def check_columns(names: Sequence[str], src: str, instead: str) -> None:
+    """Refuse a column that is neither a generic field, an optional column, `cell_id` nor `metadata.<key>`."""
+    for name in names:
+        if name not in KNOWN_KEYS and name != "cell_id" and not name.startswith("metadata."):
+            raise InputError(src, f"column {shown(name)}", f"is not a generic evidence field and is refused "
+                             f"rather than dropped; extra fields belong in metadata ({instead})")
+
+
+def unknown_key(record: dict[str, Any], row: EvidenceRow, src: str, where: str) -> None:
+    """Refuse a key with a value that is not a generic field or an optional column. A run sheet's
+    `cell_id`, echoed back by a harness that copies its rows, adds nothing, so it may stay if it
+    names the row's own cell (and is refused if it names another)."""
+    from worldflux_nb.core.planning import cell_id_for
+
+    for key, value in record.items():
+        if key == "cell_id" and value is not None:
+            cell = cell_id_for(row["probe_id"], row["task_id"], row["axis"], row["level"])
+            if value != cell:
+                raise InputError(src, f"{where}.cell_id", f"is {shown(value)}, but the row's probe, task, "
+                                 f"axis and level are the cell {shown(cell)}")
+        elif key not in KNOWN_KEYS and value is not None:
+            raise InputError(src, where, f"has the key {shown(key)}, which is not a generic evidence field; "
+                             "it is refused rather than dropped; extra fields belong in metadata")
+
+
+def optional_text(name: str, value: Any, redactor: Redactor, src: str, where: str) -> str:
+    """An optional column's value: a string (only `failure_reason` may be empty), redacted and shortened."""
+    if type(value) is not str or (value == "" and name != "failure_reason"):
+        raise InputError(src, f"{where}.{name}", f"must be a non-empty string, not {shown(value)}")
+    return redactor.text(value, f"{where}.{name}", limit=TEXT_LIMITS[name])
 
 
 def _columns_import(columns: Any, **kwargs: Any) -> AuditInput | None:
@@ -106,8 +151,8 @@ def csv_columns(text: str, src: str) -> tuple[dict[str, Any], Any, Any] | None:
     header, body = rows[0], [row for row in rows[1:] if row]  # DictReader skips blank lines
     if not body or len(set(header)) != len(header) or not {"task_id", "episode_index"} <= set(header):
         return None
-    if max(map(len, body)) > len(header):
-        return None
+    if max(map(len, body)) > len(header) or not all(n in KNOWN_KEYS or n.startswith("metadata.") for n in header):
+        return None  # the row path names the ragged line or the unknown column, or checks cell_id
     cells = dict(zip(header, itertools.zip_longest(*body, fillvalue="")))
 
     def text_cell(value: str) -> Any:
@@ -122,7 +167,7 @@ def csv_columns(text: str, src: str) -> tuple[dict[str, Any], Any, Any] | None:
                         lambda v: None if not v.strip() else decode(v.strip()))
 
     try:
-        columns = {name: decoded(name, str) for name in ("probe_id", "task_id", "axis", "status")}
+        columns = {name: decoded(name, str) for name in ("probe_id", "task_id", "axis", "status", *OPTIONAL_FIELDS)}
         columns["level"] = decoded("level", parse_level)
         columns["success"] = decoded("success", lambda v: _bool_cell(v, src, "success"))
         metadata = Coded.of(pa.array(cells.get("metadata", [""] * len(body)), pa.string()),
@@ -198,8 +243,8 @@ def frame_columns(clean: Any) -> tuple[dict[str, Any], Any, Any] | None:
 
     size = len(clean)
     names = [str(name) for name in clean.columns]
-    if len(set(names)) != len(names) or not size:
-        return None
+    if len(set(names)) != len(names) or not size or "cell_id" in names:
+        return None  # the row path checks a cell_id against its row
     data = {str(name): clean[name].tolist() for name in clean.columns}
 
     def coded(values: list[Any] | None) -> Coded | None:
@@ -218,7 +263,7 @@ def frame_columns(clean: Any) -> tuple[dict[str, Any], Any, Any] | None:
     return columns, index, seed
 
 
-CODED_NAMES = ("probe_id", "task_id", "axis", "level", "success", "status", "metadata")
+CODED_NAMES = ("probe_id", "task_id", "axis", "level", "success", "status", "metadata", *OPTIONAL_FIELDS)
 
 
 def _python_integers(values: list[Any] | None, size: int) -> Any:
@@ -253,7 +298,7 @@ def audit_input_from_json_columns(raw: Any, *, source_name: str, plan: ProtocolP
         batches = ColumnImport(source_name=source_name, plan=plan, probe_id=probe_id, options=options,
                                format_version=format_version)
         for batch in ([raw] if isinstance(raw, (pa.Table, pa.RecordBatch)) else raw):
-            batches.add({name: Coded.of(batch.column(name), decode) for name in CODED_FIELDS},
+            batches.add({name: Coded.of(batch.column(name), decode) for name in CODED_FIELDS + OPTIONAL_FIELDS},
                         # JSON integers only: 3.0, "3", true or a number outside int64 fail the cast.
                         _combined(batch.column("episode_index")).cast(pa.int64()),
                         _combined(batch.column("seed")).cast(pa.int64()))
@@ -302,6 +347,7 @@ def _csv_records(text: str, src: str) -> Iterator[tuple[str, dict[str, Any]]]:
         missing = [f for f in ("task_id", "episode_index") if f not in header]
         raise InputError(src, missing[0], "column is missing from the CSV header "
                                           f"(expected the generic fields: {', '.join(FIELDS)})")
+    check_columns(header, src, "a JSON object in the metadata column, or metadata.<key> columns")
     for number, raw in _csv_rows(reader, src):
         where = f"line {number}"
         if None in raw:
@@ -468,6 +514,12 @@ def _import(records: Iterable[tuple[str, dict[str, Any]]], *, source: str, plan:
         metadata = record.get("metadata")
         if metadata:
             row["metadata"] = _clean_metadata(metadata, redactor, clean_metadata, src, where)
+        for name in OPTIONAL_FIELDS:
+            value = record.get(name)
+            if value is not None:
+                row[name] = optional_text(name, value, redactor, src, where)  # type: ignore[literal-required]
+        if not record.keys() <= KNOWN_KEYS:  # checked last, after the documented fields
+            unknown_key(record, row, src, where)
         rows.append(row)
     return assemble(rows, plan=plan, probe_id=probe_id, source=src, importer="generic",
                     format_version=format_version, identity="explicit", task_mapping=mapping,

@@ -19,6 +19,7 @@ from worldflux_nb.core.importers.common import (
 from worldflux_nb.errors import InputError
 from worldflux_nb.models.digest import canonical_json
 from worldflux_nb.models.evidence import AuditInput
+from worldflux_nb.models.evidence_table import OPTIONAL_FIELDS
 from worldflux_nb.models.plan import ProtocolPlan
 
 if TYPE_CHECKING:
@@ -229,7 +230,24 @@ class ColumnImport:
         self.parts.append({
             "probe_id": pa.repeat(pa.scalar(probe_id, pa.string()), size), "task_id": task_ids, "axis": axis,
             "level": level, "episode_index": index, "seed": seed, "success": success, "status": status,
-            "metadata": metadata})
+            "metadata": metadata, **{name: _optional(columns.get(name), name, src, size) for name in OPTIONAL_FIELDS}})
+
+
+def _optional(column: Coded | None, name: str, src: str, size: int) -> "pa.Array":
+    """An optional text column (all null where absent); Unvouched where the row path would refuse,
+    redact or shorten a value, so it records where."""
+    import pyarrow as pa
+
+    from worldflux_nb.core.importers.generic import optional_text
+
+    if column is None:
+        return pa.nulls(size, pa.string())
+    redactor = Redactor()
+    for value in column.values:
+        if value is not None and (_check(optional_text, name, value, redactor, src, name) != value
+                                  or redactor.redactions):
+            raise Unvouched
+    return column.take(column.values, pa.string())
 
 
 def _resolved(name: Any, plan: ProtocolPlan, probe_id: str, options: ImportOptions, src: str,

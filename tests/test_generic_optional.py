@@ -1,0 +1,209 @@
+"""The generic importers (JSON Lines, CSV, DataFrame) keep the optional evidence columns of
+docs/evidence-table.md and refuse any other key, naming it: evidence is never dropped unseen.
+Column and row-by-row readings seal the same audit input and digest."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+
+import pandas as pd
+import pytest
+
+from test_conformance import make_plan
+from worldflux_nb.core.importers import FORMATS
+from worldflux_nb.core.importers.generic import (
+    audit_input_from_frame, audit_input_from_json_columns, csv_columns, frame_columns, parse_csv,
+)
+from worldflux_nb.errors import InputError
+from worldflux_nb.io.artifacts import audit_input_file, load
+from worldflux_nb.io.evidence_files import import_bytes, import_file
+from worldflux_nb.io.evidence_tables import read_jsonl_columns
+
+OPTIONAL = {"failure_reason": "gripper slipped", "run_id": "r1", "recorded_at": "2026-01-01T00:00:00Z",
+            "harness_task": "pick the cup"}
+SECRET = "sk-" + "a" * 40
+
+
+def rows(count: int = 60, seed: int = 3) -> list[dict]:
+    """Generic rows, some carrying the optional columns (a few of them, or all), some none."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(count):
+        row = {"task_id": "suite/0", "axis": "light", "level": "dim", "episode_index": i % 9,
+               "seed": 1000 + i % 9, "success": rng.random() < 0.5, "status": "completed",
+               "metadata": {"station": "s1"}}
+        picked = rng.choice([{}, OPTIONAL, {"run_id": f"r{i % 3}"},
+                             {"failure_reason": "", "recorded_at": "2026-01-02T03:04:05+00:00"}])
+        out.append({**row, **picked})
+    return out
+
+
+def jsonl_both(tmp_path, records, name="e.jsonl"):
+    path = tmp_path / name
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    fast = import_file(FORMATS["jsonl"], path, plan=make_plan(9), probe_id="beta")
+    slow = import_bytes(FORMATS["jsonl"], path.read_bytes(), source=str(path), plan=make_plan(9), probe_id="beta")
+    return path, fast, slow
+
+
+def as_csv(records: list[dict]) -> str:
+    names = ["task_id", "axis", "level", "episode_index", "seed", "success", "status", "metadata.station",
+             *OPTIONAL]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(names)
+    for r in records:
+        flat = {**r, "metadata.station": r["metadata"]["station"]}
+        writer.writerow(["" if flat.get(n) is None else str(flat[n]).lower() if isinstance(flat.get(n), bool)
+                         else flat[n] for n in names])
+    return out.getvalue()
+
+
+def csv_both(records):
+    text = as_csv(records)
+    fast = parse_csv(text, source_name="e.csv", plan=make_plan(9), probe_id="beta")
+    slow = parse_csv(text, source_name="e.csv", plan=make_plan(9), probe_id="beta", by_rows=True)
+    return text, fast, slow
+
+
+def frame_both(records):
+    data = pd.DataFrame(records)
+    fast = audit_input_from_frame(data, make_plan(9), "beta")
+    slow = audit_input_from_frame(data, make_plan(9), "beta", by_rows=True)
+    return data, fast, slow
+
+
+def same(fast, slow):
+    assert fast.episodes == slow.episodes and fast.redactions == slow.redactions
+    assert fast.audit_digest == slow.audit_digest == slow.computed_digest()
+
+
+def test_each_optional_column_survives_every_generic_format_on_both_paths(tmp_path):
+    records = rows()
+    path, jsonl_fast, jsonl_slow = jsonl_both(tmp_path, records)
+    assert audit_input_from_json_columns(read_jsonl_columns(path), source_name=str(path), plan=make_plan(9),
+                                          probe_id="beta") is not None  # the column path was taken
+    text, csv_fast, csv_slow = csv_both(records)
+    assert csv_columns(text, "e.csv") is not None
+    data, frame_fast, frame_slow = frame_both(records)
+    assert frame_columns(data.astype(object).where(data.notna(), None)) is not None
+    for fast, slow in ((jsonl_fast, jsonl_slow), (csv_fast, csv_slow), (frame_fast, frame_slow)):
+        same(fast, slow)
+        for record, row in zip(records, fast.episodes):
+            for name in OPTIONAL:
+                # CSV has no way to tell an empty failure_reason from none: both read as missing.
+                expected = None if fast is csv_fast and record.get(name) == "" else record.get(name)
+                assert row.get(name) == expected, (name, record, row)
+    assert jsonl_fast.episodes == frame_fast.episodes  # one reading whatever the format
+
+
+@pytest.mark.parametrize("suffix", ["json", "parquet"])
+def test_the_optional_columns_reach_the_audit_input_file_and_its_digest(tmp_path, suffix):
+    _, fast, slow = jsonl_both(tmp_path, rows())
+    without = [{k: v for k, v in r.items() if k not in OPTIONAL} for r in rows()]
+    _, bare, _ = jsonl_both(tmp_path, without, name="bare.jsonl")
+    assert bare.episodes.content_digest() != fast.episodes.content_digest()  # the columns are sealed
+    path = tmp_path / f"audit.{suffix}"
+    data = audit_input_file(fast, path)
+    path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    loaded = load(path)
+    assert loaded.episodes == slow.episodes and loaded.audit_digest == slow.audit_digest
+    assert sum(r.get("run_id") == "r1" and r.get("harness_task") == "pick the cup" for r in loaded.episodes) > 0
+
+
+def test_a_secret_in_failure_reason_is_redacted_and_recorded_on_every_path(tmp_path):
+    records = rows(20)
+    records[7] = {**records[7], "failure_reason": f"auth failed with token {SECRET}"}
+    _, fast, slow = jsonl_both(tmp_path, records)
+    _, csv_fast, csv_slow = csv_both(records)
+    _, frame_fast, frame_slow = frame_both(records)
+    for one, other in ((fast, slow), (csv_fast, csv_slow), (frame_fast, frame_slow)):
+        same(one, other)
+        reason = one.episodes[7]["failure_reason"]
+        assert SECRET not in reason and reason.startswith("auth failed with token ")
+        assert [r.location for r in one.redactions] in (
+            ["line 8.failure_reason"], ["line 9.failure_reason"], ["row 7.failure_reason"])  # JSONL, CSV, frame
+        assert all(SECRET not in str(value) for row in one.episodes for value in row.values())
+
+
+def test_an_over_long_failure_reason_is_shortened_to_500_characters(tmp_path):
+    records = rows(20)
+    records[4] = {**records[4], "failure_reason": "traceback line\n" * 100}
+    _, fast, slow = jsonl_both(tmp_path, records)
+    same(fast, slow)
+    reason = fast.episodes[4]["failure_reason"]
+    assert len(reason) == 500 and reason.endswith("…") and reason[:-1] == records[4]["failure_reason"][:499]
+    _, frame_fast, frame_slow = frame_both(records)
+    same(frame_fast, frame_slow)
+    assert frame_fast.episodes[4]["failure_reason"] == reason
+
+
+def test_an_unknown_key_is_refused_naming_the_file_the_line_and_the_key(tmp_path):
+    records = rows(20)
+    records[5] = {**records[5], **OPTIONAL, "extra_thing": 5}
+    path = tmp_path / "e.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    pattern = r"e\.jsonl: line 6: has the key 'extra_thing'.*belong in metadata"
+    with pytest.raises(InputError, match=pattern):
+        import_file(FORMATS["jsonl"], path, plan=make_plan(9), probe_id="beta")
+    with pytest.raises(InputError, match=pattern):
+        import_bytes(FORMATS["jsonl"], path.read_bytes(), source=str(path), plan=make_plan(9), probe_id="beta")
+
+
+@pytest.mark.parametrize("by_rows", [False, True])
+def test_an_unknown_csv_or_dataframe_column_is_refused_naming_it(by_rows):
+    text = as_csv(rows(10))
+    lines = text.splitlines()
+    edited = "\n".join([lines[0] + ",notes", *(line + ",kept?" for line in lines[1:])]) + "\n"
+    with pytest.raises(InputError, match=r"e\.csv: column 'notes'.*metadata\.<key> columns"):
+        parse_csv(edited, source_name="e.csv", plan=make_plan(9), probe_id="beta", by_rows=by_rows)
+    data = pd.DataFrame(rows(10)).assign(notes=None)  # even an empty column: its name says evidence was meant
+    with pytest.raises(InputError, match=r"DataFrame: column 'notes'"):
+        audit_input_from_frame(data, make_plan(9), "beta", by_rows=by_rows)
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"run_id": 7}, "run_id"), ({"recorded_at": ""}, "recorded_at"), ({"harness_task": ["a"]}, "harness_task"),
+    ({"failure_reason": {"why": "x"}}, "failure_reason"),
+])
+def test_an_optional_value_that_is_not_text_is_refused_naming_the_line(tmp_path, change, field):
+    records = rows(12)
+    records[2] = {**records[2], **change}
+    for read in (lambda: jsonl_both(tmp_path, records), lambda: frame_both(records)):
+        with pytest.raises(InputError, match=rf"(line 3|row 2)\.{field}: must be a non-empty string"):
+            read()
+
+
+def run_sheet_rows(plan) -> list[dict]:
+    """Rows as a harness driven by the run sheet writes them: the sheet's row, `cell_id` included, plus
+    the outcome."""
+    from worldflux_nb.core.run_sheet import run_sheet_for
+
+    sheet = [e for e in run_sheet_for(plan).episodes if e["probe_id"] == "beta"]
+    return [{**e, "success": e["episode_index"] % 3 == 0, "status": "completed"} for e in sheet]
+
+
+def test_a_run_sheet_cell_id_copied_back_is_checked_and_left_out(tmp_path):
+    plan = make_plan(9)
+    echoed = run_sheet_rows(plan)
+    bare = [{k: v for k, v in r.items() if k != "cell_id"} for r in echoed]
+    _, fast, slow = jsonl_both(tmp_path, echoed)
+    _, plain, _ = jsonl_both(tmp_path, bare, name="bare.jsonl")
+    same(fast, slow)
+    assert fast.episodes == plain.episodes and "cell_id" not in fast.episodes[0]
+    data, frame_fast, frame_slow = frame_both(echoed)
+    same(frame_fast, frame_slow)
+    assert frame_fast.episodes == plain.episodes
+    text = data.to_csv(index=False)
+    for by_rows in (False, True):
+        read = parse_csv(text, source_name="e.csv", plan=plan, probe_id="beta", by_rows=by_rows)
+        assert read.episodes == plain.episodes
+    wrong = [dict(r) for r in echoed]
+    wrong[1]["cell_id"] = wrong[0]["cell_id"] if wrong[0]["cell_id"] != wrong[1]["cell_id"] else "beta:other:x:1"
+    with pytest.raises(InputError, match=r"e\.jsonl: line 2\.cell_id: is .*but the row's probe, task"):
+        jsonl_both(tmp_path, wrong)
+    with pytest.raises(InputError, match=r"row 1\.cell_id"):
+        frame_both(wrong)
