@@ -4,9 +4,9 @@ Chosen by measurement (bench/README.md): DuckDB reads JSON Lines in parallel and
 JSON type, so a `level` of 3 and of "dim" in one file both survive as what they are (pyarrow's JSON
 reader refuses the mix; Polars turns 2.0 and true into "2" and "true" and keeps the last of two
 equal keys). DuckDB's `read_json` refuses a key given twice in one line. Keys besides the generic
-fields and the optional columns are not read by it: `scan_file`, which digests the file, also counts its key markers, and
-if they exceed the keys DuckDB read (`non_null_keys`) another key carries a value, and the whole
-file goes to the row-by-row importer, which refuses that key naming the line.
+fields and the optional columns are not read by it: `scan_file`, which digests the file, also counts
+its key markers, and if they exceed the keys DuckDB read (`non_null_keys`) another key carries a
+value, and the whole file goes to the row-by-row importer, which refuses that key naming the line.
 """
 
 from __future__ import annotations

@@ -32,8 +32,8 @@ from worldflux_nb.core.importers.common import (
 from worldflux_nb.core.json_reading import fast_loads, strict_loads
 from worldflux_nb.errors import InputError
 from worldflux_nb.models.common import Level
-from worldflux_nb.models.evidence_table import OPTIONAL_FIELDS
 from worldflux_nb.models.evidence import AuditInput, EvidenceRow
+from worldflux_nb.models.evidence_table import OPTIONAL_FIELDS
 from worldflux_nb.models.plan import ProtocolPlan
 
 FIELDS = ("probe_id", "task_id", "axis", "level", "episode_index", "seed", "success", "status", "metadata")
@@ -151,7 +151,8 @@ def csv_columns(text: str, src: str) -> tuple[dict[str, Any], Any, Any] | None:
     header, body = rows[0], [row for row in rows[1:] if row]  # DictReader skips blank lines
     if not body or len(set(header)) != len(header) or not {"task_id", "episode_index"} <= set(header):
         return None
-    if max(map(len, body)) > len(header) or not all(n in KNOWN_KEYS or n.startswith("metadata.") for n in header):
+    if max(map(len, body)) > len(header) or not all(n in KNOWN_KEYS or n.startswith("metadata.")
+                                                    for n in header):
         return None  # the row path names the ragged line or the unknown column, or checks cell_id
     cells = dict(zip(header, itertools.zip_longest(*body, fillvalue="")))
 
@@ -167,7 +168,8 @@ def csv_columns(text: str, src: str) -> tuple[dict[str, Any], Any, Any] | None:
                         lambda v: None if not v.strip() else decode(v.strip()))
 
     try:
-        columns = {name: decoded(name, str) for name in ("probe_id", "task_id", "axis", "status", *OPTIONAL_FIELDS)}
+        columns = {name: decoded(name, str)
+                   for name in ("probe_id", "task_id", "axis", "status", *OPTIONAL_FIELDS)}
         columns["level"] = decoded("level", parse_level)
         columns["success"] = decoded("success", lambda v: _bool_cell(v, src, "success"))
         metadata = Coded.of(pa.array(cells.get("metadata", [""] * len(body)), pa.string()),
@@ -298,7 +300,8 @@ def audit_input_from_json_columns(raw: Any, *, source_name: str, plan: ProtocolP
         batches = ColumnImport(source_name=source_name, plan=plan, probe_id=probe_id, options=options,
                                format_version=format_version)
         for batch in ([raw] if isinstance(raw, (pa.Table, pa.RecordBatch)) else raw):
-            batches.add({name: Coded.of(batch.column(name), decode) for name in CODED_FIELDS + OPTIONAL_FIELDS},
+            batches.add({name: Coded.of(batch.column(name), decode)
+                         for name in CODED_FIELDS + OPTIONAL_FIELDS},
                         # JSON integers only: 3.0, "3", true or a number outside int64 fail the cast.
                         _combined(batch.column("episode_index")).cast(pa.int64()),
                         _combined(batch.column("seed")).cast(pa.int64()))

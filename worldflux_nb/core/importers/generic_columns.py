@@ -230,7 +230,8 @@ class ColumnImport:
         self.parts.append({
             "probe_id": pa.repeat(pa.scalar(probe_id, pa.string()), size), "task_id": task_ids, "axis": axis,
             "level": level, "episode_index": index, "seed": seed, "success": success, "status": status,
-            "metadata": metadata, **{name: _optional(columns.get(name), name, src, size) for name in OPTIONAL_FIELDS}})
+            "metadata": metadata,
+            **{name: _optional(columns.get(name), name, src, size) for name in OPTIONAL_FIELDS}})
 
 
 def _optional(column: Coded | None, name: str, src: str, size: int) -> "pa.Array":
