@@ -128,3 +128,23 @@ def test_flagged_episodes_are_bounded_per_kind():
     assert packet.flagged_episodes_truncated == 30 + max(0, missing - FLAGS_PER_KIND)
     markdown = to_markdown(packet_document(packet))
     assert "LOCAL_PRIVATE" in markdown and "further flagged episodes" in markdown
+
+
+def test_intervals_are_labelled_at_the_plans_confidence():
+    from worldflux_nb.render.explorer import Explorer
+
+    plan = make_plan()
+    targets = plan.power_targets.model_copy(update={"confidence": 0.9})
+    plan = plan.model_copy(update={"power_targets": targets}).sealed()
+    inputs, _ = plant_defects(plan)
+    packet = build_packet(plan, inputs)
+    assert packet.provenance.interval_confidence == 0.9
+    text = to_markdown(packet_document(packet))
+    assert "90% interval" in text and "95% interval" not in text
+    assert Explorer(packet).data["interval_label"] == "90% interval"
+    # A packet sealed before the level was recorded loads and says "interval" without a number.
+    legacy = packet.model_dump(mode="json")
+    del legacy["provenance"]["interval_confidence"]
+    legacy["packet_digest"] = None
+    old = type(packet).model_validate(legacy).sealed()
+    assert "% interval" not in to_markdown(packet_document(old))

@@ -500,4 +500,4 @@ def provenance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], result_di
         registry_digest=plan.registry_digest, plan_digest=plan_digest(plan),
         profile_digest=plan.profile_digest, input_digests=input_digests,
         source_file_digests=file_digests, result_digest=result_digest, interval_method=method,
-        bootstrap_seed=plan.plan_seed, created_at=created_at)
+        interval_confidence=plan.power_targets.confidence, bootstrap_seed=plan.plan_seed, created_at=created_at)

@@ -207,6 +207,8 @@ class Provenance(Frozen):
     source_file_digests: dict[Slug, list[Digest]] = Field(default_factory=dict)
     result_digest: Digest
     interval_method: IntervalMethod
+    # The plan's confidence level for every interval; left out of packets sealed before it was recorded.
+    interval_confidence: float | None = Field(default=None, gt=0, lt=1, exclude_if=lambda v: v is None)
     bootstrap_seed: int
     created_at: str
 

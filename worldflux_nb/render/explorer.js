@@ -134,7 +134,7 @@ function render({ model, el }) {
     ["matched", (r) => r[col.matched]],
     ["missing", (r) => r[col.missing]],
     ["successes", (r) => r[col.successes], (r) => r[col.successes] + "/" + r[col.denominator]],
-    ["rate [95% interval]", (r) => r[col.success_rate], (r) => r[col.success_rate] === null ? none :
+    ["rate [" + (data.interval_label || "interval") + "]", (r) => r[col.success_rate], (r) => r[col.success_rate] === null ? none :
       text(r[col.success_rate]) + " [" + text(r[col.ci_low]) + ", " + text(r[col.ci_high]) + "]"],
     ["underpowered", (r) => r[col.underpowered]],
     ["flags", (r) => r[col.flags] || ""],

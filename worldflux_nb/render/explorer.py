@@ -24,6 +24,7 @@ from worldflux_nb.models.packet import EvalPacket
 from worldflux_nb.render.conformance_view import DISPLAY_CATEGORIES, cells_frame, place_on_cells
 from worldflux_nb.render.document import cell_text
 from worldflux_nb.render.html import escape_text, scroll_box
+from worldflux_nb.render.packet_docs import interval_label
 
 FILTER_FIELDS = ("probe_id", "task_id", "axis", "level")
 CATEGORY_FILTERS = DISPLAY_CATEGORIES + ("underpowered",)
@@ -145,6 +146,7 @@ class Explorer(anywidget.AnyWidget):
                       for row in cells[CELL_COLUMNS].itertuples(index=False)],
             "cell_categories": [[c for c in CATEGORY_FILTERS if self._has[c][i]] for i in range(len(cells))],
             "episodes": episodes, "max_episodes_per_cell": MAX_EPISODES_PER_CELL,
+            "interval_label": interval_label(self.packet),
         }
 
     def filter(self, **chosen: Collection[str]) -> Explorer:

@@ -83,6 +83,12 @@ def _shortlist(items: list[str], limit: int, noun: str) -> list[str]:
     return items[:limit] + ([f"… {len(items) - limit} more {noun} below"] if len(items) > limit else [])
 
 
+def interval_label(packet: EvalPacket) -> str:
+    """"90% interval" at the plan's confidence; plain "interval" for packets sealed before it was recorded."""
+    confidence = packet.provenance.interval_confidence
+    return f"{confidence:.0%} interval" if confidence is not None else "interval"
+
+
 def packet_summary(packet: EvalPacket) -> list:
     """One screen on top: the headline under each denominator policy, what matters most, missing cells."""
     c = packet.conformance
@@ -93,7 +99,7 @@ def packet_summary(packet: EvalPacket) -> list:
         label = p.policy + (" (the plan's policy)" if p.policy == packet.denominator_policy else "") + (
             " (optimistic)" if p.optimistic else "")
         headline.append((label, f"{p.successes}/{p.denominator} = {percent(p.success_rate)}, "
-                                f"95% interval {_interval(p.ci_low, p.ci_high)}"))
+                                f"{interval_label(packet)} {_interval(p.ci_low, p.ci_high)}"))
     evidence = (f"{c.matched}/{c.planned_episodes} planned episodes matched; {c.missing} missing, "
                 f"{c.pending} pending, {c.infra_failures} infra failures; {c.out_of_protocol} out of protocol, "
                 f"{c.duplicates} re-runs, {c.seed_mismatches} seed / {c.metadata_mismatches} metadata mismatches")
