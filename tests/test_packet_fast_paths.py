@@ -20,6 +20,11 @@ from worldflux_nb.core.episode_outcomes import episode_outcomes
 
 
 def evidence(seed: int):
+    plan, inputs = evidence_inputs(seed)
+    return plan, check_conformance(plan, inputs)
+
+
+def evidence_inputs(seed: int):
     rng = random.Random(seed)
     plan = make_plan(int(rng.choice([6, 9])))
     rows = defective_rows(plan, rng)
@@ -38,8 +43,7 @@ def evidence(seed: int):
             else:
                 for r in sorted(mine, key=lambda r: r["episode_index"])[-rng.randrange(1, 4):]:
                     probe_rows.remove(r)
-    inputs = [audit(plan, probe, probe_rows) for probe, probe_rows in rows.items()]
-    return plan, check_conformance(plan, inputs)
+    return plan, [audit(plan, probe, probe_rows) for probe, probe_rows in rows.items()]
 
 
 def reference_shifted(plan, result):
@@ -91,3 +95,27 @@ def test_shortcuts_agree_with_per_cell_loops(seed):
 def test_planted_shift_is_found():
     shifts = [shifted_cells(*evidence(seed)) for seed in range(8)]
     assert any(shifts), "no seed planted a detectable shift: the comparison above would prove little"
+
+
+def test_flag_rows_name_the_cell_the_merge_names():
+    """flagged_episodes reads each row's named cell from conformance instead of merging the rows
+    with the plan's cells on probe/task/axis/level: same cell per row, same flags."""
+    from worldflux_nb.core.packet import _flag, _rows_named, with_named_cell
+
+    seen: list = []
+    for seed in range(8):
+        plan, inputs = evidence_inputs(seed)
+        if seed == 0:  # a row naming no plan cell at all
+            rows = inputs[0].episodes.to_pylist()
+            rows.append(dict(rows[0], task_id="suite/none", episode_index=0))
+            inputs[0] = audit(plan, inputs[0].probe_id, rows)
+        result = check_conformance(plan, inputs)
+        everything = np.arange(len(result.arrays.ev))
+        ours = _rows_named(plan, result, everything, None)
+        merged = with_named_cell(plan, result.rows_at(everything))
+        cells = [None if pd.isna(c) else c for c in ours["cell_of_key"]]
+        assert cells == [None if pd.isna(c) else c for c in merged["cell_of_key"]]
+        flags = [_flag("out_of_protocol", row, "a row") for _, row in ours.iterrows()]
+        assert flags == [_flag("out_of_protocol", row, "a row") for _, row in merged.iterrows()]
+        seen += cells
+    assert None in seen and any(seen), "rows both in and outside the plan's cells, or this proves little"

@@ -432,6 +432,18 @@ def _in_plan_order(result: ConformanceResult, chosen: np.ndarray) -> np.ndarray:
     return chosen[order]
 
 
+def _rows_named(plan: ProtocolPlan, result: ConformanceResult, positions: np.ndarray,
+                keys: pd.DataFrame | None) -> pd.DataFrame:
+    """These rows plus `cell_of_key` as with_named_cell gives it, read from the cells conformance
+    already placed them in (a pandas merge per flag kind otherwise)."""
+    if result.named_cells is None:  # a result built by hand: place the rows by their names
+        return with_named_cell(plan, result.rows_at(positions), keys)
+    rows = result.rows_at(positions)
+    cell_ids = np.array([c.cell_id for c in plan.cells] + [np.nan], dtype=object)  # -1: no cell
+    rows["cell_of_key"] = cell_ids[result.named_cells[positions]]
+    return rows
+
+
 def flagged_episodes(plan: ProtocolPlan, result: ConformanceResult, audit_inputs: Sequence[AuditInput] = ()
                      ) -> tuple[list[FlaggedEpisode], int, dict[str, int], dict[str, dict[str, int]]]:
     """Rows a reviewer should see, up to FLAGS_PER_KIND of each kind in plan order; how many were
@@ -448,10 +460,10 @@ def flagged_episodes(plan: ProtocolPlan, result: ConformanceResult, audit_inputs
         if counts.any():
             per_cell[kind] = {cell_ids[i]: int(counts[i]) for i in np.flatnonzero(counts)}
     flagged: list[FlaggedEpisode] = []
-    keys = cell_keys(plan)
+    keys = cell_keys(plan) if result.named_cells is None else None
     for kind, chosen in selections.items():
         shown = _in_plan_order(result, chosen)[:FLAGS_PER_KIND]
-        for _, row in with_named_cell(plan, result.rows_at(shown), keys).iterrows():
+        for _, row in _rows_named(plan, result, shown, keys).iterrows():
             flagged.append(_flag(kind, row, _row_detail(kind, row, result.pinned_keys)))
     for _, row in result.episodes_at(missing[:FLAGS_PER_KIND]).iterrows():
         flagged.append(_flag("missing", row.drop(labels=["status", "success"]),
