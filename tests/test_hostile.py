@@ -525,7 +525,34 @@ TRACEBACKS = [
                           "--output", d / "c.ipynb"], "nb2.ipynb", "cells"),
 ]
 
-CASES: list[Hostile] = [*DATA_LOSS, *TRACEBACKS]
+def verify_twice(f: Flow, d: Path, second: Path) -> list[Any]:
+    """packet re-importing the first probe's harness file, then `second` (the same file again)."""
+    return [*packet(f, d, d / "out.md", d / "out.json"), "--verify-source", f"{f.probes[0]}={evidence(f, d)}",
+            "--verify-source", f"{f.probes[0]}={second}"]
+
+
+SECRET = "sk-ABCDEFGHIJKLMNOPQRSTUVWX1234"
+
+# One harness file vouching twice, and pydantic's "Value error, " prefix in the one-line message.
+INTEGRITY = [
+    Hostile("verify-source-same-file-twice", "integrity", lambda f, d: verify_twice(f, d, evidence(f, d)),
+            None, r"--verify-source: is given twice"),
+    Hostile("verify-source-hard-link-twice", "integrity",
+            lambda f, d: verify_twice(f, d, link(d, "again.jsonl", evidence(f, d).name, hard=True)),
+            "again.jsonl", r"--verify-source: is given twice \(the same file as .*\.jsonl\)"),
+    Hostile("verify-source-symlink-twice", "integrity",
+            lambda f, d: verify_twice(f, d, link(d, "alias.jsonl", evidence(f, d).name)),
+            "alias.jsonl", r"--verify-source: is given twice"),
+    Hostile("profile-flag-secret-no-pydantic-prefix", "integrity",
+            lambda f, d: ["eval-profile", "create", "--profile-id", SECRET, "--output", d / "out.json"],
+            None, r"--profile-id: looks like a secret"),
+    Hostile("edited-profile-secret-no-pydantic-prefix", "integrity",
+            lambda f, d: plan_cmd(d, d / "out.json") if text_edit(
+                d, "profile.json", "profile.json", '"profile_id": "', f'"profile_id": "{SECRET}') else [],
+            "profile.json", r"profile_id: looks like a secret"),
+]
+
+CASES: list[Hostile] = [*DATA_LOSS, *TRACEBACKS, *INTEGRITY]
 
 
 def test_the_table_is_broad() -> None:
@@ -550,7 +577,7 @@ def test_hostile_input_is_refused_cleanly(case: Hostile, golden: Flow, tmp_path:
         assert case.file in lines[0], f"message does not name {case.file}: {lines[0]!r}"
     if case.field is not None:
         assert re.search(case.field, lines[0]), f"message does not name {case.field}: {lines[0]!r}"
-    assert ".wfnb-tmp" not in lines[0]
+    assert ".wfnb-tmp" not in lines[0] and "Value error," not in lines[0]
     assert after == before, "the refused command changed the folder: " + ", ".join(
         sorted(set(before) ^ set(after) | {k for k in before if k in after and before[k] != after[k]}))
 

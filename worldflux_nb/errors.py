@@ -24,6 +24,22 @@ class InputError(Exception):
         return self if self.source else InputError(source, self.field, self.problem)
 
 
+def validation_problem(error: dict) -> tuple[str | None, str]:
+    """One pydantic error (an item of ValidationError.errors()) as the field it names and a plain problem,
+    without pydantic's "Value error, " / "Assertion failed, " prefix; the one place every edge calls."""
+    field = ".".join(str(part) for part in error.get("loc", ())) or None
+    kind = error.get("type")
+    if kind == "missing":
+        return field, "is required but missing"
+    if kind == "extra_forbidden":
+        return field, "is not a known field"
+    message = str(error.get("msg") or "is invalid")
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            message = message[len(prefix):]
+    return field, message
+
+
 class StrictModeFailure(Exception):
     """Evidence gaps that --strict-missing-evidence turns from warnings into a failure."""
 

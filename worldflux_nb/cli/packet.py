@@ -85,14 +85,20 @@ def _verified(pairs: list[str], inputs: list, plan: object) -> dict[int, list[st
     """Per audit input position, the differences a re-import of its harness file found ([]: agrees)."""
     from pathlib import Path
 
-    from worldflux_nb.io.files import file_digest, read_bytes
+    from worldflux_nb.io.files import file_digest, file_identity, read_bytes
     from worldflux_nb.io.source_verify import verify_source
 
     verified: dict[int, list[str]] = {}
+    seen: dict[tuple[object, ...], str] = {}
     for pair in pairs:
         probe_id, sep, path = (part.strip() for part in pair.partition("="))
         if not sep or not probe_id or not path:
             raise InputError("--verify-source", None, f"{pair!r} is not PROBE_ID=HARNESS_FILE")
+        # One harness file counted twice would vouch twice for one re-import (same file by any name).
+        earlier = seen.setdefault(file_identity(Path(path)), path)
+        if earlier is not path:
+            same = "" if earlier == path else f" (the same file as {earlier})"
+            raise InputError(path, "--verify-source", f"is given twice{same}; give each harness file once")
         if Path(path).is_dir():  # a harness's results folder: the re-import names the files it read
             found = [i for i, ai in enumerate(inputs) if ai.probe_id == probe_id]
             for i in found:

@@ -6,7 +6,7 @@ import argparse
 
 from pydantic import ValidationError
 
-from worldflux_nb.errors import InputError
+from worldflux_nb.errors import InputError, validation_problem
 from worldflux_nb.io.artifacts import artifact_json
 from worldflux_nb.io.files import write_outputs
 from worldflux_nb.models.profile import BOOLEAN_FLAGS, REPEATABLE_FLAGS, EvalProfile
@@ -43,7 +43,7 @@ def _handle(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         field = str(first["loc"][0]) if first.get("loc") else None
-        message = "is required" if first.get("type") == "missing" else first.get("msg", "is invalid")
+        message = validation_problem(first)[1]
         raise InputError(COMMAND, flag_for(field) if field else None, message) from None
     write_outputs({args.output: artifact_json(profile)})
     return 0

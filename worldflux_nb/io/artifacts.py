@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import ValidationError
 
 from worldflux_nb.core.bulk import gc_paused
-from worldflux_nb.errors import InputError
+from worldflux_nb.errors import InputError, validation_problem
 from worldflux_nb.io.files import MAX_INPUT_BYTES, json_text, parse_json_bytes, read_bytes, read_json
 from worldflux_nb.models import (
     ARTIFACT_KINDS, Artifact, AuditInput, CustomEvalContract, ProtocolPlan, RunSheet,
@@ -24,13 +24,7 @@ A = TypeVar("A", bound=Artifact)
 
 def validation_error(exc: ValidationError, source: str) -> InputError:
     """The first pydantic error as one line naming the field."""
-    first = exc.errors(include_url=False)[0]
-    field = ".".join(str(part) for part in first.get("loc", ())) or None
-    message = first.get("msg", "is invalid")
-    if first.get("type") == "missing":
-        message = "is required but missing"
-    elif first.get("type") == "extra_forbidden":
-        message = "is not a known field"
+    field, message = validation_problem(exc.errors(include_url=False)[0])
     return InputError(source, field, message)
 
 

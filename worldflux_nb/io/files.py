@@ -123,7 +123,7 @@ _KIND = ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
          (stat.S_ISSOCK, "a socket"))
 
 
-def _identity(path: Path) -> tuple[Any, ...]:
+def file_identity(path: Path) -> tuple[Any, ...]:
     """The real file a path names: device and inode when it exists, else its resolved path."""
     try:
         st = os.stat(path)
@@ -153,13 +153,13 @@ def check_outputs(outputs: Iterable[str | os.PathLike[str]],
                   inputs: Iterable[str | os.PathLike[str]] = ()) -> list[Path]:
     """The outputs as paths, once each checked: regular files, none of them an input, none twice."""
     read = [Path(p) for p in [*inputs, *(_INPUTS.get() or [])]]
-    input_ids = {_identity(p): p for p in read if p.exists()}
+    input_ids = {file_identity(p): p for p in read if p.exists()}
     seen: dict[tuple[Any, ...], Path] = {}
     paths = []
     for target in outputs:
         path = Path(target)
         check_output(path)
-        ident = _identity(path)
+        ident = file_identity(path)
         if ident in input_ids:
             raise InputError(str(path), None, f"is the same file as the input {input_ids[ident]}; "
                              "an output may not replace an input (nothing written)")

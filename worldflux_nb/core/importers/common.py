@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from pydantic import ValidationError
 
 from worldflux_nb.models.redaction import placeholder, redact_pair, redact_text
-from worldflux_nb.errors import InputError
+from worldflux_nb.errors import InputError, validation_problem
 from worldflux_nb.models.common import Level
 from worldflux_nb.models.evidence import (
     EPISODE_STATUSES, AuditInput, AuditSource, EvidenceKind, EvidenceRow, IdentityMode, Redaction,
@@ -406,9 +406,8 @@ def assemble(rows: Sequence[EvidenceRow] | Mapping[str, Any], *, plan: ProtocolP
             redactions=redactor.redactions,
         )
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in first.get("loc", ())) or None
-        raise InputError(source, where, first.get("msg", "is invalid")) from None
+        where, message = validation_problem(exc.errors(include_url=False)[0])
+        raise InputError(source, where, message) from None
     return audit.sealed()
 
 
