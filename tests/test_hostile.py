@@ -533,6 +533,31 @@ def verify_twice(f: Flow, d: Path, second: Path) -> list[Any]:
 
 SECRET = "sk-ABCDEFGHIJKLMNOPQRSTUVWX1234"
 
+def with_metadata(f: Flow, d: Path, metadata: str) -> list[Any]:
+    """JSON Lines import of the first evidence row with its metadata replaced by this JSON text."""
+    row = json.loads(evidence(f, d).read_text(encoding="utf-8").splitlines()[0])
+    row["metadata"] = "@META@"
+    (d / "e.jsonl").write_text(json.dumps(row).replace('"@META@"', metadata) + "\n", encoding="utf-8")
+    return import_jsonl(f, d, d / "e.jsonl", d / "out.json")
+
+
+# Metadata the user wrote that the evidence table cannot keep as it is: refused, never dropped or nulled.
+METADATA = [
+    Hostile("jsonl-metadata-nested-object", "data-loss", lambda f, d: with_metadata(f, d, '{"a": {"b": 1}}'),
+            "e.jsonl", r"line 1\.metadata\.a: must be a scalar .*nested objects and lists are not kept"),
+    Hostile("jsonl-metadata-list", "data-loss", lambda f, d: with_metadata(f, d, '{"a": [1, 2]}'),
+            "e.jsonl", r"line 1\.metadata\.a: must be a scalar"),
+    Hostile("jsonl-metadata-1e999", "data-loss", lambda f, d: with_metadata(f, d, '{"a": 1e999}'),
+            "e.jsonl", r"line 1\.metadata\.a: must be a finite number"),
+    Hostile("jsonl-metadata-minus-1e999", "data-loss", lambda f, d: with_metadata(f, d, '{"z": 1, "a": -1e999}'),
+            "e.jsonl", r"line 1\.metadata\.a: must be a finite number"),
+    Hostile("csv-metadata-column-1e999", "data-loss",
+            lambda f, d: ["audit", "import", "csv", csv_evidence(f, d, "e.csv", header_extra=",metadata.a",
+                                                                 row_extra=",1e999"),
+                          "--plan", d / "plan.json", "--probe", f.probes[0], "--output", d / "out.json"],
+            "e.csv", r"metadata\.a: must be a finite number"),
+]
+
 # One harness file vouching twice, and pydantic's "Value error, " prefix in the one-line message.
 INTEGRITY = [
     Hostile("verify-source-same-file-twice", "integrity", lambda f, d: verify_twice(f, d, evidence(f, d)),
@@ -552,7 +577,7 @@ INTEGRITY = [
             "profile.json", r"profile_id: looks like a secret"),
 ]
 
-CASES: list[Hostile] = [*DATA_LOSS, *TRACEBACKS, *INTEGRITY]
+CASES: list[Hostile] = [*DATA_LOSS, *TRACEBACKS, *METADATA, *INTEGRITY]
 
 
 def test_the_table_is_broad() -> None:

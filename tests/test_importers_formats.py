@@ -11,6 +11,7 @@ import pytest
 
 from importers_support import HARNESS, make_plan, read_json, run_cli, write_plan
 from worldflux_nb import load
+from worldflux_nb.errors import InputError
 from worldflux_nb.core.importers import FORMATS, ImportOptions, audit_input_from_frame, importer_for
 from worldflux_nb.io.evidence_files import import_file
 from worldflux_nb.models.evidence import AuditInput
@@ -237,3 +238,20 @@ def test_large_generic_import_stays_fast_and_exact():
     assert len(audit.episodes) == n
     assert sum(r["success"] for r in audit.episodes) == len(range(0, n, 3))
     assert audit.episodes[-1]["episode_index"] == n - 1
+
+
+def test_a_harness_records_nested_fields_flattened_not_dropped(tmp_path: Path):
+    """ManiSkill's episode_results.json entry with a nested field keeps it as dotted keys (issue 11)."""
+    body = json.loads((HARNESS / "episode_results.json").read_text())
+    first = next(iter(body))
+    body[first]["info"] = {"grasp": {"ok": True}, "steps": [3, 4], "empty": {}}
+    path = tmp_path / "episode_results.json"
+    path.write_text(json.dumps(body))
+    audit = import_file(FORMATS["maniskill"], path, plan=PLAN, probe_id="maniskill")
+    kept = audit.episodes[0]["metadata"]
+    assert {k: kept[k] for k in kept if k.startswith("info.")} == {
+        "info.grasp.ok": True, "info.steps.0": 3, "info.steps.1": 4, "info.empty": None}
+    body[first]["reward"] = float("inf")
+    path.write_text(json.dumps(body))
+    with pytest.raises(InputError, match=r"episode_results\.json: \S+\.metadata\.reward: must be a finite number"):
+        import_file(FORMATS["maniskill"], path, plan=PLAN, probe_id="maniskill")

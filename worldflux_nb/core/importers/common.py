@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from pydantic import ValidationError
 
@@ -314,14 +314,19 @@ class Redactor:
             clean = clean[: limit - 1] + "…"
         return clean
 
-    def metadata(self, values: Mapping[str, Any], location: str) -> dict[str, Any]:
-        """Scalar metadata only; NaN becomes null, nested values are dropped, strings are redacted."""
+    def metadata(self, values: Mapping[str, Any], location: str, *, source: str | None = None,
+                 flatten: bool = False) -> dict[str, Any]:
+        """Scalar metadata, strings redacted; nothing is dropped. A nested object or list is refused
+        (`flatten`: kept as `a.b` / `a.0` keys, for a harness's own records); NaN and infinity are refused."""
         clean: dict[str, Any] = {}
-        for key, value in values.items():
+        for key, value in (_flattened(values, source, location) if flatten else values.items()):
             name = self.text(str(key), f"{location}.<key>", limit=128)
+            if name in clean:
+                raise InputError(source, f"{location}.{name}", "appears twice (a nested key flattens onto it)")
             if isinstance(value, float) and not math.isfinite(value):
-                clean[name] = None
-            elif isinstance(value, (str, int, float)) and not isinstance(value, bool) and self._pair_secret(name, value):
+                raise InputError(source, f"{location}.{name}",
+                                 f"must be a finite number, not {value!r} (JSON has no infinity or NaN)")
+            if isinstance(value, (str, int, float)) and not isinstance(value, bool) and self._pair_secret(name, value):
                 # {"password": "hunter2"}: neither half is a secret alone, the pair is.
                 clean[name] = placeholder(self._pair_secret(name, value))
                 self._note(f"{location}.{name}", self._pair_secret(name, value))
@@ -329,6 +334,9 @@ class Redactor:
                 clean[name] = self.text(value, f"{location}.{name}")
             elif value is None or isinstance(value, (bool, int, float)):
                 clean[name] = value
+            else:
+                raise InputError(source, f"{location}.{name}", "must be a scalar (string, number, boolean or "
+                                 "null); nested objects and lists are not kept")
         return clean
 
     def _pair_secret(self, key: str, value: Any) -> str | None:
@@ -366,11 +374,29 @@ class Redactor:
                         row[key] = clean  # type: ignore[index]
 
 
-def scalar_extras(entry: Mapping[str, Any], skip: Iterable[str]) -> dict[str, Any]:
-    """An entry's other scalar fields, kept as metadata."""
+def _flattened(values: Mapping[str, Any], source: str | None, location: str,
+               prefix: str = "", depth: int = 0) -> Iterator[tuple[str, Any]]:
+    """Nested objects and lists as dotted keys (`{"a": {"b": 1}}` -> `a.b`, `[x, y]` -> `a.0`, `a.1`),
+    in the harness's own order; an empty object or list is kept as null so its key is not lost."""
+    if depth > 32:
+        raise InputError(source, f"{location}.{prefix.rstrip('.')}", "is nested more than 32 levels deep")
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            yield from _flattened(value, source, location, f"{name}.", depth + 1)
+        elif isinstance(value, (list, tuple)) and value:
+            yield from _flattened({str(i): v for i, v in enumerate(value)}, source, location, f"{name}.",
+                                  depth + 1)
+        elif isinstance(value, (Mapping, list, tuple)):
+            yield name, None
+        else:
+            yield name, value
+
+
+def other_fields(entry: Mapping[str, Any], skip: Iterable[str]) -> dict[str, Any]:
+    """An entry's other fields, kept as metadata (nested ones flattened by Redactor.metadata)."""
     skipped = set(skip)
-    return {k: v for k, v in entry.items()
-            if k not in skipped and (v is None or isinstance(v, (str, bool, int, float)))}
+    return {k: v for k, v in entry.items() if k not in skipped}
 
 
 # ---------------------------------------------------------------------------------------------

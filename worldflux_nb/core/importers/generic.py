@@ -542,10 +542,10 @@ def _clean_metadata(metadata: Any, redactor: Redactor,
                  if type(metadata) is dict else None)
         if items is not None and items in known_clean:
             return known_clean[items]
-    except TypeError:  # an unhashable value (a nested list or object): the redactor drops it
+    except TypeError:  # an unhashable value (a nested list or object): the redactor refuses it
         items = None
     found = len(redactor.redactions)
-    clean = redactor.metadata(require_dict(metadata, src, f"{where}.metadata"), f"{where}.metadata")
+    clean = redactor.metadata(require_dict(metadata, src, f"{where}.metadata"), f"{where}.metadata", source=src)
     # Clean as it came: same keys in the same order, identical values, nothing redacted. Such an
     # object (hashable, no NaN, no secret) gives the same result wherever it appears again.
     if (items is not None and len(redactor.redactions) == found and list(clean) == list(metadata)

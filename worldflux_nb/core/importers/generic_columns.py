@@ -222,7 +222,7 @@ class ColumnImport:
                 canonical.append(None)
                 continue
             parsed = _check(require_dict, value, src, "metadata")
-            clean = redactor.metadata(parsed, "metadata")
+            clean = _check(redactor.metadata, parsed, "metadata")
             if redactor.redactions or clean != parsed or any(type(clean[k]) is not type(v) for k, v in parsed.items()):
                 raise Unvouched  # redacted, dropped or changed: the row path records where
             canonical.append(canonical_json(clean).decode("utf-8"))

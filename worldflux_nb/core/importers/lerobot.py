@@ -109,7 +109,7 @@ def _legacy(body: dict[str, Any], src: str, plan: ProtocolPlan, probe_id: str,
         index = require_index(entry["episode_ix"], src, f"{where}.episode_ix")
         seed = optional_seed(entry.get("seed"), src, f"{where}.seed")
         metadata = redactor.metadata({k: entry[k] for k in ("sum_reward", "max_reward") if k in entry},
-                                     f"{where}.metadata")
+                                     f"{where}.metadata", source=src, flatten=True)
         row = EvidenceRow(probe_id=probe_id, task_id=task_id, axis=axis, level=level,
                           episode_index=index, seed=seed, success=success, status="completed")
         if metadata:
@@ -167,7 +167,7 @@ def _multi_task(body: dict[str, Any], src: str, plan: ProtocolPlan, probe_id: st
         outcomes = [require_bool(s, src, f"{where}.metrics.successes[{i}]") for i, s in enumerate(successes)]
         axis, level = resolve_cell(plan=plan, probe_id=probe_id, task_id=task_id, options=options,
                                    source=src, notes=notes)
-        metadata = _per_episode_metadata(metrics, len(outcomes), redactor, f"{where}.metrics")
+        metadata = _per_episode_metadata(metrics, len(outcomes), redactor, src, f"{where}.metrics")
         indexes, past = initial_state_indexes(len(outcomes), states)
         wrapped += past
         for k, success in enumerate(outcomes):
@@ -196,13 +196,14 @@ def _multi_task(body: dict[str, Any], src: str, plan: ProtocolPlan, probe_id: st
                     task_mapping=mapping, notes=notes, redactor=redactor, reported=reported)
 
 
-def _per_episode_metadata(metrics: dict[str, Any], n: int, redactor: Redactor,
+def _per_episode_metadata(metrics: dict[str, Any], n: int, redactor: Redactor, src: str,
                           where: str) -> list[dict[str, Any]]:
     """The parallel reward lists, when they line up with the successes."""
     columns = {key: metrics[key] for key in ("sum_rewards", "max_rewards")
                if isinstance(metrics.get(key), list) and len(metrics[key]) == n}
     names = {"sum_rewards": "sum_reward", "max_rewards": "max_reward"}
-    return [redactor.metadata({names[k]: v[i] for k, v in columns.items()}, f"{where}[{i}]")
+    return [redactor.metadata({names[k]: v[i] for k, v in columns.items()}, f"{where}[{i}]",
+                              source=src, flatten=True)
             for i in range(n)]
 
 

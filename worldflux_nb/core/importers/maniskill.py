@@ -23,7 +23,7 @@ from typing import Any
 
 from worldflux_nb.core.importers.common import (
     ImportOptions, Redactor, aggregate_only, assemble, cell_resolver, default_task, optional_seed,
-    probe_tasks, require_dict, require_index, require_list, require_text, resolve_cell, scalar_extras,
+    probe_tasks, require_dict, require_index, require_list, require_text, resolve_cell, other_fields,
     unplanned_note,
 )
 from worldflux_nb.core.importers.harness import count_or_none, outcome_row, reconcile
@@ -107,7 +107,8 @@ def _episode_results(body: dict[str, Any], src: str, plan: ProtocolPlan, probe_i
         seed = optional_seed(entry.get("seed"), src, f"{where}.seed")
         row = outcome_row(probe_id=probe_id, task_id=task_id, axis=axis, level=level, index=index,
                           seed=seed, status="completed", success=success)
-        metadata = redactor.metadata(scalar_extras(entry, ("success", "seed")), f"{where}.metadata")
+        metadata = redactor.metadata(other_fields(entry, ("success", "seed")), f"{where}.metadata",
+                                     source=src, flatten=True)
         if metadata:
             row["metadata"] = metadata
         rows.append(row)
@@ -150,7 +151,7 @@ def _trajectory(body: dict[str, Any], src: str, plan: ProtocolPlan, probe_id: st
                           seed=seed, status="timeout" if timed_out else "completed", success=success)
         row["harness_task"] = env_id  # type: ignore[typeddict-unknown-key]
         kept = {k: entry[k] for k in ("elapsed_steps", "fail", "control_mode") if k in entry}
-        metadata = redactor.metadata(kept, f"{where}.metadata")
+        metadata = redactor.metadata(kept, f"{where}.metadata", source=src, flatten=True)
         if metadata:
             row["metadata"] = metadata
         rows.append(row)

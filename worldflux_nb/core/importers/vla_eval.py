@@ -222,7 +222,8 @@ def _read_file(body: dict[str, Any], src: str, prefix: str, plan: ProtocolPlan, 
                 row["run_id"] = redactor.text(sid, f"{where}.sid", limit=2000)  # type: ignore[typeddict-unknown-key]
             elif run_id:
                 row["run_id"] = redactor.text(run_id, "eval_id", limit=2000)  # type: ignore[typeddict-unknown-key]
-            metadata = redactor.metadata({k: episode[k] for k in _KEPT if k in episode}, f"{where}.metadata")
+            metadata = redactor.metadata({k: episode[k] for k in _KEPT if k in episode}, f"{where}.metadata",
+                                         source=src, flatten=True)
             if metadata:
                 row["metadata"] = metadata
             rows.append(row)
