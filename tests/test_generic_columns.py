@@ -65,7 +65,6 @@ def test_columns_and_rows_give_the_same_audit_input(tmp_path):
 
 @pytest.mark.parametrize("change, vouched", [
     ({"metadata": {"note": "token=hf_" + "a" * 34}}, False),  # a redaction: the row path records its line
-    ({"metadata": {"nested": [1, 2]}}, False),                # dropped by the redactor
     ({"episode_index": 3.0}, False), ({"task_id": "sk-" + "a" * 40}, False),
     ({"level": "x" * 70}, False),                             # shortened by the redactor
     ({"level": 2.0}, True),                                   # the row path's own reading: level 2
@@ -95,6 +94,10 @@ def test_what_the_columns_cannot_vouch_for_is_read_row_by_row(tmp_path, change, 
     ('{"task_id": "suite/0", "episode_index": 1, "success": true, "x": {"a": 1, "a": 2}}\n', "a"),
     ('{"task_id": "suite/0", "episode_index": 1, "success": true, "x": 1%s}\n' % ("0" * 120), "line 1"),
     ('{"task_id": true, "episode_index": 1, "success": true}\n', "line 1.task_id"),
+    ('{"task_id": "suite/0", "episode_index": 1, "success": true, "metadata": {"nested": [1, 2]}}\n',
+     "line 1.metadata.nested"),  # refused by the row path, never dropped (issue 11)
+    ('{"task_id": "suite/0", "episode_index": 1, "success": true, "metadata": {"big": 1e999}}\n',
+     "line 1.metadata.big"),
 ])
 def test_bad_files_are_refused_naming_the_line_and_key(tmp_path, text, where):
     plan = make_plan(9)
@@ -138,6 +141,10 @@ def test_key_markers_find_every_key_duckdb_does_not_read(tmp_path, line, vouched
                                           plan=make_plan(9), probe_id="beta")):
             with pytest.raises(InputError, match=r"e\.jsonl: line 1: has the key 'extra'.*belong in metadata"):
                 read()
+        return
+    if '{"b": 1}' in line:  # nested metadata: refused whichever path reads it, never dropped
+        with pytest.raises(InputError, match=r"line 1\.metadata\.a: must be a scalar"):
+            both(str(path), make_plan(9))
         return
     fast, slow = both(str(path), make_plan(9))
     assert fast.episodes == slow.episodes and fast.audit_digest == slow.audit_digest

@@ -11,7 +11,6 @@ import pytest
 
 from importers_support import HARNESS, make_plan, read_json, run_cli, write_plan
 from worldflux_nb import load
-from worldflux_nb.errors import InputError
 from worldflux_nb.core.importers import FORMATS, ImportOptions, audit_input_from_frame, importer_for
 from worldflux_nb.io.evidence_files import import_file
 from worldflux_nb.models.evidence import AuditInput
@@ -38,6 +37,7 @@ def test_lerobot_legacy_layout_is_explicit_with_seeds_and_a_checked_percentage()
     # pc_success 60.0 agrees with 3/5, so nothing disagrees; NaN rewards become null, not NaN.
     assert audit.source.reported.success_rate == 0.6 and audit.source.reported.discrepancies == []
     assert audit.episodes[4]["metadata"] == {"sum_reward": None, "max_reward": None}
+    assert {r.kind for r in audit.redactions if "sum_reward" in r.location} == {"not_a_finite_number"}
     assert audit.audit_digest == audit.computed_digest()
     assert audit.plan_digest == PLAN.plan_digest
     assert audit.source.files[0].name == "lerobot_eval_info_legacy.json"
@@ -251,7 +251,8 @@ def test_a_harness_records_nested_fields_flattened_not_dropped(tmp_path: Path):
     kept = audit.episodes[0]["metadata"]
     assert {k: kept[k] for k in kept if k.startswith("info.")} == {
         "info.grasp.ok": True, "info.steps.0": 3, "info.steps.1": 4, "info.empty": None}
-    body[first]["reward"] = float("inf")
-    path.write_text(json.dumps(body))
-    with pytest.raises(InputError, match=r"episode_results\.json: \S+\.metadata\.reward: must be a finite number"):
-        import_file(FORMATS["maniskill"], path, plan=PLAN, probe_id="maniskill")
+    body[first]["reward"] = "@HUGE@"
+    path.write_text(json.dumps(body).replace('"@HUGE@"', "1e999"))  # overflows to infinity when read
+    audit = import_file(FORMATS["maniskill"], path, plan=PLAN, probe_id="maniskill")
+    assert audit.episodes[0]["metadata"]["reward"] is None
+    assert any(r.kind == "not_a_finite_number" and r.location.endswith(".metadata.reward") for r in audit.redactions)

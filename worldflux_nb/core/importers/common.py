@@ -316,17 +316,22 @@ class Redactor:
 
     def metadata(self, values: Mapping[str, Any], location: str, *, source: str | None = None,
                  flatten: bool = False) -> dict[str, Any]:
-        """Scalar metadata, strings redacted; nothing is dropped. A nested object or list is refused
-        (`flatten`: kept as `a.b` / `a.0` keys, for a harness's own records); NaN and infinity are refused."""
+        """Scalar metadata, strings redacted; nothing is dropped. A nested object or list, NaN or infinity
+        is refused; with `flatten` (a harness's own records) nesting becomes `a.b` / `a.0` keys and NaN or
+        infinity becomes null, recorded among the redactions."""
         clean: dict[str, Any] = {}
         for key, value in (_flattened(values, source, location) if flatten else values.items()):
             name = self.text(str(key), f"{location}.<key>", limit=128)
             if name in clean:
                 raise InputError(source, f"{location}.{name}", "appears twice (a nested key flattens onto it)")
             if isinstance(value, float) and not math.isfinite(value):
-                raise InputError(source, f"{location}.{name}",
-                                 f"must be a finite number, not {value!r} (JSON has no infinity or NaN)")
-            if isinstance(value, (str, int, float)) and not isinstance(value, bool) and self._pair_secret(name, value):
+                if not flatten:
+                    raise InputError(source, f"{location}.{name}",
+                                     f"must be a finite number, not {value!r} (JSON has no infinity or NaN)")
+                # A harness's own NaN (LeRobot writes NaN rewards) is kept as null, and recorded.
+                clean[name] = None
+                self._note(f"{location}.{name}", "not_a_finite_number")
+            elif isinstance(value, (str, int, float)) and not isinstance(value, bool) and self._pair_secret(name, value):
                 # {"password": "hunter2"}: neither half is a secret alone, the pair is.
                 clean[name] = placeholder(self._pair_secret(name, value))
                 self._note(f"{location}.{name}", self._pair_secret(name, value))
