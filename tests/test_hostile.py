@@ -82,7 +82,16 @@ def brief(d: Path, md: Any, js: Any) -> list[Any]:
 
 
 def import_jsonl(f: Flow, d: Path, source: Any, output: Any, *extra: Any) -> list[Any]:
-    return ["audit", "import", "jsonl", source, "--plan", d / "plan.json", "--probe", f.probes[0],
+    return import_as("jsonl", f, d, source, output, *extra)
+
+
+def import_csv(f: Flow, d: Path, source: Any, output: Any = None) -> list[Any]:
+    return import_as("csv", f, d, source, d / "out.json" if output is None else output)
+
+
+def import_as(fmt: str, f: Flow, d: Path, source: Any, output: Any, *extra: Any) -> list[Any]:
+    """`audit import FMT SOURCE` against the flow's plan and first probe."""
+    return ["audit", "import", fmt, source, "--plan", d / "plan.json", "--probe", f.probes[0],
             *extra, "--output", output]
 
 
@@ -255,8 +264,7 @@ def csv_import(f: Flow, d: Path, column: str, value: str) -> list[Any]:
     columns = ["probe_id", "task_id", "axis", "level", "episode_index", "seed", "success", "status"]
     cells = [value if c == column else str(row[c]) for c in columns]
     (d / "e.csv").write_text(",".join(columns) + "\n" + ",".join(cells) + "\n", encoding="utf-8")
-    return ["audit", "import", "csv", d / "e.csv", "--plan", d / "plan.json", "--probe", f.probes[0],
-            "--output", d / "out.json"]
+    return import_csv(f, d, d / "e.csv")
 
 
 def parquet_audit(f: Flow, d: Path, *, meta: Callable[[bytes], bytes | None] | None = None,
@@ -349,22 +357,18 @@ TRACEBACKS = [
                 "--plan", d / "plan.json", "--probe", f.probes[0], "--output", d / "out.json"],
             "r_aggregate.json", "seed"),
     Hostile("csv-cell-over-field-limit", "traceback",
-            lambda f, d: ["audit", "import", "csv", csv_evidence(f, d, "e.csv", cell="x" * 200_000),
-                          "--plan", d / "plan.json", "--probe", f.probes[0], "--output", d / "out.json"],
+            lambda f, d: import_csv(f, d, csv_evidence(f, d, "e.csv", cell="x" * 200_000)),
             "e.csv", "line 2"),
     Hostile("csv-duplicate-column", "traceback",
-            lambda f, d: ["audit", "import", "csv", csv_evidence(f, d, "e.csv", header_extra=",success",
-                                                                 row_extra=",true"),
-                          "--plan", d / "plan.json", "--probe", f.probes[0], "--output", d / "out.json"],
+            lambda f, d: import_csv(f, d, csv_evidence(f, d, "e.csv", header_extra=",success",
+                                                       row_extra=",true")),
             "e.csv", "success"),
     Hostile("csv-nul-byte", "traceback",
-            lambda f, d: ["audit", "import", "csv", csv_evidence(f, d, "e.csv", raw="a,\x00b,c"),
-                          "--plan", d / "plan.json", "--probe", f.probes[0], "--output", d / "out.json"],
+            lambda f, d: import_csv(f, d, csv_evidence(f, d, "e.csv", raw="a,\x00b,c")),
             "e.csv", "line"),
     Hostile("csv-metadata-cell-duplicate-key", "traceback",
-            lambda f, d: ["audit", "import", "csv", csv_evidence(
-                f, d, "e.csv", header_extra=",metadata", row_extra=',"{""a"": 1, ""a"": 2}"'),
-                "--plan", d / "plan.json", "--probe", f.probes[0], "--output", d / "out.json"], "e.csv",
+            lambda f, d: import_csv(f, d, csv_evidence(
+                f, d, "e.csv", header_extra=",metadata", row_extra=',"{""a"": 1, ""a"": 2}"')), "e.csv",
             r"metadata\.a"),
     # Evidence is never dropped unseen: a key or column the generic format does not have is refused.
     Hostile("jsonl-unknown-key", "data-loss",
@@ -372,9 +376,8 @@ TRACEBACKS = [
                 '"metadata": ', '"extra_thing": 5, "metadata": ', 1)), d / "out.json"),
             "e.jsonl", r"line 1: has the key 'extra_thing'.*belong in metadata"),
     Hostile("csv-unknown-column", "data-loss",
-            lambda f, d: ["audit", "import", "csv", csv_evidence(f, d, "e.csv", header_extra=",notes",
-                                                                 row_extra=",gripper slipped"),
-                          "--plan", d / "plan.json", "--probe", f.probes[0], "--output", d / "out.json"],
+            lambda f, d: import_csv(f, d, csv_evidence(f, d, "e.csv", header_extra=",notes",
+                                                       row_extra=",gripper slipped")),
             "e.csv", r"column 'notes'.*metadata\.<key> columns"),
     Hostile("jsonl-run-id-not-text", "traceback",
             lambda f, d: import_jsonl(f, d, first_line_with(f, d, "e.jsonl", lambda l: l.replace(
@@ -552,9 +555,8 @@ METADATA = [
     Hostile("jsonl-metadata-minus-1e999", "data-loss", lambda f, d: with_metadata(f, d, '{"z": 1, "a": -1e999}'),
             "e.jsonl", r"line 1\.metadata\.a: must be a finite number"),
     Hostile("csv-metadata-column-1e999", "data-loss",
-            lambda f, d: ["audit", "import", "csv", csv_evidence(f, d, "e.csv", header_extra=",metadata.a",
-                                                                 row_extra=",1e999"),
-                          "--plan", d / "plan.json", "--probe", f.probes[0], "--output", d / "out.json"],
+            lambda f, d: import_csv(f, d, csv_evidence(f, d, "e.csv", header_extra=",metadata.a",
+                                                       row_extra=",1e999")),
             "e.csv", r"metadata\.a: must be a finite number"),
 ]
 
