@@ -4,7 +4,8 @@ Two rule sets run over every text: this module's own shapes (key/value pairs who
 secret, in `KEY=v`, `KEY: v`, JSON and Python-repr form; passwords in URLs and connection strings;
 signed URL queries with or without a scheme; CLI and netrc credentials; token shapes; host-local
 paths) and the token detectors of detect-secrets (Yelp's rule set; its keyword, entropy and IP
-plugins are left out as too noisy for evidence text, and its npm rule backtracks quadratically).
+plugins are left out as too noisy for evidence text, and its npm rule backtracks quadratically),
+read from a generated snapshot (models/redaction_detect_secrets.py) so no process imports detect-secrets.
 
 Every rule runs in linear time: each pattern starts at a literal or a bounded prefix, and a
 variable-length run is either the end of the match or bounded, so no input makes a rule rescan
@@ -86,14 +87,6 @@ _OWN_RULES: tuple[tuple[str, str, str | int], ...] = (
                         r"workspace|work|nfs|gpfs|lustre|net|run/user)/[^" + _END + r",;)\]]+", 0),
 )
 
-# detect-secrets plugins used as a second rule set: token shapes only (see the module docstring).
-_DETECT_SECRETS_PLUGINS = (
-    "ArtifactoryDetector", "AWSKeyDetector", "AzureStorageKeyDetector", "CloudantDetector",
-    "DiscordBotTokenDetector", "GitHubTokenDetector", "GitLabTokenDetector", "IbmCloudIamDetector",
-    "IbmCosHmacDetector", "MailchimpDetector", "OpenAIDetector", "PypiTokenDetector", "SendGridDetector",
-    "SlackDetector", "SoftlayerDetector", "SquareOAuthDetector", "StripeDetector",
-    "TelegramBotTokenDetector", "TwilioKeyDetector",
-)
 _TRIM = " \t\r\n=:\"'"
 
 # A rule runs only when the lower-cased text holds one of its literals: most text holds none, and
@@ -120,26 +113,26 @@ _NEEDLES: dict[str, tuple[str, ...]] = {
     "detect_secrets:telegram_bot_token": (":",), "detect_secrets:twilio_key": ("ac", "sk"),
 }
 
-Rule = tuple[str, "re.Pattern[str]", "str | int", frozenset[str]]
+# (kind, pattern source, re flags, group to replace, needles). A pattern is compiled the first time
+# a text holds one of its needles: most processes redact a few short texts and need few of them.
+Rule = tuple[str, str, int, "str | int", frozenset[str]]
 
 
 @functools.cache
 def _rules() -> tuple[Rule, ...]:
-    own = tuple((kind, re.compile(pattern), group, frozenset(_NEEDLES.get(kind, ())))
-                for kind, pattern, group in _OWN_RULES)
-    return own + _detect_secrets_rules()
+    from worldflux_nb.models.redaction_detect_secrets import RULES as DETECT_SECRETS_RULES
+
+    own = tuple((kind, pattern, 0, group, frozenset(_NEEDLES.get(kind, ()))) for kind, pattern, group in _OWN_RULES)
+    theirs = []
+    for plugin, pattern, flags, groups in DETECT_SECRETS_RULES:
+        kind = "detect_secrets:" + re.sub(r"(?<=[a-z])(?=[A-Z])", "_", plugin.removesuffix("Detector")).lower()
+        theirs.append((kind, pattern, flags, 1 if groups else 0, frozenset(_NEEDLES.get(kind, ()))))
+    return own + tuple(theirs)
 
 
-def _detect_secrets_rules() -> tuple[Rule, ...]:
-    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
-
-    rules: list[Rule] = []
-    for cls in get_mapping_from_secret_type_to_class().values():
-        if cls.__name__ in _DETECT_SECRETS_PLUGINS:
-            kind = "detect_secrets:" + re.sub(r"(?<=[a-z])(?=[A-Z])", "_", cls.__name__.removesuffix("Detector")).lower()
-            rules += [(kind, pattern, 1 if pattern.groups else 0, frozenset(_NEEDLES.get(kind, ())))
-                      for pattern in cls.denylist]
-    return tuple(rules)
+@functools.cache
+def _compiled(pattern: str, flags: int) -> "re.Pattern[str]":
+    return re.compile(pattern, flags)
 
 
 def placeholder(kind: str) -> str:
@@ -222,13 +215,13 @@ def redact_text(text: str, *, kinds: Callable[[str], bool] | None = None) -> tup
     found: list[str] = []
     lowered = text.lower()
     present = {needle for needle in _all_needles() if needle in lowered}
-    for kind, pattern, group, needles in _rules():
+    for kind, pattern, flags, group, needles in _rules():
         if kinds is not None and not kinds(kind):
             continue
         if needles and present.isdisjoint(needles):
             continue
         before = len(found)
-        text = _replace(text, kind, _spans(text, kind, pattern, group), found)
+        text = _replace(text, kind, _spans(text, kind, _compiled(pattern, flags), group), found)
         if len(found) != before:
             lowered = text.lower()
             present = {needle for needle in _all_needles() if needle in lowered}
