@@ -1,34 +1,61 @@
 """worldflux-nb: frozen protocol plans, evidence checked against them, and private reviewer briefs.
 
-Importing the package stays light: charts, HTML and widgets load only when something is displayed.
+Importing the package stays light: the API, the models and `load` are imported on first use (every
+command line process pays only for what its command needs); charts, HTML and widgets load only when
+something is displayed.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+import importlib
+from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("worldflux-nb")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0.0.0+local"
+from worldflux_nb._version import __version__
+from worldflux_nb.render.registration import register as _register_display
 
-from worldflux_nb.api import (  # noqa: E402
-    brief, charts, conformance, contract, import_evidence, packet, plan, profile, run_sheet, save,
-)
-from worldflux_nb.io.artifacts import load  # noqa: E402
-from worldflux_nb.models import (  # noqa: E402
-    AuditInput, Comparison, CustomEvalContract, EvalPacket, EvalProfile, ProtocolPlan, ReviewerBrief,
-    RunSheet,
-)
-from worldflux_nb.render.registration import register as _register_display  # noqa: E402
+if TYPE_CHECKING:
+    from worldflux_nb.api import (
+        brief, charts, conformance, contract, import_evidence, packet, plan, profile, run_sheet, save,
+    )
+    from worldflux_nb.io.artifacts import load
+    from worldflux_nb.models import (
+        AuditInput, Comparison, CustomEvalContract, EvalPacket, EvalProfile, ProtocolPlan, ReviewerBrief,
+        RunSheet,
+    )
 
 _register_display()  # the presentation layer attaches display to the models; they never import it
+
+# Each public name and the module it comes from, imported the first time it is asked for.
+_LAZY = {
+    **{name: "worldflux_nb.api" for name in (
+        "brief", "charts", "conformance", "contract", "import_evidence", "packet", "plan", "profile",
+        "run_sheet", "save")},
+    "load": "worldflux_nb.io.artifacts",
+    **{name: "worldflux_nb.models" for name in (
+        "AuditInput", "Comparison", "CustomEvalContract", "EvalPacket", "EvalProfile", "ProtocolPlan",
+        "ReviewerBrief", "RunSheet")},
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'worldflux_nb' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 def compare(plan: "ProtocolPlan | str", arms: "dict[str, list]", *, baseline: "str | None" = None) -> Comparison:
     """Compare policies on one frozen plan: `arms` maps each policy to its audit inputs (objects or
     audit_input.json paths); the first arm is the baseline unless `baseline` names another."""
     from worldflux_nb.core.compare import build_comparison
+    from worldflux_nb.io.artifacts import load
+    from worldflux_nb.models import AuditInput, ProtocolPlan
 
     if not isinstance(arms, dict):
         raise TypeError(f"arms must map each policy name to its audit inputs, not a {type(arms).__name__}")

@@ -10,11 +10,11 @@ from pydantic import ValidationError
 from worldflux_nb.core.bulk import gc_paused
 from worldflux_nb.errors import InputError, validation_problem
 from worldflux_nb.io.files import MAX_INPUT_BYTES, json_text, parse_json_bytes, read_bytes, read_json
-from worldflux_nb.models import (
-    ARTIFACT_KINDS, Artifact, AuditInput, CustomEvalContract, ProtocolPlan, RunSheet,
-)
+from worldflux_nb.models import ARTIFACT_CLASSES, Artifact, artifact_class
+from worldflux_nb.models.contract import CustomEvalContract
 from worldflux_nb.models.digest import canonical_json
-from worldflux_nb.models.plan import ROW_SEPARATOR, episode_row_texts
+from worldflux_nb.models.evidence import AuditInput
+from worldflux_nb.models.plan import ROW_SEPARATOR, ProtocolPlan, RunSheet, episode_row_texts
 
 if TYPE_CHECKING:
     from worldflux_nb.core.libero_plus import Classification
@@ -42,10 +42,10 @@ def artifact_from_json(data: Any, source: str, expected: type[A] | None = None) 
     if not isinstance(data, dict):
         raise InputError(source, None, f"must hold a JSON object, not {type(data).__name__}")
     version = data.get("schema_version")
-    cls = ARTIFACT_KINDS.get(version) if isinstance(version, str) else None
+    cls = artifact_class(version) if isinstance(version, str) else None
     if cls is None:
         raise InputError(source, "schema_version",
-                         f"{version!r} is not a worldflux-nb artifact kind ({', '.join(sorted(ARTIFACT_KINDS))})")
+                         f"{version!r} is not a worldflux-nb artifact kind ({', '.join(sorted(ARTIFACT_CLASSES))})")
     if expected is not None and cls is not expected:
         raise InputError(source, "schema_version", f"is {version}, expected {expected.schema_id()}")
     artifact = audit_input(data, source) if cls is AuditInput else validate(cls, data, source)

@@ -49,7 +49,7 @@ def utc_timestamp() -> str:
 class Frozen(BaseModel):
     """An immutable value: unknown fields are refused rather than silently dropped."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, defer_build=True)
 
 
 class Artifact(Frozen):
