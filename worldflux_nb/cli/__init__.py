@@ -50,17 +50,40 @@ def positive_seconds(text: str) -> float:
     return value
 
 
-def build_parser() -> Parser:
-    from worldflux_nb import __version__
-    from worldflux_nb.cli import audit, demo, notebook, portfolio, profile
+# Each top-level command and the module that registers it, in the order `--help` lists them.
+COMMAND_MODULES = {"eval-profile": "profile", "eval-portfolio": "portfolio", "audit": "audit",
+                   "notebook": "notebook", "demo": "demo"}
+
+
+class _Version(argparse.Action):
+    """`--version`, which reads the version only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str = "show program's version number and exit") -> None:
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        from worldflux_nb import __version__
+
+        parser._print_message(f"worldflux-nb {__version__}\n", sys.stdout)
+        parser.exit()
+
+
+def build_parser(argv: Sequence[str] | None = None) -> Parser:
+    """The parser; given the arguments, only the command they name is registered (each command's
+    module imports what its options need, which a process running another command never pays for)."""
+    import importlib
 
     parser = Parser(prog="worldflux-nb", description=(
         "Anti-cherry-pick evidence packets for robot/VLA evaluations. Everything written is "
         "LOCAL_PRIVATE; nothing touches the network."))
-    parser.add_argument("--version", action="version", version=f"worldflux-nb {__version__}")
+    parser.add_argument("--version", action=_Version)
     groups = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for module in (profile, portfolio, audit, notebook, demo):
-        module.register(groups)
+    first = next(iter(argv), None) if argv is not None else None
+    names = [first] if first in COMMAND_MODULES else list(COMMAND_MODULES)
+    for name in names:
+        importlib.import_module(f"worldflux_nb.cli.{COMMAND_MODULES[name]}").register(groups)
     return parser
 
 
@@ -69,7 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         with command_scope():  # every file the command reads is an input no output may replace
-            parser = build_parser()
+            argv = sys.argv[1:] if argv is None else list(argv)
+            parser = build_parser(argv)
             args = parser.parse_args(argv)
             handler: Handler | None = getattr(args, "handler", None)
             if handler is None:

@@ -48,9 +48,7 @@ def register(group: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
 
 def _audit_inputs(pairs: list[str], plan: object, max_rows: int | None = None) -> list:
     from worldflux_nb.io.artifacts import load
-    from worldflux_nb.io.evidence_files import (
-        DEFAULT_MAX_EVIDENCE_ROWS, check_evidence_rows, evidence_bytes_limit,
-    )
+    from worldflux_nb.io.evidence_limits import DEFAULT_MAX_EVIDENCE_ROWS, check_evidence_rows, evidence_bytes_limit
     from worldflux_nb.models.evidence import AuditInput
 
     max_rows = DEFAULT_MAX_EVIDENCE_ROWS if max_rows is None else max_rows
@@ -83,6 +81,8 @@ def _audit_inputs(pairs: list[str], plan: object, max_rows: int | None = None) -
 
 def _verified(pairs: list[str], inputs: list, plan: object) -> dict[int, list[str]]:
     """Per audit input position, the differences a re-import of its harness file found ([]: agrees)."""
+    if not pairs:
+        return {}  # nothing to re-import: the importers are not even loaded
     from pathlib import Path
 
     from worldflux_nb.io.files import file_digest, file_identity, read_bytes

@@ -10,30 +10,13 @@ from typing import Any
 from worldflux_nb.core.bulk import gc_paused
 from worldflux_nb.core.importers import Folder, ImportOptions, Importer, with_files
 from worldflux_nb.errors import InputError
+from worldflux_nb.io.evidence_limits import (  # noqa: F401  (the one size limit; re-exported)
+    BYTES_PER_EVIDENCE_ROW, DEFAULT_MAX_BYTES, DEFAULT_MAX_EVIDENCE_ROWS, check_evidence_rows, evidence_bytes_limit,
+)
 from worldflux_nb.io.files import decode_text, file_digest, note_input, parse_json, read_bytes
 from worldflux_nb.models.evidence import AuditInput, SourceFile
 from worldflux_nb.models.plan import ProtocolPlan
 from worldflux_nb.models.redaction import redact_text
-
-# Harness files are untrusted: a quarter of a gibibyte is already a very large evaluation.
-DEFAULT_MAX_BYTES = 256 * 1024 * 1024
-# The one evidence size limit (`--max-evidence-rows`, the same for `audit import` and
-# `eval-portfolio packet`): rows per audit input, and so bytes per evidence file read for one.
-DEFAULT_MAX_EVIDENCE_ROWS = 2_000_000
-BYTES_PER_EVIDENCE_ROW = 1024
-
-
-def evidence_bytes_limit(max_rows: int) -> int:
-    """The largest evidence file (harness file or audit input) read under a row limit."""
-    return max_rows * BYTES_PER_EVIDENCE_ROW
-
-
-def check_evidence_rows(audit: AuditInput, source: str, max_rows: int) -> AuditInput:
-    """Refuse an audit input over the row limit, naming the flag that raises it."""
-    if len(audit.episodes) > max_rows:
-        raise InputError(source, "episodes", f"holds {len(audit.episodes):,} rows, over the limit of "
-                         f"{max_rows:,}; raise it with --max-evidence-rows")
-    return audit
 
 
 def source_file(name: str, data: bytes) -> SourceFile:
