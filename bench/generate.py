@@ -21,7 +21,7 @@ from worldflux_nb.models.plan import (
 )
 from worldflux_nb.sample.reference import REFERENCE_PROFILE_VALUES
 
-SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000, "10M": 10_000_000}
+SIZES = {"1k": 1_000, "10k": 10_000, "100k": 100_000, "1M": 1_000_000, "10M": 10_000_000}
 EPISODES_PER_CELL = 100
 PLAN_SEED = 1234
 

@@ -1,0 +1,89 @@
+"""What a command line process imports before doing its work: only what its command needs.
+
+Each command runs in a fresh interpreter here, and the modules it loaded are read from `sys.modules`,
+so an import that pulls in a heavy module again (scipy.stats, a comparison's models, detect-secrets
+and the `requests` it imports) fails a test instead of silently costing every run.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# Never needed by `audit import jsonl` or `eval-portfolio packet`.
+NEVER = ("detect_secrets", "requests", "scipy.stats", "statsmodels", "altair", "ipywidgets", "nbformat",
+         "worldflux_nb.models.comparison", "worldflux_nb.core.compare", "worldflux_nb.cli.notebook",
+         "worldflux_nb.cli.profile")
+# Not needed to import evidence (the packet needs them).
+NOT_FOR_IMPORT = ("scipy", "worldflux_nb.core.packet", "worldflux_nb.core.conformance", "worldflux_nb.render.markdown",
+                  "worldflux_nb.cli.portfolio")
+# Not needed to build a packet from audit inputs.
+NOT_FOR_PACKET = ("worldflux_nb.cli.audit", "worldflux_nb.core.importers", "duckdb")
+
+
+def loaded_by(argv: list[str], watched: tuple[str, ...]) -> list[str]:
+    """Which of `watched` a fresh interpreter has in sys.modules after running the command."""
+    probe = ("import json, sys\nfrom worldflux_nb.cli import main\n"
+             f"code = main({argv!r})\n"
+             f"print(json.dumps([code, sorted(m for m in {watched!r} if m in sys.modules)]))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True)
+    code, loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    assert code == 0, out.stderr
+    return loaded
+
+
+def test_the_import_command_loads_neither_the_packet_nor_redaction_libraries(reference_flow, tmp_path):
+    probe = reference_flow.probes[0]
+    argv = ["audit", "import", "jsonl", str(reference_flow.evidence(probe)), "--plan", str(reference_flow.plan),
+            "--probe", probe, "--output", str(tmp_path / "audit.parquet")]
+    # pyarrow is watched too, to show the probe sees what a command does load.
+    assert loaded_by(argv, NEVER + NOT_FOR_IMPORT + ("pyarrow",)) == ["pyarrow"]
+    assert (tmp_path / "audit.parquet").exists()
+
+
+def test_the_packet_command_loads_no_importer_nor_comparison(reference_flow, tmp_path):
+    argv = ["eval-portfolio", "packet", "--plan", str(reference_flow.plan), *map(str, reference_flow.audit_args()),
+            "--output", str(tmp_path / "packet.md"), "--packet-json", str(tmp_path / "packet.json")]
+    assert loaded_by(argv, NEVER + NOT_FOR_PACKET + ("worldflux_nb.core.packet",)) == ["worldflux_nb.core.packet"]
+    assert (tmp_path / "packet.json").read_bytes() == reference_flow.packet.read_bytes()
+
+
+def test_the_detect_secrets_snapshot_is_what_the_installed_detect_secrets_gives():
+    script = runpy.run_path(str(ROOT / "scripts" / "snapshot_detect_secrets.py"))
+    written = (ROOT / "worldflux_nb" / "models" / "redaction_detect_secrets.py").read_text(encoding="utf-8")
+    assert written == script["module_text"](), "run scripts/snapshot_detect_secrets.py after upgrading detect-secrets"
+
+
+def test_every_artifact_kind_is_found_by_its_schema_version():
+    from worldflux_nb.models import ARTIFACT_CLASSES, ARTIFACT_KINDS, artifact_class
+
+    assert {version: cls.schema_id() for version, cls in ARTIFACT_KINDS.items()} == {v: v for v in ARTIFACT_CLASSES}
+    assert all(artifact_class(version) is cls for version, cls in ARTIFACT_KINDS.items())
+    assert artifact_class("worldflux_nb.nothing.v1") is None
+
+
+def test_the_version_is_the_installed_distributions():
+    from importlib.metadata import version
+
+    import worldflux_nb
+
+    assert worldflux_nb.__version__ == version("worldflux-nb")
+    out = subprocess.run([sys.executable, "-c", "from worldflux_nb.cli import main; main(['--version'])"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout == f"worldflux-nb {worldflux_nb.__version__}\n"
+
+
+@pytest.mark.parametrize("name", ["load", "packet", "EvalPacket", "compare", "__version__"])
+def test_the_package_still_offers_its_public_names(name):
+    import worldflux_nb
+
+    assert name in worldflux_nb.__all__ and name in dir(worldflux_nb)
+    assert getattr(worldflux_nb, name) is not None
+    with pytest.raises(AttributeError):
+        worldflux_nb.no_such_name  # noqa: B018
