@@ -4,7 +4,7 @@ The explorer's front end holds aggregated data: every cell, and at most MAX_EPIS
 cell and MAX_EPISODE_ROWS in all (render/explorer.py). For growing campaigns this runs the template notebook
 (`worldflux-nb notebook run`, as a user would) and measures, per size:
 
-- the explorer's widget state written into the executed notebook, and the executed notebook's size;
+- the explorer's state embedded in its record in the executed notebook, and the executed notebook's size;
 - the same explorer's state without the caps (built in this process from the run's own plan and audit
   inputs), the baseline of the same run;
 - the time to first render in headless Chromium of the explorer's front end (render/explorer.js, loaded as
@@ -34,7 +34,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import SIZES, template_inputs  # noqa: E402
 
 EXPLORER_JS = Path(__file__).resolve().parents[1] / "worldflux_nb" / "render" / "explorer.js"
-WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 LOADS = 3  # page loads per measurement; the median is reported
 
 # A plain page that loads the explorer's front end as anywidget would: a module whose render({model, el})
@@ -61,31 +60,24 @@ window.wfnbRenderedAt = performance.now();
 </script></body></html>"""
 
 
-def explorer_state(notebook: dict[str, Any]) -> dict[str, Any]:
-    """The explorer model's saved state in an executed notebook (the one whose front end is explorer.js)."""
-    states = notebook.get("metadata", {}).get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
-    for model in states.values():
-        state = model.get("state", {})
-        if "wfnb-explorer" in str(state.get("_esm", "")):
-            return state
-    raise RuntimeError("no explorer widget state in the executed notebook")
+def explorer_record(notebook: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(static view, state) of the explorer's self-contained record in an executed notebook."""
+    from worldflux_nb.render.explorer_record import record_parts
 
-
-def static_view_mb(notebook: dict[str, Any]) -> float:
-    """Size of the explorer's static view (the text/html beside its widget view) in the executed notebook."""
     for cell in notebook["cells"]:
         for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if "application/vnd.jupyter.widget-view+json" in data:
-                return len("".join(data.get("text/html", ""))) / 1e6
-    raise RuntimeError("no explorer output in the executed notebook")
+            parts = record_parts("".join(output.get("data", {}).get("text/html", "")))
+            if parts is not None:
+                return parts
+    raise RuntimeError("no explorer record in the executed notebook")
 
 
 def page_state(state: dict[str, Any]) -> str:
     """The state a page needs (data, filters, selection, search) as JSON safe inside a <script>."""
-    keep = {key: state.get(key, default) for key, default in
-            (("data", {}), ("filters", {}), ("selected", ""), ("search", ""))}
-    return json.dumps(keep, separators=(",", ":")).replace("</", "<\\/")
+    from worldflux_nb.render.explorer_record import embedded_json
+
+    return embedded_json({key: state.get(key, default) for key, default in
+                          (("data", {}), ("filters", {}), ("selected", ""), ("search", ""))})
 
 
 def parquet_audits(folder: Path) -> list[str]:
@@ -187,7 +179,7 @@ def measure(size: str, out: Path, driver) -> dict[str, Any]:
     if proc.returncode != 0 or not executed.exists():
         raise RuntimeError(f"notebook run failed at {size}: {proc.stderr.strip()[-800:]}")
     notebook = json.loads(executed.read_text(encoding="utf-8"))
-    saved = explorer_state(notebook)
+    static_view, saved = explorer_record(notebook)
     full = uncapped_state(run, inputs)
     code = json.dumps(EXPLORER_JS.read_text(encoding="utf-8"))
     pages = {}
@@ -203,9 +195,9 @@ def measure(size: str, out: Path, driver) -> dict[str, Any]:
     return {
         "size": size, "planned": inputs["planned_episodes"], "cells": len(saved["data"]["cells"]),
         "run_s": run_s, "notebook_mb": executed.stat().st_size / 1e6,
-        "widget_state_mb": len(json.dumps(notebook["metadata"]["widgets"])) / 1e6,
+        "widget_state_mb": len(json.dumps(notebook["metadata"].get("widgets", {}))) / 1e6,
         "explorer_data_mb": len(json.dumps(saved["data"])) / 1e6,
-        "static_view_mb": static_view_mb(notebook),
+        "static_view_mb": len(static_view) / 1e6,
         "explorer_episodes": episodes(saved["data"]),
         "uncapped_data_mb": len(json.dumps(full["data"])) / 1e6,
         "uncapped_episodes": episodes(full["data"]),
@@ -220,10 +212,10 @@ ROWS = [
     ("cells", "cells", "{:,}"),
     ("template run (wall)", "run_s", "{:.1f} s"),
     ("executed notebook", "notebook_mb", "{:.2f} MB"),
-    ("widget state in the notebook (all widgets)", "widget_state_mb", "{:.2f} MB"),
-    ("explorer data, capped (saved)", "explorer_data_mb", "{:.2f} MB"),
+    ("widget state in the notebook (widgets other than the explorer)", "widget_state_mb", "{:.2f} MB"),
+    ("explorer data, capped (embedded in its record)", "explorer_data_mb", "{:.2f} MB"),
     ("episode rows held, capped", "explorer_episodes", "{:,}"),
-    ("explorer static view (text/html beside the widget)", "static_view_mb", "{:.2f} MB"),
+    ("explorer static view (in its record)", "static_view_mb", "{:.2f} MB"),
     ("explorer data without caps (baseline)", "uncapped_data_mb", "{:.2f} MB"),
     ("episode rows held without caps", "uncapped_episodes", "{:,}"),
     ("first render, capped (median of 3)", "render_capped_ms", "{:.0f} ms"),

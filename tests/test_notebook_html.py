@@ -11,6 +11,7 @@ import pytest
 
 from notebook_support import cli_ok, executed_like_notebook
 from worldflux_nb.io.notebook_html import CONTENT_SECURITY_POLICY, TABLE_SCRIPT, TABLE_SCRIPT_HASH, notebook_html
+from worldflux_nb.render.explorer_record import BOOTSTRAP, BOOTSTRAP_HASH, record_parts
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 REMOTE = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|@import|cdn\.|unpkg\.com|jsdelivr|cdnjs""", re.I)
@@ -53,13 +54,36 @@ def test_policy_allows_our_one_script_by_hash_and_nothing_else(executed_like):
     html = notebook_html(executed_like)
     directives = dict(d.strip().split(" ", 1) for d in CONTENT_SECURITY_POLICY.split(";"))
     assert directives["default-src"] == "'none'"  # connect, frame, object, media, worker: nothing
-    assert directives["script-src"] == f"'{TABLE_SCRIPT_HASH}'"  # no 'unsafe-inline', 'unsafe-eval', host
+    # No 'unsafe-inline', 'unsafe-eval' or host: the tables' script and the explorer's, by hash.
+    assert directives["script-src"] == f"'{TABLE_SCRIPT_HASH}' '{BOOTSTRAP_HASH}'"
     assert directives["img-src"] == "data:" and directives["font-src"] == "data:"
     assert set(directives) == {"default-src", "script-src", "img-src", "style-src", "font-src", "base-uri",
                                "form-action"}
-    # The page holds one script element, ours, byte for byte what the hash covers.
-    scripts = re.findall(r"<script[^>]*>(.*?)</script>", html, re.S)
-    assert [s for s in scripts if "document.title" not in s] == [TABLE_SCRIPT]
-    digest = base64.b64encode(hashlib.sha256(scripts[0].encode("utf-8")).digest()).decode()
-    assert TABLE_SCRIPT_HASH == f"sha256-{digest}"
-    assert not re.search(r"\b(?:fetch|XMLHttpRequest|import\(|eval|Function\(|src\s*=|innerHTML)", TABLE_SCRIPT)
+    # The page runs two scripts, ours, byte for byte what the hashes cover; the explorer's state is inert JSON.
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
+    assert [s for a, s in scripts if "document.title" not in s and not a] == [TABLE_SCRIPT, BOOTSTRAP]
+    assert [sorted(re.findall(r'(\w+)="([^"]*)"', a)) for a, s in scripts if a] == [
+        [("class", "wfnb-explorer-state"), ("type", "application/json")]]  # nbconvert may reorder attributes
+    for script, expected in ((TABLE_SCRIPT, TABLE_SCRIPT_HASH), (BOOTSTRAP, BOOTSTRAP_HASH)):
+        assert expected == "sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
+        assert not re.search(r"\b(?:fetch|XMLHttpRequest|import\(|eval|Function\(|src\s*=|innerHTML)", script)
+
+
+def test_the_explorers_embedded_state_is_redacted_value_by_value(tmp_path):
+    import nbformat
+
+    from secret_shapes import SHAPES
+    from worldflux_nb.render.explorer_record import record_html
+
+    path = executed_like_notebook(tmp_path / "executed.ipynb")
+    nb = nbformat.read(path, as_version=4)
+    record = nb.cells[3].outputs[0]["data"]
+    static, state = record_parts(record["text/html"])
+    # Shapes with "&", which the record writes as \u0026: only value-by-value redaction still sees them.
+    planted = ("azure_sas", "signed_url_query", "github_token")
+    state["data"]["source"] = " ".join(SHAPES[kind][0] for kind in planted)
+    record["text/html"] = record_html(static, state)
+    path.write_text(nbformat.writes(nb), encoding="utf-8")
+    html = notebook_html(path)
+    assert not [kind for kind in planted if SHAPES[kind][1] in html]
+    assert html.count(BOOTSTRAP) == 1

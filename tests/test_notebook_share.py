@@ -10,6 +10,7 @@ import pytest
 
 from worldflux_nb.cli import main
 from worldflux_nb.io.notebook_share import BANNER_ID, loads_remote_code, share_copy
+from worldflux_nb.render.explorer_record import BOOTSTRAP, record_html, record_parts
 
 HF = "hf_" + "Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh"
 AWS = "AKIA" + "IOSFODNN7EXAMPLQ"
@@ -141,7 +142,7 @@ def test_share_command_writes_copy_and_report(tmp_path: Path, capsys: pytest.Cap
 
 
 @pytest.mark.slow
-def test_sharing_the_executed_template_keeps_charts_widgets_and_exportable_packet(
+def test_sharing_the_executed_template_keeps_charts_the_explorer_and_exportable_packet(
         tmp_path: Path, tmp_path_factory) -> None:
     from notebook_support import template_run
 
@@ -158,10 +159,50 @@ def test_sharing_the_executed_template_keeps_charts_widgets_and_exportable_packe
     copy = nbformat.read(tmp_path / "copy.ipynb", as_version=4)
     svgs = [o for c in copy.cells if c.cell_type == "code" for o in c.outputs if "image/svg+xml" in o.get("data", {})]
     assert len(svgs) == 3 and all("<svg" in o["data"]["image/svg+xml"] for o in svgs)
-    state = "application/vnd.jupyter.widget-state+json"
-    assert copy.metadata["widgets"][state]["state"].keys() == nb.metadata["widgets"][state]["state"].keys()
+    # The explorer's record keeps our script (byte for byte) and its state; there is no widget state.
+    [explorer] = [o["data"]["text/html"] for c in copy.cells if c.cell_type == "code" for o in c.outputs
+                  if record_parts(o.get("data", {}).get("text/html", ""))]
+    static, state = record_parts(explorer)
+    assert static.count("<details") >= 10 and len(state["data"]["cells"]) == static.count("<details")
+    assert "widgets" not in copy.metadata
     # The packet and brief carry no secrets, so the reviewer's copy still exports the same files.
     assert main(["notebook", "export", str(tmp_path / "copy.ipynb"), "--output-dir", str(tmp_path / "a")]) == 0
     assert main(["notebook", "export", str(source), "--output-dir", str(tmp_path / "b")]) == 0
     for name in ("packet.md", "packet.json", "reviewer_brief.md", "reviewer_brief.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def explorer_record_notebook(script_tamper: bool = False) -> nbformat.NotebookNode:
+    """An explorer's record whose state and static view carry planted secrets; optionally one byte of its
+    script changed."""
+    static = f'<div class="worldflux-nb-explorer"><details><summary>{HF}</summary>{HOME}</details></div>'
+    state = {"data": {"cells": [["libero:t:a:1", SIGNED_URL]], "source": f"copied from {HOME}",
+                      "episodes": {DB_URL: []}}, "filters": {"task_id": [GHP]}, "selected": "", "search": ""}
+    html = record_html(static, state)
+    if script_tamper:
+        html = html.replace("hostExplorers(render, document.currentScript)", "hostExplorers(render,document.currentScript)")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("explorer", outputs=[nbformat.v4.new_output(
+        "display_data", data={"text/html": html, "text/plain": "Explorer over plan"})])]
+    return nb
+
+
+def test_the_explorers_record_keeps_our_script_with_its_state_redacted() -> None:
+    copy, report = share_copy(explorer_record_notebook())
+    html = copy.cells[1].outputs[0]["data"]["text/html"]
+    for leaked in PLANTED:
+        assert leaked not in html, leaked
+    static, state = record_parts(html)  # still a record: our script, byte for byte, after the static view
+    assert html.count(BOOTSTRAP) == 1 and "<details>" in static
+    assert state["data"]["cells"][0][0] == "libero:t:a:1" and len(state["data"]["episodes"]) == 1
+    assert not report.dropped and {r.location.split(" explorer state")[0] for r in report.redactions} == {
+        "cell 0 output 0 text/html"}
+
+
+def test_an_explorer_record_whose_script_is_not_ours_loses_its_scripts() -> None:
+    copy, report = share_copy(explorer_record_notebook(script_tamper=True))
+    html = copy.cells[1].outputs[0]["data"]["text/html"]
+    assert "<script" not in html and "hostExplorers" not in html and "<details>" in html
+    assert [why for _, why in report.dropped if "allowlist" in why]
+    for leaked in PLANTED:
+        assert leaked not in html, leaked

@@ -1,6 +1,8 @@
-"""`notebook html` in headless Chromium: its long tables sort and search with our one inlined script, the
-explorer's static view searches its cells, and the page's policy refuses every other script (a hostile
-output's <script>, event handler and frame). A screenshot is kept under test-artifacts/."""
+"""`notebook html` in headless Chromium: its long tables sort and search with our inlined table script, the
+recorded explorer is interactive by its own inlined script (filters narrow, a row opens its episodes), an
+explorer saved from a live session keeps a static view that searches its cells, and the page's policy
+refuses every other script (a hostile output's <script>, event handler and frame). Screenshots are kept
+under test-artifacts/."""
 
 from __future__ import annotations
 
@@ -83,7 +85,32 @@ def test_report_tables_sort_by_a_header_click_and_search_by_text(report_page):
     driver.save_screenshot(str(artifact("report-sorted-table.png")))
 
 
+def test_report_recorded_explorer_filters_and_opens_episodes(report_page):
+    from selenium.webdriver.common.by import By
+
+    driver = report_page
+    rows = "return document.querySelectorAll('.wfnb-explorer tr[role=button]').length"
+    assert driver.execute_script("return document.querySelectorAll('.wfnb-explorer').length") == 1
+    # Recorded with probe_id = libero chosen: 12 of the 24 cells, and the filter can be cleared.
+    assert driver.execute_script(rows) == 12
+    [clear] = [b for b in driver.find_elements(By.CSS_SELECTOR, ".wfnb-explorer button") if b.text == "clear all"]
+    clear.click()
+    assert driver.execute_script(rows) == 24
+    driver.execute_script("[...document.querySelectorAll('.wfnb-explorer fieldset label')]"
+                          ".find(l => l.textContent.startsWith(' light_conditions (')).querySelector('input').click()")
+    assert 0 < driver.execute_script(rows) < 24
+    driver.find_element(By.CSS_SELECTOR, ".wfnb-explorer tr[role=button]").click()
+    opened = driver.execute_script("return document.querySelector('.wfnb-explorer td[colspan]').innerText")
+    assert "light_conditions" in driver.execute_script(
+        "return document.querySelector('.wfnb-explorer tr[aria-expanded=true]').innerText")
+    assert "episode_index" in opened and " · episode " in opened
+    explorer = driver.find_element(By.CSS_SELECTOR, ".wfnb-explorer")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", explorer)
+    explorer.screenshot(str(artifact("report-explorer.png")))
+
+
 def test_report_explorer_static_view_searches_its_cells(report_page):
+    """The explorer saved from a live session (a widget view, no state) shows its static view here."""
     driver = report_page
     view = "document.querySelector('.worldflux-nb-explorer')"
     total = driver.execute_script(f"return {view}.querySelectorAll('details').length")

@@ -1,11 +1,13 @@
 """The facts docs/reviewer-views.md relies on, checked on the executed demo notebook: each chart output has a
-PNG (what sanitisers and renderers without SVG or Vega show) of non-zero size, no text/html output holds a
-script or an event handler, no output needs a renderer other frontends lack, and the explorer's widget view
-has its static text/html view and a plain-text summary beside it."""
+PNG (what sanitisers and renderers without SVG or Vega show) of non-zero size; no text/html output holds a
+script, frame or event handler except the explorer's record, whose only scripts are its inert JSON state and
+our one script byte for byte; no output needs a renderer other frontends lack; and the explorer's output has
+its static view and a plain-text summary."""
 
 from __future__ import annotations
 
 import base64
+import json
 import html
 import html.parser
 import re
@@ -16,6 +18,7 @@ import nh3
 import pytest
 
 from notebook_support import template_run
+from worldflux_nb.render.explorer_record import BOOTSTRAP, record_parts
 
 pytestmark = pytest.mark.slow
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -30,8 +33,21 @@ class _Active(html.parser.HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.found: list[str] = []
+        self.scripts: list[tuple[str | None, str]] = []  # (type, text) of each script element
+        self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script:
+            self.scripts[-1] = (self.scripts[-1][0], self.scripts[-1][1] + data)
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_script = False
 
     def handle_starttag(self, tag, attrs):
+        if tag == "script":
+            self.scripts.append((dict(attrs).get("type"), ""))
+            self._in_script = True
         if tag in ("script", "iframe", "object", "embed", "link", "meta", "base", "form"):
             self.found.append(tag)
         for name, value in attrs:
@@ -66,13 +82,24 @@ def test_every_chart_output_carries_a_png_of_nonzero_size_and_no_vega_mimetype(e
     assert not [m for _, o in outputs(executed) for m in o["data"] if "vega" in m or m == "application/javascript"]
 
 
-def test_no_text_html_output_holds_anything_that_runs(executed):
+def test_no_text_html_output_holds_anything_that_runs_but_the_explorers_one_script(executed):
     htmls = [(cid, o["data"]["text/html"]) for cid, o in outputs(executed) if "text/html" in o["data"]]
     assert len(htmls) >= 5
+    records = 0
     for cid, text in htmls:
         parser = _Active()
         parser.feed(text)
-        assert parser.found == [], (cid, parser.found[:5])
+        if record_parts(text) is not None:
+            records += 1
+            # The JSON state (inert: a browser never runs it) and our script, byte for byte; nothing else.
+            assert parser.found == ["script", "script"], (cid, parser.found[:5])
+            assert [kind for kind, _ in parser.scripts] == ["application/json", None], cid
+            assert parser.scripts[1][1] == BOOTSTRAP and json.loads(parser.scripts[0][1])["data"]["cells"], cid
+            assert not re.search(r"(?i)https?://|//[a-z0-9.-]+\.[a-z]{2,}/", BOOTSTRAP)  # no remote URL
+            text = record_parts(text)[0]  # the static view: what a sanitiser keeps, checked as any output
+        else:
+            assert parser.found == [], (cid, parser.found[:5])
+        assert not re.search(r"(?i)(?:src|href)\s*=\s*[\"']?\s*(?:https?:)?//", text), cid
         # A sanitiser that keeps tags but drops every style (GitHub's is undocumented) keeps every word.
         words = lambda s: html.unescape(re.sub(r"<[^>]+>", " ", s)).split()  # noqa: E731
         assert words(nh3.clean(text, attributes={})) == words(text), cid
@@ -86,13 +113,14 @@ def test_every_output_has_a_representation_every_frontend_renders(executed):
         assert mimes & {"text/html", "image/png", "text/markdown"}, (cid, mimes)
 
 
-def test_the_explorer_widget_has_its_static_view_and_a_summary_beside_it(executed):
-    widgets = [o for _, o in outputs(executed) if WIDGET_VIEW in o["data"]]
-    assert len(widgets) == 1
-    data = widgets[0]["data"]
-    assert 'class="worldflux-nb-explorer"' in data["text/html"] and data["text/html"].count("<details") >= 10
+def test_the_explorer_output_has_its_static_view_its_state_and_a_summary(executed):
+    explorers = [o for _, o in outputs(executed) if 'class="worldflux-nb-explorer"' in o["data"].get("text/html", "")]
+    assert len(explorers) == 1
+    data = explorers[0]["data"]
+    assert set(data) == {"text/html", "text/plain"}  # no widget view: nbconvert would pick it, through a CDN
+    static, state = record_parts(data["text/html"])
+    assert static.startswith('<div class="worldflux-nb-explorer"') and static.count("<details") >= 10
+    assert len(state["data"]["cells"]) == static.count("<details") and set(state) == {"data", "filters",
+                                                                                     "selected", "search"}
     assert data["text/plain"].startswith("Explorer over ") and "cells" in data["text/plain"]
-    model = data[WIDGET_VIEW]["model_id"]
-    state = executed.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
-    assert model in state and "wfnb-explorer" in state[model]["state"]["_esm"]  # the bundled front end
-    assert not re.search(r"https?://|import\s*\(|from\s+['\"]http", state[model]["state"]["_esm"])
+    assert "widgets" not in executed.metadata  # the explorer was the only widget

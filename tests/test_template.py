@@ -16,6 +16,7 @@ from worldflux_nb.cli import main
 from worldflux_nb.models.digest import sha256_bytes
 from worldflux_nb.io.notebook_runner import declared_parameters, template_path
 from worldflux_nb.models import EvalPacket, ReviewerBrief
+from worldflux_nb.render.explorer_record import record_parts
 
 pytestmark = pytest.mark.slow
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
@@ -49,9 +50,12 @@ def test_notebook_run_writes_every_artifact_and_a_valid_executed_notebook(tmp_pa
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o["output_type"] == "error"]
     kinds = {m for o in outputs for m in o.get("data", {})}
-    assert {EvalPacket.media_type(), ReviewerBrief.media_type(), "image/svg+xml",
-            "application/vnd.jupyter.widget-view+json"} <= kinds
-    assert nb.metadata["widgets"][WIDGET_STATE]["state"]  # the explorer's state, kept for readers
+    assert {EvalPacket.media_type(), ReviewerBrief.media_type(), "image/svg+xml", "text/html"} <= kinds
+    # The explorer is self-contained in its output (render/explorer_record.py): no widget view, no saved
+    # widget state that would make nbconvert load a widget manager from a CDN.
+    assert "application/vnd.jupyter.widget-view+json" not in kinds and WIDGET_STATE not in nb.metadata.get(
+        "widgets", {})
+    assert sum(record_parts("".join(o["data"].get("text/html", ""))) is not None for o in outputs) == 1
     assert sum("image/svg+xml" in o.get("data", {}) for o in outputs) == 3  # matrix, denominators, power
     progress = (out.parent / "progress.txt").read_text(encoding="utf-8")
     assert "[1/15] cell 2: [parameters] profile = None" in progress

@@ -3,9 +3,11 @@
 nbconvert's lab template minus everything it would fetch (require.js, MathJax, Mermaid, the widget
 manager), with a Content-Security-Policy that lets the page load nothing and run one script: our own
 `render/report_tables.js`, inlined and allowed by its SHA-256 hash, which makes long tables sortable and
-searchable (without it they read as they are, in scrolling boxes). Widgets show their static `text/html`
-view (the explorer's cells and episodes), charts their SVG as an image with the chart's one-line summary as
-alt text, and script outputs are left out; any other script in the page is refused by the policy.
+searchable (without it they read as they are, in scrolling boxes), and the explorer's script (its front end,
+render/explorer_record.py, allowed by its hash too), which turns the explorer's static view into the
+interactive explorer over the state the record embeds. Other widgets show their static `text/html` view,
+charts their SVG as an image with the chart's one-line summary as alt text, and script outputs are left
+out; any other script in the page is refused by the policy.
 """
 
 from __future__ import annotations
@@ -18,12 +20,17 @@ import os
 import tempfile
 from pathlib import Path
 
+from worldflux_nb.render.explorer_record import BOOTSTRAP_HASH as EXPLORER_SCRIPT_HASH
+from worldflux_nb.render.explorer_record import record_html, record_parts
+
 # The one script the report runs (sortable, searchable long tables), inlined; the policy names its hash.
 TABLE_SCRIPT = (Path(__file__).parents[1] / "render" / "report_tables.js").read_text(encoding="utf-8")
 TABLE_SCRIPT_HASH = "sha256-" + base64.b64encode(hashlib.sha256(TABLE_SCRIPT.encode("utf-8")).digest()).decode()
-# Nothing from the network and no script but ours; inline styles and data: images only.
-CONTENT_SECURITY_POLICY = (f"default-src 'none'; script-src '{TABLE_SCRIPT_HASH}'; img-src data:; "
-                           "style-src 'unsafe-inline'; font-src data:; base-uri 'none'; form-action 'none'")
+# Nothing from the network and no script but ours (the tables' and the explorer's); inline styles and
+# data: images only.
+CONTENT_SECURITY_POLICY = (f"default-src 'none'; script-src '{TABLE_SCRIPT_HASH}' '{EXPLORER_SCRIPT_HASH}'; "
+                           "img-src data:; style-src 'unsafe-inline'; font-src data:; base-uri 'none'; "
+                           "form-action 'none'")
 # What a page without scripts can show, best first: never a widget view or JavaScript.
 DISPLAY_PRIORITY = ["text/html", "image/svg+xml", "image/png", "image/jpeg", "text/markdown", "text/latex",
                     "text/plain"]
@@ -68,9 +75,21 @@ def report_notebook(notebook: object) -> object:
                 for mime in ("text/plain", "text/markdown", "text/latex"):
                     if isinstance(data.get(mime), str):
                         data[mime] = _redacted(data[mime])
-                if isinstance(data.get("text/html"), str):  # markup: secrets only, paths may be attributes
-                    data["text/html"] = _redacted(data["text/html"], secrets_only=True)
+                if isinstance(data.get("text/html"), str):
+                    data["text/html"] = _redacted_html(data["text/html"])
     return nb
+
+
+def _redacted_html(html: str) -> str:
+    """Markup: secrets only (paths may be attributes); an explorer record's embedded state value by value
+    (escaped JSON would hide a secret from the text rules) and put back together with our script."""
+    from worldflux_nb.models.redaction import redact_value
+
+    parts = record_parts(html)
+    if parts is None:
+        return _redacted(html, secrets_only=True)
+    static, state = parts
+    return record_html(_redacted(static, secrets_only=True), redact_value(state, "explorer")[0])
 
 
 def _redacted(text: str, *, secrets_only: bool = False) -> str:

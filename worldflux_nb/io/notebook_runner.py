@@ -273,13 +273,16 @@ def execute_notebook(nb: NotebookNode, *, cwd: str | os.PathLike[str] | None = N
 def run_notebook(template: str | os.PathLike[str] | None, output_path: str | os.PathLike[str],
                  parameters: Mapping[str, Any] | None = None, *, cwd: str | os.PathLike[str] | None = None,
                  timeout: int = DEFAULT_CELL_TIMEOUT, progress: TextIO | None = None) -> RunResult:
-    """Execute a template with parameters and write the executed copy, even when a cell fails."""
+    """Execute a template with parameters and write the executed copy, even when a cell fails; in that
+    copy the explorer is self-contained (io/notebook_explorer.py) and widget ids are stable."""
     source = template_path(template)
     nb = inject_parameters(read_notebook(source), dict(parameters or {}), str(source))
     result = execute_notebook(nb, cwd=cwd, timeout=timeout, progress=progress)
     target = Path(output_path)
+    from worldflux_nb.io.notebook_explorer import explorers_as_records
     from worldflux_nb.io.notebook_ids import stable_widget_ids
 
-    write_outputs({target: nbformat.writes(stable_widget_ids(nb)) + "\n"})
+    # The explorer becomes self-contained first, so the ids of the widgets left are numbered without it.
+    write_outputs({target: nbformat.writes(stable_widget_ids(explorers_as_records(nb))) + "\n"})
     return RunResult(target, result.cells_run, result.failed_cell, result.failed_cell_summary,
                      result.error_name, result.error_value)

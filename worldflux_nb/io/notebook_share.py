@@ -2,7 +2,9 @@
 
 Outputs are kept by mimetype (text, Markdown, HTML, SVG, inline images, JSON kinds the toolkit
 writes); HTML, SVG and Markdown are cleaned by an allowlist (io/allowlist.py, nh3); every text,
-key, cell id, attachment name, metadata value and widget value is redacted.
+key, cell id, attachment name, metadata value and widget value is redacted. The one script kept is the
+explorer's in a saved record (render/explorer_record.py), and only when it is ours byte for byte: its static
+view is cleaned, its embedded state redacted value by value and written back by the record's own writer.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from worldflux_nb.io.allowlist import clean_html, clean_markdown, clean_svg, rem
 from worldflux_nb.models.redaction import placeholder, redact_pair, redact_text, redact_value
 from worldflux_nb.models import PRIVACY
 from worldflux_nb.models.evidence import Redaction
+from worldflux_nb.render.explorer_record import record_html, record_parts
 
 BANNER_ID = "worldflux-nb-share-banner"
 REPORT_SCHEMA = "worldflux_nb.share_report.v1"
@@ -137,7 +140,12 @@ class _Sanitiser:
                 kept[media] = self.value(payload, at)
             elif media in ("text/html", "image/svg+xml", "text/markdown"):
                 text = "".join(payload) if isinstance(payload, list) else str(payload)
-                kept[media] = self.markup(text, at, media)
+                record = record_parts(text) if media == "text/html" else None
+                if record is not None:  # the explorer: static view cleaned, state redacted, our script
+                    kept[media] = record_html(self.markup(record[0], at, media),
+                                              self.value(record[1], f"{at} explorer state"))
+                else:
+                    kept[media] = self.markup(text, at, media)
             elif media == "text/plain":
                 kept[media] = self.text(payload, at)
             else:

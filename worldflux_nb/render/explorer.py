@@ -1,10 +1,11 @@
 """The explorer: a packet's cells filtered by probe / task / axis / level / category, and each cell's episodes.
 
 An anywidget whose front end (`explorer.js`, shipped in the package; no CDN) holds the aggregated cells
-and their episodes, so filtering runs in the browser: with a kernel, and in a trusted saved notebook
-without one (its widget state is saved when a notebook is executed headlessly). Wherever widgets do not
-render (an untrusted notebook, an HTML export, GitHub) its display falls back to `static_html()`: the same
-view as inline-styled HTML, each cell's episodes one click away behind a <details>.
+and their episodes, so filtering runs in the browser. Its display carries `static_html()` beside the widget
+view: the same view as inline-styled HTML, each cell's episodes one click away behind a <details>. An
+executed record (`notebook run`) keeps no widget state for it: its output becomes the static view, the
+widget's state as inert JSON and one script running this same front end without a kernel
+(render/explorer_record.py, io/notebook_explorer.py).
 """
 
 from __future__ import annotations

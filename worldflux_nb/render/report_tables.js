@@ -97,7 +97,7 @@
   function enhance() {
     Array.prototype.forEach.call(document.querySelectorAll("table"), function (table) {
       if (table.tHead && table.tHead.rows.length && table.tBodies.length &&
-          table.tBodies[0].rows.length > LONG_TABLE_ROWS && !table.closest(".worldflux-nb-explorer")) {
+          table.tBodies[0].rows.length > LONG_TABLE_ROWS && !table.closest(".worldflux-nb-explorer, .wfnb-explorer")) {
         enhanceTable(table);
       }
     });
