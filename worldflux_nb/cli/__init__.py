@@ -80,8 +80,7 @@ def build_parser(argv: Sequence[str] | None = None) -> Parser:
         "LOCAL_PRIVATE; nothing touches the network."))
     parser.add_argument("--version", action=_Version)
     groups = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    first = next(iter(argv), None) if argv is not None else None
-    names = [first] if first in COMMAND_MODULES else list(COMMAND_MODULES)
+    names = [argv[0]] if argv and argv[0] in COMMAND_MODULES else list(COMMAND_MODULES)
     for name in names:
         importlib.import_module(f"worldflux_nb.cli.{COMMAND_MODULES[name]}").register(groups)
     return parser

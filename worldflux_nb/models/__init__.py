@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from worldflux_nb.models.profile import EvalProfile
     from worldflux_nb.models.receipt import PlanReceipt
 
-# Every artifact kind's schema_version and the module and class that read it (tests/test_models.py
+# Every artifact kind's schema_version and the module and class that read it (tests/test_startup.py
 # checks this against each class's own schema_id()).
 ARTIFACT_CLASSES: dict[str, tuple[str, str]] = {
     "worldflux_nb.profile.v1": ("profile", "EvalProfile"),

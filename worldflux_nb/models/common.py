@@ -49,6 +49,8 @@ def utc_timestamp() -> str:
 class Frozen(BaseModel):
     """An immutable value: unknown fields are refused rather than silently dropped."""
 
+    # defer_build: a model's validator is built on first use, so a process pays only for the models
+    # it validates (the import command never builds the packet's or a comparison's).
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, defer_build=True)
 
 
