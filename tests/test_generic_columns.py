@@ -148,3 +148,31 @@ def test_key_markers_find_every_key_duckdb_does_not_read(tmp_path, line, vouched
         return
     fast, slow = both(str(path), make_plan(9))
     assert fast.episodes == slow.episodes and fast.audit_digest == slow.audit_digest
+
+
+@pytest.mark.parametrize("size", [0, 1, 3, 4, 65535, 65536, 65537, 65538, 65539, 131075, 200003])
+def test_key_markers_are_counted_across_block_edges_as_in_the_text(size):
+    """The block-wise count equals the count over the whole text: `":` (and `"` whitespace `:` where a
+    colon follows anything but a quote) less `":n` and `": n`, wherever a block edge falls."""
+    import re
+
+    from worldflux_nb.io.evidence_tables import _non_null_markers
+
+    rng = random.Random(size)
+    for alphabet in (b'":n {}a', b'": n\t{}'):
+        data = bytes(rng.choices(alphabet, k=size))
+        expected = data.count(b'":') - data.count(b'":n') - data.count(b'": n')
+        if data.count(b":") != data.count(b'":'):
+            expected += len(re.findall(rb'"[ \t\r\n]+:', data))
+        assert _non_null_markers(data) == expected
+
+
+def test_a_code_column_of_one_value_is_repeated_as_arrow_would_take_it():
+    import pyarrow as pa
+
+    from worldflux_nb.core.importers.generic_columns import Coded
+
+    for codes in ([0, 0, 0], [0, None, 0], []):
+        column = Coded(["{\"a\":1}"], pa.array(codes, pa.int32()))
+        taken = column.take(column.values, pa.string())
+        assert taken.type == pa.string() and taken.to_pylist() == ["{\"a\":1}" if c is not None else None for c in codes]

@@ -75,8 +75,13 @@ class Coded:
         return cls(distinct, pa.array(codes, pa.int32()))
 
     def take(self, converted: list[Any], arrow_type: "pa.DataType") -> "pa.Array":
+        """The column with each code replaced by its converted value (null where the code is)."""
         import pyarrow as pa
 
+        if len(converted) == 1 and not self.codes.null_count:
+            # One value on every row (a run's metadata object, its status): repeated, not gathered
+            # row by row, a tenth of the cost for long texts.
+            return pa.repeat(pa.scalar(converted[0], type=arrow_type), len(self.codes))
         return pa.array(converted, type=arrow_type).take(self.codes)
 
 
