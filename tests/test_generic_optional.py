@@ -207,3 +207,46 @@ def test_a_run_sheet_cell_id_copied_back_is_checked_and_left_out(tmp_path):
         jsonl_both(tmp_path, wrong)
     with pytest.raises(InputError, match=r"row 1\.cell_id"):
         frame_both(wrong)
+
+
+def _cells(read):
+    if read is None:
+        return None
+    header, cells, size = read
+    return header, {name: column.to_pylist() for name, column in cells.items()}, size
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pyarrow_reads_csv_cells_as_the_csv_module_does_or_leaves_them_to_it(seed):
+    """Random texts of quotes, doubled quotes, quoted newlines and commas, blank lines, \\r\\n and
+    ragged rows: wherever pyarrow's reading is taken, it is the csv module's, cell for cell."""
+    from worldflux_nb.core.importers.generic import _csv_cells_arrow, _csv_cells_python
+
+    rng = random.Random(seed)
+    pieces = ["a", "b", '"', '""', " ", "\t", "é", "\n", "\r\n", 'x"y', '"q,w"', '"l\nm"', "\r", "1", ""]
+    taken = 0
+    for _ in range(3000):
+        width = rng.randint(2, 4)
+        lines = [",".join("".join(rng.choice(pieces) for _ in range(rng.randint(0, 3))) for _ in range(width))
+                 for _ in range(rng.randint(1, 5))]
+        newline = rng.choice(["\n", "\r\n"])
+        text = newline.join(lines) + rng.choice(["", newline])
+        arrow = _csv_cells_arrow(text)
+        if arrow is not None:
+            taken += 1
+            assert _cells(arrow) == _cells(_csv_cells_python(text)), repr(text)
+    assert taken > 150  # the texts pyarrow reads are not only the trivial ones
+
+
+@pytest.mark.parametrize("text", [
+    "a,b\r1,2\r",                      # the csv module refuses a lone carriage return
+    "\ufeffa,b\n1,2\n",                # pyarrow would drop a second byte-order mark
+    "\na,b\n1,2\n",                    # pyarrow would skip the blank header line
+    "a,b\n1,\x00\n",                   # the csv module refuses a NUL
+    "a,b\n1\n",                        # a short row: the csv module pads it
+    "a,b\n1,%s\n" % ("x" * 131072),   # over the csv module's field size limit: it refuses the line
+])
+def test_what_pyarrow_may_read_differently_is_left_to_the_csv_module(text):
+    from worldflux_nb.core.importers.generic import _csv_cells_arrow
+
+    assert _csv_cells_arrow(text) is None
