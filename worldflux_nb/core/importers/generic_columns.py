@@ -40,6 +40,8 @@ class Coded:
         """Dictionary-encode an Arrow array and decode each distinct value once."""
         import pyarrow as pa
 
+        if array.null_count == len(array):  # a field no row has (an optional column): nothing to encode
+            return cls([], pa.nulls(len(array), pa.int32()))
         if isinstance(array, pa.ChunkedArray):
             array = array.combine_chunks()
         encoded = array.dictionary_encode()
