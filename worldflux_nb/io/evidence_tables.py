@@ -33,11 +33,12 @@ def _query() -> str:
 
 
 class JsonlBatches:
-    """The file's generic fields as Arrow tables of JSON texts (null: absent or null), about
-    `batch_rows` rows each, in file order, read by DuckDB as they are consumed (ten million lines
-    are never one table of texts). Afterwards `readable` says whether DuckDB read the whole file
-    (a key given twice, a line that is not an object or bad JSON stop it) and `keys` counts the
-    keys with a value it read (`non_null_keys`, None if unknown)."""
+    """The file's generic fields as Arrow record batches of JSON texts (null: absent or null), at
+    most `batch_rows` rows each (DuckDB's own batches, handed on without a copy), in file order,
+    read by DuckDB as they are consumed (ten million lines are never one table of texts).
+    Afterwards `readable` says whether DuckDB read the whole file (a key given twice, a line that
+    is not an object or bad JSON stop it) and `keys` counts the keys with a value it read
+    (`non_null_keys`, None if unknown)."""
 
     def __init__(self, path: str | os.PathLike[str], *, batch_rows: int = 1 << 17) -> None:
         self.path, self.batch_rows = str(path), batch_rows
@@ -46,21 +47,14 @@ class JsonlBatches:
 
     def __iter__(self) -> Any:
         import duckdb
-        import pyarrow as pa
 
         connection = duckdb.connect()
         try:
             connection.execute("SET enable_progress_bar = false")  # nothing on a user's terminal
             reader = connection.sql(_query(), params={"path": self.path}).to_arrow_reader(self.batch_rows)
-            pending, rows = [], 0
             for batch in reader:
-                pending.append(batch)
-                rows += batch.num_rows
-                if rows >= self.batch_rows:
-                    yield self._counted(pa.Table.from_batches(pending).combine_chunks())
-                    pending, rows = [], 0
-            if pending:
-                yield self._counted(pa.Table.from_batches(pending).combine_chunks())
+                if batch.num_rows:
+                    yield self._counted(batch)
             self.readable = True
         except duckdb.Error:
             return
@@ -78,10 +72,10 @@ def read_jsonl_columns(path: str | os.PathLike[str]) -> Any:
     import pyarrow as pa
 
     batches = JsonlBatches(path)
-    tables = list(batches)
+    read = list(batches)
     if not batches.readable:
         return None
-    return pa.concat_tables(tables) if tables else None
+    return pa.Table.from_batches(read) if read else None
 
 
 def scan_file(path: str | os.PathLike[str]) -> tuple[str, int, int]:
