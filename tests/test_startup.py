@@ -54,6 +54,14 @@ def test_the_packet_command_loads_no_importer_nor_comparison(reference_flow, tmp
     assert (tmp_path / "packet.json").read_bytes() == reference_flow.packet.read_bytes()
 
 
+def test_importing_every_model_builds_no_artifact_validator():
+    """Schemas are deferred to first use (`defer_build`): importing every model builds none of them."""
+    code = ("import json\nfrom worldflux_nb.models import ARTIFACT_KINDS\n"
+            "print(json.dumps(sorted(v for v, cls in ARTIFACT_KINDS.items() if cls.__pydantic_complete__)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert json.loads(out.stdout) == []
+
+
 def test_the_detect_secrets_snapshot_is_what_the_installed_detect_secrets_gives():
     script = runpy.run_path(str(ROOT / "scripts" / "snapshot_detect_secrets.py"))
     written = (ROOT / "worldflux_nb" / "models" / "redaction_detect_secrets.py").read_text(encoding="utf-8")
