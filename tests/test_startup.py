@@ -68,6 +68,15 @@ def test_the_detect_secrets_snapshot_is_what_the_installed_detect_secrets_gives(
     assert written == script["module_text"](), "run scripts/snapshot_detect_secrets.py after upgrading detect-secrets"
 
 
+@pytest.mark.parametrize("argv", [[], ["audit"], ["eval-portfolio"]])
+def test_a_missing_command_still_lists_every_command(argv, capsys):
+    from worldflux_nb.cli import COMMAND_MODULES, main
+
+    assert main(argv) == 2
+    listed = capsys.readouterr().err
+    assert all(f"    {name}" in listed for name in COMMAND_MODULES), listed
+
+
 def test_every_artifact_kind_is_found_by_its_schema_version():
     from worldflux_nb.models import ARTIFACT_CLASSES, ARTIFACT_KINDS, artifact_class
 

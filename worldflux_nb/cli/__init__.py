@@ -95,8 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser = build_parser(argv)
             args = parser.parse_args(argv)
             handler: Handler | None = getattr(args, "handler", None)
-            if handler is None:
-                parser.print_help(sys.stderr)
+            if handler is None:  # no command, or a command without its subcommand: every command listed
+                build_parser().print_help(sys.stderr)
                 return EXIT_BAD_INPUT
             return handler(args)
     except UsageError as exc:
