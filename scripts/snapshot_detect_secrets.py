@@ -2,7 +2,7 @@
 detect-secrets, so no command imports detect-secrets (and `requests`, which it pulls in) to redact.
 
 Run it after upgrading detect-secrets: `.venv/bin/python scripts/snapshot_detect_secrets.py`.
-`tests/test_redaction_snapshot.py` fails while the snapshot differs from what this script would write.
+`tests/test_startup.py` fails while the snapshot differs from what this script would write.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def module_text() -> str:
         "Each row is (plugin class, pattern, re flags, capture groups) from a plugin's `denylist` in\n"
         "Yelp/detect-secrets (detect_secrets/plugins/*.py), in the order of\n"
         "`detect_secrets.core.plugins.util.get_mapping_from_secret_type_to_class`. Written by\n"
-        "scripts/snapshot_detect_secrets.py; tests/test_redaction_snapshot.py fails once the installed\n"
+        "scripts/snapshot_detect_secrets.py; tests/test_startup.py fails once the installed\n"
         'detect-secrets gives other rules.\n"""\n\n'
         f"DETECT_SECRETS_VERSION = {version('detect-secrets')!r}\n\n"
         f"RULES: tuple[tuple[str, str, int, int], ...] = (\n{rows})\n"

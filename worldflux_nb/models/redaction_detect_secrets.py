@@ -3,7 +3,7 @@
 Each row is (plugin class, pattern, re flags, capture groups) from a plugin's `denylist` in
 Yelp/detect-secrets (detect_secrets/plugins/*.py), in the order of
 `detect_secrets.core.plugins.util.get_mapping_from_secret_type_to_class`. Written by
-scripts/snapshot_detect_secrets.py; tests/test_redaction_snapshot.py fails once the installed
+scripts/snapshot_detect_secrets.py; tests/test_startup.py fails once the installed
 detect-secrets gives other rules.
 """
 
