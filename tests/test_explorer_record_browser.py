@@ -23,6 +23,9 @@ from worldflux_nb.render.explorer_record import record_html, record_parts
 pytestmark = pytest.mark.slow
 HOSTILE = "</script><script>window.wfnbPwned = 1; alert(1)</script>\u2028<!--x"
 ROWS = "return document.querySelectorAll('.wfnb-explorer tr[role=button]').length"
+# Every cell of the explorer's table holds its text (a long cell id wraps instead of running over the next).
+NOTHING_RUNS_OVER = ("return [...document.querySelectorAll('.wfnb-explorer tr[role=button] td')]"
+                     ".every(td => td.scrollWidth <= td.clientWidth + 1)")
 
 
 def stock_html(notebook: Path, folder: Path) -> Path:
@@ -56,6 +59,7 @@ def test_stock_nbconvert_html_shows_an_explorer_that_filters_and_opens_episodes_
                                  "return [r.width, r.height]")
     assert size[0] > 300 and size[1] > 200, size
     everything = driver.execute_script(ROWS)
+    assert driver.execute_script(NOTHING_RUNS_OVER)  # nbconvert's fixed table layout does not reach the explorer
     assert everything > 10 and not driver.find_elements(By.CSS_SELECTOR, ".worldflux-nb-explorer")  # replaced
     driver.save_screenshot(str(artifact("nbconvert-stock.png")))
     # The page asked for require.js and MathJax from CDNs (the network is blocked); nothing of ours did.

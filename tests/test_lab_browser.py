@@ -249,6 +249,10 @@ def test_untrusted_notebook_shows_charts_as_pictures_and_the_explorers_cells(lab
         "const v = document.querySelector('.worldflux-nb-explorer');"
         "return v ? {details: v.querySelectorAll('details').length, text: v.innerText} : null")
     assert static and static["details"] > 10 and "Explorer:" in static["text"]
+    # The sanitiser dropped the record's two scripts with their content: no JSON, no code, no prompt to run it.
+    shown = outputs_text(browser)
+    assert '"cell_columns"' not in shown and "hostExplorers" not in shown and "inline scripts" not in shown
+    assert not browser.execute_script("return document.querySelectorAll('.jp-OutputArea-output script').length")
     assert not any(marker in outputs_text(browser) for marker in REPR_MARKERS + WIDGET_ERRORS)
     worst, count = worst_contrast(browser)
     assert count > 100 and worst[0]["ratio"] >= 4.5, worst  # WCAG AA for body text, light theme
@@ -270,6 +274,9 @@ def test_trusted_notebook_shows_svg_charts_and_an_explorer_that_works_without_ru
     # The record's script drew the explorer over its embedded data (no widget manager, no kernel).
     rows = browser.execute_script("return document.querySelectorAll('.wfnb-explorer tr[role=button]').length")
     assert rows > 10
+    # JupyterLab's rendered-HTML tables have a fixed layout; the explorer's keeps every cell's text inside it.
+    assert browser.execute_script("return [...document.querySelectorAll('.wfnb-explorer tr[role=button] td')]"
+                                  ".every(td => td.scrollWidth <= td.clientWidth + 1)")
     assert not any(marker in outputs_text(browser) for marker in REPR_MARKERS + WIDGET_ERRORS)
     shoot(browser, "lab-trusted.png")
     explorer = browser.find_element(By.CSS_SELECTOR, ".wfnb-explorer")

@@ -108,7 +108,7 @@ function render({ model, el }) {
     td.appendChild(h("div", "font-style:italic", rows.length + " " + data.source +
       (rows.length >= data.max_episodes_per_cell ? " (first " + rows.length + ")" : "") + "."));
     if (rows.length) {
-      const table = h("table", "border-collapse:collapse;font-size:0.95em;text-align:left");
+      const table = h("table", "border-collapse:collapse;font-size:0.95em;text-align:left;table-layout:auto;margin:0");
       const head = h("tr", "border-bottom:" + RULE);
       [...ecol, "replay"].forEach((c) => head.appendChild(h("th", "padding:1px 6px;text-align:left", c)));
       table.appendChild(head);
@@ -196,7 +196,9 @@ function render({ model, el }) {
         save({ filters: Object.fromEntries(Object.keys(filters).map((f) => [f, []])), selected: "", search: "" })));
     }
     panel.replaceChildren(filterPanel(filters));
-    const table = h("table", "border-collapse:collapse;font-size:0.9em;text-align:left;width:100%");
+    // Auto layout: a page's own table rules (JupyterLab's rendered HTML has fixed layout) would give every
+    // column the same width and run long cell ids over their neighbours.
+    const table = h("table", "border-collapse:collapse;font-size:0.9em;text-align:left;width:100%;table-layout:auto");
     const head = h("tr", "border-bottom:" + RULE);
     COLUMNS.forEach(([name], c) => {
       const on = order.column === c;
@@ -225,8 +227,12 @@ function render({ model, el }) {
       tr.setAttribute("role", "button");
       tr.setAttribute("aria-expanded", String(open));
       tr.dataset.cell = id;
-      COLUMNS.forEach(([, key, show], c) => tr.appendChild(h("td", "padding:2px 8px;text-align:left",
-        (c === 0 ? (open ? "▾ " : "▸ ") : "") + (show ? show(r) : text(key(r))))));
+      COLUMNS.forEach(([, key, show], c) => {
+        const value = (c === 0 ? (open ? "▾ " : "▸ ") : "") + (show ? show(r) : text(key(r)));
+        const td = tr.appendChild(h("td", "padding:2px 8px;text-align:left", c ? value : undefined));
+        // A cell id has no spaces: it wraps anywhere, in a column kept at least 12em wide by its block.
+        if (!c) td.appendChild(h("div", "min-width:12em;overflow-wrap:anywhere", value));
+      });
       const toggle = () => save({ selected: open ? "" : id });
       tr.addEventListener("click", toggle);
       tr.addEventListener("keydown", (event) => { if (event.key === "Enter" || event.key === " ") toggle(); });
