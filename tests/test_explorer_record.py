@@ -72,6 +72,9 @@ def test_a_record_whose_script_is_not_ours_byte_for_byte_is_not_one():
 def test_the_script_is_the_explorer_front_end_and_its_page_host_and_loads_nothing():
     assert "function render({ model, el })" in BOOTSTRAP and "function hostExplorers(" in BOOTSTRAP
     assert "export " not in BOOTSTRAP and not re.search(r"(?i)https?:|import\s*\(|fetch\(|XMLHttpRequest", BOOTSTRAP)
+    # Listeners by addEventListener only: no event-handler attribute or property, no markup from strings.
+    assert not re.search(r"setAttribute\(\s*[\"']on|\.on[a-z]+\s*=[^=]|innerHTML|outerHTML|insertAdjacentHTML|"
+                         r"document\.write|\beval\(|Function\(", BOOTSTRAP)
 
 
 def test_runner_post_processing_replaces_the_explorer_and_keeps_other_widgets():
