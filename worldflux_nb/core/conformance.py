@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from worldflux_nb.core.bulk import gc_paused, object_array
-from worldflux_nb.core.evidence_columns import empty_columns, evidence_columns, joined_columns
+from worldflux_nb.core.evidence_columns import columns_of
 from worldflux_nb.core.conformance_frames import (
     ConformanceArrays, PinnedChecks, episodes_frame, rows_frame,
 )
@@ -59,12 +59,21 @@ class ConformanceResult:
         """The rows frame for these row positions only (without building the whole frame)."""
         return rows_frame(self.arrays, np.asarray(positions, dtype=np.int64))
 
+    def rows_where(self, mask: np.ndarray) -> pd.DataFrame:
+        """The rows frame for the rows where `mask` holds, with their row labels in the whole frame."""
+        positions = np.flatnonzero(mask)
+        return self.rows_at(positions).set_axis(pd.Index(positions), axis=0)
+
+    def present(self, name: str) -> np.ndarray:
+        """Per row, whether the optional column `name` holds a value."""
+        return self.arrays.ev.optional_present(name)
+
     def episodes_at(self, positions: np.ndarray) -> pd.DataFrame:
         """The episodes frame for these planned episodes only (without building the whole frame)."""
         return episodes_frame(self.arrays, np.asarray(positions, dtype=np.int64))
 
     def rows_in(self, category: str) -> pd.DataFrame:
-        return self.rows[self.rows["category"] == category]
+        return self.rows_where(self.arrays.category == CATEGORIES.index(category))
 
 
 def plan_digest(plan: ProtocolPlan) -> str:
@@ -138,8 +147,7 @@ def _check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput]) -
     accepted = tuple(i for i, ai in enumerate(audit_inputs) if ai.plan_digest == expected)
     pins = pinned_by_key(plan)
     keys = plan_keys(plan)
-    parts = [evidence_columns(audit_inputs[i].episodes) for i in accepted]
-    ev = joined_columns(parts) if parts else empty_columns()
+    ev = columns_of([audit_inputs[i].episodes for i in accepted])
 
     # Placed once per distinct (probe, task, axis, level); levels compare as text, as in the plan.
     places = ev.places
@@ -181,7 +189,7 @@ def _check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput]) -
     first = np.full(size, -1, dtype=np.int32)
     first[planned_ix[matched]] = np.flatnonzero(matched)
     arrays = ConformanceArrays(
-        accepted=accepted, sizes=np.array([len(part) for part in parts], dtype=np.int64), ev=ev,
+        accepted=accepted, sizes=np.array([len(audit_inputs[i].episodes) for i in accepted], dtype=np.int64), ev=ev,
         keys=keys, place_fields=place_fields, planned_ix=planned_ix, category=category, attempt=attempt, conformant=conformant,
         matched=matched, row_success=row_success,
         seed_unverified=in_plan & ~planned_na & ev.seed_missing & conformant,

@@ -65,6 +65,14 @@ def episode_success(attempts: np.ndarray, successes: np.ndarray) -> np.ndarray:
     return (attempts > 0) & (successes == attempts)
 
 
+def input_rows(a: ConformanceArrays, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For these row positions: the audit input each row came from and its row number there."""
+    ends = np.cumsum(a.sizes)
+    part = np.searchsorted(ends, positions, side="right")
+    return (np.asarray(a.accepted, dtype=np.int64)[part] if len(a.accepted) else np.zeros(0, dtype=np.int64),
+            positions - (ends - a.sizes)[part] if len(a.sizes) else np.zeros(0, dtype=np.int64))
+
+
 def rows_frame(a: ConformanceArrays, at: np.ndarray | None = None) -> pd.DataFrame:
     """One row per evidence row (or per position in `at`) with its fields, keys and category."""
     pick = (lambda values: values) if at is None else (lambda values: values[at])
@@ -75,18 +83,18 @@ def rows_frame(a: ConformanceArrays, at: np.ndarray | None = None) -> pd.DataFra
     take = np.where(in_plan, planned_ix, 0)
     cell = np.where(in_plan, keys.planned_cell[take], -1)
     seed_missing, success = pick(ev.seed_missing), pick(ev.success)
-    row_numbers = np.arange(len(ev), dtype=np.int64) - np.repeat(np.cumsum(a.sizes) - a.sizes, a.sizes)
+    inputs, row_numbers = input_rows(a, np.arange(len(ev), dtype=np.int64) if at is None else at)
     levels = [str(p[3]) for p in ev.places] or [""]
     return pd.DataFrame({
-        "input": pick(np.repeat(np.asarray(a.accepted, dtype=np.int64), a.sizes)),
-        "row": pick(row_numbers),
+        "input": inputs,
+        "row": row_numbers,
         **{name: pd.Series(values[place], dtype=object, copy=False)
            for name, values in zip(("probe_id", "task_id", "axis", "level"), a.place_fields)},
         "episode_index": pick(ev.episode_index),
         "seed": pd.arrays.IntegerArray(pick(ev.seed), seed_missing),
         "success": pd.arrays.BooleanArray(success == 1, success < 0),
         "status": pd.Series(object_array(ev.statuses + [None])[pick(ev.status)], dtype=object, copy=False),
-        **{name: pd.Series(pick(values), dtype=object, copy=False) for name, values in ev.optional.items()},
+        **{name: pd.Series(ev.optional_values(name, at), dtype=object, copy=False) for name in ev.optional},
         "level_key": pd.array(levels, dtype="str").take(place),
         **{f"meta:{key}": pd.Series(values[pick(ev.metadata)], dtype=object, copy=False)
            for key, values in a.pins.values.items()},
@@ -120,11 +128,9 @@ def episodes_frame(a: ConformanceArrays, at: np.ndarray | None = None) -> pd.Dat
     safe = np.maximum(first, 0)
     episodes["recorded_seed"] = pd.arrays.IntegerArray(np.where(found, seed[safe], 0),
                                                        ~found | seed_missing[safe])
-    row_numbers = np.arange(len(a.ev), dtype=np.int64) - np.repeat(np.cumsum(a.sizes) - a.sizes, a.sizes)
-    for column, values in (("input", np.repeat(np.asarray(a.accepted, dtype=np.int64), a.sizes)),
-                           ("row", row_numbers)):
+    for column, values in zip(("input", "row"), input_rows(a, matched_at)):
         out = np.full(len(first), np.nan)
-        out[found] = values[matched_at]
+        out[found] = values
         episodes[column] = out
     episodes["attempt_failures"] = episodes["attempts"] - episodes["attempt_successes"]
     episodes["matched"] = episodes["attempts"] > 0

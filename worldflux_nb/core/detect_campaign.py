@@ -21,9 +21,7 @@ MIN_RUN_ROWS = 2  # one odd seed is a mismatch; two or more sharing an offset ar
 
 def seed_run_findings(plan: ProtocolPlan, result: ConformanceResult, total: int) -> list[Finding]:
     """Seed mismatches grouped per probe by their offset from the plan (or by one fixed seed)."""
-    rows = result.rows
-    bad = rows.loc[rows["category"] == "seed_mismatch",
-                   ["probe_id", "cell_id", "planned_ix", "seed", "planned_seed"]]
+    bad = result.rows_in("seed_mismatch")[["probe_id", "cell_id", "planned_ix", "seed", "planned_seed"]]
     out = []
     if not len(bad):
         return out
@@ -119,10 +117,7 @@ def index_offset_findings(plan: ProtocolPlan, result: ConformanceResult, total: 
 
 def run_id_findings(plan: ProtocolPlan, result: ConformanceResult, total: int) -> list[Finding]:
     """A probe whose rows carry more than one harness run id: runs combined into one body of evidence."""
-    rows = result.rows
-    if "run_id" not in rows:
-        return []
-    carried = rows.loc[rows["run_id"].notna(), ["probe_id", "run_id", "cell_id", "planned_ix", "category"]]
+    carried = result.rows_where(result.present("run_id"))[["probe_id", "run_id", "cell_id", "planned_ix", "category"]]
     out = []
     for probe, mine in carried.groupby("probe_id", sort=True):
         runs = mine["run_id"].value_counts()

@@ -59,12 +59,11 @@ def _matches(recorded: str, names: set[str]) -> bool:
 
 
 def task_text_findings(plan: ProtocolPlan, result: ConformanceResult, total: int) -> list[Finding]:
-    rows = result.rows
-    if "harness_task" not in rows or not rows["harness_task"].notna().any():
+    present = result.present("harness_task")
+    if not present.any():
         return []
     texts = registry_texts(plan)
-    recorded = rows.loc[rows["harness_task"].notna(),
-                        ["probe_id", "task_id", "axis", "harness_task", "cell_id", "planned_ix"]]
+    recorded = result.rows_where(present)[["probe_id", "task_id", "axis", "harness_task", "cell_id", "planned_ix"]]
     recorded = recorded[~recorded["axis"].astype(str).str.contains(_LANGUAGE_AXES)]
     out = []
     for probe, mine in recorded.groupby("probe_id", sort=True):

@@ -46,11 +46,11 @@ def freeze_anchor(plan: ProtocolPlan, receipt: PlanReceipt | None = None,
 
 def before_freeze_findings(plan: ProtocolPlan, result: ConformanceResult,
                            anchor: FreezeAnchor) -> list[Finding]:
-    rows = result.rows
-    if "recorded_at" not in rows or not rows["recorded_at"].notna().any():
+    present = result.present("recorded_at")
+    if not present.any():
         return []
     frozen = pd.Timestamp(parse_utc(anchor.frozen_at, "plan", "created_at"))
-    dated = rows.loc[rows["recorded_at"].notna(), ["probe_id", "cell_id", "planned_ix", "recorded_at"]]
+    dated = result.rows_where(present)[["probe_id", "cell_id", "planned_ix", "recorded_at"]]
     stamps = pd.to_datetime(dated["recorded_at"], utc=True, errors="coerce", format="ISO8601")
     out = []
     total = max(len(result.arrays.keys), 1)

@@ -27,7 +27,8 @@ class EvidenceColumns:
     """Per row: `place` and `status` codes into `places` / `statuses`, `episode_index`, `seed`
     (with `seed_missing`), `success` (1, 0, or -1 for none), `metadata` codes into `metadatas`
     (one dict per distinct metadata text; a row without metadata has `{}`), and the optional
-    columns as object arrays (None where absent). Levels are text, as in the table."""
+    columns as Arrow text columns (read at positions with `optional_values`). Levels are text,
+    as in the table."""
 
     place: np.ndarray
     places: list[tuple[str, str, str, str]]
@@ -39,66 +40,104 @@ class EvidenceColumns:
     success: np.ndarray
     metadata: np.ndarray
     metadatas: list[dict[str, Any]]
-    optional: dict[str, np.ndarray]
+    optional: dict[str, pa.ChunkedArray]
 
     def __len__(self) -> int:
         return len(self.episode_index)
 
+    def optional_values(self, name: str, at: np.ndarray | None = None) -> np.ndarray:
+        """An optional column's values (None where absent) as an object array, at these positions."""
+        column = self.optional[name]
+        if column.null_count == len(column):
+            return np.full(len(column) if at is None else len(at), None, dtype=object)
+        return object_array((column if at is None else column.take(pa.array(at, type=pa.int64()))).to_pylist())
+
+    def optional_present(self, name: str) -> np.ndarray:
+        """Per row, whether the optional column holds a value."""
+        column = self.optional[name]
+        if not column.null_count:
+            return np.ones(len(column), dtype=bool)
+        return column.is_valid().to_numpy(zero_copy_only=False)
+
+
+TEXT = pa.dictionary(pa.int32(), pa.string())
+
 
 def evidence_columns(table: EvidenceTable) -> EvidenceColumns:
     """The table's columns as codes and arrays (see EvidenceColumns)."""
-    arrow = table.arrow
-    size = len(table)
-    codes = []
-    uniques = []
-    for name in PLACE_FIELDS:
-        column_codes, distinct = _encoded(arrow.column(name))
-        codes.append(column_codes)
-        uniques.append(distinct)
-    place, firsts = _place_codes(codes, [len(u) for u in uniques])
-    places = list(zip(*(np.asarray(u, dtype=object)[c[firsts]] for u, c in zip(uniques, codes)))) if size else []
-    status, statuses = _encoded(arrow.column("status"))
-    seed = arrow.column("seed")
-    success = arrow.column("success")
-    metadata, texts = _encoded(arrow.column("metadata"), null_code=True)
+    return columns_of([table])
+
+
+def columns_of(tables: Sequence[EvidenceTable]) -> EvidenceColumns:
+    """Several evidence tables' columns as one, rows in table order, written straight into arrays
+    of the joined length (no per-table copy held beside the joined one): codes of a later table
+    are shifted past the earlier tables' values (a value seen in two tables has two codes)."""
+    size = sum(len(t) for t in tables)
+    place, status, metadata = (np.zeros(size, dtype=CODE) for _ in range(3))
+    episode_index, seed = np.zeros(size, dtype=np.int64), np.zeros(size, dtype=np.int64)
+    seed_missing, success = np.zeros(size, dtype=bool), np.zeros(size, dtype=np.int8)
+    places: list[tuple[str, str, str, str]] = []
+    statuses: list[str] = []
+    metadatas: list[dict[str, Any]] = []
+    optional: dict[str, list[pa.ChunkedArray]] = {name: [] for name in OPTIONAL_FIELDS}
+    start = 0
+    for table in tables:
+        arrow = table.encoded
+        stop = start + len(table)
+        rows = slice(start, stop)
+        codes, uniques = zip(*(_encoded(arrow.column(name)) for name in PLACE_FIELDS))
+        table_place, firsts = _place_codes(list(codes), [len(u) for u in uniques])
+        place[rows] = table_place + len(places)
+        places += list(zip(*(np.asarray(u, dtype=object)[c[firsts]] for u, c in zip(uniques, codes))))
+        codes_of_status, distinct = _encoded(arrow.column("status"))
+        status[rows] = codes_of_status + len(statuses)
+        statuses += distinct
+        codes_of_metadata, texts = _encoded(arrow.column("metadata"), null_code=True)
+        metadata[rows] = codes_of_metadata + len(metadatas)
+        metadatas += [json.loads(text) for text in texts] + [{}]
+        episode_index[rows] = _numpy(arrow.column("episode_index"), 0)
+        seed[rows] = _numpy(arrow.column("seed"), 0)
+        seed_missing[rows] = _nulls(arrow.column("seed"))
+        success[rows] = np.where(_nulls(arrow.column("success")), -1, _numpy(arrow.column("success"), False))
+        for name in OPTIONAL_FIELDS:
+            optional[name].append(_text(arrow.column(name)))
+        start = stop
     return EvidenceColumns(
-        place=place.astype(CODE), places=places, status=status.astype(CODE), statuses=list(statuses),
-        episode_index=_numpy(arrow.column("episode_index"), 0),
-        seed=_numpy(seed, 0), seed_missing=_nulls(seed),
-        success=np.where(_nulls(success), -1, _numpy(success, False)).astype(np.int8),
-        metadata=metadata.astype(CODE),
-        metadatas=[json.loads(text) for text in texts] + [{}],
-        optional={name: _objects(arrow.column(name)) for name in OPTIONAL_FIELDS})
+        place=place, places=places, status=status, statuses=statuses, episode_index=episode_index,
+        seed=seed, seed_missing=seed_missing, success=success, metadata=metadata, metadatas=metadatas,
+        optional={name: pa.chunked_array([c for part in parts for c in part.chunks], type=TEXT)
+                  for name, parts in optional.items()})
 
 
 def _encoded(column: pa.ChunkedArray, *, null_code: bool = False) -> tuple[np.ndarray, list[Any]]:
-    """Dense codes in order of first appearance and the distinct values; with `null_code`, nulls
-    get the code one past the last value."""
-    encoded = column.combine_chunks().dictionary_encode() if len(column) else None
-    if encoded is None:
-        return np.zeros(0, dtype=np.int64), []
+    """Codes and the distinct values (a dictionary-encoded column's own; a plain one's in order of
+    first appearance); with `null_code`, nulls get the code one past the last value."""
+    if not len(column):
+        return np.zeros(0, dtype=CODE), []
+    encoded = _text(column).combine_chunks()
     distinct = encoded.dictionary.to_pylist()
     indices = encoded.indices
-    if null_code:
+    if null_code and indices.null_count:
         indices = indices.fill_null(len(distinct))
-    return indices.to_numpy(zero_copy_only=False).astype(np.int64), distinct
+    return indices.to_numpy(zero_copy_only=False).astype(CODE, copy=False), distinct
+
+
+def _text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A text column dictionary-encoded (as it is if it already is), one dictionary for all chunks."""
+    if pa.types.is_dictionary(column.type):
+        return column
+    return column.dictionary_encode().cast(TEXT).unify_dictionaries()
 
 
 def _numpy(column: pa.ChunkedArray, fill: Any) -> np.ndarray:
-    return column.combine_chunks().fill_null(fill).to_numpy(zero_copy_only=False) if len(column) else \
-        np.zeros(0, dtype=np.int64 if fill == 0 and fill is not False else bool)
+    column = column.combine_chunks()
+    return (column.fill_null(fill) if column.null_count else column).to_numpy(zero_copy_only=False)
 
 
 def _nulls(column: pa.ChunkedArray) -> np.ndarray:
     if not column.null_count:
         return np.zeros(len(column), dtype=bool)
     return column.is_null().to_numpy(zero_copy_only=False)
-
-
-def _objects(column: pa.ChunkedArray) -> np.ndarray:
-    if column.null_count == len(column):
-        return np.full(len(column), None, dtype=object)
-    return object_array(column.to_pylist())
 
 
 def _place_codes(codes: list[np.ndarray], widths: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -120,31 +159,3 @@ def _place_codes(codes: list[np.ndarray], widths: list[int]) -> tuple[np.ndarray
     before = np.maximum.accumulate(np.r_[-1, place[:-1]]) if size else place
     return place, np.flatnonzero(place > before)
 
-
-def joined_columns(parts: Sequence[EvidenceColumns]) -> EvidenceColumns:
-    """Several audit inputs' columns as one: codes are shifted past the earlier parts' values
-    (a value seen in two parts simply has two codes)."""
-    if len(parts) == 1:
-        return parts[0]
-
-    def shifted(codes: str, values: str) -> np.ndarray:
-        offsets = np.cumsum([0] + [len(getattr(p, values)) for p in parts[:-1]])
-        return np.concatenate([getattr(p, codes) + offset for p, offset in zip(parts, offsets)]
-                              or [np.zeros(0, dtype=np.int64)])
-
-    def stacked(name: str, dtype: Any) -> np.ndarray:
-        return np.concatenate([getattr(p, name) for p in parts] or [np.zeros(0, dtype=dtype)])
-
-    return EvidenceColumns(
-        place=shifted("place", "places"), places=[v for p in parts for v in p.places],
-        status=shifted("status", "statuses"), statuses=[v for p in parts for v in p.statuses],
-        episode_index=stacked("episode_index", np.int64), seed=stacked("seed", np.int64),
-        seed_missing=stacked("seed_missing", bool), success=stacked("success", np.int8),
-        metadata=shifted("metadata", "metadatas"), metadatas=[v for p in parts for v in p.metadatas],
-        optional={name: np.concatenate([p.optional[name] for p in parts] or [np.zeros(0, dtype=object)])
-                  for name in OPTIONAL_FIELDS})
-
-
-def empty_columns() -> EvidenceColumns:
-    """The columns of no evidence at all."""
-    return evidence_columns(EvidenceTable.build([]))

@@ -299,9 +299,10 @@ def probe_summaries(plan: ProtocolPlan, result: ConformanceResult,
     """Evidence grade per selected probe, with the reasons for it."""
     sums = cell_sums(plan, result) if sums is None else sums
     per_probe = sums.groupby("probe_id", sort=False)[["planned", "matched"]].sum()
-    rows = result.rows
-    unverified = rows.groupby(rows["probe_id"].to_numpy(dtype=object), sort=False)[
-        ["seed_unverified", "metadata_unverified"]].sum()
+    a = result.arrays
+    probe_of_row = a.place_fields[0][a.ev.place] if len(a.ev) else np.zeros(0, dtype=object)
+    unverified = pd.DataFrame({"seed_unverified": a.seed_unverified, "metadata_unverified": a.metadata_unverified}
+                              ).groupby(probe_of_row, sort=False).sum()
     out = []
     for probe in plan.selected_probes:
         pid = probe.probe_id
@@ -474,7 +475,7 @@ def flagged_episodes(plan: ProtocolPlan, result: ConformanceResult, audit_inputs
 
 def contract_checks(plan: ProtocolPlan, result: ConformanceResult) -> list[ContractCheck]:
     """Each custom contract's pinned values re-checked over that probe's in-protocol rows."""
-    rows = result.rows
+    a = result.arrays
     out = []
     selected = {p.probe_id: p for p in plan.selected_probes}
     for contract in plan.custom_contracts:
@@ -483,9 +484,9 @@ def contract_checks(plan: ProtocolPlan, result: ConformanceResult) -> list[Contr
             continue
         pins = dict(contract.pinned_values)
         pins.update({k: v for k, v in probe.pinned_metadata.items() if k in contract.audit_metadata_keys})
-        mine = ((rows["probe_id"] == contract.probe_id) & (rows["planned_ix"] >= 0)).to_numpy()
+        mine = np.append(a.place_fields[0] == contract.probe_id, False)[a.ev.place] & (a.planned_ix >= 0)
         for key, value in sorted(pins.items()):
-            values = rows[f"meta:{key}"].to_numpy()[mine]
+            values = a.pins.values[key][a.ev.metadata[mine]]
             absent = int((values == ABSENT).sum())
             matching = int((values == normalise_value(value)).sum())
             out.append(ContractCheck(probe_id=contract.probe_id, key=key, pinned=value,

@@ -94,10 +94,13 @@ def audit_input_from_parquet(data: bytes, source: str) -> AuditInput:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from worldflux_nb.models.evidence_table import EvidenceError, EvidenceTable
+    from worldflux_nb.models.evidence_table import COLUMNS, EvidenceError, EvidenceTable
 
     try:
-        table = pq.read_table(pa.BufferReader(data))
+        # Text stays dictionary-encoded as Parquet stores it: checked, hashed and matched per distinct value.
+        table = pq.read_table(pa.BufferReader(data),
+                              read_dictionary=[name for name, kind, _ in COLUMNS if kind == "string"])
+        table.validate(full=True)  # codes outside their dictionary: decoding would have refused them
     except (pa.ArrowException, OSError) as exc:
         raise InputError(source, None, f"is not a readable Parquet file ({str(exc).splitlines()[0][:200]})") from None
     header_bytes = (table.schema.metadata or {}).get(HEADER_KEY)

@@ -75,23 +75,61 @@ def canonical_bytes(column: Any, kind: str) -> Any:
         return values
     if nulls == size:
         return _NULL_STRING * size
+    if pa.types.is_dictionary(array.type):
+        return _dictionary_bytes(array, size, nulls)
     return _string_bytes(array, size, nulls)
+
+
+def _dictionary_bytes(array: Any, size: int, nulls: int) -> Any:
+    """A dictionary-encoded text column's stream: each distinct value's piece (length, UTF-8) built
+    once, then the pieces gathered by the codes (a null's piece is the length -1 alone)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = array.dictionary
+    codes = array.indices.fill_null(len(values)) if nulls else array.indices
+    pieces = pa.concat_arrays([_pieces(values.cast(pa.large_string()), len(values)),
+                               pa.array([_NULL_STRING], type=pa.large_binary())])
+    widths = np.diff(np.frombuffer(pieces.buffers()[1], dtype=np.int64)[: len(pieces) + 1])
+    used = len(widths) if nulls else len(widths) - 1  # the null's piece only where there are nulls
+    if used and widths[:used].min() == widths[:used].max():
+        # Every piece as wide (ids, a probe's one task): the stream is a (rows x width) grid.
+        width = int(widths[0])
+        grid = np.frombuffer(pieces.buffers()[2], dtype=np.uint8, count=used * width).reshape(used, width)
+        return grid[codes.to_numpy(zero_copy_only=False)]
+    gathered = pc.take(pieces, codes)
+    at = np.frombuffer(gathered.buffers()[1], dtype=np.int64)[gathered.offset: gathered.offset + size + 1]
+    return gathered.buffers()[2].slice(int(at[0]), int(at[-1] - at[0]))
+
+
+def _pieces(values: Any, size: int, valid: Any = None) -> Any:
+    """Per value of a large_string array without nulls: its 4-byte length (-1 where `valid` is
+    false) joined to its UTF-8 bytes, as one large_binary array (Arrow's kernel does the joining)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int64)[values.offset: values.offset + size + 1]
+    header = np.diff(offsets).astype("<i4")
+    if valid is not None:
+        header[~valid] = -1
+    headers = pa.Array.from_buffers(pa.large_binary(), size, [
+        None, pa.py_buffer(np.arange(0, 4 * size + 1, 4, dtype=np.int64)), pa.py_buffer(header)])
+    return pc.binary_join_element_wise(headers, values.cast(pa.large_binary()), pa.scalar(b"", pa.large_binary()))
 
 
 def _string_bytes(array: Any, size: int, nulls: int) -> Any:
     """Per value: 4-byte little-endian signed length (-1 for null), then its UTF-8 bytes."""
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     filled = (array.fill_null("") if nulls else array).cast(pa.large_string())
     offsets = np.frombuffer(filled.buffers()[1], dtype=np.int64)[filled.offset: filled.offset + size + 1]
     lengths = np.diff(offsets)
-    header = lengths.astype("<i4")
-    if nulls:
-        header[~array.is_valid().to_numpy(zero_copy_only=False)] = -1
     data = filled.buffers()[2]
     if not nulls and lengths.min() == lengths.max():
+        header = lengths.astype("<i4")
         # Every value as long as the next (ids, statuses): the stream is a plain (rows x (4 + width)) grid.
         width = int(lengths[0])
         grid = np.empty((size, 4 + width), dtype=np.uint8)
@@ -102,8 +140,6 @@ def _string_bytes(array: Any, size: int, nulls: int) -> Any:
         return grid
     # Each value's 4-byte header joined to its bytes by Arrow's kernel: the joined values' data buffer
     # is the stream (a numpy scatter over every byte costs 4x as much).
-    headers = pa.Array.from_buffers(pa.large_binary(), size, [
-        None, pa.py_buffer(np.arange(0, 4 * size + 1, 4, dtype=np.int64)), pa.py_buffer(header)])
-    joined = pc.binary_join_element_wise(headers, filled.cast(pa.large_binary()), pa.scalar(b"", pa.large_binary()))
+    joined = _pieces(filled, size, array.is_valid().to_numpy(zero_copy_only=False) if nulls else None)
     bounds = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset: joined.offset + size + 1]
     return joined.buffers()[2].slice(int(bounds[0]), int(bounds[-1] - bounds[0]))

@@ -265,6 +265,9 @@ def _arrow_column(name: str, column: Any) -> "pa.Array":
     import pyarrow as pa
 
     if pa.types.is_dictionary(column.type):
+        encoded = _dictionary_column(name, column)
+        if encoded is not None:
+            return encoded
         column = (column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column).dictionary_decode()
     # Chunked columns stay chunked (an import's batches): checked and hashed without one big copy.
     kind = dict((n, t) for n, t, _ in COLUMNS)[name]
@@ -282,6 +285,32 @@ def _arrow_column(name: str, column: Any) -> "pa.Array":
     array = column.cast({"string": pa.string(), "int64": pa.int64(), "bool": pa.bool_()}[kind])
     _check_arrow(name, array)
     return array
+
+
+def _dictionary_column(name: str, column: Any) -> "pa.ChunkedArray | None":
+    """A dictionary-encoded text column (a Parquet file's strings) kept encoded: each distinct value
+    checked once, the codes for nulls. None when the plain path must decide (it names the row)."""
+    import pyarrow as pa
+
+    kind = dict((n, t) for n, t, _ in COLUMNS)[name]
+    value_type = column.type.value_type
+    if kind != "string" or not (pa.types.is_string(value_type) or pa.types.is_large_string(value_type)):
+        return None
+    chunks = pa.chunked_array([column]) if isinstance(column, pa.Array) else column
+    if not dict((n, nl) for n, _, nl in COLUMNS)[name] and chunks.null_count:
+        return None
+    chunks = chunks.cast(pa.dictionary(pa.int32(), pa.string())).unify_dictionaries()
+    values = chunks.chunk(0).dictionary if chunks.num_chunks else pa.array([], type=pa.string())
+    try:  # an unused value that fails is left to the plain path, which looks only at used ones
+        if name == "metadata":
+            _check_metadata_texts(values)
+        else:
+            _check_arrow(name, values)
+    except EvidenceError:
+        return None
+    if values.null_count:
+        return None
+    return chunks
 
 
 def _check_metadata_texts(array: "pa.Array | pa.ChunkedArray") -> None:
@@ -385,16 +414,34 @@ class EvidenceTable:
                 arrays.append(_python_column(name, values if isinstance(values, list) else list(values)))
         # Status and success are not cross-checked here: importers refuse disagreeing rows
         # (core.importers.common.check_status), and conformance counts success only when completed.
-        return cls(pa.Table.from_arrays(arrays, schema=_schema()), _checked=_BUILT)
+        schema = pa.schema([pa.field(name, array.type, nullable=nullable)
+                            for (name, _, nullable), array in zip(COLUMNS, arrays)])
+        return cls(pa.Table.from_arrays(arrays, schema=schema), _checked=_BUILT)
 
     # ------------------------------------------------------------------ reading
     @property
     def arrow(self) -> "pa.Table":
-        """The Arrow table itself (Arrow tables are immutable)."""
+        """The table with the documented column types (Arrow tables are immutable)."""
+        import pyarrow as pa
+
+        if not any(pa.types.is_dictionary(field.type) for field in self._table.schema):
+            return self._table
+        return pa.Table.from_arrays([self.column(name) for name in COLUMN_NAMES], schema=_schema())
+
+    @property
+    def encoded(self) -> "pa.Table":
+        """The table as stored: text columns read from Parquet stay dictionary-encoded
+        (`dictionary<int32, string>`, one dictionary per column), the same values as `arrow`.
+        For bulk readers (the digest, conformance's codes) that work per distinct value."""
         return self._table
 
     def column(self, name: str) -> "pa.ChunkedArray":
-        return self._table.column(name)
+        import pyarrow as pa
+
+        column = self._table.column(name)
+        if pa.types.is_dictionary(column.type):
+            return pa.chunked_array([chunk.dictionary_decode() for chunk in column.chunks], type=pa.string())
+        return column
 
     def __len__(self) -> int:
         return self._table.num_rows
@@ -404,7 +451,7 @@ class EvidenceTable:
         import pandas as pd
         import pyarrow as pa
 
-        return self._table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype(),
+        return self.arrow.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype(),
                                                    pa.bool_(): pd.BooleanDtype()}.get)
 
     def to_pylist(self, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
@@ -448,7 +495,7 @@ class EvidenceTable:
             yield from map(MappingProxyType, self.to_pylist(start, min(start + 65536, len(self))))
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, EvidenceTable) and self._table.equals(other._table)
+        return isinstance(other, EvidenceTable) and self.arrow.equals(other.arrow)
 
     __hash__ = None  # type: ignore[assignment]
 
