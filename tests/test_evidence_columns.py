@@ -219,3 +219,27 @@ def test_importing_the_package_loads_neither_numpy_nor_pandas():
     code = "import sys, worldflux_nb; print(sorted(m for m in ('numpy', 'pandas') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_dictionary_encoded_columns_are_checked_on_the_values_rows_use():
+    """A dictionary-encoded column (Parquet's text) is kept encoded: a bad value a row uses is refused
+    naming that row; a bad value in the dictionary that no row uses is not evidence."""
+    import pyarrow as pa
+
+    columns = {k: [v] * 3 for k, v in ROW.items() if k != "metadata"}
+    statuses = pa.array(["completed", "finished"])
+    used = pa.DictionaryArray.from_arrays(pa.array([0, 0, 1], type=pa.int32()), statuses)
+    with pytest.raises(EvidenceError, match=r"episodes\[2\]\.status: 'finished' is not a status"):
+        EvidenceTable.build({**columns, "status": used})
+    unused = pa.DictionaryArray.from_arrays(pa.array([0, 0, 0], type=pa.int32()), statuses)
+    plain = EvidenceTable.build(columns)
+    assert EvidenceTable.build({**columns, "status": unused}) == plain
+    good = pa.DictionaryArray.from_arrays(pa.array([0, 1, 0], type=pa.int32()), pa.array(["completed", "timeout"]))
+    table = EvidenceTable.build({**columns, "status": good, "success": [True, False, True]})
+    assert pa.types.is_dictionary(table.encoded.schema.field("status").type)  # kept encoded
+    assert table.arrow.schema == plain.arrow.schema
+    assert table == EvidenceTable.build({**columns, "status": ["completed", "timeout", "completed"],
+                                         "success": [True, False, True]})
+    nulls = pa.DictionaryArray.from_arrays(pa.array([0, None, 0], type=pa.int32()), pa.array(["suite/0"]))
+    with pytest.raises(EvidenceError, match=r"episodes\[1\]\.task_id: must not be null"):
+        EvidenceTable.build({**columns, "task_id": nulls})

@@ -55,3 +55,32 @@ def test_digest_is_the_reference_stream(shape, batch, monkeypatch):
 def test_an_empty_table_digests_the_column_names_alone():
     table = EvidenceTable.build([])
     assert table.content_digest() == hashlib.sha256(reference_stream([])).hexdigest()
+
+
+@pytest.mark.parametrize("shape", ["fixed", "empty_task", "mixed"])
+@pytest.mark.parametrize("batch", [7, 1 << 20])
+def test_dictionary_encoded_text_digests_as_the_reference_stream(shape, batch, monkeypatch):
+    """Text as a Parquet file holds it (dictionary-encoded, chunks with dictionaries of their own, a
+    value no row uses, nulls among the codes) is kept encoded and hashed to the same stream."""
+    import pyarrow.compute as pc
+
+    monkeypatch.setattr(evidence_digest, "BATCH_ROWS", batch)
+    rows = rows_of(random.Random(len(shape) * 3 + batch), 60, shape)
+    expected = hashlib.sha256(reference_stream(rows)).hexdigest()
+    plain = EvidenceTable.build(rows).arrow
+
+    def encoded(name: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
+        if column.type != pa.string():
+            return column
+        # A dictionary value no row uses must change nothing.
+        unused = {"status": "pending", "metadata": '{"unused":1}'}.get(name, "unused value")
+        return pa.chunked_array([pa.DictionaryArray.from_arrays(
+            pc.index_in(chunk, values := pa.concat_arrays([pc.unique(chunk.combine_chunks()).drop_null(),
+                                                           pa.array([unused])])), values)
+            for chunk in (column.slice(0, 25), column.slice(25))])
+
+    table = EvidenceTable.build(pa.table({name: encoded(name, plain.column(name)) for name in plain.column_names}))
+    assert all(pa.types.is_dictionary(t) or pa.types.is_null(t) for (_, kind, _), t in
+               zip(COLUMNS, table.encoded.schema.types) if kind == "string")
+    assert table.arrow.equals(plain) and table == EvidenceTable.build(rows)
+    assert table.content_digest() == expected

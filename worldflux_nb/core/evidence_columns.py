@@ -100,20 +100,27 @@ def columns_of(tables: Sequence[EvidenceTable]) -> EvidenceColumns:
         seed_missing[rows] = _nulls(arrow.column("seed"))
         success[rows] = np.where(_nulls(arrow.column("success")), -1, _numpy(arrow.column("success"), False))
         for name in OPTIONAL_FIELDS:
-            optional[name].append(_text(arrow.column(name)))
+            optional[name].append(arrow.column(name))
         start = stop
     return EvidenceColumns(
         place=place, places=places, status=status, statuses=statuses, episode_index=episode_index,
         seed=seed, seed_missing=seed_missing, success=success, metadata=metadata, metadatas=metadatas,
-        optional={name: pa.chunked_array([c for part in parts for c in part.chunks], type=TEXT)
-                  for name, parts in optional.items()})
+        optional={name: _joined_text(parts) for name, parts in optional.items()})
+
+
+def _joined_text(parts: list[pa.ChunkedArray]) -> pa.ChunkedArray:
+    """One text column of the tables' columns in turn: Arrow's null type while no table has a value."""
+    chunks = [chunk for part in parts for chunk in part.chunks]
+    if all(pa.types.is_null(part.type) for part in parts):
+        return pa.chunked_array(chunks, type=pa.null())
+    return pa.chunked_array([chunk.cast(pa.string()) for chunk in chunks], type=pa.string())
 
 
 def _encoded(column: pa.ChunkedArray, *, null_code: bool = False) -> tuple[np.ndarray, list[Any]]:
     """Codes and the distinct values (a dictionary-encoded column's own; a plain one's in order of
     first appearance); with `null_code`, nulls get the code one past the last value."""
-    if not len(column):
-        return np.zeros(0, dtype=CODE), []
+    if not len(column) or pa.types.is_null(column.type):
+        return np.zeros(len(column), dtype=CODE), []
     encoded = _text(column).combine_chunks()
     distinct = encoded.dictionary.to_pylist()
     indices = encoded.indices

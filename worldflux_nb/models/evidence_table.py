@@ -310,7 +310,11 @@ def _dictionary_column(name: str, column: Any) -> "pa.ChunkedArray | None":
         return None
     if values.null_count:
         return None
-    return chunks
+    if chunks.null_count == len(chunks):
+        return pa.chunked_array([pa.nulls(len(chunks))])  # no value at all: nothing to store
+    # The narrowest codes that hold the dictionary: a ten-million-row column of a few values takes 10 MB.
+    codes = pa.int8() if len(values) <= 2**7 else pa.int16() if len(values) <= 2**15 else pa.int32()
+    return chunks.cast(pa.dictionary(codes, pa.string()))
 
 
 def _check_metadata_texts(array: "pa.Array | pa.ChunkedArray") -> None:
@@ -424,24 +428,23 @@ class EvidenceTable:
         """The table with the documented column types (Arrow tables are immutable)."""
         import pyarrow as pa
 
-        if not any(pa.types.is_dictionary(field.type) for field in self._table.schema):
+        schema = _schema()
+        if self._table.schema.equals(schema):
             return self._table
-        return pa.Table.from_arrays([self.column(name) for name in COLUMN_NAMES], schema=_schema())
+        return pa.Table.from_arrays([self.column(name) for name in COLUMN_NAMES], schema=schema)
 
     @property
     def encoded(self) -> "pa.Table":
-        """The table as stored: text columns read from Parquet stay dictionary-encoded
-        (`dictionary<int32, string>`, one dictionary per column), the same values as `arrow`.
-        For bulk readers (the digest, conformance's codes) that work per distinct value."""
+        """The table as stored, the same values as `arrow`: text columns read from Parquet stay
+        dictionary-encoded (narrowest integer codes, one dictionary per column), and an optional
+        column without a value is Arrow's null type. For bulk readers (the digest, conformance's
+        codes) that work per distinct value."""
         return self._table
 
     def column(self, name: str) -> "pa.ChunkedArray":
-        import pyarrow as pa
-
         column = self._table.column(name)
-        if pa.types.is_dictionary(column.type):
-            return pa.chunked_array([chunk.dictionary_decode() for chunk in column.chunks], type=pa.string())
-        return column
+        documented = _schema().field(name).type
+        return column if column.type == documented else column.cast(documented)
 
     def __len__(self) -> int:
         return self._table.num_rows
