@@ -156,9 +156,15 @@ def _check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput]) -
                           + [-1], dtype=np.int32)[ev.place]
     planned_ix = keys.positions(named_cell, ev.episode_index)
     in_plan = planned_ix >= 0
-    take = np.where(in_plan, planned_ix, 0)
-    planned_seed, planned_na = keys.seed[take], keys.seed_missing[take] | ~in_plan
-    seed_bad = in_plan & ~ev.seed_missing & ~planned_na & (ev.seed != planned_seed)
+    # In place where it can be: at ten million rows every temporary array is 10-80 MB.
+    take = np.maximum(planned_ix, 0)
+    planned_na = keys.seed_missing[take]
+    planned_na |= ~in_plan
+    seed_bad = keys.seed[take] != ev.seed
+    del take
+    seed_bad &= in_plan
+    seed_bad &= ~ev.seed_missing
+    seed_bad &= ~planned_na
 
     probe_of_place, probes = pd.factorize(place_fields[0], use_na_sentinel=False)
     # Each row's (probe, metadata object) pair, as one position into per-pair tables.
@@ -169,21 +175,20 @@ def _check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput]) -
     pins_checked = pinned_metadata(pins, list(probes), ev.metadatas)
     meta_bad = pins_checked.any_differs.ravel()[pair] & in_plan & ~seed_bad
     conformant = in_plan & ~seed_bad & ~meta_bad
+    size = len(keys)
+    conformant_ix = planned_ix[conformant]
+    attempts = np.bincount(conformant_ix, minlength=size).astype(np.int32)
     # Rows are already in evidence order; the first conformant row of a planned episode is matched.
-    attempt = attempt_numbers(planned_ix, conformant)
+    attempt = attempt_numbers(planned_ix, conformant, attempts)
     matched = conformant & (attempt == 0)
     category = np.full(len(ev), CATEGORIES.index("duplicate"), dtype=np.int8)
     category[matched] = CATEGORIES.index("matched")
     category[meta_bad] = CATEGORIES.index("metadata_mismatch")
     category[seed_bad] = CATEGORIES.index("seed_mismatch")
     category[~in_plan] = CATEGORIES.index("out_of_protocol")
-    status_is = {name: np.array([s == name for s in ev.statuses] + [False])[ev.status]
-                 for name in ("completed", "infra_failure", "pending")}
-    row_success = status_is["completed"] & (ev.success == 1)
+    row_success = np.array([s == "completed" for s in ev.statuses] + [False])[ev.status]
+    row_success &= ev.success == 1
 
-    size = len(keys)
-    conformant_ix = planned_ix[conformant]
-    attempts = np.bincount(conformant_ix, minlength=size).astype(np.int32)
     attempt_successes = np.bincount(conformant_ix, minlength=size,
                                     weights=row_success[conformant]).astype(np.int32)
     first = np.full(size, -1, dtype=np.int32)
@@ -239,14 +244,15 @@ def pinned_metadata(pins: dict[str, dict[str, str]], probes: list[Any],
     return PinnedChecks(values, differs, any_differs, any_absent)
 
 
-def attempt_numbers(planned_ix: np.ndarray, conformant: np.ndarray) -> np.ndarray:
-    """Per row, how many conformant rows of the same planned episode came before it (0 elsewhere)."""
+def attempt_numbers(planned_ix: np.ndarray, conformant: np.ndarray, attempts: np.ndarray) -> np.ndarray:
+    """Per row, how many conformant rows of the same planned episode came before it (0 elsewhere);
+    `attempts`: conformant rows per planned episode."""
     attempt = np.zeros(len(planned_ix), dtype=np.int32)
-    where = np.flatnonzero(conformant)
-    if not len(where):
+    rerun = attempts > 1
+    if not rerun.any():
         return attempt
     # Only re-run episodes need ordering; every other conformant row is attempt 0.
-    where = where[np.bincount(planned_ix[where])[planned_ix[where]] > 1]
+    where = np.flatnonzero(conformant & rerun[np.maximum(planned_ix, 0)])
     order = np.argsort(planned_ix[where], kind="stable")  # stable: evidence order within an episode
     episodes = planned_ix[where][order]
     starts = np.flatnonzero(np.r_[True, episodes[1:] != episodes[:-1]]) if len(episodes) else episodes
