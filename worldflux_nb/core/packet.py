@@ -63,7 +63,8 @@ def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], result
                   sources: SourceEvidence) -> EvalPacket:
     sums = cell_sums(plan, result)
     cells = cell_results(plan, result, method, sums)
-    cell_frame = pd.DataFrame([c.model_dump() for c in cells])
+    cell_rows = [c.model_dump(mode="json") for c in cells]  # once: the frame and the results digest read it
+    cell_frame = pd.DataFrame(cell_rows)
     missing_cells = [c.cell_id for c in cells if c.matched == 0]
     underpowered_cells = [c.cell_id for c in cells if c.underpowered]
     if strict_missing_evidence:
@@ -84,7 +85,7 @@ def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], result
 
     results = {
         "conformance": result.conformance.model_dump(mode="json"),
-        "cells": [c.model_dump(mode="json") for c in cells],
+        "cells": cell_rows,
         "denominator_policies": [p.model_dump(mode="json") for p in policies],
         "probe_aggregates": [a.model_dump(mode="json") for a in probe_aggs],
         "axis_aggregates": [a.model_dump(mode="json") for a in axis_aggs],
@@ -300,9 +301,16 @@ def probe_summaries(plan: ProtocolPlan, result: ConformanceResult,
     sums = cell_sums(plan, result) if sums is None else sums
     per_probe = sums.groupby("probe_id", sort=False)[["planned", "matched"]].sum()
     a = result.arrays
-    probe_of_row = a.place_fields[0][a.ev.place] if len(a.ev) else np.zeros(0, dtype=object)
-    unverified = pd.DataFrame({"seed_unverified": a.seed_unverified, "metadata_unverified": a.metadata_unverified}
-                              ).groupby(probe_of_row, sort=False).sum()
+
+    def rows_per_probe(mask: np.ndarray) -> Counter[str]:
+        per_place = np.bincount(a.ev.place[mask], minlength=len(a.place_fields[0]))
+        counts: Counter[str] = Counter()
+        for probe, n in zip(a.place_fields[0].tolist(), per_place.tolist()):
+            counts[probe] += n
+        return counts
+
+    unverified = {"seed_unverified": rows_per_probe(a.seed_unverified),
+                  "metadata_unverified": rows_per_probe(a.metadata_unverified)}
     out = []
     for probe in plan.selected_probes:
         pid = probe.probe_id

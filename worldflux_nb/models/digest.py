@@ -33,23 +33,45 @@ def _plain(value: Any) -> Any:
     if kind is str or kind is int or kind is bool or value is None:
         return value
     if kind is float:
-        if not math.isfinite(value):
-            raise ValueError(f"Out of range float values are not JSON compliant: {value!r}")
-        if value and -_SMALLEST_SHARED < value < _SMALLEST_SHARED:
-            return orjson.Fragment(float.__repr__(value).encode("ascii"))
-        return value
+        return _plain_float(value)
     if kind is dict or kind is list or kind is tuple:
-        if kind is dict and any(type(key) is not str for key in value):
-            raise _NotPlain  # json.dumps turns such keys into text itself
-        changed: Any = None
-        for key, item in (value.items() if kind is dict else enumerate(value)):
-            new = _plain(item)
-            if new is not item:
-                if changed is None:
-                    changed = dict(value) if kind is dict else list(value)
-                changed[key] = new
-        return value if changed is None else changed
+        return _plain_container(value, kind)
     raise _NotPlain
+
+
+def _plain_float(value: float) -> Any:
+    if not math.isfinite(value):
+        raise ValueError(f"Out of range float values are not JSON compliant: {value!r}")
+    if value and -_SMALLEST_SHARED < value < _SMALLEST_SHARED:
+        return orjson.Fragment(float.__repr__(value).encode("ascii"))
+    return value
+
+
+def _plain_container(value: Any, kind: type) -> Any:
+    """_plain of a dict, list or tuple: scalars checked in this loop, one call per nested container
+    (a packet of 100k cells holds millions of values: a call per value cost seconds)."""
+    if kind is dict:
+        for key in value:
+            if type(key) is not str:
+                raise _NotPlain  # json.dumps turns such keys into text itself
+    changed: Any = None
+    for key, item in (value.items() if kind is dict else enumerate(value)):
+        t = type(item)
+        if t is str or t is int or t is bool or item is None:
+            continue
+        if t is float:
+            if item - item == 0 and not (item and -_SMALLEST_SHARED < item < _SMALLEST_SHARED):
+                continue  # finite (inf - inf is NaN) and spelt alike
+            new = _plain_float(item)
+        elif t is dict or t is list or t is tuple:
+            new = _plain_container(item, t)
+        else:
+            raise _NotPlain
+        if new is not item:
+            if changed is None:
+                changed = dict(value) if kind is dict else list(value)
+            changed[key] = new
+    return value if changed is None else changed
 
 
 def _all_plain(value: Any) -> bool:
