@@ -119,3 +119,27 @@ def test_flag_rows_name_the_cell_the_merge_names():
         assert flags == [_flag("out_of_protocol", row, "a row") for _, row in merged.iterrows()]
         seen += cells
     assert None in seen and any(seen), "rows both in and outside the plan's cells, or this proves little"
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_tail_strata_sort_plans_listing_episodes_out_of_order(seed):
+    """A plan may list a cell's episodes in any order (an explicit list); the run order is still by
+    episode index, so the strata must match the per-cell loop there too (not only for ranges)."""
+    from worldflux_nb.models.plan import EpisodeRange
+
+    rng = random.Random(seed)
+    plan = make_plan(6)
+    cells = []
+    for cell in plan.cells:
+        episodes = cell.episodes
+        indexes = list(range(episodes.start, episodes.start + episodes.count)) \
+            if isinstance(episodes, EpisodeRange) else list(episodes)
+        rng.shuffle(indexes)
+        cells.append(cell.model_copy(update={"episodes": indexes}))
+    plan = plan.model_copy(update={"cells": cells})
+    rows = defective_rows(plan, rng)
+    result = check_conformance(plan, [audit(plan, probe, probe_rows) for probe, probe_rows in rows.items()])
+    assert (np.diff(result.arrays.keys.episode_index) < 0).any()  # the lexsort branch is taken
+    outcomes = episode_outcomes(result.arrays)
+    ours = tail_strata(result, outcomes)
+    assert [x.tolist() for x in ours] == [list(x) for x in reference_strata(result, outcomes)]
