@@ -58,16 +58,17 @@ def status_mask(a: ConformanceArrays, *names: str) -> np.ndarray:
 
 
 def episode_outcomes(a: ConformanceArrays) -> EpisodeOutcomes:
-    """Attempt counts per planned episode by bincount over the conformant rows (order-free)."""
+    """Attempt counts per planned episode by bincount over the conformant rows (order-free); all
+    attempts and successful ones are conformance's own counts."""
     size = len(a.keys)
     where = a.conformant
     at = a.planned_ix[where]
+    codes = a.ev.status[where]
 
-    def count(mask: np.ndarray | None = None) -> np.ndarray:
-        chosen = at if mask is None else at[mask[where]]
-        return np.bincount(chosen, minlength=size).astype(np.int32)  # int32: 40 MB per 10M episodes
+    def count(*names: str) -> np.ndarray:
+        wanted = np.array([s in names for s in a.ev.statuses] + [False], dtype=bool)
+        return np.bincount(at[wanted[codes]], minlength=size).astype(np.int32)  # int32: 40 MB per 10M episodes
 
     return EpisodeOutcomes(
-        attempts=count(), successes=count(a.row_success),
-        completed=count(status_mask(a, "completed", "timeout")),
-        infra=count(status_mask(a, "infra_failure")), pending=count(status_mask(a, "pending")))
+        attempts=a.attempts, successes=a.attempt_successes, completed=count("completed", "timeout"),
+        infra=count("infra_failure"), pending=count("pending"))
