@@ -84,3 +84,22 @@ def test_dictionary_encoded_text_digests_as_the_reference_stream(shape, batch, m
                zip(COLUMNS, table.encoded.schema.types) if kind == "string")
     assert table.arrow.equals(plain) and table == EvidenceTable.build(rows)
     assert table.content_digest() == expected
+
+
+@pytest.mark.parametrize("distinct", [126, 127, 128, 255, 256])
+def test_dictionary_codes_hold_the_null_code_at_any_dictionary_size(distinct):
+    """Nulls among narrow codes: a dictionary of 127 values fills int8 (0..126), the null's code is
+    one past it; the digest and conformance's codes must not wrap around."""
+    from worldflux_nb.core.evidence_columns import evidence_columns
+
+    rows = [{"probe_id": "p", "task_id": "t", "axis": "a", "level": 1, "episode_index": i, "seed": None,
+             "success": True, "status": "completed", "metadata": None if i % 2 else {"k": i // 2}}
+            for i in range(2 * distinct)]
+    plain = EvidenceTable.build(rows)
+    encoded = EvidenceTable.build({name: plain.arrow.column(name).dictionary_encode()
+                                   if plain.arrow.schema.field(name).type == pa.string() else plain.arrow.column(name)
+                                   for name in plain.arrow.column_names})
+    assert pa.types.is_dictionary(encoded.encoded.schema.field("metadata").type)
+    assert encoded.content_digest() == hashlib.sha256(reference_stream(rows)).hexdigest()
+    ours, theirs = evidence_columns(encoded), evidence_columns(plain)
+    assert [ours.metadatas[c] for c in ours.metadata] == [theirs.metadatas[c] for c in theirs.metadata]

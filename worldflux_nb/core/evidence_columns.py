@@ -125,7 +125,7 @@ def _encoded(column: pa.ChunkedArray, *, null_code: bool = False) -> tuple[np.nd
     distinct = encoded.dictionary.to_pylist()
     indices = encoded.indices
     if null_code and indices.null_count:
-        indices = indices.fill_null(len(distinct))
+        indices = indices.cast(pa.int32()).fill_null(len(distinct))  # the null code may not fit int8
     return indices.to_numpy(zero_copy_only=False).astype(CODE, copy=False), distinct
 
 

@@ -88,7 +88,7 @@ def _dictionary_bytes(array: Any, size: int, nulls: int) -> Any:
     import pyarrow.compute as pc
 
     values = array.dictionary
-    codes = array.indices.fill_null(len(values)) if nulls else array.indices
+    codes = array.indices.cast(pa.int32()).fill_null(len(values)) if nulls else array.indices
     pieces = pa.concat_arrays([_pieces(values.cast(pa.large_string()), len(values)),
                                pa.array([_NULL_STRING], type=pa.large_binary())])
     widths = np.diff(np.frombuffer(pieces.buffers()[1], dtype=np.int64)[: len(pieces) + 1])

@@ -313,7 +313,7 @@ def _dictionary_column(name: str, column: Any) -> "pa.ChunkedArray | None":
     if chunks.null_count == len(chunks):
         return pa.chunked_array([pa.nulls(len(chunks))])  # no value at all: nothing to store
     # The narrowest codes that hold the dictionary: a ten-million-row column of a few values takes 10 MB.
-    codes = pa.int8() if len(values) <= 2**7 else pa.int16() if len(values) <= 2**15 else pa.int32()
+    codes = pa.int8() if len(values) < 2**7 else pa.int16() if len(values) < 2**15 else pa.int32()
     return chunks.cast(pa.dictionary(codes, pa.string()))
 
 
