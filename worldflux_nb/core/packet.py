@@ -83,7 +83,7 @@ def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], result
     detection = detect(plan, result, audit_inputs, sources)
     by_design = findings.planned_in_underpowered(plan, cells, method)
 
-    results = {
+    result_digest = digest_of({
         "conformance": result.conformance.model_dump(mode="json"),
         "cells": cell_rows,
         "denominator_policies": [p.model_dump(mode="json") for p in policies],
@@ -93,7 +93,8 @@ def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], result
         "cherry_pick_signals": signals.model_dump(mode="json"),
         "contract_checks": [c.model_dump(mode="json") for c in checks],
         "findings": [f.model_dump(mode="json") for f in detection.findings],
-    }
+    })
+    del cell_rows  # 100k cells' dicts at ten million rows: not held while the packet is built
     created_at = utc_timestamp()
     packet = EvalPacket(
         plan_id=plan.plan_id,
@@ -133,7 +134,7 @@ def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], result
         redactions=[Redaction(location=f"{ai.probe_id}: {r.location}", kind=r.kind)
                     for ai in audit_inputs for r in ai.redactions],
         consent_markers={c.probe_id: c.customer_consent_marker for c in plan.custom_contracts},
-        provenance=provenance(plan, audit_inputs, digest_of(results), method, created_at),
+        provenance=provenance(plan, audit_inputs, result_digest, method, created_at),
         created_at=created_at,
     )
     return packet.sealed()
