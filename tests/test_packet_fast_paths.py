@@ -143,3 +143,20 @@ def test_tail_strata_sort_plans_listing_episodes_out_of_order(seed):
     outcomes = episode_outcomes(result.arrays)
     ours = tail_strata(result, outcomes)
     assert [x.tolist() for x in ours] == [list(x) for x in reference_strata(result, outcomes)]
+
+
+def test_task_mapped_flags_are_the_rows_filed_under_a_mapped_task():
+    """The task-mapped flag marks exactly the rows of an input whose plan task an importer mapped
+    another harness name onto (per place in the code, checked here row by row)."""
+    from worldflux_nb.core.packet import _flag_rows
+
+    plan, inputs = evidence_inputs(1)
+    first = inputs[0]
+    task = first.episodes.to_pylist()[0]["task_id"]
+    inputs[0] = first.model_copy(update={"source": first.source.model_copy(
+        update={"task_mapping": {"harness name": task, task: task}})})
+    result = check_conformance(plan, inputs)
+    rows = result.rows
+    expected = np.flatnonzero(((rows["input"] == 0) & (rows["task_id"] == task)).to_numpy())
+    assert len(expected) and len(expected) < len(rows)
+    assert _flag_rows(plan, result, inputs)["task_mapped"].tolist() == expected.tolist()

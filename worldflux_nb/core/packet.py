@@ -417,15 +417,14 @@ def _flag_rows(plan: ProtocolPlan, result: ConformanceResult,
     selections["pending"] = a.conformant & status_mask(a, "pending")
     selections["unverified"] = a.seed_unverified | a.metadata_unverified
     row_input = np.repeat(np.asarray(a.accepted, dtype=np.int64), a.sizes)
-    task_of_row = a.place_fields[1][a.ev.place] if len(a.ev) else np.zeros(0, dtype=object)
     mapped = np.zeros(len(a.ev), dtype=bool)
     inferred = np.zeros(len(a.ev), dtype=bool)
     for i in a.accepted:
         source = audit_inputs[i].source
         targets = {task for name, task in source.task_mapping.items() if name != task}
         mine = row_input == i
-        if targets:
-            mapped |= mine & np.isin(task_of_row, list(targets))
+        if targets:  # per place, then per row (no object array of a million task ids)
+            mapped |= mine & np.append(np.isin(a.place_fields[1], list(targets)), False)[a.ev.place]
         if source.identity == "inferred_from_order":
             inferred |= mine & (a.planned_ix >= 0)
     selections["task_mapped"] = mapped
