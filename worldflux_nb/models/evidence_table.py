@@ -310,7 +310,7 @@ def _dictionary_column(name: str, column: Any) -> "pa.ChunkedArray | None":
         return None
     if values.null_count:
         return None
-    if chunks.null_count == len(chunks):
+    if len(chunks) and chunks.null_count == len(chunks):  # (only a nullable column gets here with nulls)
         return pa.chunked_array([pa.nulls(len(chunks))])  # no value at all: nothing to store
     # The narrowest codes that hold the dictionary: a ten-million-row column of a few values takes 10 MB.
     codes = pa.int8() if len(values) < 2**7 else pa.int16() if len(values) < 2**15 else pa.int32()
