@@ -14,6 +14,7 @@ stats/multitest.py), which costs over half a second per call in a packet-sized p
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -133,6 +134,11 @@ def association_permutation(counts: np.ndarray, sizes: np.ndarray, weights: np.n
         if stop_above is not None and (1 + hits) / (1 + draws) > stop_above:
             break  # more draws can only add hits
         step = min(chunk, 2 * step)
+        if stop_above is not None and hits:
+            # At the rate seen so far, about this many more draws bring the hits to the stopping point
+            # (doubling alone overshoots it up to twice); only how many draws are made depends on this.
+            short = stop_above * (1 + draws) - 1 - hits
+            step = min(step, max(FIRST_CHUNK, math.ceil(max(short, 1.0) * done / hits)))
     return TestResult("permutation (multivariate hypergeometric)", observed, (1 + hits) / (1 + draws))
 
 
