@@ -87,3 +87,22 @@ def test_the_explorers_embedded_state_is_redacted_value_by_value(tmp_path):
     html = notebook_html(path)
     assert not [kind for kind in planted if SHAPES[kind][1] in html]
     assert html.count(BOOTSTRAP) == 1
+
+
+def test_our_script_outside_a_record_is_left_out(tmp_path):
+    import nbformat
+
+    from secret_shapes import SHAPES
+
+    path = executed_like_notebook(tmp_path / "executed.ipynb")
+    nb = nbformat.read(path, as_version=4)
+    record = nb.cells[3].outputs[0]["data"]
+    static, state = record_parts(record["text/html"])
+    state["data"]["source"] = SHAPES["azure_sas"][0]
+    from worldflux_nb.render.explorer_record import record_html
+
+    # One attribute more on the record's element: no longer a record this module reads value by value.
+    record["text/html"] = record_html(static, state).replace('-record">', '-record" title="x">', 1)
+    path.write_text(nbformat.writes(nb), encoding="utf-8")
+    html = notebook_html(path)
+    assert BOOTSTRAP not in html and "hostExplorers" not in html

@@ -20,6 +20,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from worldflux_nb.render.explorer_record import BOOTSTRAP as EXPLORER_SCRIPT
 from worldflux_nb.render.explorer_record import BOOTSTRAP_HASH as EXPLORER_SCRIPT_HASH
 from worldflux_nb.render.explorer_record import record_html, record_parts
 
@@ -86,8 +87,8 @@ def _redacted_html(html: str) -> str:
     from worldflux_nb.models.redaction import redact_value
 
     parts = record_parts(html)
-    if parts is None:
-        return _redacted(html, secrets_only=True)
+    if parts is None:  # our script outside a record would show JSON that was never redacted value by value
+        return _redacted(html.replace(EXPLORER_SCRIPT, ""), secrets_only=True)
     static, state = parts
     return record_html(_redacted(static, secrets_only=True), redact_value(state, "explorer")[0])
 
