@@ -110,6 +110,19 @@ def template_run(factory) -> Path:
     return _cached("template-run", factory, build)
 
 
+def compare_template_run(factory) -> Path:
+    """`worldflux-nb notebook run compare_policies --output-dir DIR` on the defaults; returns DIR."""
+    def build(folder: Path) -> Path:
+        out = folder / "run"
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            code = main(["notebook", "run", "compare_policies", "--output-dir", str(out)])
+        assert code == 0, err.getvalue()
+        return out
+
+    return _cached("compare-template-run", factory, build)
+
+
 def cli_flow(factory) -> Path:
     return _cached("cli-flow", factory, command_line_flow)
 

@@ -1,5 +1,5 @@
-"""`notebook run|export|share|html`: execute a template, export its packet and brief, share it privately,
-write it as an offline HTML report."""
+"""`notebook run|export|share|html`: execute a template, export its packet and brief (or comparison),
+share it privately, write it as an offline HTML report."""
 
 from __future__ import annotations
 
@@ -150,7 +150,8 @@ def register(groups: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
     run.add_argument("--timeout", type=positive_int, default=None, help="seconds a single cell may run")
     run.set_defaults(handler=_run)
 
-    export = commands.add_parser("export", help="write packet and brief Markdown/JSON from an executed notebook")
+    export = commands.add_parser("export", help="write the packet and brief, and the comparison, "
+                                   "as Markdown/JSON from an executed notebook")
     export.add_argument("notebook", metavar="EXECUTED.ipynb")
     export.add_argument("--output-dir", required=True)
     export.set_defaults(handler=_export)

@@ -1,4 +1,5 @@
-"""Read the packet and brief back out of an executed notebook and write them as the CLI would."""
+"""Read the packet and brief, and the comparison, back out of an executed notebook and write them as the
+CLI would (`eval-portfolio packet`/`reviewer-brief`, `eval-portfolio compare --brief`)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ from worldflux_nb.models.digest import sha256_bytes
 from worldflux_nb.errors import InputError
 from worldflux_nb.io.artifacts import artifact_from_json, artifact_json
 from worldflux_nb.io.files import json_text
-from worldflux_nb.models import PRIVACY, Artifact, EvalPacket, ReviewerBrief
+from worldflux_nb.models import PRIVACY, Artifact, Comparison, EvalPacket, ReviewerBrief
 
 A = TypeVar("A", bound=Artifact)
 
 MANIFEST_FILE = "artifact_manifest.json"
 MANIFEST_SCHEMA = "worldflux_nb.artifact_manifest.v1"
 EXPORTED_FILES = ("packet.md", "packet.json", "reviewer_brief.md", "reviewer_brief.json")
+COMPARISON_FILES = ("comparison.md", "comparison.json", "comparison_brief.md")
 
 
 def artifact_outputs(nb: NotebookNode, media_type: str) -> list[tuple[int, Any]]:
@@ -54,6 +56,11 @@ def artifacts_from_notebook(nb: NotebookNode, source: str) -> tuple[EvalPacket, 
     if packet is None:
         raise InputError(source, EvalPacket.media_type(),
                          "no eval packet output in this notebook; was it executed, and does it display the packet?")
+    return packet, brief_of(nb, packet, source)
+
+
+def brief_of(nb: NotebookNode, packet: EvalPacket, source: str) -> ReviewerBrief:
+    """The last displayed brief, which must be the displayed packet's."""
     brief = last_artifact(nb, ReviewerBrief, source)
     if brief is None:
         raise InputError(source, ReviewerBrief.media_type(),
@@ -61,7 +68,24 @@ def artifacts_from_notebook(nb: NotebookNode, source: str) -> tuple[EvalPacket, 
     if brief.packet_digest != packet.packet_digest:
         raise InputError(source, "reviewer_brief.packet_digest",
                          f"{brief.packet_digest} is not the displayed packet's digest {packet.packet_digest}")
-    return packet, brief
+    return brief
+
+
+def notebook_files(nb: NotebookNode, source: str) -> dict[str, str]:
+    """Every exportable artifact the notebook displayed (packet and brief, comparison), rendered as the
+    command line renders them; refuses a notebook that displayed none, or any of them altered."""
+    packet = last_artifact(nb, EvalPacket, source)
+    comparison = last_artifact(nb, Comparison, source)
+    if packet is None and comparison is None:
+        raise InputError(source, f"{EvalPacket.media_type()} or {Comparison.media_type()}",
+                         "no eval packet output and no comparison output in this notebook; was it executed, "
+                         "and does it display the packet (or the comparison)?")
+    files: dict[str, str] = {}
+    if packet is not None:
+        files.update(packet_files(packet, brief_of(nb, packet, source)))
+    if comparison is not None:
+        files.update(comparison_files(comparison))
+    return files
 
 
 def artifact_manifest(files: Mapping[str, str | bytes]) -> str:
@@ -92,6 +116,19 @@ def packet_files(packet: EvalPacket, brief: ReviewerBrief) -> dict[str, str]:
     }
 
 
+def comparison_files(comparison: Comparison) -> dict[str, str]:
+    """comparison.md/json and comparison_brief.md as `eval-portfolio compare --output comparison.md --brief`
+    writes them."""
+    from worldflux_nb.render.compare_docs import comparison_brief_document, comparison_document
+    from worldflux_nb.render.markdown import to_markdown
+
+    return {
+        "comparison.md": to_markdown(comparison_document(comparison)),
+        "comparison.json": artifact_json(comparison),
+        "comparison_brief.md": to_markdown(comparison_brief_document(comparison, "comparison.md")),
+    }
+
+
 def with_manifest(files: Mapping[str, str | bytes]) -> dict[str, str | bytes]:
     return {**files, MANIFEST_FILE: artifact_manifest(files)}
 
@@ -100,6 +137,6 @@ def export_notebook(path: str | os.PathLike[str], output_dir: str | os.PathLike[
     """The files `notebook export` writes, keyed by target path; nothing is written here."""
     from worldflux_nb.io.notebook_runner import read_notebook
 
-    packet, brief = artifacts_from_notebook(read_notebook(path), str(path))
+    files = notebook_files(read_notebook(path), str(path))
     folder = Path(output_dir)
-    return {folder / name: content for name, content in with_manifest(packet_files(packet, brief)).items()}
+    return {folder / name: content for name, content in with_manifest(files).items()}

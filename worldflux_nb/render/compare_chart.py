@@ -1,7 +1,12 @@
 """The forest chart of a comparison: each scope's difference (candidate - baseline) with its interval.
 
-Drawn like the packet charts (render.charts): Altair spec plus a static SVG from vl-convert, no CDN,
-the shared palette; the finding is carried by colour and by shape, never by colour alone.
+Drawn like the packet charts (render.charts): Altair spec plus a static PNG and SVG from vl-convert, no
+CDN, no Vega mimetype, the shared palette; the finding is carried by colour and by shape, never by colour
+alone. Like the packet's charts, it is its own output (templates/compare_policies.ipynb displays it below
+the comparison), deliberately not part of the comparison's display: a front end shows one representation
+of an output and prefers `text/html` to an image, so a PNG in the artifact's bundle would not be seen; and
+the artifact's HTML and Markdown come from the one Document that `comparison.md` is written from, which
+stays text (and quick to display: no vl-convert run each time the comparison is shown).
 """
 
 from __future__ import annotations
