@@ -20,9 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 NEVER = ("detect_secrets", "requests", "scipy.stats", "statsmodels", "altair", "ipywidgets", "nbformat",
          "worldflux_nb.models.comparison", "worldflux_nb.core.compare", "worldflux_nb.cli.notebook",
          "worldflux_nb.cli.profile")
-# Not needed to import evidence (the packet needs them).
-NOT_FOR_IMPORT = ("scipy", "worldflux_nb.core.packet", "worldflux_nb.core.conformance", "worldflux_nb.render.markdown",
-                  "worldflux_nb.cli.portfolio")
+# Not needed to import evidence (the packet needs them). pandas: the importer builds its literal Arrow
+# arrays from buffers (models/arrow_build.py), since pyarrow's conversion of Python values imports it.
+NOT_FOR_IMPORT = ("scipy", "pandas", "worldflux_nb.core.packet", "worldflux_nb.core.conformance",
+                  "worldflux_nb.render.markdown", "worldflux_nb.cli.portfolio")
 # Not needed to build a packet from audit inputs.
 NOT_FOR_PACKET = ("worldflux_nb.cli.audit", "worldflux_nb.core.importers", "duckdb")
 

@@ -13,6 +13,9 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterator, Sequence
 
+# Literals and numpy views built from buffers: pyarrow's conversions import pandas (models/arrow_build.py).
+from worldflux_nb.models.arrow_build import numpy_values, scalar as arrow_scalar
+
 BATCH_ROWS = 1 << 18  # rows per piece of the stream: bounds its memory (WORKERS + 1 pieces in flight)
 WORKERS = 2
 _NULL_STRING = (-1).to_bytes(4, "little", signed=True)
@@ -63,15 +66,15 @@ def canonical_bytes(column: Any, kind: str) -> Any:
         if nulls == size:
             return bytes(9 * size)
         out = np.zeros(size, dtype=[("present", "u1"), ("value", "<i8")])
-        out["present"] = 1 if not nulls else array.is_valid().to_numpy(zero_copy_only=False)
-        out["value"] = array.fill_null(0).to_numpy(zero_copy_only=False)
+        out["present"] = 1 if not nulls else numpy_values(array.is_valid())
+        out["value"] = numpy_values(array.fill_null(arrow_scalar(0, array.type)) if nulls else array)
         return out
     if kind == "bool":
         if nulls == size:
             return bytes(size)
-        values = array.fill_null(False).to_numpy(zero_copy_only=False).astype(np.uint8) + 1
+        values = numpy_values(array.fill_null(arrow_scalar(False, pa.bool_())) if nulls else array).astype(np.uint8) + 1
         if nulls:
-            values[~array.is_valid().to_numpy(zero_copy_only=False)] = 0
+            values[~numpy_values(array.is_valid())] = 0
         return values
     if nulls == size:
         return _NULL_STRING * size
@@ -116,7 +119,7 @@ def _pieces(values: Any, size: int, valid: Any = None) -> Any:
         header[~valid] = -1
     headers = pa.Array.from_buffers(pa.large_binary(), size, [
         None, pa.py_buffer(np.arange(0, 4 * size + 1, 4, dtype=np.int64)), pa.py_buffer(header)])
-    return pc.binary_join_element_wise(headers, values.cast(pa.large_binary()), pa.scalar(b"", pa.large_binary()))
+    return pc.binary_join_element_wise(headers, values.cast(pa.large_binary()), arrow_scalar(b"", pa.large_binary()))
 
 
 def _string_bytes(array: Any, size: int, nulls: int) -> Any:
@@ -124,7 +127,7 @@ def _string_bytes(array: Any, size: int, nulls: int) -> Any:
     import numpy as np
     import pyarrow as pa
 
-    filled = (array.fill_null("") if nulls else array).cast(pa.large_string())
+    filled = (array.fill_null(arrow_scalar("", array.type)) if nulls else array).cast(pa.large_string())
     offsets = np.frombuffer(filled.buffers()[1], dtype=np.int64)[filled.offset: filled.offset + size + 1]
     lengths = np.diff(offsets)
     data = filled.buffers()[2]
@@ -140,6 +143,6 @@ def _string_bytes(array: Any, size: int, nulls: int) -> Any:
         return grid
     # Each value's 4-byte header joined to its bytes by Arrow's kernel: the joined values' data buffer
     # is the stream (a numpy scatter over every byte costs 4x as much).
-    joined = _pieces(filled, size, array.is_valid().to_numpy(zero_copy_only=False) if nulls else None)
+    joined = _pieces(filled, size, numpy_values(array.is_valid()) if nulls else None)
     bounds = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset: joined.offset + size + 1]
     return joined.buffers()[2].slice(int(bounds[0]), int(bounds[-1] - bounds[0]))

@@ -15,6 +15,7 @@ from itertools import repeat
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
+from worldflux_nb.models.arrow_build import array as arrow_array, scalar as arrow_scalar
 from worldflux_nb.models.digest import canonical_json
 
 if TYPE_CHECKING:
@@ -237,7 +238,7 @@ def _check_arrow(name: str, array: "pa.Array") -> None:
     if not nullable and array.null_count:
         raise EvidenceError(_first(array.is_null().to_numpy(zero_copy_only=False)), name, "must not be null")
     if name == "episode_index" and len(array) and pc.min(array).as_py() < 0:
-        bad = _first(pc.less(array, 0).to_numpy(zero_copy_only=False))
+        bad = _first(pc.less(array, arrow_scalar(0, array.type)).to_numpy(zero_copy_only=False))
         raise EvidenceError(bad, name, f"must be a non-negative integer, not {array[bad].as_py()}")
     if name == "status":
         known = pc.is_in(array, value_set=_string_array(EPISODE_STATUSES))
@@ -248,7 +249,8 @@ def _check_arrow(name: str, array: "pa.Array") -> None:
     limits = LEVEL_CHARS if name == "level" else TEXT_CHARS.get(name)
     if limits and len(array) - array.null_count:
         lengths = pc.utf8_length(array)
-        outside = pc.or_(pc.less(lengths, limits[0]), pc.greater(lengths, limits[1]))
+        outside = pc.or_(pc.less(lengths, arrow_scalar(limits[0], lengths.type)),
+                         pc.greater(lengths, arrow_scalar(limits[1], lengths.type)))
         if pc.any(outside).as_py():
             bad = _first(outside.fill_null(False).to_numpy(zero_copy_only=False))
             raise EvidenceError(bad, name, f"must be {limits[0]} to {limits[1]} characters long, "
@@ -257,7 +259,7 @@ def _check_arrow(name: str, array: "pa.Array") -> None:
 
 def _string_array(values: Sequence[str]) -> "pa.Array":
     import pyarrow as pa
-    return pa.array(list(values), type=pa.string())
+    return arrow_array(list(values), pa.string())
 
 
 def _arrow_column(name: str, column: Any) -> "pa.Array":

@@ -31,6 +31,7 @@ from worldflux_nb.core.importers.common import (
 )
 from worldflux_nb.core.json_reading import fast_loads, strict_loads
 from worldflux_nb.errors import InputError
+from worldflux_nb.models.arrow_build import scalar as arrow_scalar
 from worldflux_nb.models.common import Level
 from worldflux_nb.models.evidence import AuditInput, EvidenceRow
 from worldflux_nb.models.evidence_table import OPTIONAL_FIELDS
@@ -162,7 +163,7 @@ def csv_columns(text: str, src: str) -> tuple[dict[str, Any], Any, Any] | None:
                    for name in ("probe_id", "task_id", "axis", "status", *OPTIONAL_FIELDS)}
         columns["level"] = decoded("level", parse_level)
         columns["success"] = decoded("success", lambda v: _bool_cell(v, src, "success"))
-        metadata = Coded.of(cells.get("metadata", pa.array([""] * size, pa.string())),
+        metadata = Coded.of(cells.get("metadata", pa.nulls(size, pa.string())),
                             lambda v: _metadata_cell(v.strip(), src, "metadata"))
         spread = {name[len("metadata."):]: decoded(name, _scalar_cell)
                   for name in header if name.startswith("metadata.")}
@@ -246,7 +247,7 @@ def _integers(values: Any, size: int) -> Any:
 
     if values is None:
         return pa.nulls(size, pa.int64())
-    array = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+    array = pc.if_else(pc.equal(values, arrow_scalar("", pa.string())), pa.nulls(1, pa.string())[0], values)
     # Plain decimal digits only (Arrow's cast would also read "0x10" as 16; `_int_cell` refuses it).
     if not pc.all(pc.match_substring_regex(array, r"^-?[0-9]{1,40}$")).as_py() in (True, None):
         return None

@@ -17,6 +17,7 @@ from worldflux_nb.core.importers.common import (
     ImportOptions, Redactor, assemble, probe_tasks, require_dict, require_text, resolve_cell, resolve_task,
 )
 from worldflux_nb.errors import InputError
+from worldflux_nb.models.arrow_build import array as arrow_array, scalar as arrow_scalar
 from worldflux_nb.models.digest import canonical_json
 from worldflux_nb.models.evidence import AuditInput
 from worldflux_nb.models.evidence_table import OPTIONAL_FIELDS
@@ -51,8 +52,8 @@ class Coded:
         if gone:  # a value that decodes to None (an empty CSV cell) is no value: its code is null
             import pyarrow.compute as pc
 
-            codes = pc.if_else(pc.is_in(codes, value_set=pa.array(gone, codes.type)),
-                               pa.scalar(None, codes.type), codes)
+            codes = pc.if_else(pc.is_in(codes, value_set=arrow_array(gone, codes.type)), pa.nulls(1, codes.type)[0],
+                               codes)
         return cls(values, codes)
 
     @classmethod
@@ -83,8 +84,8 @@ class Coded:
         if len(converted) == 1 and not self.codes.null_count:
             # One value on every row (a run's metadata object, its status): repeated, not gathered
             # row by row, a tenth of the cost for long texts.
-            return pa.repeat(pa.scalar(converted[0], type=arrow_type), len(self.codes))
-        return pa.array(converted, type=arrow_type).take(self.codes)
+            return pa.repeat(arrow_scalar(converted[0], arrow_type), len(self.codes))
+        return arrow_array(converted, arrow_type).take(self.codes)
 
 
 def _key(value: Any) -> Any:
@@ -179,14 +180,16 @@ class ColumnImport:
         if not all(v is None or type(v) is str for v in status_column.values):
             raise Unvouched
         status = status_column.take(status_column.values, pa.string())
-        status = pc.if_else(pc.and_(pc.is_null(status), pc.is_valid(success)), "completed", status)
+        completed, timeout, false = arrow_scalar("completed", pa.string()), arrow_scalar("timeout", pa.string()), \
+            arrow_scalar(False, pa.bool_())
+        status = pc.if_else(pc.and_(pc.is_null(status), pc.is_valid(success)), completed, status)
 
         def where(condition: Any) -> Any:  # a comparison with a null reads as false
-            return pc.fill_null(condition, False)
+            return pc.fill_null(condition, false)
 
-        valid = pc.or_(pc.or_(pc.and_(where(pc.equal(status, "completed")), pc.is_valid(success)),
-                              pc.and_(where(pc.equal(status, "timeout")), where(pc.equal(success, False)))),
-                       pc.and_(where(pc.is_in(status, value_set=pa.array(["infra_failure", "pending"]))),
+        valid = pc.or_(pc.or_(pc.and_(where(pc.equal(status, completed)), pc.is_valid(success)),
+                              pc.and_(where(pc.equal(status, timeout)), where(pc.equal(success, false)))),
+                       pc.and_(where(pc.is_in(status, value_set=arrow_array(["infra_failure", "pending"], pa.string()))),
                                pc.is_null(success)))
         if not pc.all(valid).as_py():
             raise Unvouched
@@ -208,18 +211,18 @@ class ColumnImport:
             cells = {code: _check(lambda c: resolve_cell(plan=plan, probe_id=probe_id, task_id=plan_tasks[c],
                                                           options=options, source=src, notes=notes), code)
                      for code in needing}
-            default = pa.array([code if code in cells else None for code in range(len(tasks.values))], pa.int32())
+            default = arrow_array([code if code in cells else None for code in range(len(tasks.values))], pa.int32())
             defaults = default.take(tasks.codes)
-            axis_codes = pc.coalesce(axis_codes, pc.add(defaults, len(axis_values)).cast(pa.int32()))
-            level_codes = pc.coalesce(level_codes, pc.add(defaults, len(level_values)).cast(pa.int32()))
+            axis_codes = pc.coalesce(axis_codes, pc.add(defaults, arrow_scalar(len(axis_values), pa.int32())))
+            level_codes = pc.coalesce(level_codes, pc.add(defaults, arrow_scalar(len(level_values), pa.int32())))
             axis_values += [cells[c][0] if c in cells else None for c in range(len(tasks.values))]
             level_values += [cells[c][1] if c in cells else None for c in range(len(tasks.values))]
         axis_text = [None if v is None else clean_name(_check(require_text, v, src, "axis"), "axis")
                      for v in axis_values]
         level_text = [None if v is None else clean_name(str(_check(checked_level, v, src, "level")), "level")
                       for v in level_values]
-        axis = pa.array(axis_text, pa.string()).take(axis_codes)
-        level = pa.array(level_text, pa.string()).take(level_codes)
+        axis = arrow_array(axis_text, pa.string()).take(axis_codes)
+        level = arrow_array(level_text, pa.string()).take(level_codes)
 
         metadata_column = columns["metadata"]
         redactor = Redactor()
@@ -235,7 +238,7 @@ class ColumnImport:
             canonical.append(canonical_json(clean).decode("utf-8"))
         metadata = metadata_column.take(canonical, pa.string())
         self.parts.append({
-            "probe_id": pa.repeat(pa.scalar(probe_id, pa.string()), size), "task_id": task_ids, "axis": axis,
+            "probe_id": pa.repeat(arrow_scalar(probe_id, pa.string()), size), "task_id": task_ids, "axis": axis,
             "level": level, "episode_index": index, "seed": seed, "success": success, "status": status,
             "metadata": metadata,
             **{name: _optional(columns.get(name), name, src, size) for name in OPTIONAL_FIELDS}})
