@@ -193,6 +193,13 @@ def _check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput]) -
                                     weights=row_success[conformant]).astype(np.int32)
     first = np.full(size, -1, dtype=np.int32)
     first[planned_ix[matched]] = np.flatnonzero(matched)
+    conformant_status = ev.status[conformant]
+
+    def attempts_with(*statuses: str) -> np.ndarray:
+        """Per planned episode, its conformant attempts with one of these statuses (int32: 40 MB at 10M)."""
+        wanted = np.array([s in statuses for s in ev.statuses] + [False], dtype=bool)
+        return np.bincount(conformant_ix[wanted[conformant_status]], minlength=size).astype(np.int32)
+
     arrays = ConformanceArrays(
         accepted=accepted, sizes=np.array([len(audit_inputs[i].episodes) for i in accepted], dtype=np.int64), ev=ev,
         keys=keys, place_fields=place_fields, planned_ix=planned_ix, category=category, attempt=attempt, conformant=conformant,
@@ -200,7 +207,8 @@ def _check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput]) -
         seed_unverified=in_plan & ~planned_na & ev.seed_missing & conformant,
         metadata_unverified=pins_checked.any_absent.ravel()[pair] & conformant, pair=pair,
         pins=pins_checked,
-        attempts=attempts, attempt_successes=attempt_successes, first=first)
+        attempts=attempts, attempt_successes=attempt_successes, completed=attempts_with("completed", "timeout"),
+        infra=attempts_with("infra_failure"), pending=attempts_with("pending"), first=first)
 
     count = dict(zip(CATEGORIES, np.bincount(category, minlength=len(CATEGORIES)).tolist()))
     outcomes = episode_outcomes(arrays)  # infra and pending from every attempt: order-free

@@ -36,7 +36,9 @@ class ConformanceArrays:
     Rows: `category` codes into CATEGORIES, `planned_ix` (-1 outside the plan), `attempt`,
     `conformant`, `matched`, `row_success`, the unverified flags, and `pair`: the row's position
     in the (probe x metadata object) tables of `pins`.
-    Episodes: `attempts`, `attempt_successes` and `first` (the matched row, or -1).
+    Episodes: `attempts` (conformant rows), `attempt_successes`, the attempts that `completed`
+    (completed or timed out), ended in an `infra` failure or are `pending`, and `first` (the
+    matched row, or -1).
     """
 
     accepted: tuple[int, ...]
@@ -56,6 +58,9 @@ class ConformanceArrays:
     pins: PinnedChecks
     attempts: np.ndarray
     attempt_successes: np.ndarray
+    completed: np.ndarray
+    infra: np.ndarray
+    pending: np.ndarray
     first: np.ndarray
 
 
