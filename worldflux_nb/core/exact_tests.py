@@ -89,9 +89,23 @@ def _hypergeom(k: np.ndarray, population: np.ndarray, marked: np.ndarray, drawn:
     if tail:
         out[valid & (k < low)] = 1.0
     if inside.any():
-        kernel = kernels[1] if tail else kernels[0]
-        out[inside] = np.clip(kernel(k[inside], good[inside], draws[inside], big[inside]), 0, 1)
+        arguments = np.stack([k[inside], good[inside], draws[inside], big[inside]])
+        # The tail once per distinct arguments: Boost sums it term by term (0.3 s at 100k for cells of one
+        # size, which repeat their arguments); the pmf is cheaper than finding its repeats.
+        values = _once_each(kernels[1], arguments) if tail else kernels[0](*arguments)
+        out[inside] = np.clip(values, 0, 1)
     return out
+
+
+def _once_each(kernel, arguments: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """`kernel(*arguments)` for a (4, n) integer array, calling it once for each distinct column."""
+    order = np.lexsort(arguments)
+    ordered = arguments[:, order]
+    first = np.ones(ordered.shape[1], dtype=bool)
+    first[1:] = (ordered[:, 1:] != ordered[:, :-1]).any(axis=0)
+    values = np.empty(ordered.shape[1], dtype=float)
+    values[order] = np.asarray(kernel(*ordered[:, first]), dtype=float)[np.cumsum(first) - 1]
+    return values
 
 
 def cell_excess_p(counts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
