@@ -296,6 +296,24 @@ def parquet_audit(f: Flow, d: Path, *, meta: Callable[[bytes], bytes | None] | N
     return path
 
 
+def parquet_import(f: Flow, d: Path, column: str, values: Any) -> list[Any]:
+    """`audit import parquet` of the first probe's evidence as e.parquet, one column replaced or added
+    (`values` builds its Arrow array from the row count)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [json.loads(line) for line in evidence(f, d).read_text(encoding="utf-8").splitlines() if line.strip()]
+    for row in rows:
+        row["metadata"] = json.dumps(row["metadata"]) if row.get("metadata") else None
+    table = pa.Table.from_pylist(rows)
+    array = values(len(rows))
+    names = table.column_names
+    table = (table.set_column(names.index(column), column, array) if column in names
+             else table.append_column(column, array))
+    pq.write_table(table, d / "e.parquet")
+    return import_as("parquet", f, d, d / "e.parquet", d / "out.json")
+
+
 def uint64_max(values: list[Any]) -> Any:
     import pyarrow as pa
 
@@ -500,6 +518,28 @@ TRACEBACKS = [
                           "--max-bytes", "0"], None, "--max-bytes"),
     Hostile("notebook-run-timeout-zero", "traceback",
             lambda f, d: nb_run(d) + ["--timeout", "0"], None, "--timeout"),
+    Hostile("parquet-evidence-not-parquet", "traceback",
+            lambda f, d: import_as("parquet", f, d, evidence(f, d), d / "out.json"),
+            "jsonl", "not a readable Parquet file"),
+    Hostile("parquet-evidence-success-as-text", "integrity",
+            lambda f, d: parquet_import(f, d, "success", lambda n: __import__("pyarrow").array(["true"] * n)),
+            "e.parquet", r"row 1\.success: must be true, false or null"),
+    Hostile("parquet-evidence-index-with-fraction", "integrity",
+            lambda f, d: parquet_import(f, d, "episode_index", lambda n: __import__("pyarrow").array([0.5] * n)),
+            "e.parquet", r"row 1\.episode_index"),
+    Hostile("parquet-evidence-negative-index", "integrity",
+            lambda f, d: parquet_import(f, d, "episode_index", lambda n: __import__("pyarrow").array([-3] * n)),
+            "e.parquet", r"row 1\.episode_index"),
+    Hostile("parquet-evidence-null-task", "integrity",
+            lambda f, d: parquet_import(f, d, "task_id", lambda n: __import__("pyarrow").array([None] * n,
+                                                                                               "string")),
+            "e.parquet", r"row 1\.task_id"),
+    Hostile("parquet-evidence-list-metadata-column", "data-loss",
+            lambda f, d: parquet_import(f, d, "metadata.tags", lambda n: __import__("pyarrow").array([["a"]] * n)),
+            "e.parquet", r"column 'metadata\.tags'"),
+    Hostile("parquet-evidence-unknown-column", "data-loss",
+            lambda f, d: parquet_import(f, d, "notes", lambda n: __import__("pyarrow").array(["slipped"] * n)),
+            "e.parquet", r"column 'notes'.*metadata\.<key> columns"),
     # A CSV integer is ASCII digits (int() would read '1_0' as 10 and '١' as 1).
     Hostile("csv-index-with-underscore", "integrity", lambda f, d: csv_import(f, d, "episode_index", "1_0"), "e.csv",
             r"line 2\.episode_index: must be an integer"),

@@ -31,7 +31,9 @@ def _source_entry(name: str, digest: str, size: int) -> SourceFile:
 
 
 def decode_for(importer: Importer, data: bytes, source: str) -> Any:
-    """The file's content as the importer reads it: parsed JSON or text."""
+    """The file's content as the importer reads it: parsed JSON, text, or the bytes themselves."""
+    if importer.reads == "bytes":
+        return data
     text = decode_text(data, source)
     if importer.reads == "text":
         if not text.strip():

@@ -30,10 +30,11 @@ class Verification:
 
 
 def format_of(audit: AuditInput) -> Importer:
-    """The importer that wrote the audit input: its recorded importer name (generic: JSONL or CSV)."""
+    """The importer that wrote the audit input: its recorded importer name (generic: JSONL, CSV or Parquet)."""
     source = audit.source
     if source.importer == "generic":
-        return FORMATS["csv" if "csv" in source.format_version.lower() else "jsonl"]
+        recorded = source.format_version.lower()
+        return FORMATS[next((name for name in ("csv", "parquet") if name in recorded), "jsonl")]
     importer = importer_for(source.importer)
     if importer is None:
         raise InputError("audit input", "source.importer",

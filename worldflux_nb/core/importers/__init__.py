@@ -15,15 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Literal
 
-from worldflux_nb.core.importers import generic, lbm_eval, lerobot, logs, maniskill, vla_eval
+from worldflux_nb.core.importers import generic, generic_parquet, lbm_eval, lerobot, logs, maniskill, vla_eval
 from worldflux_nb.core.importers.common import Folder, ImportOptions, parse_level, parse_task_map, with_files
 from worldflux_nb.core.importers.generic import audit_input_from_frame
 from worldflux_nb.models.evidence import AuditInput
 
-# What the edge hands a parser: a parsed JSON value, the file's text, or a folder (`Folder`) whose
-# files are only named (`folder_names`: the names are the evidence). A `json` importer with
+# What the edge hands a parser: a parsed JSON value, the file's text, its bytes (a binary format such
+# as Parquet), or a folder (`Folder`) whose files are only named (`folder_names`: the names are the evidence). A `json` importer with
 # `folder_files` also takes a folder: a `Folder` of those files, parsed.
-Reads = Literal["json", "text", "folder_names"]
+Reads = Literal["json", "text", "bytes", "folder_names"]
 
 
 @dataclass(frozen=True)
@@ -110,6 +110,8 @@ IMPORTERS: tuple[Importer, ...] = (
              "generic evidence, one JSON object a line", sniff_suffixes=(".jsonl",)),
     Importer("csv", "text", False, generic.parse_csv, _detect_csv,
              "generic evidence as CSV", sniff_suffixes=(".csv",)),
+    Importer("parquet", "bytes", False, generic_parquet.parse_parquet, lambda data: None,
+             "generic evidence as Parquet columns"),
 )
 
 FORMATS: dict[str, Importer] = {importer.name: importer for importer in IMPORTERS}

@@ -1,0 +1,130 @@
+"""Generic evidence as Parquet: the generic fields as typed columns (docs/evidence-table.md).
+
+The file is read by pyarrow as columns and handed to the vectorised generic import
+(generic_columns.ColumnImport), which checks each distinct value once with the rules the JSONL and
+CSV importers use. Anything it cannot vouch for is read again row by row through the same row path
+(`generic._import`), which names the row (1-based, in file order) and the field. `metadata` is a
+JSON object in a string column or spread over `metadata.<key>` columns, as in CSV; a column that
+is not a scalar (a list, a struct, a map), a timestamp or bytes is refused naming it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from worldflux_nb.core.importers.common import ImportOptions
+from worldflux_nb.errors import InputError
+from worldflux_nb.models.evidence import AuditInput
+from worldflux_nb.models.plan import ProtocolPlan
+
+FORMAT_VERSION = "generic Parquet"
+
+
+def parse_parquet(data: bytes, *, source_name: str, plan: ProtocolPlan, probe_id: str,
+                  options: ImportOptions = ImportOptions()) -> AuditInput:
+    """Generic Parquet evidence: read as columns, or row by row where the columns cannot vouch for a value."""
+    from worldflux_nb.core.importers.generic import _import
+
+    table = read_table(data, source_name)
+    audit = _columns(table, source_name=source_name, plan=plan, probe_id=probe_id, options=options)
+    if audit is not None:
+        return audit
+    return _import(_records(table, source_name), source=source_name, plan=plan, probe_id=probe_id,
+                   options=options, format_version=FORMAT_VERSION)
+
+
+def read_table(data: bytes, src: str) -> Any:
+    """The file as a table of plain scalar columns (dictionary-encoded ones decoded); one line
+    naming the file for what is not Parquet, and naming the column for one of another kind."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from worldflux_nb.core.importers.generic import check_columns
+
+    try:
+        table = pq.read_table(pa.BufferReader(data))
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise InputError(src, None, f"is not a readable Parquet file ({reason})") from None
+    names = list(table.column_names)
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InputError(src, f"column {repeated[0]!r}", "appears twice in the Parquet schema; which value "
+                         "holds is ambiguous, so the file is refused")
+    check_columns(names, src, "a JSON object in the metadata column, or metadata.<key> columns")
+    for required in ("task_id", "episode_index"):
+        if required not in names:
+            raise InputError(src, required, "column is missing from the Parquet schema")
+    if not table.num_rows:
+        raise InputError(src, None, "holds no rows")
+    columns = []
+    for name, column in zip(names, table.columns):
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        if pa.types.is_large_string(column.type):
+            column = column.cast(pa.string())
+        kind = column.type
+        if not (pa.types.is_null(kind) or pa.types.is_boolean(kind) or pa.types.is_integer(kind)
+                or pa.types.is_floating(kind) or pa.types.is_string(kind)):
+            raise InputError(src, f"column {name!r}", f"has the Parquet type {kind}; generic evidence columns "
+                             "hold booleans, integers, floats or strings (metadata: a JSON object as text "
+                             "or metadata.<key> columns of scalars)")
+        if name == "metadata" and not (pa.types.is_string(kind) or pa.types.is_null(kind)):
+            raise InputError(src, "column 'metadata'", f"has the Parquet type {kind}; it must hold JSON "
+                             "objects as text (or use metadata.<key> columns)")
+        columns.append(column)
+    return pa.table(columns, names=names)
+
+
+def _columns(table: Any, **kwargs: Any) -> AuditInput | None:
+    """The vectorised import of the table's columns, or None (the row path reads it)."""
+    import pyarrow as pa
+
+    from worldflux_nb.core.importers.generic import CODED_NAMES, _folded, _metadata_cell
+    from worldflux_nb.core.importers.generic_columns import Coded, audit_input_from_columns
+
+    src, size = kwargs["source_name"], table.num_rows
+    if "cell_id" in table.column_names:
+        return None  # the row path checks a cell_id against its row
+
+    def coded(name: str, decode: Any = lambda v: v) -> Coded:
+        if name not in table.column_names:
+            return Coded([], pa.nulls(size, pa.int32()))
+        return Coded.of(table.column(name), decode)
+
+    def integers(name: str) -> Any:
+        if name not in table.column_names:
+            return pa.nulls(size, pa.int64())
+        column = table.column(name).combine_chunks()
+        if not (pa.types.is_integer(column.type) or pa.types.is_null(column.type)):
+            return None  # a float or a string: the row path checks each value
+        return column.cast(pa.int64())  # ArrowInvalid for a uint64 beyond int64
+
+    try:
+        columns = {name: coded(name) for name in CODED_NAMES if name != "metadata"}
+        columns["metadata"] = coded("metadata", lambda v: _metadata_cell(v.strip(), src, "metadata"))
+        spread = {name[len("metadata."):]: coded(name) for name in table.column_names
+                  if name.startswith("metadata.")}
+        if spread:
+            columns["metadata"] = _folded(columns["metadata"], spread)
+        index, seed = integers("episode_index"), integers("seed")
+    except (InputError, TypeError, pa.ArrowInvalid):
+        return None
+    if index is None or seed is None:
+        return None
+    return audit_input_from_columns(columns, index, seed, format_version=FORMAT_VERSION, **kwargs)
+
+
+def _records(table: Any, src: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Rows as the row path reads them, named `row N` (1-based); null is no value, as in JSONL."""
+    from worldflux_nb.core.importers.generic import _metadata_cell, _unflatten
+
+    number = 0
+    for batch in table.to_batches(max_chunksize=65_536):
+        for record in batch.to_pylist():
+            number += 1
+            where = f"row {number}"
+            text = record.get("metadata")
+            if text is not None:
+                record["metadata"] = _metadata_cell(text.strip(), src, where)
+            yield where, _unflatten(record, src, where)
