@@ -96,7 +96,8 @@ def columns_of(tables: Sequence[EvidenceTable]) -> EvidenceColumns:
         metadata[rows] = codes_of_metadata + len(metadatas)
         metadatas += [json.loads(text) for text in texts] + [{}]
         episode_index[rows] = _numpy(arrow.column("episode_index"), 0)
-        seed[rows] = _numpy(arrow.column("seed"), 0)
+        if arrow.column("seed").null_count < len(table):  # rows without seeds stay zero, their pages unwritten
+            seed[rows] = _numpy(arrow.column("seed"), 0)
         seed_missing[rows] = _nulls(arrow.column("seed"))
         success[rows] = np.where(_nulls(arrow.column("success")), -1, _numpy(arrow.column("success"), False))
         for name in OPTIONAL_FIELDS:

@@ -80,7 +80,8 @@ class PlanKeys:
         """Per (plan cell position or -1, episode index): the planned episode's position, or -1."""
         if self._dense is not None:
             # The table's last entry is -1: rows off the table read it.
-            flat = cell.astype(np.int64) * self._width
+            flat = cell.astype(np.int64)
+            flat *= self._width  # in place: one int64 array per call, not two
             flat += episode_index
             flat[(cell < 0) | (episode_index < 0) | (episode_index >= self._width)] = len(self._dense) - 1
             return self._dense.take(flat)
