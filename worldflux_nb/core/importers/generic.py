@@ -58,8 +58,8 @@ def detect_records(records: list[dict[str, Any]]) -> str | None:
 
 def parse_jsonl(text: str, *, source_name: str, plan: ProtocolPlan, probe_id: str,
                 options: ImportOptions = ImportOptions()) -> AuditInput:
-    return _import(_jsonl_records(text, source_name), source=source_name, plan=plan,
-                   probe_id=probe_id, options=options, format_version="generic JSONL")
+    return import_records(_jsonl_records(text, source_name), source=source_name, plan=plan,
+                          probe_id=probe_id, options=options, format_version="generic JSONL")
 
 
 def parse_csv(text: str, *, source_name: str, plan: ProtocolPlan, probe_id: str,
@@ -71,8 +71,8 @@ def parse_csv(text: str, *, source_name: str, plan: ProtocolPlan, probe_id: str,
                                                  format_version="generic CSV")
     if audit is not None:
         return audit
-    return _import(_csv_records(text, source_name), source=source_name, plan=plan,
-                   probe_id=probe_id, options=options, format_version="generic CSV")
+    return import_records(_csv_records(text, source_name), source=source_name, plan=plan,
+                          probe_id=probe_id, options=options, format_version="generic CSV")
 
 
 def audit_input_from_frame(frame: Any, plan: ProtocolPlan, probe_id: str, *,
@@ -91,10 +91,10 @@ def audit_input_from_frame(frame: Any, plan: ProtocolPlan, probe_id: str, *,
                                                  format_version="pandas DataFrame")
     if audit is not None:
         return audit
-    records = ((f"row {i}", _unflatten(rec, source_name, f"row {i}"))
+    records = ((f"row {i}", unflatten_record(rec, source_name, f"row {i}"))
                for i, rec in enumerate(clean.to_dict("records")))
-    return _import(records, source=source_name, plan=plan, probe_id=probe_id, options=options,
-                   format_version="pandas DataFrame")
+    return import_records(records, source=source_name, plan=plan, probe_id=probe_id, options=options,
+                          format_version="pandas DataFrame")
 
 
 def check_columns(names: Sequence[str], src: str, instead: str) -> None:
@@ -155,7 +155,7 @@ def csv_columns(text: str, src: str) -> tuple[dict[str, Any], Any, Any] | None:
     def decoded(name: str, decode: Callable[[str], Any]) -> Coded:
         values = cells.get(name)
         if values is None:
-            return Coded([], pa.nulls(size, pa.int32()))
+            return Coded.absent(size)
         return Coded.of(values, lambda v: None if not v.strip() else decode(v.strip()))
 
     try:
@@ -164,10 +164,10 @@ def csv_columns(text: str, src: str) -> tuple[dict[str, Any], Any, Any] | None:
         columns["level"] = decoded("level", parse_level)
         columns["success"] = decoded("success", lambda v: _bool_cell(v, src, "success"))
         metadata = Coded.of(cells.get("metadata", pa.nulls(size, pa.string())),
-                            lambda v: _metadata_cell(v.strip(), src, "metadata"))
+                            lambda v: metadata_cell(v.strip(), src, "metadata"))
         spread = {name[len("metadata."):]: decoded(name, _scalar_cell)
                   for name in header if name.startswith("metadata.")}
-        columns["metadata"] = _folded(metadata, spread) if spread else metadata
+        columns["metadata"] = folded_metadata(metadata, spread) if spread else metadata
         index, seed = (_integers(cells.get(name), size) for name in ("episode_index", "seed"))
     except (InputError, pa.ArrowInvalid):
         return None
@@ -257,8 +257,8 @@ def _integers(values: Any, size: int) -> Any:
         return None
 
 
-def _folded(metadata: Any, spread: dict[str, Any]) -> Any:
-    """`_unflatten` per distinct combination: the metadata object updated by its `metadata.<key>`
+def folded_metadata(metadata: Any, spread: dict[str, Any]) -> Any:
+    """`unflatten_record` per distinct combination: the metadata object updated by its `metadata.<key>`
     cells that are not empty."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -303,13 +303,13 @@ def frame_columns(clean: Any) -> tuple[dict[str, Any], Any, Any] | None:
     data = {str(name): clean[name].tolist() for name in clean.columns}
 
     def coded(values: list[Any] | None) -> Coded | None:
-        return Coded([], pa.nulls(size, pa.int32())) if values is None else Coded.of_python(values)
+        return Coded.absent(size) if values is None else Coded.of_python(values)
 
     try:
         columns = {name: coded(data.get(name)) for name in CODED_NAMES}
         spread = {name[len("metadata."):]: coded(data[name]) for name in names if name.startswith("metadata.")}
         if spread:
-            columns["metadata"] = _folded(columns["metadata"], spread)
+            columns["metadata"] = folded_metadata(columns["metadata"], spread)
         index, seed = (_python_integers(data.get(name), size) for name in ("episode_index", "seed"))
     except (TypeError, ValueError, pa.ArrowInvalid):
         return None  # an unhashable value, metadata that is not an object: the row path says which
@@ -412,7 +412,7 @@ def _csv_records(text: str, src: str) -> Iterator[tuple[str, dict[str, Any]]]:
         for key, cell in raw.items():
             value = (cell or "").strip()
             if key == "metadata":
-                record["metadata"] = _metadata_cell(value, src, where)
+                record["metadata"] = metadata_cell(value, src, where)
             elif value == "":
                 record[key] = None
             elif key in ("episode_index", "seed"):
@@ -425,7 +425,7 @@ def _csv_records(text: str, src: str) -> Iterator[tuple[str, dict[str, Any]]]:
                 record[key] = _scalar_cell(value)
             else:
                 record[key] = value
-        yield where, _unflatten(record, src, where)
+        yield where, unflatten_record(record, src, where)
 
 
 def _csv_rows(reader: csv.DictReader, src: str) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -473,7 +473,7 @@ def _scalar_cell(value: str) -> Any:
     return parsed if parsed is None or isinstance(parsed, (str, bool, int, float)) else value
 
 
-def _metadata_cell(value: str, src: str, where: str) -> dict[str, Any]:
+def metadata_cell(value: str, src: str, where: str) -> dict[str, Any]:
     if value == "":
         return {}
     try:
@@ -485,7 +485,7 @@ def _metadata_cell(value: str, src: str, where: str) -> dict[str, Any]:
     return require_dict(parsed, src, f"{where}.metadata")
 
 
-def _unflatten(record: dict[str, Any], src: str, where: str) -> dict[str, Any]:
+def unflatten_record(record: dict[str, Any], src: str, where: str) -> dict[str, Any]:
     """Fold `metadata.<key>` columns into the metadata object."""
     spread = {k[len("metadata."):]: v for k, v in record.items() if k.startswith("metadata.")}
     if not spread:
@@ -502,8 +502,8 @@ _VALID_OUTCOMES = {("completed", True), ("completed", False), ("timeout", False)
                    ("infra_failure", None), ("pending", None)}
 
 
-def _import(records: Iterable[tuple[str, dict[str, Any]]], *, source: str, plan: ProtocolPlan,
-            probe_id: str, options: ImportOptions, format_version: str) -> AuditInput:
+def import_records(records: Iterable[tuple[str, dict[str, Any]]], *, source: str, plan: ProtocolPlan,
+                   probe_id: str, options: ImportOptions, format_version: str) -> AuditInput:
     """Rows in file order, each checked in the documented order of its fields.
 
     Values repeat across a million rows (task names, axes, metadata objects), so each check's

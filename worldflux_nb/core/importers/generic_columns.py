@@ -1,7 +1,7 @@
 """The vectorised generic import: evidence fields as columns, checked once per distinct value.
 
 A reader (JSON Lines through DuckDB, CSV, a pandas DataFrame) hands each field as a `Coded`
-column: its distinct values, each already as the row-by-row reader (`generic._import`) would see
+column: its distinct values, each already as the row-by-row reader (`generic.import_records`) would see
 it, and a code per row. Every check of the row path then runs once per distinct value, and the
 integer columns are checked as Arrow arrays. Anything the columns cannot vouch for — a value the
 row path would refuse or change, a redaction — returns None, and the caller reads the input row
@@ -37,12 +37,19 @@ class Coded:
     codes: "pa.Array"
 
     @classmethod
+    def absent(cls, size: int) -> "Coded":
+        """A field no row has (an optional column left out): every code null."""
+        import pyarrow as pa
+
+        return cls([], pa.nulls(size, pa.int32()))
+
+    @classmethod
     def of(cls, array: Any, decode: Callable[[Any], Any]) -> "Coded":
         """Dictionary-encode an Arrow array and decode each distinct value once."""
         import pyarrow as pa
 
         if array.null_count == len(array):  # a field no row has (an optional column): nothing to encode
-            return cls([], pa.nulls(len(array), pa.int32()))
+            return cls.absent(len(array))
         if isinstance(array, pa.ChunkedArray):
             array = array.combine_chunks()
         encoded = array.dictionary_encode()

@@ -3,7 +3,7 @@
 The file is read by pyarrow as columns and handed to the vectorised generic import
 (generic_columns.ColumnImport), which checks each distinct value once with the rules the JSONL and
 CSV importers use. Anything it cannot vouch for is read again row by row through the same row path
-(`generic._import`), which names the row (1-based, in file order) and the field. `metadata` is a
+(`generic.import_records`), which names the row (1-based, in file order) and the field. `metadata` is a
 JSON object in a string column or spread over `metadata.<key>` columns, as in CSV; a column that
 is not a scalar (a list, a struct, a map), a timestamp or bytes is refused naming it.
 """
@@ -23,14 +23,14 @@ FORMAT_VERSION = "generic Parquet"
 def parse_parquet(data: bytes, *, source_name: str, plan: ProtocolPlan, probe_id: str,
                   options: ImportOptions = ImportOptions()) -> AuditInput:
     """Generic Parquet evidence: read as columns, or row by row where the columns cannot vouch for a value."""
-    from worldflux_nb.core.importers.generic import _import
+    from worldflux_nb.core.importers.generic import import_records
 
     table = read_table(data, source_name)
     audit = _columns(table, source_name=source_name, plan=plan, probe_id=probe_id, options=options)
     if audit is not None:
         return audit
-    return _import(_records(table, source_name), source=source_name, plan=plan, probe_id=probe_id,
-                   options=options, format_version=FORMAT_VERSION)
+    return import_records(_records(table, source_name), source=source_name, plan=plan, probe_id=probe_id,
+                          options=options, format_version=FORMAT_VERSION)
 
 
 def read_table(data: bytes, src: str) -> Any:
@@ -80,7 +80,7 @@ def _columns(table: Any, **kwargs: Any) -> AuditInput | None:
     """The vectorised import of the table's columns, or None (the row path reads it)."""
     import pyarrow as pa
 
-    from worldflux_nb.core.importers.generic import CODED_NAMES, _folded, _metadata_cell
+    from worldflux_nb.core.importers.generic import CODED_NAMES, folded_metadata, metadata_cell
     from worldflux_nb.core.importers.generic_columns import Coded, audit_input_from_columns
 
     src, size = kwargs["source_name"], table.num_rows
@@ -89,7 +89,7 @@ def _columns(table: Any, **kwargs: Any) -> AuditInput | None:
 
     def coded(name: str, decode: Any = lambda v: v) -> Coded:
         if name not in table.column_names:
-            return Coded([], pa.nulls(size, pa.int32()))
+            return Coded.absent(size)
         return Coded.of(table.column(name), decode)
 
     def integers(name: str) -> Any:
@@ -102,11 +102,11 @@ def _columns(table: Any, **kwargs: Any) -> AuditInput | None:
 
     try:
         columns = {name: coded(name) for name in CODED_NAMES if name != "metadata"}
-        columns["metadata"] = coded("metadata", lambda v: _metadata_cell(v.strip(), src, "metadata"))
+        columns["metadata"] = coded("metadata", lambda v: metadata_cell(v.strip(), src, "metadata"))
         spread = {name[len("metadata."):]: coded(name) for name in table.column_names
                   if name.startswith("metadata.")}
         if spread:
-            columns["metadata"] = _folded(columns["metadata"], spread)
+            columns["metadata"] = folded_metadata(columns["metadata"], spread)
         index, seed = integers("episode_index"), integers("seed")
     except (InputError, TypeError, pa.ArrowInvalid):
         return None
@@ -117,7 +117,7 @@ def _columns(table: Any, **kwargs: Any) -> AuditInput | None:
 
 def _records(table: Any, src: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """Rows as the row path reads them, named `row N` (1-based); null is no value, as in JSONL."""
-    from worldflux_nb.core.importers.generic import _metadata_cell, _unflatten
+    from worldflux_nb.core.importers.generic import metadata_cell, unflatten_record
 
     number = 0
     for batch in table.to_batches(max_chunksize=65_536):
@@ -126,5 +126,5 @@ def _records(table: Any, src: str) -> Iterator[tuple[str, dict[str, Any]]]:
             where = f"row {number}"
             text = record.get("metadata")
             if text is not None:
-                record["metadata"] = _metadata_cell(text.strip(), src, where)
-            yield where, _unflatten(record, src, where)
+                record["metadata"] = metadata_cell(text.strip(), src, where)
+            yield where, unflatten_record(record, src, where)
