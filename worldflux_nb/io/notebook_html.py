@@ -12,9 +12,7 @@ out; any other script in the page is refused by the policy.
 
 from __future__ import annotations
 
-import base64
 import copy
-import hashlib
 import json
 import os
 import tempfile
@@ -22,11 +20,11 @@ from pathlib import Path
 
 from worldflux_nb.render.explorer_record import BOOTSTRAP as EXPLORER_SCRIPT
 from worldflux_nb.render.explorer_record import BOOTSTRAP_HASH as EXPLORER_SCRIPT_HASH
-from worldflux_nb.render.explorer_record import record_html, record_parts
+from worldflux_nb.render.explorer_record import record_html, record_parts, script_hash
 
 # The one script the report runs (sortable, searchable long tables), inlined; the policy names its hash.
 TABLE_SCRIPT = (Path(__file__).parents[1] / "render" / "report_tables.js").read_text(encoding="utf-8")
-TABLE_SCRIPT_HASH = "sha256-" + base64.b64encode(hashlib.sha256(TABLE_SCRIPT.encode("utf-8")).digest()).decode()
+TABLE_SCRIPT_HASH = script_hash(TABLE_SCRIPT)
 # Nothing from the network and no script but ours (the tables' and the explorer's); inline styles and
 # data: images only.
 CONTENT_SECURITY_POLICY = (f"default-src 'none'; script-src '{TABLE_SCRIPT_HASH}' '{EXPLORER_SCRIPT_HASH}'; "

@@ -40,7 +40,14 @@ def _bootstrap() -> str:
 
 
 BOOTSTRAP = _bootstrap()
-BOOTSTRAP_HASH = "sha256-" + base64.b64encode(hashlib.sha256(BOOTSTRAP.encode("utf-8")).digest()).decode()
+
+
+def script_hash(script: str) -> str:
+    """A Content-Security-Policy source allowing this one inline script (`'sha256-…'` without quotes)."""
+    return "sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
+
+
+BOOTSTRAP_HASH = script_hash(BOOTSTRAP)
 _TAIL = f"</script><script>{BOOTSTRAP}</script></div>"
 _UNSAFE_IN_SCRIPT = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
