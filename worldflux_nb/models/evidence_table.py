@@ -32,6 +32,8 @@ COLUMNS: tuple[tuple[str, str, bool], ...] = (
     ("harness_task", "string", True),
 )
 COLUMN_NAMES = tuple(name for name, _, _ in COLUMNS)
+COLUMN_KIND = {name: kind for name, kind, _ in COLUMNS}
+NULLABLE = {name: nullable for name, _, nullable in COLUMNS}
 OPTIONAL_FIELDS = ("failure_reason", "run_id", "recorded_at", "harness_task")
 # A row dict must carry these keys; `metadata` and the optional columns may be left out.
 REQUIRED_KEYS = frozenset(COLUMN_NAMES) - {"metadata", *OPTIONAL_FIELDS}
@@ -166,8 +168,7 @@ def _python_column(name: str, values: list[Any]) -> "pa.Array":
     """One column from Python values: a type scan, then a value-by-value check only if needed."""
     import pyarrow as pa
 
-    arrow_type = {"string": pa.string(), "int64": pa.int64(), "bool": pa.bool_()}[dict(
-        (n, t) for n, t, _ in COLUMNS)[name]]
+    arrow_type = _schema().field(name).type
     if name == "metadata":
         return _metadata_column(values)
     types = set(map(type, values))
@@ -234,7 +235,7 @@ def _check_arrow(name: str, array: "pa.Array") -> None:
     """Nulls, ranges, lengths and vocabularies of a typed column, checked as a whole."""
     import pyarrow.compute as pc
 
-    nullable = dict((n, nl) for n, _, nl in COLUMNS)[name]
+    nullable = NULLABLE[name]
     if not nullable and array.null_count:
         raise EvidenceError(_first(array.is_null().to_numpy(zero_copy_only=False)), name, "must not be null")
     if name == "episode_index" and len(array) and pc.min(array).as_py() < 0:
@@ -272,7 +273,7 @@ def _arrow_column(name: str, column: Any) -> "pa.Array":
             return encoded
         column = (column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column).dictionary_decode()
     # Chunked columns stay chunked (an import's batches): checked and hashed without one big copy.
-    kind = dict((n, t) for n, t, _ in COLUMNS)[name]
+    kind = COLUMN_KIND[name]
     typed = column.type
     if name == "metadata" and (pa.types.is_string(typed) or pa.types.is_large_string(typed)):
         _check_metadata_texts(column.cast(pa.string()))
@@ -294,12 +295,12 @@ def _dictionary_column(name: str, column: Any) -> "pa.ChunkedArray | None":
     checked once, the codes for nulls. None when the plain path must decide (it names the row)."""
     import pyarrow as pa
 
-    kind = dict((n, t) for n, t, _ in COLUMNS)[name]
+    kind = COLUMN_KIND[name]
     value_type = column.type.value_type
     if kind != "string" or not (pa.types.is_string(value_type) or pa.types.is_large_string(value_type)):
         return None
     chunks = pa.chunked_array([column]) if isinstance(column, pa.Array) else column
-    if not dict((n, nl) for n, _, nl in COLUMNS)[name] and chunks.null_count:
+    if not NULLABLE[name] and chunks.null_count:
         return None
     chunks = chunks.cast(pa.dictionary(pa.int32(), pa.string())).unify_dictionaries()
     values = chunks.chunk(0).dictionary if chunks.num_chunks else pa.array([], type=pa.string())
