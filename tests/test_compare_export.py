@@ -112,6 +112,39 @@ def test_a_comparison_next_to_a_packet_without_brief_is_refused_whole(tmp_path: 
     assert "no reviewer brief output" in capsys.readouterr().err
 
 
+def comparison_and_plan(episodes: int) -> tuple[Comparison, object]:
+    plan = with_comparisons(small_plan(episodes=episodes), [("base", "cand")])
+    return build_comparison(plan, {"base": arm(plan, coin(40, 0.3)), "cand": arm(plan, coin(41, 0.7))}), plan
+
+
+def test_a_comparison_shown_with_its_own_plan_is_exported(tmp_path: Path) -> None:
+    shown, plan = comparison_and_plan(20)
+    other_plan = small_plan(episodes=8)  # a notebook may display more than one plan
+    code, folder = export(tmp_path, notebook_showing(other_plan, plan, shown))
+    assert code == 0 and (folder / "comparison.json").exists()
+
+
+def test_a_comparison_built_on_a_plan_the_notebook_does_not_show_is_refused(tmp_path: Path, capsys) -> None:
+    shown, _ = comparison_and_plan(20)
+    _, other_plan = comparison_and_plan(8)
+    code, folder = export(tmp_path, notebook_showing(other_plan, shown))
+    err = capsys.readouterr().err
+    assert code == 2 and not folder.exists()
+    assert len(err.strip().splitlines()) == 1 and "in.ipynb" in err and "comparison.plan_digest" in err
+    assert shown.plan_digest in err and other_plan.plan_digest in err
+
+
+def test_a_packet_built_on_a_plan_the_notebook_does_not_show_is_refused(tmp_path: Path, capsys) -> None:
+    import display_samples as samples
+
+    plan = samples.plan()
+    packet = samples.packet(plan)
+    code, folder = export(tmp_path, notebook_showing(samples.plan(tasks_per_probe=2), packet, samples.brief(packet)))
+    err = capsys.readouterr().err
+    assert code == 2 and not folder.exists()
+    assert len(err.strip().splitlines()) == 1 and "eval_packet.plan_digest" in err
+
+
 @pytest.mark.slow
 def test_the_executed_compare_template_exports_what_it_wrote(tmp_path: Path, tmp_path_factory) -> None:
     from notebook_support import compare_template_run, differing

@@ -14,7 +14,7 @@ from worldflux_nb.models.digest import sha256_bytes
 from worldflux_nb.errors import InputError
 from worldflux_nb.io.artifacts import artifact_from_json, artifact_json
 from worldflux_nb.io.files import json_text
-from worldflux_nb.models import PRIVACY, Artifact, Comparison, EvalPacket, ReviewerBrief
+from worldflux_nb.models import PRIVACY, Artifact, Comparison, EvalPacket, ProtocolPlan, ReviewerBrief
 
 A = TypeVar("A", bound=Artifact)
 
@@ -38,9 +38,12 @@ def artifact_outputs(nb: NotebookNode, media_type: str) -> list[tuple[int, Any]]
 def last_artifact(nb: NotebookNode, cls: type[A], source: str) -> A | None:
     """The last displayed artifact of a kind (what the notebook ended on), digest verified."""
     outputs = artifact_outputs(nb, cls.media_type())
-    if not outputs:
-        return None
-    index, payload = outputs[-1]
+    return displayed_artifact(outputs[-1], cls, source) if outputs else None
+
+
+def displayed_artifact(output: tuple[int, Any], cls: type[A], source: str) -> A:
+    """One displayed artifact read back from its JSON output, digest verified."""
+    index, payload = output
     where = f"{source} (cell {index}, {cls.media_type()})"
     if isinstance(payload, str):  # a front end may store JSON output as text
         try:
@@ -73,13 +76,21 @@ def brief_of(nb: NotebookNode, packet: EvalPacket, source: str) -> ReviewerBrief
 
 def notebook_files(nb: NotebookNode, source: str) -> dict[str, str]:
     """Every exportable artifact the notebook displayed (packet and brief, comparison), rendered as the
-    command line renders them; refuses a notebook that displayed none, or any of them altered."""
+    command line renders them; refuses a notebook that displayed none, any of them altered, or one built
+    on a plan other than those the notebook displays."""
     packet = last_artifact(nb, EvalPacket, source)
     comparison = last_artifact(nb, Comparison, source)
     if packet is None and comparison is None:
         raise InputError(source, f"{EvalPacket.media_type()} or {Comparison.media_type()}",
                          "no eval packet output and no comparison output in this notebook; was it executed, "
                          "and does it display the packet (or the comparison)?")
+    shown_plans = {displayed_artifact(output, ProtocolPlan, source).plan_digest
+                   for output in artifact_outputs(nb, ProtocolPlan.media_type())}
+    for artifact in (packet, comparison):
+        if artifact is not None and shown_plans and artifact.plan_digest not in shown_plans:
+            raise InputError(source, f"{artifact.KIND}.plan_digest",
+                             f"{artifact.plan_digest} is not the digest of any plan this notebook displays "
+                             f"({', '.join(sorted(shown_plans))}); was it built on another plan?")
     files: dict[str, str] = {}
     if packet is not None:
         files.update(packet_files(packet, brief_of(nb, packet, source)))
