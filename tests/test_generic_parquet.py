@@ -48,10 +48,14 @@ def parquet(table: pa.Table, **kwargs) -> bytes:
     return out.getvalue()
 
 
-def table_of(rows: list[dict], *, spread: bool = False) -> pa.Table:
-    """The rows as typed columns; metadata as JSON text, or spread over `metadata.<key>` columns."""
+def table_of(rows: list[dict], *, spread: bool = False, struct: bool = False) -> pa.Table:
+    """The rows as typed columns; metadata as JSON text, spread over `metadata.<key>` columns, or as the
+    struct column pyarrow infers from the metadata dicts (a key a row lacks is null in it)."""
     columns = {k: [r[k] for r in rows] for k in rows[0] if k != "metadata"}
-    if spread:
+    if struct:
+        columns["metadata"] = pa.array([r["metadata"] for r in rows])
+        assert pa.types.is_struct(columns["metadata"].type)
+    elif spread:
         keys = sorted({k for r in rows for k in (r["metadata"] or {})})
         columns.update({f"metadata.{k}": [(r["metadata"] or {}).get(k) for r in rows] for k in keys})
     else:
@@ -67,12 +71,12 @@ def both(rows: list[dict], data: bytes, plan=None, probe: str = "alpha"):
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-@pytest.mark.parametrize("spread", [False, True])
-def test_parquet_gives_the_jsonl_audit_input(seed, spread):
+@pytest.mark.parametrize("shape", ["text", "spread", "struct"])
+def test_parquet_gives_the_jsonl_audit_input(seed, shape):
     from worldflux_nb.core.importers.generic_parquet import _columns, read_table
 
     rows = records(random.Random(seed), 300)
-    data = parquet(table_of(rows, spread=spread))
+    data = parquet(table_of(rows, spread=shape == "spread", struct=shape == "struct"))
     assert _columns(read_table(data, "e.parquet"), source_name="e.parquet", plan=make_plan(13), probe_id="alpha",
                     options=ImportOptions()) is not None  # read as columns, not row by row
     fast, reference = both(rows, data)
@@ -81,15 +85,40 @@ def test_parquet_gives_the_jsonl_audit_input(seed, spread):
     assert fast.source.format_version == "generic Parquet"
 
 
-def test_the_row_path_gives_the_same_audit_input(monkeypatch):
+@pytest.mark.parametrize("struct", [False, True])
+def test_the_row_path_gives_the_same_audit_input(monkeypatch, struct):
     import worldflux_nb.core.importers.generic_parquet as module
 
     rows = records(random.Random(9), 200)
-    data = parquet(table_of(rows))
+    data = parquet(table_of(rows, struct=struct))
     fast = parse_parquet(data, source_name="e.parquet", plan=make_plan(13), probe_id="alpha")
     monkeypatch.setattr(module, "_columns", lambda table, **kwargs: None)
     slow, reference = both(rows, data)
     assert fast.episodes.content_digest() == slow.episodes.content_digest() == reference.episodes.content_digest()
+
+
+def test_struct_metadata_fields_dictionary_encoded_null_and_beside_spread_columns():
+    """A struct's dictionary-encoded text field is decoded; a null struct, or a null field, is no key; a
+    `metadata.<key>` column beside the struct adds its key, and one that repeats a field is refused."""
+    metadata = [{"camera": "front", "n": 1}, None, {"camera": None, "n": 2}, {"camera": "wrist", "n": None}]
+    rows = [{"task_id": "suite/0", "axis": "nominal", "level": 0, "episode_index": i, "success": i % 2 == 0,
+             "metadata": m} for i, m in enumerate(metadata)]
+    camera = pa.array([m and m["camera"] for m in metadata]).dictionary_encode()
+    struct = pa.StructArray.from_arrays([camera, pa.array([m and m["n"] for m in metadata])], ["camera", "n"],
+                                        mask=pa.array([m is None for m in metadata]))
+    table = table_of(rows).set_column(5, "metadata", struct)
+    fast, reference = both([{**r, "metadata": r["metadata"] and {k: v for k, v in r["metadata"].items()
+                                                                 if v is not None}} for r in rows],
+                           parquet(table), probe="alpha")
+    assert fast.episodes.content_digest() == reference.episodes.content_digest()
+    assert [row.get("metadata") for row in fast.episodes.to_pylist()] == [
+        {"camera": "front", "n": 1}, None, {"n": 2}, {"camera": "wrist"}]
+    with_room = table.append_column("metadata.room", pa.array(["lab", None, None, "lab"]))
+    spread = parse_parquet(parquet(with_room), source_name="e.parquet", plan=make_plan(13), probe_id="alpha")
+    assert [row.get("metadata") for row in spread.episodes.to_pylist()] == [
+        {"camera": "front", "n": 1, "room": "lab"}, None, {"n": 2}, {"camera": "wrist", "room": "lab"}]
+    twice = table.append_column("metadata.n", pa.array([1, 2, 3, 4]))
+    assert "column 'metadata.n': appears twice" in refusal(twice)
 
 
 def test_string_levels_dictionary_columns_and_several_row_groups():
@@ -137,7 +166,14 @@ BASE = {"task_id": ["suite/0", "suite/1", "suite/0"], "axis": ["nominal"] * 3, "
     ({"probe_id": ["alpha", "alpha", "beta"]}, "row 3.probe_id"),
     ({"metadata": ['{"a": 1}', "[1]", None]}, "row 2.metadata"),
     ({"metadata.tags": [["a"], ["b"], []]}, "column 'metadata.tags'"),
-    ({"metadata": [{"a": 1}, {"a": 2}, {"a": 3}]}, "column 'metadata'"),
+    ({"metadata": [1, 2, 3]}, "column 'metadata'"),
+    ({"metadata": [{"a": 1, "tags": ["x"]}, {"a": 2, "tags": []}, None]}, "column 'metadata' field 'tags'"),
+    ({"metadata": [{"inner": {"b": 1}}] * 3}, "column 'metadata' field 'inner'"),
+    ({"metadata": pa.array([{"m": [("k", 1)]}] * 3, pa.struct([("m", pa.map_(pa.string(), pa.int64()))]))},
+     "column 'metadata' field 'm'"),
+    ({"metadata": [{"blob": b"\x00"}] * 3}, "column 'metadata' field 'blob'"),
+    ({"metadata": pa.array([{"at": 0}] * 3, pa.struct([("at", pa.timestamp("s"))]))}, "column 'metadata' field 'at'"),
+    ({"metadata": [{"reward": 1.0}, {"reward": float("nan")}, None]}, "row 2.metadata.reward"),
     ({"score": [1.0, 0.0, 1.0]}, "column 'score'"),
     ({"seed": [b"x", b"y", b"z"]}, "column 'seed'"),
     ({"cell_id": ["alpha:suite/0:nominal:0", "alpha:suite/0:nominal:0", "alpha:suite/0:nominal:0"]},

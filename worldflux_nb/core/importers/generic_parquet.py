@@ -4,8 +4,10 @@ The file is read by pyarrow as columns and handed to the vectorised generic impo
 (generic_columns.ColumnImport), which checks each distinct value once with the rules the JSONL and
 CSV importers use. Anything it cannot vouch for is read again row by row through the same row path
 (`generic.import_records`), which names the row (1-based, in file order) and the field. `metadata` is a
-JSON object in a string column or spread over `metadata.<key>` columns, as in CSV; a column that
-is not a scalar (a list, a struct, a map), a timestamp or bytes is refused naming it.
+JSON object in a string column, a struct column (what pyarrow, pandas and Polars write for a column of
+dicts; read as its `metadata.<field>` columns, a null field being no key), or spread over
+`metadata.<key>` columns, as in CSV; a column or struct field that is not a scalar (a list, a struct, a
+map), a timestamp or bytes is refused naming it.
 """
 
 from __future__ import annotations
@@ -46,34 +48,69 @@ def read_table(data: bytes, src: str) -> Any:
     except (pa.ArrowException, OSError, ValueError) as exc:
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         raise InputError(src, None, f"is not a readable Parquet file ({reason})") from None
-    names = list(table.column_names)
+    names, columns = _struct_metadata_spread(table, src)
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise InputError(src, f"column {repeated[0]!r}", "appears twice in the Parquet schema; which value "
                          "holds is ambiguous, so the file is refused")
-    check_columns(names, src, "a JSON object in the metadata column, or metadata.<key> columns")
+    check_columns(names, src, "a JSON object or a struct in the metadata column, or metadata.<key> columns")
     for required in ("task_id", "episode_index"):
         if required not in names:
             raise InputError(src, required, "column is missing from the Parquet schema")
     if not table.num_rows:
         raise InputError(src, None, "holds no rows")
-    columns = []
-    for name, column in zip(names, table.columns):
-        if pa.types.is_dictionary(column.type):
-            column = column.cast(column.type.value_type)
-        if pa.types.is_large_string(column.type):
-            column = column.cast(pa.string())
+    plain = []
+    for name, column in zip(names, columns):
+        column = _decoded(column)
         kind = column.type
-        if not (pa.types.is_null(kind) or pa.types.is_boolean(kind) or pa.types.is_integer(kind)
-                or pa.types.is_floating(kind) or pa.types.is_string(kind)):
+        if not _scalar(kind):
             raise InputError(src, f"column {name!r}", f"has the Parquet type {kind}; generic evidence columns "
-                             "hold booleans, integers, floats or strings (metadata: a JSON object as text "
-                             "or metadata.<key> columns of scalars)")
+                             "hold booleans, integers, floats or strings (metadata: a JSON object as text, "
+                             "a struct of scalars or metadata.<key> columns of scalars)")
         if name == "metadata" and not (pa.types.is_string(kind) or pa.types.is_null(kind)):
             raise InputError(src, "column 'metadata'", f"has the Parquet type {kind}; it must hold JSON "
-                             "objects as text (or use metadata.<key> columns)")
-        columns.append(column)
-    return pa.table(columns, names=names)
+                             "objects as text, or be a struct of scalars (or use metadata.<key> columns)")
+        plain.append(column)
+    return pa.table(plain, names=names)
+
+
+def _struct_metadata_spread(table: Any, src: str) -> tuple[list[str], list[Any]]:
+    """The table's column names and columns, a struct `metadata` column read as its `metadata.<field>`
+    columns (a null struct or field: no key, as an empty `metadata.<key>` cell); a field that is not a
+    scalar is refused naming the column and the field."""
+    import pyarrow as pa
+
+    names, columns = list(table.column_names), list(table.columns)
+    if "metadata" not in names or not pa.types.is_struct(table.schema.field("metadata").type):
+        return names, columns
+    at = names.index("metadata")
+    struct = columns[at]
+    fields = [struct.type.field(i) for i in range(struct.type.num_fields)]
+    for field in fields:
+        if not _scalar(field.type.value_type if pa.types.is_dictionary(field.type) else field.type):
+            raise InputError(src, f"column 'metadata' field {field.name!r}", f"has the Parquet type {field.type}; "
+                             "a metadata field holds a boolean, integer, float or string (nested objects, "
+                             "lists, maps, bytes and timestamps are not kept)")
+    return ([*names[:at], *(f"metadata.{field.name}" for field in fields), *names[at + 1:]],
+            [*columns[:at], *struct.flatten(), *columns[at + 1:]])
+
+
+def _decoded(column: Any) -> Any:
+    """A dictionary-encoded column decoded, a large string column as a string column."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    if pa.types.is_large_string(column.type):
+        column = column.cast(pa.string())
+    return column
+
+
+def _scalar(kind: Any) -> bool:
+    import pyarrow as pa
+
+    return (pa.types.is_null(kind) or pa.types.is_boolean(kind) or pa.types.is_integer(kind)
+            or pa.types.is_floating(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind))
 
 
 def _columns(table: Any, **kwargs: Any) -> AuditInput | None:
