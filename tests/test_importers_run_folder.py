@@ -293,3 +293,170 @@ def test_a_claim_safe_candidate_beside_a_log_notes_the_weaker_evidence(tmp_path:
     assert result.code == 0, result.stderr
     notes = read_json(tmp_path / "report.json")["notes"]
     assert any("weaker grade (not used): `audit import libero-log EVAL.txt`" in n for n in notes)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parquet in a run folder: generic evidence by its schema, never by the extension alone
+# ---------------------------------------------------------------------------------------------
+
+def generic_parquet_run(folder: Path, *, secret: str | None = None) -> tuple[Path, list[dict]]:
+    """A folder holding generic evidence as Parquet (metadata as a struct column, gzip pages), a log
+    and a config, and the same rows for the JSON Lines reference."""
+    import random
+
+    from test_generic_parquet import parquet, records, table_of
+
+    rows = records(random.Random(5), 60)
+    if secret:
+        rows[3] = {**rows[3], "failure_reason": f"auth failed with {secret}"}
+    folder.mkdir(parents=True)
+    (folder / "evidence.parquet").write_bytes(parquet(table_of(rows, struct=True), compression="gzip",
+                                                      write_statistics=False))
+    (folder / "eval.log").write_text("INFO eval started\n")
+    (folder / "config.yaml").write_text("policy: smolvla\n")
+    return folder, rows
+
+
+def lerobot_dataset_frames(episodes: int = 3, frames: int = 4) -> "pa.Table":
+    """The frames table of a LeRobot dataset (`data/chunk-000/file-000.parquet`): `DEFAULT_FEATURES`
+    (timestamp, frame_index, episode_index, index, task_index) beside a state and an action vector and the
+    `next.*` columns of a recorded rollout (huggingface/lerobot src/lerobot/datasets/utils.py,
+    DEFAULT_FEATURES and DEFAULT_DATA_PATH, commit 00448aa1). Per-frame data, not per-episode evidence."""
+    import pyarrow as pa
+
+    n = episodes * frames
+    vector = pa.list_(pa.float32(), 7)
+    return pa.table({
+        "observation.state": pa.array([[0.1 * i] * 7 for i in range(n)], vector),
+        "action": pa.array([[0.0] * 7 for _ in range(n)], vector),
+        "timestamp": pa.array([(i % frames) / 10 for i in range(n)], pa.float32()),
+        "frame_index": pa.array([i % frames for i in range(n)], pa.int64()),
+        "episode_index": pa.array([i // frames for i in range(n)], pa.int64()),
+        "index": pa.array(range(n), pa.int64()),
+        "task_index": pa.array([0] * n, pa.int64()),
+        "next.reward": pa.array([float(i % frames == frames - 1) for i in range(n)], pa.float32()),
+        "next.success": pa.array([i % frames == frames - 1 for i in range(n)]),
+        "next.done": pa.array([i % frames == frames - 1 for i in range(n)]),
+    })
+
+
+def test_generic_parquet_evidence_is_recognised_and_imported_as_audit_import_parquet_reads_it(tmp_path: Path):
+    from test_conformance import make_plan
+    from test_generic_parquet import jsonl
+
+    folder, rows = generic_parquet_run(tmp_path / "run")
+    (entry,) = [e for e in scan_folder(folder).inventory.entries if e.path == "evidence.parquet"]
+    assert (entry.kind, entry.format) == ("per_episode", "parquet") and entry.read
+    plan = write_plan(tmp_path, make_plan(13))
+    out = tmp_path / "audit.json"
+    result = run_cli(["audit", "import", "run-folder", folder, "--plan", plan, "--probe", "alpha",
+                      "--output", out, "--report-json", tmp_path / "report.json"])
+    assert result.code == 0, result.stderr
+    assert "from evidence.parquet (parquet, 60 episodes)" in result.stdout
+    (tmp_path / "e.jsonl").write_text(jsonl(rows))
+    for fmt, source in (("parquet", folder / "evidence.parquet"), ("jsonl", tmp_path / "e.jsonl")):
+        direct = tmp_path / f"{fmt}.json"
+        assert run_cli(["audit", "import", fmt, source, "--plan", plan, "--probe", "alpha",
+                        "--output", direct]).code == 0
+        assert load(direct).episodes.content_digest() == load(out).episodes.content_digest()
+    assert read_json(tmp_path / "report.json")["candidate"]["format"] == "parquet"
+
+
+def parquet_bytes(table, **kwargs) -> bytes:
+    from test_generic_parquet import parquet
+
+    return parquet(table, **kwargs)
+
+
+def not_evidence_cases() -> dict:
+    """Files named `.parquet` that are not generic evidence, each with why."""
+    import pyarrow as pa
+
+    base = {"task_id": ["suite/0", "suite/1"], "axis": ["nominal"] * 2, "level": [0, 0],
+            "episode_index": [0, 1], "success": [True, False]}
+    return {
+        "LeRobot dataset frames": parquet_bytes(lerobot_dataset_frames()),
+        "JSON Lines under a .parquet name": b'{"task_id": "suite/0", "episode_index": 0, "success": true}\n',
+        "a truncated file": parquet_bytes(pa.table(base))[:-30],
+        "empty bytes": b"",
+        "a column that is not a generic field": parquet_bytes(pa.table({**base, "score": [1.0, 0.0]})),
+        "success as a list": parquet_bytes(pa.table({**base, "success": [[True], [False]]})),
+        "a list inside the metadata struct": parquet_bytes(pa.table({**base, "metadata": [{"t": [1]}, {"t": []}]})),
+        "a column twice": parquet_bytes(pa.table([pa.array(v) for v in base.values()] + [pa.array([1, 2])],
+                                                 names=[*base, "episode_index"])),
+        "no rows": parquet_bytes(pa.table({k: pa.array([], pa.array(v).type) for k, v in base.items()})),
+    }
+
+
+@pytest.mark.parametrize("case", list(not_evidence_cases()))
+def test_a_parquet_file_that_is_not_generic_evidence_is_data(tmp_path: Path, case: str):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "table.parquet").write_bytes(not_evidence_cases()[case])
+    (entry,) = scan_folder(folder).inventory.entries
+    assert (entry.kind, entry.format, entry.read, entry.secret_kinds) == ("data", None, True, ()), entry
+
+
+def test_a_worldflux_audit_input_in_parquet_is_not_a_candidate(tmp_path: Path):
+    """An audit input written as Parquet has the generic columns, but it is this tool's output (its
+    header in the file's metadata), not the harness's: the harness file beside it is the one candidate."""
+    folder = lerobot_run(tmp_path / "run")
+    result, out, _ = import_folder(tmp_path, folder)
+    assert result.code == 0, result.stderr
+    plan = write_plan(tmp_path)
+    earlier = folder / "audit_input.parquet"
+    assert run_cli(["audit", "import", "lerobot", folder / "eval_info.json", "--plan", plan, "--probe", "libero",
+                    "--output", earlier]).code == 0
+    entries = {e.path: e for e in scan_folder(folder).inventory.entries}
+    assert entries["audit_input.parquet"].kind == "data"
+    again, out_again, _ = import_folder(tmp_path, folder)
+    assert again.code == 0, again.stderr
+    assert load(out_again).episodes.content_digest() == load(out).episodes.content_digest()
+
+
+def test_parquet_shapes_short_of_evidence_are_named(tmp_path: Path):
+    import pyarrow as pa
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "outcomes.parquet").write_bytes(parquet_bytes(pa.table({"task_id": ["suite/0"], "success": [True]})))
+    (folder / "returns.parquet").write_bytes(parquet_bytes(pa.table({"task_id": ["suite/0"], "episode_index": [0],
+                                                                     "metadata.return": [3.5]})))
+    result, out, _ = import_folder(tmp_path, folder)
+    assert result.code == 2 and not out.exists()
+    assert "missing denominator information: outcomes.parquet" in result.stderr
+    assert "score-only: returns.parquet" in result.stderr
+
+
+def test_a_dataset_parquet_beside_the_harness_file_is_not_a_candidate(tmp_path: Path):
+    folder = lerobot_run(tmp_path / "run")
+    (folder / "dataset" / "data" / "chunk-000").mkdir(parents=True)
+    (folder / "dataset" / "data" / "chunk-000" / "file-000.parquet").write_bytes(
+        parquet_bytes(lerobot_dataset_frames()))
+    generic_parquet_run(folder / "other")
+    result, out, _ = import_folder(tmp_path, folder)
+    assert result.code == 2 and "ambiguous: 2 candidate" in result.stderr
+    assert "other/evidence.parquet [parquet]" in result.stderr and "file-000.parquet" not in result.stderr
+    shutil.rmtree(folder / "other")
+    result, out, _ = import_folder(tmp_path, folder)
+    assert result.code == 0, result.stderr
+
+
+def test_a_secret_in_compressed_parquet_pages_is_found(tmp_path: Path):
+    """gzip pages (without min/max statistics) hide a token from a scan of the bytes; the triage reads the file's text values
+    (nested ones too) and refuses the folder without echoing the token."""
+    import pyarrow as pa
+
+    secret = "hf_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7"
+    folder, _ = generic_parquet_run(tmp_path / "run", secret=secret)
+    assert secret.encode() not in (folder / "evidence.parquet").read_bytes()
+    result, out, _ = import_folder(tmp_path, folder)
+    assert result.code == 2 and not out.exists()
+    assert "likely secrets: evidence.parquet (huggingface_token)" in result.stderr and secret not in result.stderr
+    nested = tmp_path / "nested"
+    nested.mkdir()
+    frames = lerobot_dataset_frames().append_column("tags", pa.array([{"k": [f"token {secret}"]}] * 12))
+    (nested / "frames.parquet").write_bytes(parquet_bytes(frames, compression="gzip", write_statistics=False))
+    assert secret.encode() not in (nested / "frames.parquet").read_bytes()
+    (entry,) = scan_folder(nested).inventory.entries
+    assert entry.kind == "data" and entry.secret_kinds == ("huggingface_token",)

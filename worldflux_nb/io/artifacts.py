@@ -13,7 +13,7 @@ from worldflux_nb.io.files import MAX_INPUT_BYTES, json_text, parse_json_bytes, 
 from worldflux_nb.models import ARTIFACT_CLASSES, Artifact, artifact_class
 from worldflux_nb.models.contract import CustomEvalContract
 from worldflux_nb.models.digest import canonical_json
-from worldflux_nb.models.evidence import AuditInput
+from worldflux_nb.models.evidence import PARQUET_HEADER_KEY, AuditInput
 from worldflux_nb.models.plan import ROW_SEPARATOR, ProtocolPlan, RunSheet, episode_row_texts
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def audit_input(data: dict[str, Any], source: str) -> AuditInput:
 
 
 PARQUET_MAGIC = b"PAR1"
-HEADER_KEY = b"worldflux_nb.header"  # the audit input's header in a Parquet file's key-value metadata
+HEADER_KEY = PARQUET_HEADER_KEY  # the audit input's header in a Parquet file's key-value metadata
 
 
 def load(path: str | os.PathLike[str], expected: type[A] | None = None, *,

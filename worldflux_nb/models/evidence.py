@@ -20,7 +20,9 @@ from worldflux_nb.models.evidence_table import EPISODE_STATUSES, OPTIONAL_FIELDS
 EpisodeStatus = Literal["completed", "timeout", "infra_failure", "pending"]
 IdentityMode = Literal["explicit", "harness_order", "inferred_from_order"]
 EvidenceKind = Literal["structured", "log", "file_names"]
-
+# Where an audit input written as Parquet keeps its header: a key of the file's key-value metadata
+# (io.artifacts writes and reads it; the run-folder triage knows an audit input by it).
+PARQUET_HEADER_KEY = b"worldflux_nb.header"
 
 
 class EvidenceRow(TypedDict):

@@ -110,8 +110,8 @@ IMPORTERS: tuple[Importer, ...] = (
              "generic evidence, one JSON object a line", sniff_suffixes=(".jsonl",)),
     Importer("csv", "text", False, generic.parse_csv, _detect_csv,
              "generic evidence as CSV", sniff_suffixes=(".csv",)),
-    Importer("parquet", "bytes", False, generic_parquet.parse_parquet, lambda data: None,
-             "generic evidence as Parquet columns"),
+    Importer("parquet", "bytes", False, generic_parquet.parse_parquet, generic_parquet.detect,
+             "generic evidence as Parquet columns", sniff_suffixes=(".parquet",)),
 )
 
 FORMATS: dict[str, Importer] = {importer.name: importer for importer in IMPORTERS}

@@ -41,13 +41,53 @@ def read_table(data: bytes, src: str) -> Any:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from worldflux_nb.core.importers.generic import check_columns
-
     try:
         table = pq.read_table(pa.BufferReader(data))
     except (pa.ArrowException, OSError, ValueError) as exc:
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         raise InputError(src, None, f"is not a readable Parquet file ({reason})") from None
+    table = plain_table(table, src)
+    if not table.num_rows:
+        raise InputError(src, None, "holds no rows")
+    return table
+
+
+def detect(data: Any) -> str | None:
+    """The run-folder triage's look at a file: the shape of generic evidence (`generic.detect_records`)
+    when its Parquet schema has the generic columns, of the types `read_table` takes; else None (not
+    Parquet, no rows, a worldflux-nb audit input, another table such as a LeRobot dataset's frames)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from worldflux_nb.core.importers.generic import check_columns, detect_records
+    from worldflux_nb.models.evidence import PARQUET_HEADER_KEY
+
+    try:
+        parquet = pq.ParquetFile(pa.BufferReader(data))
+        schema, rows = parquet.schema_arrow, parquet.metadata.num_rows
+    except (pa.ArrowException, OSError, ValueError, TypeError):
+        return None
+    if not rows or PARQUET_HEADER_KEY in (schema.metadata or {}):
+        return None
+    empty = schema.empty_table()
+    try:
+        names = _struct_metadata_spread(empty, "")[0]
+        check_columns(names, "", "")
+        shape = detect_records([dict.fromkeys(names)])
+        if shape == "per_episode":
+            plain_table(empty, "")
+    except InputError:
+        return None
+    return shape
+
+
+def plain_table(table: Any, src: str) -> Any:
+    """The table's columns checked by name and type (rows aside) and made plain: a struct `metadata`
+    spread, dictionary-encoded columns decoded, large strings as strings."""
+    import pyarrow as pa
+
+    from worldflux_nb.core.importers.generic import check_columns
+
     names, columns = _struct_metadata_spread(table, src)
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
@@ -57,8 +97,6 @@ def read_table(data: bytes, src: str) -> Any:
     for required in ("task_id", "episode_index"):
         if required not in names:
             raise InputError(src, required, "column is missing from the Parquet schema")
-    if not table.num_rows:
-        raise InputError(src, None, "holds no rows")
     plain = []
     for name, column in zip(names, columns):
         column = _decoded(column)

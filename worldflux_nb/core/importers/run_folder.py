@@ -9,6 +9,8 @@ every reason that applies: aggregate-only, score-only, missing denominator infor
 (two or more candidates), likely secrets, incomplete scan. Evidence of a weaker grade (an OpenVLA log,
 rollout video names) is named with the command that imports it, never imported by the triage.
 Host-local paths (LeRobot writes absolute video paths) are redacted on import, not a refusal.
+A Parquet file is generic evidence by its schema (`generic_parquet.detect`), never by its suffix alone,
+and its credential scan reads its text values, which compressed pages hide from a scan of the bytes.
 """
 
 from __future__ import annotations
@@ -30,9 +32,12 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".webm", ".avi", ".mov", ".mkv", ".gif"})
 ARCHIVE_SUFFIXES = frozenset({".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".zst"})
 LOG_SUFFIXES = frozenset({".log", ".out", ".err"})
 TRACKER_DIRS = frozenset({"wandb", "mlruns", "tensorboard", "tb_logs", "lightning_logs", ".aim"})
-EVIDENCE_SUFFIXES = frozenset({".json", ".jsonl", ".csv"})
+TEXT_EVIDENCE_SUFFIXES = frozenset({".json", ".jsonl", ".csv"})
+# Evidence candidates in a binary format: their importers' `detect` reads the bytes (a Parquet schema).
+BINARY_EVIDENCE_SUFFIXES = frozenset({".parquet"})
+EVIDENCE_SUFFIXES = TEXT_EVIDENCE_SUFFIXES | BINARY_EVIDENCE_SUFFIXES
 # Text worth reading: evidence candidates and anything that may hold a credential.
-TEXT_SUFFIXES = EVIDENCE_SUFFIXES | LOG_SUFFIXES | frozenset({
+TEXT_SUFFIXES = TEXT_EVIDENCE_SUFFIXES | LOG_SUFFIXES | frozenset({
     ".txt", ".yaml", ".yml", ".toml", ".cfg", ".ini", ".env", ".md", ".sh", ".py", ".netrc", "",
 })
 
@@ -122,8 +127,8 @@ class RunFolderReport:
 
 def wants_content(path: str) -> bool:
     """Whether the walk should read this file (evidence candidates and text that may hold secrets)."""
-    p = PurePosixPath(path)
-    return p.suffix.lower() in TEXT_SUFFIXES and p.suffix.lower() not in ARCHIVE_SUFFIXES
+    suffix = PurePosixPath(path).suffix.lower()
+    return suffix in TEXT_SUFFIXES or suffix in EVIDENCE_SUFFIXES
 
 
 def classify(path: str, size_bytes: int, data: bytes | None, *, digest: str | None = None) -> FolderEntry:
@@ -134,7 +139,7 @@ def classify(path: str, size_bytes: int, data: bytes | None, *, digest: str | No
     # A file or folder name can carry a token too: it counts like one in the content, and the name is
     # shown redacted in every report.
     shown, name_kinds = redact_text(path)
-    secrets = tuple(sorted({*(_credential_kinds(data) if data is not None else ()),
+    secrets = tuple(sorted({*(_credential_kinds(_searchable(suffix, data)) if data is not None else ()),
                             *(k for k in name_kinds if is_secret_kind(k))}))
     common = dict(path=shown, size_bytes=size_bytes, digest=digest, secret_kinds=secrets, read=data is not None)
     if parts & TRACKER_DIRS or p.name.startswith("events.out.tfevents"):
@@ -156,10 +161,51 @@ def classify(path: str, size_bytes: int, data: bytes | None, *, digest: str | No
     return FolderEntry(kind="other", **common)
 
 
-def _credential_kinds(data: bytes) -> tuple[str, ...]:
-    _, kinds = redact_text(data.decode("utf-8", errors="replace"))
+def _credential_kinds(text: str) -> tuple[str, ...]:
+    _, kinds = redact_text(text)
     # Host paths (LeRobot writes absolute video paths) are redacted on import, not a refusal.
     return tuple(sorted({k for k in kinds if is_secret_kind(k)}))
+
+
+def _searchable(suffix: str, data: bytes) -> str:
+    """The text a file holds, for the credential scan: a Parquet file's names, key-value metadata and
+    text values (its compressed pages hide them from a scan of the bytes); any other file's bytes."""
+    text = parquet_text(data) if suffix == ".parquet" else None
+    return data.decode("utf-8", errors="replace") if text is None else text
+
+
+def parquet_text(data: bytes) -> str | None:
+    """Every column name, key-value metadata entry and text or bytes value (nested ones included) of a
+    Parquet file, a line each; None when it is not a readable Parquet file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def texts(column: Any) -> list[Any]:
+        kind = column.type
+        if pa.types.is_dictionary(kind):
+            return texts(column.dictionary)
+        if pa.types.is_struct(kind):
+            return [part for field in column.flatten() for part in texts(field)]
+        if pa.types.is_map(kind):
+            return texts(column.keys) + texts(column.items)
+        if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+            return texts(column.flatten())
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            return column.drop_null().unique().to_pylist()  # a task name repeats a million times
+        if pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_fixed_size_binary(kind):
+            return [value.decode("utf-8", errors="replace") for value in column.drop_null().unique().to_pylist()]
+        return []
+
+    try:
+        table = pq.read_table(pa.BufferReader(data))
+    except (pa.ArrowException, OSError, ValueError):
+        return None
+    lines = [*table.column_names, *(f"{key.decode('utf-8', 'replace')}: {value.decode('utf-8', 'replace')}"
+                                    for key, value in (table.schema.metadata or {}).items())]
+    for column in table.columns:
+        for chunk in column.chunks:
+            lines.extend(texts(chunk))
+    return "\n".join(lines)
 
 
 def _offered_log(suffix: str, data: bytes) -> str | None:
@@ -208,11 +254,10 @@ def _results_folder(candidates: Sequence[FolderEntry]) -> str | None:
 def _sniff(suffix: str, data: bytes) -> tuple[EntryKind, str | None, str]:
     from worldflux_nb.core.importers import sniffers
 
-    text = data.decode("utf-8-sig", errors="replace")
-    content: Any = text
+    content: Any = data if suffix in BINARY_EVIDENCE_SUFFIXES else data.decode("utf-8-sig", errors="replace")
     if suffix == ".json":
         try:
-            content = json.loads(text, parse_constant=lambda name: float("nan"))
+            content = json.loads(content, parse_constant=lambda name: float("nan"))
         except (ValueError, RecursionError):
             return "data", None, "not valid JSON"
     for importer in sniffers(suffix):
