@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import REFERENCE_PROFILE, cell_episodes
-from worldflux_nb.core.conformance import check_conformance, normalise_value
+from worldflux_nb.core.conformance import check_conformance, episode_counts, normalise_value
 from worldflux_nb.models.contract import CustomEvalContract
 from worldflux_nb.models.evidence_table import EvidenceTable
 from worldflux_nb.models.evidence import AuditInput, AuditSource
@@ -265,3 +266,20 @@ def test_many_out_of_protocol_rows_are_categorised():
                                     redactions=[], schema_version=AuditInput.schema_id())
     c = check_conformance(plan, [ai]).conformance
     assert c.matched == 1 and c.out_of_protocol == 200_000 - 200_000 // 5000
+
+
+def test_an_episode_run_more_times_than_a_byte_holds_is_counted_exactly():
+    """Per-episode counts are stored as narrow as they fit (conformance.episode_counts)."""
+    assert episode_counts(np.array([0, 0, 2]), 4).dtype == np.int8
+    assert episode_counts(np.full(300, 1), 2).tolist() == [0, 300]
+    plan = make_plan()
+    rows = perfect_rows(plan, "beta")
+    first = rows[0]  # a failure (index 0)
+    reruns = [dict(first, success=i % 2 == 0) for i in range(299)]
+    result = check_conformance(plan, [audit(plan, "beta", rows + reruns)])
+    assert result.conformance.duplicates == 299
+    episodes = result.episodes
+    episode = episodes[(episodes.probe_id == "beta") & (episodes.task_id == first["task_id"])
+                       & (episodes.episode_index == first["episode_index"])].iloc[0]
+    assert (episode.attempts, episode.attempt_successes, episode.attempt_failures) == (300, 150, 150)
+    assert not episode.success

@@ -39,3 +39,18 @@ def test_models_are_frozen():
     profile = EvalProfile.model_validate(REFERENCE_PROFILE)
     with pytest.raises(ValidationError):
         profile.robot_model = "other"  # type: ignore[misc]
+
+
+def test_frozen_models_given_the_same_fields_share_one_fields_set():
+    first = EvalProfile.model_validate(REFERENCE_PROFILE)
+    second = EvalProfile.model_validate(json.loads(json.dumps(REFERENCE_PROFILE)))
+    given = set(first.model_fields_set)
+    assert first.model_fields_set is second.model_fields_set
+    assert set(REFERENCE_PROFILE) <= given
+    # A copy with changes has a set of its own; the shared one is untouched.
+    changed = first.model_copy(update={"robot_model": "other"})
+    assert changed.model_fields_set is not first.model_fields_set
+    assert second.model_fields_set == given
+    # Given fewer fields: another set, naming only those.
+    fewer = EvalProfile.model_validate({k: v for k, v in REFERENCE_PROFILE.items() if k != "language_input"})
+    assert fewer.model_fields_set == given - {"language_input"}

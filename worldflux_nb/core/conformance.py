@@ -177,7 +177,7 @@ def _check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput]) -
     conformant = in_plan & ~seed_bad & ~meta_bad
     size = len(keys)
     conformant_ix = planned_ix[conformant]
-    attempts = np.bincount(conformant_ix, minlength=size).astype(np.int32)
+    attempts = episode_counts(conformant_ix, size)
     # Rows are already in evidence order; the first conformant row of a planned episode is matched.
     attempt = attempt_numbers(planned_ix, conformant, attempts)
     matched = conformant & (attempt == 0)
@@ -189,16 +189,15 @@ def _check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput]) -
     row_success = np.array([s == "completed" for s in ev.statuses] + [False])[ev.status]
     row_success &= ev.success == 1
 
-    attempt_successes = np.bincount(conformant_ix, minlength=size,
-                                    weights=row_success[conformant]).astype(np.int32)
+    attempt_successes = episode_counts(conformant_ix[row_success[conformant]], size)
     first = np.full(size, -1, dtype=np.int32)
     first[planned_ix[matched]] = np.flatnonzero(matched)
     conformant_status = ev.status[conformant]
 
     def attempts_with(*statuses: str) -> np.ndarray:
-        """Per planned episode, its conformant attempts with one of these statuses (int32: 40 MB at 10M)."""
+        """Per planned episode, its conformant attempts with one of these statuses."""
         wanted = np.array([s in statuses for s in ev.statuses] + [False], dtype=bool)
-        return np.bincount(conformant_ix[wanted[conformant_status]], minlength=size).astype(np.int32)
+        return episode_counts(conformant_ix[wanted[conformant_status]], size)
 
     arrays = ConformanceArrays(
         accepted=accepted, sizes=np.array([len(audit_inputs[i].episodes) for i in accepted], dtype=np.int64), ev=ev,
@@ -250,6 +249,15 @@ def pinned_metadata(pins: dict[str, dict[str, str]], probes: list[Any],
         any_differs |= table
         any_absent |= applies & absent
     return PinnedChecks(values, differs, any_differs, any_absent)
+
+
+def episode_counts(positions: np.ndarray, size: int) -> np.ndarray:
+    """How often each of `size` planned episodes occurs in `positions`, in the narrowest signed
+    integer type that holds the largest count (int8 for a few attempts each: 10 MB at ten million
+    planned episodes instead of 40 or 80; signed, so a difference of two counts cannot wrap)."""
+    counts = np.bincount(positions, minlength=size)
+    largest = int(counts.max(initial=0))
+    return counts.astype(next(t for t in (np.int8, np.int16, np.int32, np.int64) if largest <= np.iinfo(t).max))
 
 
 def attempt_numbers(planned_ix: np.ndarray, conformant: np.ndarray, attempts: np.ndarray) -> np.ndarray:

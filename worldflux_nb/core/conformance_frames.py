@@ -37,8 +37,9 @@ class ConformanceArrays:
     `conformant`, `matched`, `row_success`, the unverified flags, and `pair`: the row's position
     in the (probe x metadata object) tables of `pins`.
     Episodes: `attempts` (conformant rows), `attempt_successes`, the attempts that `completed`
-    (completed or timed out), ended in an `infra` failure or are `pending`, and `first` (the
-    matched row, or -1).
+    (completed or timed out), ended in an `infra` failure or are `pending` (these five counts in
+    the narrowest signed integer type that holds them: conformance.episode_counts), and `first`
+    (the matched row, or -1).
     """
 
     accepted: tuple[int, ...]
