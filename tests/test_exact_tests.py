@@ -7,9 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from worldflux_nb.core import exact_tests
 from worldflux_nb.core.exact_tests import (
-    association_permutation, binomial_excess, cell_excess_p, holm, hypergeom_pmf, hypergeom_sf, hypergeom_sum_sf,
-    stratified_exact_greater, tail_hits_test,
+    SCREEN_MARGIN, association_permutation, binomial_excess, cell_excess_holm, cell_excess_p, holm, hypergeom_pmf,
+    hypergeom_sf, hypergeom_sum_sf, stratified_exact_greater, tail_hits_test,
 )
 
 
@@ -218,3 +219,83 @@ def test_stopping_early_never_changes_a_p_value_it_could_report(seed, first_chun
         exact.FIRST_CHUNK = original
     assert never_stops.p_value == full.p_value
     assert stops.p_value == full.p_value if full.p_value <= 0.05 else stops.p_value > 0.05
+
+
+# ------------------------------------------------------------------ the screen (no scipy below the threshold)
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 120), st.floats(0, 1)), min_size=1, max_size=60), st.integers(0, 5))
+def test_the_screened_cell_p_values_are_boosts_to_a_billionth(cells, planted):
+    sizes = np.array([n for n, _ in cells], dtype=np.int64)
+    counts = np.array([round(n * rate) for n, rate in cells], dtype=np.int64)
+    counts[: planted] = sizes[: planted]  # cells where every unit is counted: the far tail
+    screened = exact_tests._screened_cell_excess(counts, sizes)
+    exact = cell_excess_p(counts, sizes)
+    assert screened is not None
+    np.testing.assert_allclose(screened, exact, rtol=1e-9, atol=1e-300)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(stratum, min_size=1, max_size=30), st.integers(-3, 200))
+def test_the_screened_sum_is_the_exact_sum_to_a_ten_billionth(params, observed):
+    params = [(n, m, d) for n, m, d in params]
+    assert abs(exact_tests._sum_sf(params, observed, exact=False) - hypergeom_sum_sf(params, observed)) < 1e-10
+
+
+def test_the_screened_sum_holds_for_large_strata_through_the_fft():
+    params = [(2000, 600, 600), (1500, 400, 500), (900, 300, 300)] * 40
+    mean = sum(m * d / n for n, m, d in params)
+    for observed in (int(mean) - 40, int(mean), int(mean) + 60, int(mean) + 120, int(mean) + 200):
+        assert abs(exact_tests._sum_sf(params, observed, exact=False) - hypergeom_sum_sf(params, observed)) < 1e-10
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(2, 400), st.floats(0.001, 0.2), st.integers(0, 12), st.integers(0, 2**32 - 1),
+       st.sampled_from([0.005, 0.01, 0.05]))
+def test_a_screened_out_cell_test_is_one_whose_adjusted_p_values_are_all_above_the_threshold(
+        cells, rate, excess, seed, threshold):
+    rng = np.random.default_rng(seed)
+    sizes = rng.choice([40, 100, 100, 150], size=cells)
+    counts = rng.binomial(sizes, rate)
+    counts[0] = min(sizes[0], counts[0] + excess)  # one cell leaning: near the threshold or past it
+    adjusted = holm(cell_excess_p(counts, sizes))
+    screened = cell_excess_holm(counts, sizes, only_below=threshold)
+    if screened is None:
+        assert adjusted.min() > threshold
+    else:
+        np.testing.assert_array_equal(screened, adjusted)
+        # Only a p-value near or below the threshold goes to the exact kernels.
+        assert adjusted.min() <= threshold * (1 + 3 * SCREEN_MARGIN)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(4, 60), st.integers(1, 59), st.integers(1, 59), st.integers(0, 59)),
+                min_size=1, max_size=25), st.sampled_from([0.001, 0.01, 0.2]))
+def test_a_screened_out_stratified_or_tail_test_is_one_whose_p_value_is_above_the_threshold(rows, threshold):
+    strata = [(n, min(s, n - 1), min(m, n - 1), min(a, s, m)) for n, s, m, a in rows]
+    for test, data in ((stratified_exact_greater, strata),
+                       (tail_hits_test, [(n, m, min(a, m)) for n, _, m, a in strata])):
+        full = test(data)
+        screened = test(data, only_below=threshold)
+        if screened is None:
+            assert full.p_value > threshold
+        else:
+            assert screened == full
+            assert full.p_value <= threshold * (1 + 3 * SCREEN_MARGIN)
+
+
+def test_a_test_the_screen_settles_imports_no_scipy():
+    code = ("import sys, numpy as np\n"
+            "from worldflux_nb.core.exact_tests import cell_excess_holm, stratified_exact_greater, tail_hits_test\n"
+            "rng = np.random.default_rng(3)\n"
+            "sizes = np.full(3000, 100); counts = rng.binomial(sizes, 0.03)\n"
+            "assert cell_excess_holm(counts, sizes, only_below=0.005) is None\n"
+            "assert stratified_exact_greater([(100, 50, 10, 4)] * 50, only_below=0.01) is None\n"
+            "assert tail_hits_test([(100, 3, 0)] * 50, only_below=0.01) is None\n"
+            "assert 'scipy' not in sys.modules\n"
+            "assert cell_excess_holm(counts + (np.arange(3000) == 0) * 40, sizes, only_below=0.005) is not None\n"
+            "assert 'scipy.special' in sys.modules\n")
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -16,7 +16,7 @@ import numpy as np
 from worldflux_nb.core.conformance import ConformanceResult
 from worldflux_nb.core.episode_outcomes import EpisodeOutcomes, episode_outcomes, status_mask
 from worldflux_nb.core.exact_tests import (
-    DETECTION_ALPHA, PERMUTATIONS, TestResult, association_permutation, binomial_excess, cell_excess_p, holm,
+    DETECTION_ALPHA, PERMUTATIONS, TestResult, association_permutation, binomial_excess, cell_excess_holm,
     stratified_exact_greater, tail_hits_test,
 )
 from worldflux_nb.core.finding_cells import CELLS_NAMED, named
@@ -86,10 +86,12 @@ def tracking_findings(plan: ProtocolPlan, counts: CellCounts, total_planned: int
             total = int(k.sum())
             if total == 0 or total == int(sizes.sum()):
                 continue
-            per_cell = holm(cell_excess_p(k, sizes))
-            concentrated = per_cell < DETECTION_ALPHA / 2
+            per_cell = cell_excess_holm(k, sizes, only_below=DETECTION_ALPHA / 2)
+            # None: every cell's adjusted p-value is above alpha / 2, so only the permutation can report,
+            # and below the cell test stands in as 1.0 (only compared with alpha / 2, never reported).
+            concentrated = per_cell < DETECTION_ALPHA / 2 if per_cell is not None else np.zeros(len(cells), dtype=bool)
             varied = np.ptp(weights) > 0
-            best_cell = float(per_cell.min())
+            best_cell = float(per_cell.min()) if per_cell is not None else 1.0
             # The permutation is reported only when no cell is concentrated, and only if p <= alpha / 2
             # (Bonferroni over the two tests): skipped otherwise, and it stops once p is surely above.
             perm = (association_permutation(k, sizes, weights, seed=stable_seed(plan.plan_seed, "detect", probe, kind),
@@ -154,8 +156,9 @@ def unverified_findings(result: ConformanceResult, total_planned: int) -> list[F
         mine = [i for i, c in enumerate(cells) if c.probe_id == probe and m[i] > 0]
         if not mine:
             continue
-        test = stratified_exact_greater([(int(n[i]), int(s[i]), int(m[i]), int(hits[i])) for i in mine])
-        if test.p_value > DETECTION_ALPHA:
+        test = stratified_exact_greater([(int(n[i]), int(s[i]), int(m[i]), int(hits[i])) for i in mine],
+                                        only_below=DETECTION_ALPHA)
+        if test is None or test.p_value > DETECTION_ALPHA:
             continue
         um, uh = int(m[mine].sum()), int(hits[mine].sum())
         vn, vs = int(n[mine].sum()) - um, int(s[mine].sum()) - uh
@@ -210,8 +213,8 @@ def early_stopping_findings(result: ConformanceResult, outcomes: EpisodeOutcomes
         mine = np.flatnonzero(probes == probe)
         strata = list(zip(n[mine].tolist(), m[mine].tolist(), hits[mine].tolist()))
         tails = [cells[i].cell_id for i in mine if 0 < m[i] < n[i] and hits[i] == m[i]]
-        test = tail_hits_test(strata)
-        if test.p_value > DETECTION_ALPHA or not tails:
+        test = tail_hits_test(strata, only_below=DETECTION_ALPHA)
+        if test is None or test.p_value > DETECTION_ALPHA or not tails:
             continue
         affected = sum(m for n, m, _ in strata if 0 < m < n)
         shown, more = _named(tails)

@@ -6,6 +6,11 @@ Boost kernels that `scipy.stats.hypergeom` itself calls (`scipy.special._ufuncs`
 `rv_discrete.pmf`/`.sf` wrap them (tests/test_exact_tests.py checks the two agree bit for bit):
 importing `scipy.stats` costs over a second, `scipy.special` a fraction of it. The convolutions use numpy.
 
+A test whose p-value matters only below a threshold (a finding is raised at DETECTION_ALPHA) is first
+screened: the same p-value from a hypergeometric pmf built by the ratio of successive terms (numpy
+only, within ~1e-9 of Boost's), and if it is above the threshold by SCREEN_MARGIN, the test reports
+nothing and scipy is never imported. Every p-value a caller receives is the exact one.
+
 Multiplicity is corrected by Holm's step-down. `holm` gives exactly what statsmodels'
 `multipletests(p, method="holm")` gives (tests/test_exact_tests.py checks it against statsmodels),
 but statsmodels' holm branch calls `gc.collect()` on every call (statsmodels 0.15,
@@ -30,6 +35,11 @@ CHUNK_ENTRIES = 4_000_000
 FIRST_CHUNK = 8
 # Above this many products a convolution goes through the FFT instead of numpy's direct sum.
 DIRECT_CONVOLUTION = 1 << 16
+# A screened p-value this much (relatively) above its threshold is surely above it: the screen and the
+# exact kernels agree to ~1e-9, so only p-values within 1% of a threshold go to the exact kernels.
+SCREEN_MARGIN = 0.01
+# Cells in more distinct sizes than this are not screened (one pmf per size).
+SCREEN_SIZES = 64
 
 
 @dataclass(frozen=True)
@@ -167,6 +177,11 @@ def _convolve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def hypergeom_sum_sf(params: Sequence[tuple[int, int, int]], observed: int) -> float:
     """P(S >= observed) for S a sum of independent hypergeometric counts (population, marked, draws)."""
+    return _sum_sf(params, observed, exact=True)
+
+
+def _sum_sf(params: Sequence[tuple[int, int, int]], observed: int, *, exact: bool) -> float:
+    """hypergeom_sum_sf with Boost's pmf (`exact`) or the screen's (`_support_pmfs`)."""
     if not len(params):
         return 1.0
     population, marked, drawn = (np.asarray(column, dtype=np.int64) for column in zip(*params))
@@ -174,9 +189,12 @@ def hypergeom_sum_sf(params: Sequence[tuple[int, int, int]], observed: int) -> f
     # Every stratum's pmf over its support in one kernel call, on the supports laid end to end.
     lengths = high - low + 1
     starts = np.cumsum(lengths) - lengths
-    support = np.arange(int(lengths.sum())) - np.repeat(starts - low, lengths)
-    flat = hypergeom_pmf(support, np.repeat(population, lengths), np.repeat(marked, lengths),
-                         np.repeat(drawn, lengths))
+    if exact:
+        support = np.arange(int(lengths.sum())) - np.repeat(starts - low, lengths)
+        flat = hypergeom_pmf(support, np.repeat(population, lengths), np.repeat(marked, lengths),
+                             np.repeat(drawn, lengths))
+    else:
+        flat = _support_pmfs(population, marked, drawn)
     pmfs = [flat[start:end] for start, end in zip(starts.tolist(), (starts + lengths).tolist())]
     offset = int(low.sum())
     while len(pmfs) > 1:  # pairwise convolution keeps a thousand strata fast
@@ -192,35 +210,99 @@ def hypergeom_sum_sf(params: Sequence[tuple[int, int, int]], observed: int) -> f
     return float(min(1.0, pmf[at:].sum()))
 
 
-def stratified_exact_greater(strata: Sequence[tuple[int, int, int, int]]) -> TestResult:
+def _support_pmfs(population: np.ndarray, marked: np.ndarray, drawn: np.ndarray) -> np.ndarray:
+    """The screen's pmf of each valid hypergeometric over its whole support (low..high), laid end to
+    end: log pmf(k + 1) - log pmf(k) = log((marked - k)(drawn - k)) - log((k + 1)(population - marked -
+    drawn + k + 1)), summed along each support and normalised to 1 (no special function, so no scipy)."""
+    low, high = np.maximum(0, drawn + marked - population), np.minimum(drawn, marked)
+    lengths = high - low + 1
+    starts = np.cumsum(lengths) - lengths
+    k = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(starts - low, lengths)
+    good, draws, rest = (np.repeat(a, lengths) for a in (marked, drawn, population - marked - drawn))
+    # The step into k from k - 1 (zero at each support's first value).
+    step = np.zeros(len(k))
+    inner = k > np.repeat(low, lengths)
+    j = k[inner] - 1
+    step[inner] = (np.log((good[inner] - j) * (draws[inner] - j).astype(float))
+                   - np.log((j + 1) * (rest[inner] + j + 1).astype(float)))
+    log_pmf = np.cumsum(step)
+    log_pmf -= np.repeat(log_pmf[starts] - step[starts], lengths)  # each support from its own start
+    log_pmf -= np.repeat(np.maximum.reduceat(log_pmf, starts), lengths)
+    pmf = np.exp(log_pmf)
+    return pmf / np.repeat(np.add.reduceat(pmf, starts), lengths)
+
+
+def _screened_cell_excess(counts: np.ndarray, sizes: np.ndarray) -> np.ndarray | None:
+    """cell_excess_p from the screen's pmf, or None where the screen does not apply (invalid counts,
+    cells in more than SCREEN_SIZES sizes)."""
+    population, marked = int(sizes.sum()), int(counts.sum())
+    distinct = np.unique(sizes)
+    if (len(distinct) > SCREEN_SIZES or population <= 0 or marked > population or (sizes < 0).any()
+            or (counts < 0).any() or (counts > sizes).any()):
+        return None
+    out = np.empty(len(counts))
+    for size in distinct.tolist():
+        low = max(0, size + marked - population)
+        pmf = _support_pmfs(np.array([population]), np.array([marked]), np.array([size]))
+        tail = np.append(np.cumsum(pmf[::-1])[::-1], 0.0)  # tail[j] = P(X >= low + j)
+        mine = sizes == size
+        out[mine] = tail[np.clip(counts[mine] - low, 0, len(pmf))]
+    return out
+
+
+def cell_excess_holm(counts: np.ndarray, sizes: np.ndarray, *, only_below: float) -> np.ndarray | None:
+    """holm(cell_excess_p(counts, sizes)), or None when the screen shows every adjusted p-value is
+    above `only_below` (the smallest is m times the smallest p-value)."""
+    counts = np.asarray(counts, dtype=np.int64)
+    sizes = np.asarray(sizes, dtype=np.int64)
+    screened = _screened_cell_excess(counts, sizes)
+    if screened is not None and len(counts) and screened.min() * len(counts) > only_below * (1 + SCREEN_MARGIN):
+        return None
+    return holm(cell_excess_p(counts, sizes))
+
+
+def _screened_out(params: list[tuple[int, int, int]], observed: int, only_below: float | None) -> bool:
+    """Whether the screen shows hypergeom_sum_sf(params, observed) is above `only_below`."""
+    return only_below is not None and _sum_sf(params, observed, exact=False) > only_below * (1 + SCREEN_MARGIN)
+
+
+def stratified_exact_greater(strata: Sequence[tuple[int, int, int, int]], *,
+                             only_below: float | None = None) -> TestResult | None:
     """Exact conditional test (the exact form of Mantel-Haenszel) that a marked group succeeds more.
 
     Each stratum is (units with an outcome, successes among them, marked units, marked successes);
     given the margins the marked successes are hypergeometric, and their sum is compared with its
-    exact distribution. The statistic is observed minus expected marked successes.
+    exact distribution. The statistic is observed minus expected marked successes. With
+    `only_below`: None when the screen shows the p-value is above it.
     """
     usable = [(n, s, m, a) for n, s, m, a in strata if 0 < m < n and 0 < s < n]
     if not usable:
         return TestResult("stratified exact (conditional)", 0.0, 1.0)
     observed = sum(a for *_, a in usable)
     expected = sum(m * s / n for n, s, m, _ in usable)
-    p = hypergeom_sum_sf([(n, s, m) for n, s, m, _ in usable], observed)
-    return TestResult("stratified exact (conditional)", observed - expected, p)
+    params = [(n, s, m) for n, s, m, _ in usable]
+    if _screened_out(params, observed, only_below):
+        return None
+    return TestResult("stratified exact (conditional)", observed - expected, hypergeom_sum_sf(params, observed))
 
 
-def tail_hits_test(strata: Sequence[tuple[int, int, int]]) -> TestResult:
+def tail_hits_test(strata: Sequence[tuple[int, int, int]], *, only_below: float | None = None) -> TestResult | None:
     """Exact test that missing units sit at the end of each stratum's run order.
 
     Each stratum is (units, missing, missing among the last `missing` units). Under the null the
     missing units are a uniform subset, so the tail hits are hypergeometric(units, missing, missing).
+    With `only_below`: None when the screen shows the p-value is above it.
     """
     usable = [(n, m, h) for n, m, h in strata if 0 < m < n]
     if not usable:
         return TestResult("exact tail test", 0.0, 1.0)
     observed = sum(h for *_, h in usable)
     expected = sum(m * m / n for n, m, _ in usable)
-    p = hypergeom_sum_sf([(n, m, m) for n, m, _ in usable], observed)
-    return TestResult("exact tail test (sum of hypergeometric tail hits)", observed - expected, p)
+    params = [(n, m, m) for n, m, _ in usable]
+    if _screened_out(params, observed, only_below):
+        return None
+    return TestResult("exact tail test (sum of hypergeometric tail hits)", observed - expected,
+                      hypergeom_sum_sf(params, observed))
 
 
 def binomial_excess(count: int, trials: int, rate: float) -> TestResult:
