@@ -176,3 +176,46 @@ def test_a_code_column_of_one_value_is_repeated_as_arrow_would_take_it():
         column = Coded(["{\"a\":1}"], pa.array(codes, pa.int32()))
         taken = column.take(column.values, pa.string())
         assert taken.type == pa.string() and taken.to_pylist() == ["{\"a\":1}" if c is not None else None for c in codes]
+
+
+def _reader_threads() -> list[str]:
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name.startswith(("wfnb-jsonl", "wfnb-scan"))]
+
+
+def test_the_plan_loads_while_duckdb_reads_and_the_readers_stop_with_a_refused_plan(tmp_path):
+    """Given a plan loader, a JSON Lines import starts DuckDB's read and the file's digest first, calls
+    the loader once (same audit input as a loaded plan), and leaves no reader running if it fails."""
+    plan = make_plan(9)
+    path = write(tmp_path, lines(random.Random(5), 900))
+    seen = []
+
+    def loader():
+        seen.append(_reader_threads())
+        return plan
+
+    audit = import_file(FORMATS["jsonl"], path, plan=loader, probe_id="beta")
+    assert len(seen) == 1 and "wfnb-jsonl" in seen[0]
+    assert audit.audit_digest == import_file(FORMATS["jsonl"], path, plan=plan, probe_id="beta").audit_digest
+
+    def refused():
+        raise InputError("plan.json", "plan_digest", "does not match")
+
+    with pytest.raises(InputError, match="plan.json: plan_digest: does not match"):
+        import_file(FORMATS["jsonl"], path, plan=refused, probe_id="beta")
+    assert _reader_threads() == []
+
+
+def test_a_consumer_that_stops_early_stops_the_reader(tmp_path):
+    """DuckDB reads ahead of the consumer by a bounded number of batches and stops when the consumer does."""
+    from worldflux_nb.io.evidence_tables import JsonlBatches
+
+    path = write(tmp_path, lines(random.Random(6), 5000))
+    with JsonlBatches(path, batch_rows=100, ahead=2) as batches:
+        first = next(iter(batches))
+        assert first.num_rows <= 100 and batches._batches.qsize() <= 2
+    assert _reader_threads() == [] and not batches.readable
+    with JsonlBatches(path, batch_rows=100, ahead=2) as batches:
+        assert sum(batch.num_rows for batch in batches) == 5000
+    assert batches.readable

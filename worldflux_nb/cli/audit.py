@@ -45,12 +45,12 @@ def _handle_import(args: argparse.Namespace) -> int:
     if args.report or args.report_json:
         raise InputError(None, "--report", "only `audit import run-folder` writes a triage report")
     options = _options(args)
-    plan = _load_plan(args.plan)
     from worldflux_nb.io.evidence_files import check_evidence_rows, evidence_bytes_limit, import_file
 
     max_bytes = args.max_bytes if args.max_bytes is not None else evidence_bytes_limit(args.max_evidence_rows)
-    audit = check_evidence_rows(import_file(importer, args.source, plan=plan, probe_id=args.probe,
-                                            options=options, max_bytes=max_bytes),
+    # The plan is loaded by import_file once the file's read has begun (DuckDB parses meanwhile).
+    audit = check_evidence_rows(import_file(importer, args.source, plan=lambda: _load_plan(args.plan),
+                                            probe_id=args.probe, options=options, max_bytes=max_bytes),
                                 args.source, args.max_evidence_rows)
     write_outputs({args.output: audit_input_file(audit, args.output)})
     print(f"audit input: {args.output} ({len(audit.episodes)} episodes, identity {audit.source.identity})")

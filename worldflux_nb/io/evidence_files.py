@@ -4,8 +4,10 @@ digest it, parse it."""
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Union
 
 from worldflux_nb.core.bulk import gc_paused
 from worldflux_nb.core.importers import Folder, ImportOptions, Importer, with_files
@@ -42,53 +44,82 @@ def decode_for(importer: Importer, data: bytes, source: str) -> Any:
     return parse_json(text, source, allow_nan=importer.allow_nan)
 
 
-def import_file(importer: Importer, path: str | os.PathLike[str], *, plan: ProtocolPlan,
+PlanSource = Union[ProtocolPlan, Callable[[], ProtocolPlan]]
+
+
+def import_file(importer: Importer, path: str | os.PathLike[str], *, plan: PlanSource,
                 probe_id: str, options: ImportOptions = ImportOptions(),
                 max_bytes: int = DEFAULT_MAX_BYTES) -> AuditInput:
     """Read one harness file (or folder) and return its sealed AuditInput naming what it read.
 
     Generic JSON Lines take the vectorised path (io.evidence_tables) when the file is plain valid
-    evidence; anything else is read row by row, which names the bad line.
+    evidence; anything else is read row by row, which names the bad line. `plan` may be a function
+    that loads it: a JSON Lines file is then parsed and hashed while the plan loads.
     """
     source = str(path)
+    if importer.name == "jsonl" and not Path(path).is_dir():
+        with _JsonlRead(path, max_bytes=max_bytes) as read:
+            plan = _loaded(plan)
+            audit = read.audit(plan=plan, probe_id=probe_id, options=options)
+        if audit is not None:
+            return audit
+    plan = _loaded(plan)
     if Path(path).is_dir():
         return import_folder(importer, path, plan=plan, probe_id=probe_id, options=options,
                              max_bytes=max_bytes)
     if importer.reads == "folder_names":
         raise InputError(source, None, f"is not a folder: {importer.name} reads a folder of files")
-    if importer.name == "jsonl":
-        audit = _jsonl_columns(path, plan=plan, probe_id=probe_id, options=options, max_bytes=max_bytes)
-        if audit is not None:
-            return audit
     data = read_bytes(path, max_bytes=max_bytes)
     return import_bytes(importer, data, source=source, plan=plan, probe_id=probe_id, options=options)
 
 
-def _jsonl_columns(path: str | os.PathLike[str], *, plan: ProtocolPlan, probe_id: str,
-                   options: ImportOptions, max_bytes: int) -> AuditInput | None:
-    """The vectorised JSONL import, or None. The file is digested (and its key markers counted)
-    in one read beside DuckDB's; a file whose size, times or inode changed meanwhile is read again
-    row by row."""
-    from concurrent.futures import ThreadPoolExecutor
+def _loaded(plan: PlanSource) -> ProtocolPlan:
+    return plan if isinstance(plan, ProtocolPlan) else plan()
 
-    from worldflux_nb.core.importers.generic import audit_input_from_json_columns
-    from worldflux_nb.io.evidence_tables import JsonlBatches, scan_file
 
-    before = _file_state(path, max_bytes=max_bytes)
-    batches = JsonlBatches(path)
-    with ThreadPoolExecutor(max_workers=1) as pool:  # hashing releases the GIL; so does DuckDB
-        scanned = pool.submit(scan_file, path)
+class _JsonlRead:
+    """The vectorised JSONL import, begun on entry: DuckDB parses the file (io.evidence_tables) while
+    another thread digests it and counts its key markers, both releasing the GIL. `audit` gives the
+    audit input, or None for the row path: a file whose key markers exceed the keys DuckDB read, or
+    whose size, times or inode changed meanwhile, is read again row by row."""
+
+    def __init__(self, path: str | os.PathLike[str], *, max_bytes: int) -> None:
+        from worldflux_nb.io.evidence_tables import JsonlBatches
+
+        self.path = path
+        self.before = _file_state(path, max_bytes=max_bytes)
+        self.max_bytes = max_bytes
+        self.batches = JsonlBatches(path)
+        self.stop = threading.Event()
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wfnb-scan")
+
+    def __enter__(self) -> "_JsonlRead":
+        from worldflux_nb.io.evidence_tables import scan_file
+
+        self.batches.start()
+        self.scanned = self.pool.submit(scan_file, self.path, stop=self.stop)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop.set()
+        self.batches.close()
+        self.pool.shutdown()
+
+    def audit(self, *, plan: ProtocolPlan, probe_id: str, options: ImportOptions) -> AuditInput | None:
+        from worldflux_nb.core.importers.generic import audit_input_from_json_columns
+
+        path, batches = self.path, self.batches
         with gc_paused():
             audit = audit_input_from_json_columns(batches, source_name=str(path), plan=plan,
                                                   probe_id=probe_id, options=options)
-        digest, size, markers = scanned.result()
-    if audit is None or not batches.readable:
-        return None
-    if _file_state(path, max_bytes=max_bytes) != before or size != before[0]:
-        return None
-    if markers != batches.keys:
-        return None  # another key with a value (or a string holding `":`): the row path reads it
-    return with_files(audit, [_source_entry(str(path), digest, size)])
+        if audit is None or not batches.readable:
+            return None
+        digest, size, markers = self.scanned.result()
+        if _file_state(path, max_bytes=self.max_bytes) != self.before or size != self.before[0]:
+            return None
+        if markers != batches.keys:
+            return None  # another key with a value (or a string holding `":`): the row path reads it
+        return with_files(audit, [_source_entry(str(path), digest, size)])
 
 
 def _file_state(path: str | os.PathLike[str], *, max_bytes: int) -> tuple[int, ...]:

@@ -14,7 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import re
+import threading
 from typing import Any
 
 # Every generic field is read from each line's JSON object as the JSON text of its value.
@@ -34,32 +36,89 @@ def _query() -> str:
 
 class JsonlBatches:
     """The file's generic fields as Arrow record batches of JSON texts (null: absent or null), at
-    most `batch_rows` rows each (DuckDB's own batches, handed on without a copy), in file order,
-    read by DuckDB as they are consumed (ten million lines are never one table of texts).
-    Afterwards `readable` says whether DuckDB read the whole file (a key given twice, a line that
-    is not an object or bad JSON stop it) and `keys` counts the keys with a value it read
-    (`non_null_keys`, None if unknown)."""
+    most `batch_rows` rows each (DuckDB's own batches, handed on without a copy), in file order.
 
-    def __init__(self, path: str | os.PathLike[str], *, batch_rows: int = 1 << 17) -> None:
+    DuckDB reads them in a background thread from `start()` (or the first iteration), at most
+    `ahead` batches ahead of the consumer: it releases the GIL, so it parses while the caller loads
+    the plan or checks earlier batches, and ten million lines are never one table of texts. Use it
+    as a context manager so the reader stops when the caller does. Afterwards `readable` says
+    whether DuckDB read the whole file (a key given twice, a line that is not an object or bad
+    JSON stop it) and `keys` counts the keys with a value it read (`non_null_keys`, None if unknown)."""
+
+    def __init__(self, path: str | os.PathLike[str], *, batch_rows: int = 1 << 17, ahead: int = 8) -> None:
         self.path, self.batch_rows = str(path), batch_rows
         self.readable = False
         self.keys: int | None = 0
+        self._batches: queue.Queue[Any] = queue.Queue(maxsize=ahead)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
-    def __iter__(self) -> Any:
+    def start(self) -> "JsonlBatches":
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._read, name="wfnb-jsonl", daemon=True)
+            self._thread.start()
+        return self
+
+    def __enter__(self) -> "JsonlBatches":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the reader (it may be waiting to hand on a batch) and wait for it."""
+        self._stop.set()
+        while self._thread is not None and self._thread.is_alive():
+            self._drain()
+            self._thread.join(0.01)
+        self._drain()
+
+    def _drain(self) -> None:
+        try:
+            while True:
+                self._batches.get_nowait()
+        except queue.Empty:
+            pass
+
+    def _read(self) -> None:
         import duckdb
 
-        connection = duckdb.connect()
+        outcome: Any = _UNREADABLE
         try:
-            connection.execute("SET enable_progress_bar = false")  # nothing on a user's terminal
-            reader = connection.sql(_query(), params={"path": self.path}).to_arrow_reader(self.batch_rows)
-            for batch in reader:
-                if batch.num_rows:
-                    yield self._counted(batch)
-            self.readable = True
+            connection = duckdb.connect()
+            try:
+                connection.execute("SET enable_progress_bar = false")  # nothing on a user's terminal
+                reader = connection.sql(_query(), params={"path": self.path}).to_arrow_reader(self.batch_rows)
+                for batch in reader:
+                    if self._stop.is_set():
+                        return
+                    if batch.num_rows:
+                        self._batches.put(batch)
+                outcome = _READ
+            finally:
+                connection.close()
         except duckdb.Error:
-            return
+            pass
+        except BaseException as exc:  # handed to the consumer, which raises it
+            outcome = exc
+        if not self._stop.is_set():
+            self._batches.put(outcome)
+
+    def __iter__(self) -> Any:
+        self.start()
+        try:
+            while True:
+                item = self._batches.get()
+                if item is _READ:
+                    self.readable = True
+                    return
+                if item is _UNREADABLE:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield self._counted(item)
         finally:
-            connection.close()
+            self.close()
 
     def _counted(self, table: Any) -> Any:
         keys = non_null_keys(table)
@@ -67,27 +126,32 @@ class JsonlBatches:
         return table
 
 
+# What the reader thread hands on after the last batch: the whole file read, or DuckDB refused it.
+_READ, _UNREADABLE = object(), object()
+
+
 def read_jsonl_columns(path: str | os.PathLike[str]) -> Any:
     """The whole file as one table of JSON texts (see JsonlBatches), or None if DuckDB cannot read it."""
     import pyarrow as pa
 
-    batches = JsonlBatches(path)
-    read = list(batches)
+    with JsonlBatches(path) as batches:
+        read = list(batches)
     if not batches.readable:
         return None
     return pa.Table.from_batches(read) if read else None
 
 
-def scan_file(path: str | os.PathLike[str]) -> tuple[str, int, int]:
+def scan_file(path: str | os.PathLike[str], *, stop: threading.Event | None = None) -> tuple[str, int, int]:
     """One read of the file: its SHA-256 (`sha256:` form), its size, and its non-null key markers
     (occurrences of `":`, or of `"` and `:` with whitespace between, less those of `":null` and
     `": null`), read in line-aligned chunks so no marker straddles two of them. Strings holding
-    these bytes only move the count away from the keys DuckDB read, never towards it."""
+    these bytes only move the count away from the keys DuckDB read, never towards it. Once `stop`
+    is set it returns early with a partial answer (the caller has stopped waiting for it)."""
     digest = hashlib.sha256()
     size = markers = 0
     rest = b""
     with open(path, "rb") as handle:
-        while True:
+        while stop is None or not stop.is_set():
             chunk = handle.read(_CHUNK)
             digest.update(chunk)
             size += len(chunk)
