@@ -132,3 +132,26 @@ def test_one_row_limit_at_import_and_packet_raised_by_one_flag(reference_flow, t
     refused = cli([*packet, "--max-evidence-rows", rows - 1])
     assert refused.code == 2 and "--max-evidence-rows" in refused.stderr and not (tmp_path / "p.json").exists()
     assert cli([*packet, "--max-evidence-rows", rows]).code == 0
+
+
+def test_written_a_row_group_at_a_time_the_file_is_that_of_one_whole_table_write(monkeypatch):
+    """The audit input's Parquet bytes do not depend on writing it in row groups (nor on its text
+    being kept dictionary-encoded), and the groups are Arrow's default size."""
+    import io
+
+    from worldflux_nb.io import artifacts
+    from worldflux_nb.models.digest import canonical_json
+
+    probe = pa.BufferOutputStream()
+    pq.write_table(pa.table({"x": pa.nulls(artifacts.ROW_GROUP_ROWS + 1, pa.int8())}), probe)
+    groups = pq.ParquetFile(io.BytesIO(probe.getvalue().to_pybytes())).metadata
+    assert [groups.row_group(i).num_rows for i in range(groups.num_row_groups)] == [artifacts.ROW_GROUP_ROWS, 1]
+
+    ai = sealed(count=700)
+    whole = pa.BufferOutputStream()
+    pq.write_table(ai.episodes.arrow.replace_schema_metadata({HEADER_KEY: canonical_json(ai.header())}), whole,
+                   compression="zstd", row_group_size=128)
+    monkeypatch.setattr(artifacts, "ROW_GROUP_ROWS", 128)
+    written = audit_input_file(ai, "audit.parquet")
+    assert written == whole.getvalue().to_pybytes()
+    assert pq.ParquetFile(io.BytesIO(written)).metadata.num_row_groups == 6

@@ -123,16 +123,28 @@ def audit_input_from_parquet(data: bytes, source: str) -> AuditInput:
         pa.default_memory_pool().release_unused()
 
 
+# Arrow's default row group: written one group at a time, the file's bytes are those of one
+# `pq.write_table` of the whole table, while only one group's text columns are ever decoded.
+ROW_GROUP_ROWS = 1 << 20
+
+
 def audit_input_parquet(audit: AuditInput) -> bytes:
     """The audit input as Parquet bytes: typed columns, the header as canonical JSON in the metadata."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from worldflux_nb.models.digest import canonical_json
-
-    table = audit.episodes.arrow.replace_schema_metadata({HEADER_KEY: canonical_json(audit.header())})
+    metadata = {HEADER_KEY: canonical_json(audit.header())}
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="zstd")
+    if not len(audit.episodes):
+        pq.write_table(audit.episodes.arrow.replace_schema_metadata(metadata), sink, compression="zstd")
+        return sink.getvalue().to_pybytes()
+    writer = None
+    for part in audit.episodes.arrow_slices(ROW_GROUP_ROWS):
+        part = part.replace_schema_metadata(metadata)
+        writer = writer or pq.ParquetWriter(sink, part.schema, compression="zstd")
+        writer.write_table(part, row_group_size=ROW_GROUP_ROWS)
+    assert writer is not None
+    writer.close()
     return sink.getvalue().to_pybytes()
 
 

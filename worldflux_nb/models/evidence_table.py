@@ -436,6 +436,12 @@ class EvidenceTable:
             return self._table
         return pa.Table.from_arrays([self.column(name) for name in COLUMN_NAMES], schema=schema)
 
+    def arrow_slices(self, rows: int) -> Iterator["pa.Table"]:
+        """`arrow` in slices of `rows` rows, each decoded on its own: a writer's row groups
+        without one decoded copy of the whole table."""
+        for start in range(0, len(self), rows):
+            yield EvidenceTable(self._table.slice(start, rows), _checked=_BUILT).arrow
+
     @property
     def encoded(self) -> "pa.Table":
         """The table as stored, the same values as `arrow`: text columns read from Parquet stay

@@ -94,6 +94,22 @@ class Coded:
             return pa.repeat(arrow_scalar(converted[0], arrow_type), len(self.codes))
         return arrow_array(converted, arrow_type).take(self.codes)
 
+    def texts(self, converted: list[str | None]) -> "pa.DictionaryArray":
+        """The column as text, each code replaced by its converted value, kept dictionary-encoded."""
+        return encoded_texts(converted, self.codes)
+
+
+def encoded_texts(values: list[str | None], codes: "pa.Array") -> "pa.DictionaryArray":
+    """Codes into `values` as a dictionary-encoded text column over the distinct values (a code of a
+    None is null): the evidence table keeps it so, a few bytes a row where the texts take a hundred."""
+    import pyarrow as pa
+
+    index: dict[str, int] = {}
+    remap = [None if value is None else index.setdefault(value, len(index)) for value in values]
+    if remap != list(range(len(values))):  # two codes for one text (" a " and "a"), or a None
+        codes = arrow_array(remap, pa.int32()).take(codes)
+    return pa.DictionaryArray.from_arrays(codes.cast(pa.int32()), arrow_array(list(index), pa.string()))
+
 
 def _key(value: Any) -> Any:
     if type(value) is float:
@@ -200,13 +216,14 @@ class ColumnImport:
                                pc.is_null(success)))
         if not pc.all(valid).as_py():
             raise Unvouched
+        status = status.dictionary_encode()
 
         tasks = columns["task_id"]
         if tasks.codes.null_count:
             raise Unvouched
         plan_tasks = [clean_name(_resolved(name, plan, probe_id, options, src, mapping), "task_id")
                       for name in tasks.values]
-        task_ids = tasks.take(plan_tasks, pa.string())
+        task_ids = tasks.texts(plan_tasks)
 
         axes, levels = columns["axis"], columns["level"]
         axis_codes, level_codes = axes.codes, levels.codes
@@ -228,8 +245,7 @@ class ColumnImport:
                      for v in axis_values]
         level_text = [None if v is None else clean_name(str(_check(checked_level, v, src, "level")), "level")
                       for v in level_values]
-        axis = arrow_array(axis_text, pa.string()).take(axis_codes)
-        level = arrow_array(level_text, pa.string()).take(level_codes)
+        axis, level = encoded_texts(axis_text, axis_codes), encoded_texts(level_text, level_codes)
 
         metadata_column = columns["metadata"]
         redactor = Redactor()
@@ -243,9 +259,10 @@ class ColumnImport:
             if redactor.redactions or clean != parsed or any(type(clean[k]) is not type(v) for k, v in parsed.items()):
                 raise Unvouched  # redacted, dropped or changed: the row path records where
             canonical.append(canonical_json(clean).decode("utf-8"))
-        metadata = metadata_column.take(canonical, pa.string())
+        metadata = metadata_column.texts(canonical)
         self.parts.append({
-            "probe_id": pa.repeat(arrow_scalar(probe_id, pa.string()), size), "task_id": task_ids, "axis": axis,
+            "probe_id": encoded_texts([probe_id], pa.repeat(arrow_scalar(0, pa.int32()), size)),
+            "task_id": task_ids, "axis": axis,
             "level": level, "episode_index": index, "seed": seed, "success": success, "status": status,
             "metadata": metadata,
             **{name: _optional(columns.get(name), name, src, size) for name in OPTIONAL_FIELDS}})
@@ -265,7 +282,7 @@ def _optional(column: Coded | None, name: str, src: str, size: int) -> "pa.Array
         if value is not None and (_check(optional_text, name, value, redactor, src, name) != value
                                   or redactor.redactions):
             raise Unvouched
-    return column.take(column.values, pa.string())
+    return column.texts(column.values)
 
 
 def _resolved(name: Any, plan: ProtocolPlan, probe_id: str, options: ImportOptions, src: str,
