@@ -76,7 +76,7 @@ def scalar(value: Any, arrow_type: Any) -> Any:
 
 
 def numpy_values(array: Any) -> Any:
-    """A null-free int64 or bool Arrow array's values as numpy, read from its buffers
+    """A null-free signed integer or bool Arrow array's values as numpy, read from its buffers
     (`Array.to_numpy` imports pandas too)."""
     import numpy as np
     import pyarrow as pa
@@ -85,4 +85,5 @@ def numpy_values(array: Any) -> Any:
     if pa.types.is_boolean(array.type):
         bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8), bitorder="little", count=offset + size)
         return bits[offset:].astype(np.bool_)
-    return np.frombuffer(data, dtype=np.int64, count=size, offset=offset * 8)
+    width = array.type.bit_width // 8
+    return np.frombuffer(data, dtype=f"<i{width}", count=size, offset=offset * width)

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterator, Sequence
 
 # Literals and numpy views built from buffers: pyarrow's conversions import pandas (models/arrow_build.py).
-from worldflux_nb.models.arrow_build import numpy_values, scalar as arrow_scalar
+from worldflux_nb.models.arrow_build import array as arrow_array, numpy_values, scalar as arrow_scalar
 
 BATCH_ROWS = 1 << 18  # rows per piece of the stream: bounds its memory (WORKERS + 1 pieces in flight)
 WORKERS = 2
@@ -93,14 +93,14 @@ def _dictionary_bytes(array: Any, size: int, nulls: int) -> Any:
     values = array.dictionary
     codes = array.indices.cast(pa.int32()).fill_null(len(values)) if nulls else array.indices
     pieces = pa.concat_arrays([_pieces(values.cast(pa.large_string()), len(values)),
-                               pa.array([_NULL_STRING], type=pa.large_binary())])
+                               arrow_array([_NULL_STRING], pa.large_binary())])
     widths = np.diff(np.frombuffer(pieces.buffers()[1], dtype=np.int64)[: len(pieces) + 1])
     used = len(widths) if nulls else len(widths) - 1  # the null's piece only where there are nulls
     if used and widths[:used].min() == widths[:used].max():
         # Every piece as wide (ids, a probe's one task): the stream is a (rows x width) grid.
         width = int(widths[0])
         grid = np.frombuffer(pieces.buffers()[2], dtype=np.uint8, count=used * width).reshape(used, width)
-        return grid[codes.to_numpy(zero_copy_only=False)]
+        return grid[numpy_values(codes)]
     gathered = pc.take(pieces, codes)
     at = np.frombuffer(gathered.buffers()[1], dtype=np.int64)[gathered.offset: gathered.offset + size + 1]
     return gathered.buffers()[2].slice(int(at[0]), int(at[-1] - at[0]))
