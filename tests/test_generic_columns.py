@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 
 import pytest
 
@@ -212,14 +213,37 @@ def test_the_plan_loads_while_duckdb_reads_and_the_readers_stop_with_a_refused_p
 
 
 def test_a_consumer_that_stops_early_stops_the_reader(tmp_path):
-    """DuckDB reads ahead of the consumer by a bounded number of batches and stops when the consumer does."""
+    """DuckDB reads ahead of the consumer by a bounded number of bytes and stops when the consumer does."""
     from worldflux_nb.io.evidence_tables import JsonlBatches
 
     path = write(tmp_path, lines(random.Random(6), 5000))
-    with JsonlBatches(path, batch_rows=100, ahead=2) as batches:
-        first = next(iter(batches))
-        assert first.num_rows <= 100 and batches._batches.qsize() <= 2
+    with JsonlBatches(path, batch_rows=100, ahead_bytes=1) as batches:
+        reading = iter(batches)
+        first = next(reading)
+        deadline = time.monotonic() + 60
+        while not batches._pending and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)  # the reader would run on to the end of the file if nothing held it back
+        assert first.num_rows <= 100 and len(batches._pending) == 1
     assert _reader_threads() == [] and not batches.readable
-    with JsonlBatches(path, batch_rows=100, ahead=2) as batches:
+    with JsonlBatches(path, batch_rows=100, ahead_bytes=1) as batches:
         assert sum(batch.num_rows for batch in batches) == 5000
     assert batches.readable
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 1 << 22])
+def test_the_file_scan_reads_in_line_aligned_chunks_as_the_whole_text_reads(tmp_path, monkeypatch, chunk):
+    """Digest, size and key markers are those of the whole file, however the chunks fall (lines
+    longer than a chunk included)."""
+    import hashlib
+
+    from worldflux_nb.io import evidence_tables
+    from worldflux_nb.io.evidence_tables import _non_null_markers, scan_file
+
+    rows = lines(random.Random(7), 300)
+    rows[5]["metadata"] = {"long": "x" * 500, "k": None}
+    data = ("".join(json.dumps(r) + "\n" for r in rows) + '{"task_id": "suite/0", "s" : null}').encode("utf-8")
+    path = tmp_path / "e.jsonl"
+    path.write_bytes(data)
+    monkeypatch.setattr(evidence_tables, "_CHUNK", chunk)
+    assert scan_file(path) == ("sha256:" + hashlib.sha256(data).hexdigest(), len(data), _non_null_markers(data))

@@ -14,9 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import queue
 import re
 import threading
+from collections import deque
 from typing import Any
 
 # Every generic field is read from each line's JSON object as the JSON text of its value.
@@ -39,18 +39,22 @@ class JsonlBatches:
     most `batch_rows` rows each (DuckDB's own batches, handed on without a copy), in file order.
 
     DuckDB reads them in a background thread from `start()` (or the first iteration), at most
-    `ahead` batches ahead of the consumer: it releases the GIL, so it parses while the caller loads
-    the plan or checks earlier batches, and ten million lines are never one table of texts. Use it
-    as a context manager so the reader stops when the caller does. Afterwards `readable` says
-    whether DuckDB read the whole file (a key given twice, a line that is not an object or bad
-    JSON stop it) and `keys` counts the keys with a value it read (`non_null_keys`, None if unknown)."""
+    `ahead_bytes` of batches ahead of the consumer: it releases the GIL, so it parses while the
+    caller loads the plan or checks earlier batches, and ten million lines are never one table of
+    texts. Use it as a context manager so the reader stops when the caller does. Afterwards
+    `readable` says whether DuckDB read the whole file (a key given twice, a line that is not an
+    object or bad JSON stop it) and `keys` counts the keys with a value it read (`non_null_keys`,
+    None if unknown)."""
 
-    def __init__(self, path: str | os.PathLike[str], *, batch_rows: int = 1 << 17, ahead: int = 8) -> None:
-        self.path, self.batch_rows = str(path), batch_rows
+    def __init__(self, path: str | os.PathLike[str], *, batch_rows: int = 1 << 17,
+                 ahead_bytes: int = 512 << 20) -> None:
+        self.path, self.batch_rows, self.ahead_bytes = str(path), batch_rows, ahead_bytes
         self.readable = False
         self.keys: int | None = 0
-        self._batches: queue.Queue[Any] = queue.Queue(maxsize=ahead)
-        self._stop = threading.Event()
+        self._pending: deque[tuple[Any, int]] = deque()  # (batch or outcome, its bytes), in file order
+        self._pending_bytes = 0
+        self._changed = threading.Condition()
+        self._stopped = False
         self._thread: threading.Thread | None = None
 
     def start(self) -> "JsonlBatches":
@@ -66,19 +70,35 @@ class JsonlBatches:
         self.close()
 
     def close(self) -> None:
-        """Stop the reader (it may be waiting to hand on a batch) and wait for it."""
-        self._stop.set()
-        while self._thread is not None and self._thread.is_alive():
-            self._drain()
-            self._thread.join(0.01)
-        self._drain()
+        """Stop the reader (it may be waiting for room to hand on a batch) and wait for it."""
+        with self._changed:
+            self._stopped = True
+            self._pending.clear()
+            self._pending_bytes = 0
+            self._changed.notify_all()
+        if self._thread is not None:
+            self._thread.join()
 
-    def _drain(self) -> None:
-        try:
-            while True:
-                self._batches.get_nowait()
-        except queue.Empty:
-            pass
+    def _hand_on(self, item: Any, size: int) -> bool:
+        """Queue a batch (or the outcome) once those waiting fit the budget; False once stopped."""
+        with self._changed:
+            while self._pending_bytes > self.ahead_bytes and not self._stopped:
+                self._changed.wait()
+            if self._stopped:
+                return False
+            self._pending.append((item, size))
+            self._pending_bytes += size
+            self._changed.notify_all()
+            return True
+
+    def _take(self) -> Any:
+        with self._changed:
+            while not self._pending:
+                self._changed.wait()
+            item, size = self._pending.popleft()
+            self._pending_bytes -= size
+            self._changed.notify_all()
+            return item
 
     def _read(self) -> None:
         import duckdb
@@ -90,10 +110,8 @@ class JsonlBatches:
                 connection.execute("SET enable_progress_bar = false")  # nothing on a user's terminal
                 reader = connection.sql(_query(), params={"path": self.path}).to_arrow_reader(self.batch_rows)
                 for batch in reader:
-                    if self._stop.is_set():
+                    if batch.num_rows and not self._hand_on(batch, batch.nbytes):
                         return
-                    if batch.num_rows:
-                        self._batches.put(batch)
                 outcome = _READ
             finally:
                 connection.close()
@@ -101,14 +119,13 @@ class JsonlBatches:
             pass
         except BaseException as exc:  # handed to the consumer, which raises it
             outcome = exc
-        if not self._stop.is_set():
-            self._batches.put(outcome)
+        self._hand_on(outcome, 0)
 
     def __iter__(self) -> Any:
         self.start()
         try:
             while True:
-                item = self._batches.get()
+                item = self._take()
                 if item is _READ:
                     self.readable = True
                     return
@@ -146,28 +163,36 @@ def scan_file(path: str | os.PathLike[str], *, stop: threading.Event | None = No
     (occurrences of `":`, or of `"` and `:` with whitespace between, less those of `":null` and
     `": null`), read in line-aligned chunks so no marker straddles two of them. Strings holding
     these bytes only move the count away from the keys DuckDB read, never towards it. Once `stop`
-    is set it returns early with a partial answer (the caller has stopped waiting for it)."""
+    is set it returns early with a partial answer (the caller has stopped waiting for it).
+
+    The chunks are read into one reused buffer, a partial last line moved to its front: a fresh
+    buffer per chunk costs more in page faults than hashing and counting it."""
     digest = hashlib.sha256()
-    size = markers = 0
-    rest = b""
+    size = markers = kept = 0
+    buffer = bytearray(_CHUNK)
     with open(path, "rb") as handle:
         while stop is None or not stop.is_set():
-            chunk = handle.read(_CHUNK)
-            digest.update(chunk)
-            size += len(chunk)
-            if not chunk:
-                markers += _non_null_markers(rest)
-                break
-            end = chunk.rfind(b"\n")
-            if end < 0:
-                rest += chunk
-                continue
-            markers += _non_null_markers(rest + chunk[:end])
-            rest = chunk[end:]
+            if kept == len(buffer):  # one line longer than the buffer: a bigger one
+                buffer = buffer + bytearray(len(buffer))
+            with memoryview(buffer) as view:
+                got = handle.readinto(view[kept:])
+                if not got:
+                    markers += _non_null_markers(view[:kept])
+                    break
+                digest.update(view[kept:kept + got])
+                size += got
+                filled = kept + got
+                end = buffer.rfind(b"\n", 0, filled)
+                if end < 0:
+                    kept = filled
+                    continue
+                markers += _non_null_markers(view[:end])
+                kept = filled - end
+                view[:kept] = view[end:filled]
     return "sha256:" + digest.hexdigest(), size, markers
 
 
-def _non_null_markers(data: bytes) -> int:
+def _non_null_markers(data: bytes | memoryview) -> int:
     """The key markers with a value in `data`: `":` (plus `"` and `:` with whitespace between),
     less `":n` and `": n`. Counted with numpy over cache-sized blocks, which releases the GIL
     (bytes.count holds it), so DuckDB's read and the caller's thread run alongside."""
