@@ -247,3 +247,15 @@ def test_the_file_scan_reads_in_line_aligned_chunks_as_the_whole_text_reads(tmp_
     path.write_bytes(data)
     monkeypatch.setattr(evidence_tables, "_CHUNK", chunk)
     assert scan_file(path) == ("sha256:" + hashlib.sha256(data).hexdigest(), len(data), _non_null_markers(data))
+
+
+def test_a_reader_that_cannot_start_fails_the_consumer_instead_of_leaving_it_waiting(tmp_path, monkeypatch):
+    import sys
+
+    from worldflux_nb.io.evidence_tables import JsonlBatches
+
+    path = write(tmp_path, lines(random.Random(8), 10))
+    monkeypatch.setitem(sys.modules, "duckdb", None)  # `import duckdb` raises ImportError
+    with pytest.raises(ImportError), JsonlBatches(path) as batches:
+        list(batches)
+    assert _reader_threads() == []

@@ -101,9 +101,12 @@ class JsonlBatches:
             return item
 
     def _read(self) -> None:
-        import duckdb
-
         outcome: Any = _UNREADABLE
+        try:
+            import duckdb
+        except BaseException as exc:  # handed to the consumer, which raises it
+            self._hand_on(exc, 0)
+            return
         try:
             connection = duckdb.connect()
             try:
