@@ -17,6 +17,7 @@ from worldflux_nb.models.packet import Finding
 from worldflux_nb.models.plan import ProtocolPlan
 
 MIN_RUN_ROWS = 2  # one odd seed is a mismatch; two or more sharing an offset are a run
+ROW_BLOCK = 1 << 20  # rows read at a time where a whole-column temporary would be hundreds of MB
 
 
 def seed_run_findings(plan: ProtocolPlan, result: ConformanceResult, total: int) -> list[Finding]:
@@ -69,30 +70,40 @@ def shifted_cells(plan: ProtocolPlan, result: ConformanceResult) -> dict[tuple[s
 
     Per cell at once (no loop over cells): the offset is the cell's lowest evidence index minus its
     lowest planned one; the cell is shifted when every evidence index minus the offset is planned
-    in that cell and not every evidence index itself is.
+    in that cell and not every evidence index itself is (a row's own index is planned exactly when
+    conformance placed it: planned_ix >= 0). Rows are read in blocks, so the temporaries take tens
+    of MB at ten million rows, not hundreds.
     """
     a = result.arrays
     named_cell = result.named_cells
     if named_cell is None or not len(a.ev):
         return {}
     keys, size = a.keys, len(plan.cells)
-    has_name = named_cell >= 0
-    cell, index = named_cell[has_name], a.ev.episode_index[has_name]  # int32 cells: 40 MB at 10M rows
+    blocks = [slice(start, start + ROW_BLOCK) for start in range(0, len(a.ev), ROW_BLOCK)]
+
+    def named_rows(rows: slice) -> tuple[np.ndarray, np.ndarray]:
+        """The block's rows that name a plan cell: their cells and which of the block's rows they are."""
+        has_name = named_cell[rows] >= 0
+        return named_cell[rows][has_name], has_name
+
     evidence_min = np.full(size, np.iinfo(np.int64).max)
-    np.minimum.at(evidence_min, cell, index)
+    for rows in blocks:
+        cell, has_name = named_rows(rows)
+        np.minimum.at(evidence_min, cell, a.ev.episode_index[rows][has_name])
     planned_min = np.full(size, np.iinfo(np.int64).max)
     np.minimum.at(planned_min, keys.planned_cell, keys.episode_index)
     has_planned = np.bincount(keys.planned_cell, minlength=size) > 0
     cell_offset = np.where(has_planned, evidence_min - planned_min, 0)
-    as_planned = keys.positions(cell, index) >= 0
-    index -= cell_offset[cell]  # in place (a copy already): one 80 MB array fewer at ten million rows
-    shifted = (keys.positions(cell, index) >= 0) & has_planned[cell]
-    with_rows = np.bincount(cell, minlength=size) > 0
-    # Counted over the rows that fail (no float64 weights: 80 MB each at ten million rows).
-    all_shifted = np.bincount(cell[~shifted], minlength=size) == 0
-    all_as_planned = np.bincount(cell[~as_planned], minlength=size) == 0
+    with_rows, some_unshifted, some_off_plan = (np.zeros(size, dtype=bool) for _ in range(3))
+    for rows in blocks:
+        cell, has_name = named_rows(rows)
+        shifted = keys.positions(cell, a.ev.episode_index[rows][has_name] - cell_offset[cell]) >= 0
+        shifted &= has_planned[cell]
+        with_rows[cell] = True
+        some_unshifted[cell[~shifted]] = True
+        some_off_plan[cell[a.planned_ix[rows][has_name] < 0]] = True
     by_probe: dict[tuple[str, int], list[int]] = {}
-    for cell_ix in np.flatnonzero(with_rows & has_planned & (cell_offset != 0) & all_shifted & ~all_as_planned):
+    for cell_ix in np.flatnonzero(with_rows & has_planned & (cell_offset != 0) & ~some_unshifted & some_off_plan):
         by_probe.setdefault((plan.cells[cell_ix].probe_id, int(cell_offset[cell_ix])), []).append(int(cell_ix))
     return by_probe
 
