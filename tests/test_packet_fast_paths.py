@@ -84,6 +84,7 @@ def reference_strata(result, outcomes):
 @pytest.mark.parametrize("seed", range(8))
 def test_shortcuts_agree_with_per_cell_loops(seed, monkeypatch):
     plan, result = evidence(seed)
+    assert result.arrays.keys.ascending  # (every cell lists its episodes ascending)
     assert shifted_cells(plan, result) == reference_shifted(plan, result)
     monkeypatch.setattr(detect_campaign, "ROW_BLOCK", 7)  # rows read in many blocks, cells split across them
     assert shifted_cells(plan, result) == reference_shifted(plan, result)
@@ -143,6 +144,7 @@ def test_tail_strata_sort_plans_listing_episodes_out_of_order(seed):
     rows = defective_rows(plan, rng)
     result = check_conformance(plan, [audit(plan, probe, probe_rows) for probe, probe_rows in rows.items()])
     assert (np.diff(result.arrays.keys.episode_index) < 0).any()  # the lexsort branch is taken
+    assert not result.arrays.keys.ascending
     outcomes = episode_outcomes(result.arrays)
     ours = tail_strata(result, outcomes)
     assert [x.tolist() for x in ours] == [list(x) for x in reference_strata(result, outcomes)]

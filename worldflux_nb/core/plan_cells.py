@@ -26,6 +26,9 @@ class ExpandedEpisodes:
     episode_index: np.ndarray  # int64
     seed: np.ndarray          # int64 (0 where missing)
     seed_missing: np.ndarray  # bool
+    # Whether every cell's episode indexes ascend (a range always does), so the episodes are in
+    # run order: by cell, then episode index (planned_cell ascends by construction).
+    ascending: bool = True
 
 
 def expand_cells(cells: Sequence[PlanCell]) -> ExpandedEpisodes:
@@ -41,9 +44,11 @@ def expand_cells(cells: Sequence[PlanCell]) -> ExpandedEpisodes:
                                for c in cells), dtype=np.int64, count=n_cells)
     # Position within its cell, plus the cell's range start: the episode index of every ranged cell.
     episode_index = np.arange(total, dtype=np.int64) - np.repeat(starts_at - range_start, counts)
+    ascending = True
     for i, cell in enumerate(cells):
         if not isinstance(cell.episodes, EpisodeRange):
             episode_index[starts_at[i]:ends[i]] = cell.episodes
+            ascending = ascending and bool((np.diff(episode_index[starts_at[i]:ends[i]]) >= 0).all())
 
     rule = np.fromiter((_RULE_CODES[c.seeds.rule] if isinstance(c.seeds, SeedRule) else -1
                         for c in cells), dtype=np.int8, count=n_cells)
@@ -65,7 +70,7 @@ def expand_cells(cells: Sequence[PlanCell]) -> ExpandedEpisodes:
         seed[starts_at[i]:ends[i]] = [0 if v is None else v for v in values]
         seed_missing[starts_at[i]:ends[i]] = missing
     return ExpandedEpisodes(counts=counts, planned_cell=planned_cell, episode_index=episode_index,
-                            seed=seed, seed_missing=seed_missing)
+                            seed=seed, seed_missing=seed_missing, ascending=ascending)
 
 
 def episodes_text(cell: PlanCell, limit: int = 12) -> str:

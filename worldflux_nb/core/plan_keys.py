@@ -28,8 +28,9 @@ POSITION = np.int32  # a planned episode's position; a plan of 2**31 episodes wo
 @dataclass(frozen=True)
 class PlanKeys:
     """`places`: (probe, task, axis, str(level)) -> position in plan.cells. Per planned episode (in
-    plan order): its cell position, seed and whether the plan records none. `planned` (built on
-    first use): one row per planned episode (run-sheet columns, `level_key`, `planned_ix`)."""
+    plan order): its cell position, seed and whether the plan records none; `ascending`: whether
+    that order is also run order (by cell, then episode index). `planned` (built on first use):
+    one row per planned episode (run-sheet columns, `level_key`, `planned_ix`)."""
 
     cells: tuple[PlanCell, ...] = field(repr=False)
     places: dict[tuple[str, str, str, str], int]
@@ -38,6 +39,7 @@ class PlanKeys:
     episode_index: np.ndarray
     seed: np.ndarray
     seed_missing: np.ndarray
+    ascending: bool
     _dense: np.ndarray | None
     _width: int
     _indexes: pd.Index | None
@@ -138,5 +140,5 @@ def plan_keys(plan: ProtocolPlan) -> PlanKeys:
         cells=cells,
         places={(c.probe_id, c.task_id, c.axis, str(c.level)): i for i, c in enumerate(cells)},
         cell_ids=cell_ids, planned_cell=planned_cell, episode_index=indexes,
-        seed=expanded.seed, seed_missing=seed_missing,
+        seed=expanded.seed, seed_missing=seed_missing, ascending=expanded.ascending,
         _dense=dense, _width=width, _indexes=lookup_indexes, _keys=lookup_keys)
