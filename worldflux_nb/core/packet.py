@@ -54,9 +54,10 @@ def build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], *,
     """
     refuse_repeated_sources(audit_inputs)
     with gc_paused():
-        result = conformance if conformance is not None else check_conformance(plan, audit_inputs)
-        return _build_packet(plan, audit_inputs, result, strict_missing_evidence, interval,
-                             sources or SourceEvidence())
+        # Handed on unnamed, so that _build_packet holds the only reference and can let go of it.
+        return _build_packet(plan, audit_inputs,
+                             conformance if conformance is not None else check_conformance(plan, audit_inputs),
+                             strict_missing_evidence, interval, sources or SourceEvidence())
 
 
 def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], result: ConformanceResult,
@@ -96,6 +97,13 @@ def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], result
         "findings": [f.model_dump(mode="json") for f in detection.findings],
     })
     del cell_rows  # 100k cells' dicts at ten million rows: not held while the packet is built
+    conformance = result.conformance
+    unsupported_claims = findings.unsupported_claims(plan, result, cell_frame, summaries)
+    warnings = findings.warnings(plan, result, audit_inputs, summaries, missing_cells, underpowered_cells,
+                                 strict_missing_evidence, cells=cells, detected=detection.findings, method=method)
+    # Everything that reads the conformance arrays is done: at ten million rows they take 0.8 GB,
+    # not held while the packet is built and sealed (unless the caller passed its own result).
+    del result
     created_at = utc_timestamp()
     packet = EvalPacket(
         plan_id=plan.plan_id,
@@ -105,7 +113,7 @@ def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], result
         claim_intent=plan.profile.claim_intent,
         denominator_policy=plan.denominator_policy,
         strict_missing_evidence=strict_missing_evidence,
-        conformance=result.conformance,
+        conformance=conformance,
         cells=cells,
         denominator_policies=policies,
         probe_summaries=summaries,
@@ -113,7 +121,7 @@ def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], result
         axis_aggregates=axis_aggs,
         cherry_pick_signals=signals,
         observed_score_signals=findings.observed_score_signals(plan, policies, probe_aggs, method),
-        unsupported_claims=findings.unsupported_claims(plan, result, cell_frame, summaries),
+        unsupported_claims=unsupported_claims,
         training_exposure_caveats=findings.training_exposure_caveats(plan),
         missing_evidence_questions=list(plan.missing_evidence_questions),
         missing_cells=missing_cells,
@@ -129,9 +137,7 @@ def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], result
         task_mappings=detection.task_mappings,
         freeze_anchor=detection.freeze_anchor,
         next_falsification_axes=findings.next_falsification_axes(plan, cell_frame, axis_aggs),
-        warnings=findings.warnings(plan, result, audit_inputs, summaries, missing_cells,
-                                   underpowered_cells, strict_missing_evidence, cells=cells,
-                                   detected=detection.findings, method=method),
+        warnings=warnings,
         redactions=[Redaction(location=f"{ai.probe_id}: {r.location}", kind=r.kind)
                     for ai in audit_inputs for r in ai.redactions],
         consent_markers={c.probe_id: c.customer_consent_marker for c in plan.custom_contracts},
