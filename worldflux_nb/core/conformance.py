@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from worldflux_nb.core.bulk import gc_paused, object_array
+from worldflux_nb.core.bulk import gc_paused, narrowest_int, object_array
 from worldflux_nb.core.evidence_columns import columns_of
 from worldflux_nb.core.conformance_frames import (
     ConformanceArrays, PinnedChecks, episodes_frame, rows_frame,
@@ -167,13 +167,11 @@ def _check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput]) -
     seed_bad &= ~planned_na
 
     probe_of_place, probes = pd.factorize(place_fields[0], use_na_sentinel=False)
-    # Each row's (probe, metadata object) pair, as one position into per-pair tables.
-    objects_count = max(len(ev.metadatas), 1)
-    pair_type = np.int32 if (len(probes) + 1) * objects_count < 2**31 else np.int64
-    pair = np.append(probe_of_place, 0).astype(pair_type)[ev.place] * pair_type(objects_count)
-    pair += ev.metadata
+    # The (probe x metadata object) tables are read at [probe of the row's place, metadata code].
+    probe_of_place = np.append(probe_of_place, 0).astype(narrowest_int(len(probes)))
+    probe_of_row = probe_of_place[ev.place]
     pins_checked = pinned_metadata(pins, list(probes), ev.metadatas)
-    meta_bad = pins_checked.any_differs.ravel()[pair] & in_plan & ~seed_bad
+    meta_bad = pins_checked.any_differs[probe_of_row, ev.metadata] & in_plan & ~seed_bad
     conformant = in_plan & ~seed_bad & ~meta_bad
     size = len(keys)
     conformant_ix = planned_ix[conformant]
@@ -204,7 +202,8 @@ def _check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput]) -
         keys=keys, place_fields=place_fields, planned_ix=planned_ix, category=category, attempt=attempt, conformant=conformant,
         matched=matched, row_success=row_success,
         seed_unverified=in_plan & ~planned_na & ev.seed_missing & conformant,
-        metadata_unverified=pins_checked.any_absent.ravel()[pair] & conformant, pair=pair,
+        metadata_unverified=pins_checked.any_absent[probe_of_row, ev.metadata] & conformant,
+        probe_of_place=probe_of_place,
         pins=pins_checked,
         attempts=attempts, attempt_successes=attempt_successes, completed=attempts_with("completed", "timeout"),
         infra=attempts_with("infra_failure"), pending=attempts_with("pending"), first=first)
@@ -252,18 +251,17 @@ def pinned_metadata(pins: dict[str, dict[str, str]], probes: list[Any],
 
 
 def episode_counts(positions: np.ndarray, size: int) -> np.ndarray:
-    """How often each of `size` planned episodes occurs in `positions`, in the narrowest signed
-    integer type that holds the largest count (int8 for a few attempts each: 10 MB at ten million
-    planned episodes instead of 40 or 80; signed, so a difference of two counts cannot wrap)."""
+    """How often each of `size` planned episodes occurs in `positions`, in the narrowest integer
+    type that holds the largest count (int8 for a few attempts each: 10 MB at ten million planned
+    episodes instead of 40 or 80)."""
     counts = np.bincount(positions, minlength=size)
-    largest = int(counts.max(initial=0))
-    return counts.astype(next(t for t in (np.int8, np.int16, np.int32, np.int64) if largest <= np.iinfo(t).max))
+    return counts.astype(narrowest_int(int(counts.max(initial=0))))
 
 
 def attempt_numbers(planned_ix: np.ndarray, conformant: np.ndarray, attempts: np.ndarray) -> np.ndarray:
     """Per row, how many conformant rows of the same planned episode came before it (0 elsewhere);
     `attempts`: conformant rows per planned episode."""
-    attempt = np.zeros(len(planned_ix), dtype=np.int32)
+    attempt = np.zeros(len(planned_ix), dtype=narrowest_int(int(attempts.max(initial=0))))
     rerun = attempts > 1
     if not rerun.any():
         return attempt

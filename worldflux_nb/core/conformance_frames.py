@@ -34,8 +34,8 @@ class ConformanceArrays:
     """Per evidence row (in input order) and per planned episode (in plan order), as numpy arrays.
 
     Rows: `category` codes into CATEGORIES, `planned_ix` (-1 outside the plan), `attempt`,
-    `conformant`, `matched`, `row_success`, the unverified flags, and `pair`: the row's position
-    in the (probe x metadata object) tables of `pins`.
+    `conformant`, `matched`, `row_success` and the unverified flags. Per place: `probe_of_place`,
+    the row in the (probe x metadata object) tables of `pins` (a row's column is its metadata code).
     Episodes: `attempts` (conformant rows), `attempt_successes`, the attempts that `completed`
     (completed or timed out), ended in an `infra` failure or are `pending` (these five counts in
     the narrowest signed integer type that holds them: conformance.episode_counts), and `first`
@@ -55,7 +55,7 @@ class ConformanceArrays:
     row_success: np.ndarray
     seed_unverified: np.ndarray
     metadata_unverified: np.ndarray
-    pair: np.ndarray
+    probe_of_place: np.ndarray
     pins: PinnedChecks
     attempts: np.ndarray
     attempt_successes: np.ndarray
@@ -107,7 +107,8 @@ def rows_frame(a: ConformanceArrays, at: np.ndarray | None = None) -> pd.DataFra
         "planned_ix": planned_ix.astype(np.int64),
         "cell_id": pd.Series(keys.cell_ids[cell], dtype=object, copy=False),
         "planned_seed": pd.arrays.IntegerArray(keys.seed[take], keys.seed_missing[take] | ~in_plan),
-        **{f"differs:{key}": table.ravel()[pick(a.pair)] & in_plan for key, table in a.pins.differs.items()},
+        **{f"differs:{key}": table[a.probe_of_place[place], pick(ev.metadata)] & in_plan
+           for key, table in a.pins.differs.items()},
         "category": pd.Categorical.from_codes(pick(a.category), categories=list(CATEGORIES)),
         "attempt": pick(a.attempt).astype(np.int64),
         "row_success": pick(a.row_success),

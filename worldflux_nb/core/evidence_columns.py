@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from worldflux_nb.core.bulk import object_array
+from worldflux_nb.core.bulk import narrowest_int, object_array
 from worldflux_nb.models.evidence_table import OPTIONAL_FIELDS, EvidenceTable
 
 PLACE_FIELDS = ("probe_id", "task_id", "axis", "level")
@@ -103,6 +103,9 @@ def columns_of(tables: Sequence[EvidenceTable]) -> EvidenceColumns:
         for name in OPTIONAL_FIELDS:
             optional[name].append(arrow.column(name))
         start = stop
+    # A handful of statuses and metadata objects: their codes fit int8 (10 MB each at ten million rows).
+    status = status.astype(narrowest_int(len(statuses)), copy=False)
+    metadata = metadata.astype(narrowest_int(len(metadatas)), copy=False)
     return EvidenceColumns(
         place=place, places=places, status=status, statuses=statuses, episode_index=episode_index,
         seed=seed, seed_missing=seed_missing, success=success, metadata=metadata, metadatas=metadatas,
