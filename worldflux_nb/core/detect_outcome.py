@@ -47,7 +47,8 @@ def cell_counts(plan: ProtocolPlan, result: ConformanceResult, outcomes: Episode
     size = len(plan.cells)
 
     def per_cell(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(cell, weights=mask, minlength=size).astype(np.int64)
+        # Over the selected episodes, not with float64 weights (80 MB at ten million episodes).
+        return np.bincount(cell[mask], minlength=size)
 
     return CellCounts(
         cell_ids=[c.cell_id for c in plan.cells],
@@ -142,11 +143,11 @@ def unverified_findings(result: ConformanceResult, total_planned: int) -> list[F
     keys = a.keys
     with_outcome = a.conformant & status_mask(a, "completed", "timeout")
     unverified = (a.seed_unverified | a.metadata_unverified) & with_outcome
-    cell = np.where(a.planned_ix >= 0, keys.planned_cell[np.maximum(a.planned_ix, 0)], -1)
     size = len(keys.cells)
 
     def per_cell(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(cell[mask], minlength=size).astype(np.int64)
+        """Rows per plan cell among `mask` (conformant rows only, so each has a planned episode)."""
+        return np.bincount(keys.planned_cell[a.planned_ix[mask]], minlength=size)
 
     n, s = per_cell(with_outcome), per_cell(with_outcome & a.row_success)
     m, hits = per_cell(unverified), per_cell(unverified & a.row_success)
