@@ -185,6 +185,8 @@ def test_dense_and_hashed_plan_lookups_agree_with_the_per_row_rules(make):
                        dict(probe_rows[0], episode_index=2**63 - 1)]
     inputs = [audit(plan, probe, probe_rows) for probe, probe_rows in rows.items()]
     result = check_conformance(plan, inputs)
+    assert result.arrays.ev.episode_index.dtype == np.int64  # (2**63 - 1 needs it)
+    assert result.arrays.keys.episode_index.dtype == (np.int64 if make is sparse_plan else np.int32)
     categories, outcomes = reference_conformance(plan, inputs)
     assert list(result.rows["category"].astype(str)) == categories
     episodes = result.episodes
@@ -201,6 +203,8 @@ def test_rows_at_gives_the_same_rows_as_the_whole_frame():
     part = result.rows_at(positions)
     whole = result.rows.iloc[positions].reset_index(drop=True)
     assert part.equals(whole)
+    # Held as int32 (every index fits), given as int64 like the table's column.
+    assert result.arrays.ev.episode_index.dtype == np.int32 and whole["episode_index"].dtype == np.int64
 
 
 def test_the_cached_planned_frame_is_the_run_sheet_frame():

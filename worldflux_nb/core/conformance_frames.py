@@ -96,7 +96,7 @@ def rows_frame(a: ConformanceArrays, at: np.ndarray | None = None) -> pd.DataFra
         "row": row_numbers,
         **{name: pd.Series(values[place], dtype=object, copy=False)
            for name, values in zip(("probe_id", "task_id", "axis", "level"), a.place_fields)},
-        "episode_index": pick(ev.episode_index),
+        "episode_index": pick(ev.episode_index).astype(np.int64),
         "seed": pd.arrays.IntegerArray(pick(ev.seed), seed_missing),
         "success": pd.arrays.BooleanArray(success == 1, success < 0),
         "status": pd.Series(object_array(ev.statuses + [None])[pick(ev.status)], dtype=object, copy=False),

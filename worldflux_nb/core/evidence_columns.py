@@ -14,8 +14,9 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from worldflux_nb.core.bulk import narrowest_int, object_array
+from worldflux_nb.core.bulk import index_int, narrowest_int, object_array
 from worldflux_nb.models.evidence_table import OPTIONAL_FIELDS, EvidenceTable
 
 PLACE_FIELDS = ("probe_id", "task_id", "axis", "level")
@@ -24,11 +25,11 @@ CODE = np.int32  # codes of distinct values: fewer than 2**31 rows per audit inp
 
 @dataclass(frozen=True)
 class EvidenceColumns:
-    """Per row: `place` and `status` codes into `places` / `statuses`, `episode_index`, `seed`
-    (with `seed_missing`), `success` (1, 0, or -1 for none), `metadata` codes into `metadatas`
-    (one dict per distinct metadata text; a row without metadata has `{}`), and the optional
-    columns as Arrow text columns (read at positions with `optional_values`). Levels are text,
-    as in the table."""
+    """Per row: `place` and `status` codes into `places` / `statuses`, `episode_index` (int32
+    unless an index needs int64), `seed` (with `seed_missing`), `success` (1, 0, or -1 for none),
+    `metadata` codes into `metadatas` (one dict per distinct metadata text; a row without metadata
+    has `{}`), and the optional columns as Arrow text columns (read at positions with
+    `optional_values`). Levels are text, as in the table."""
 
     place: np.ndarray
     places: list[tuple[str, str, str, str]]
@@ -74,7 +75,8 @@ def columns_of(tables: Sequence[EvidenceTable]) -> EvidenceColumns:
     are shifted past the earlier tables' values (a value seen in two tables has two codes)."""
     size = sum(len(t) for t in tables)
     place, status, metadata = (np.zeros(size, dtype=CODE) for _ in range(3))
-    episode_index, seed = np.zeros(size, dtype=np.int64), np.zeros(size, dtype=np.int64)
+    largest_index = max((pc.max(t.encoded.column("episode_index")).as_py() or 0 for t in tables), default=0)
+    episode_index, seed = np.zeros(size, dtype=index_int(largest_index)), np.zeros(size, dtype=np.int64)
     seed_missing, success = np.zeros(size, dtype=bool), np.zeros(size, dtype=np.int8)
     places: list[tuple[str, str, str, str]] = []
     statuses: list[str] = []

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from worldflux_nb.core.plan_cells import expand_cells
-from worldflux_nb.core.bulk import object_array
+from worldflux_nb.core.bulk import index_int, object_array
 from worldflux_nb.core.run_sheet import planned_episodes_frame
 from worldflux_nb.models.plan import PlanCell, ProtocolPlan
 
@@ -28,9 +28,10 @@ POSITION = np.int32  # a planned episode's position; a plan of 2**31 episodes wo
 @dataclass(frozen=True)
 class PlanKeys:
     """`places`: (probe, task, axis, str(level)) -> position in plan.cells. Per planned episode (in
-    plan order): its cell position, seed and whether the plan records none; `ascending`: whether
-    that order is also run order (by cell, then episode index). `planned` (built on first use):
-    one row per planned episode (run-sheet columns, `level_key`, `planned_ix`)."""
+    plan order): its cell position, episode index (int32 unless one needs int64), seed and whether
+    the plan records none; `ascending`: whether that order is also run order (by cell, then episode
+    index). `planned` (built on first use): one row per planned episode (run-sheet columns,
+    `level_key`, `planned_ix`)."""
 
     cells: tuple[PlanCell, ...] = field(repr=False)
     places: dict[tuple[str, str, str, str], int]
@@ -69,7 +70,7 @@ class PlanKeys:
             "task_id": per_cell([c.task_id for c in cells], "str"),
             "axis": per_cell([c.axis for c in cells], "str"),
             "level": pd.Series(per_cell([c.level for c in cells]), dtype=object, copy=False),
-            "episode_index": pick(self.episode_index),
+            "episode_index": pick(self.episode_index).astype(np.int64),
             "seed": pd.arrays.IntegerArray(pick(self.seed), pick(self.seed_missing)),
             "level_key": per_cell([str(c.level) for c in cells], "str"),
             "planned_ix": np.arange(len(cell), dtype=np.int64) if at is None else at.astype(np.int64),
@@ -116,6 +117,7 @@ def plan_keys(plan: ProtocolPlan) -> PlanKeys:
     expanded = expand_cells(cells)
     total = len(expanded.episode_index)
     planned_cell, indexes = expanded.planned_cell, expanded.episode_index
+    indexes = indexes.astype(index_int(int(indexes.max(initial=0))), copy=False)
     seed_missing = expanded.seed_missing
     width = int(indexes.max()) + 1 if total else 1
     dense = None
