@@ -5,6 +5,7 @@ status, the re-rolled-failure signal), which the rest of the suite used to let p
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from test_conformance import audit, make_plan
@@ -26,7 +27,7 @@ def rows_for(plan: ProtocolPlan, probe: str, outcomes) -> list[dict]:
         for status, success in outcomes(episode, i):
             rows.append({"probe_id": probe, "task_id": episode.task_id, "axis": episode.axis,
                          "level": episode.level, "episode_index": int(episode.episode_index),
-                         "seed": None if episode.seed is None or episode.seed != episode.seed else int(episode.seed),
+                         "seed": None if pd.isna(episode.seed) else int(episode.seed),
                          "success": success, "status": status, "metadata": pins})
     return rows
 
@@ -177,3 +178,64 @@ def test_pending_and_infra_counts_read_every_attempt():
     for order in (1, -1):
         packet = packet_for(plan, lambda e, i: kinds[i % 6][::order] if e.cell_id == "alpha:suite/0:nominal:0" else [])
         assert (packet.conformance.pending, packet.conformance.infra_failures) == (1, 2)
+
+
+def test_groups_follow_the_plans_order_and_every_interval_its_confidence():
+    """Per-probe policy results and the aggregates come in the plan's order (probes beta, alpha,
+    custom:pick; alpha's axes nominal before camera), not sorted; each counts its group's cells; the
+    pooled rate is successes over the denominator; and every interval is at the plan's confidence
+    (80% here): pooled and per-policy intervals against statsmodels, the bootstrap against the
+    task-weighted bootstrap seeded by the plan seed and the group, as DESIGN.md specifies."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    from worldflux_nb.core.statistics import stable_seed, task_weighted
+
+    order = ["beta", "alpha", "custom:pick"]
+    base = make_plan(100)  # fine enough that the bootstrap's percentiles move with its seed
+    plan = base.model_copy(update={
+        "selected_probes": sorted(base.selected_probes, key=lambda p: order.index(p.probe_id)),
+        "cells": sorted(base.cells, key=lambda c: order.index(c.probe_id)),
+        "power_targets": base.power_targets.model_copy(update={"confidence": 0.8})})
+    evidence = [audit(plan, probe, rows_for(plan, probe, lambda e, i: [] if i % 7 == 0 else
+                                            [OK if (i * (3 + len(probe))) % 5 < 3 else FAIL]))
+                for probe in ("alpha", "beta")]
+    packet = build_packet(plan, evidence)
+
+    def wilson(s: int, n: int) -> tuple:
+        return tuple(map(float, proportion_confint(s, n, alpha=0.2, method="wilson"))) if n else (None, None)
+
+    per_probe = [p for p in packet.denominator_policies if p.probe_id is not None]
+    assert list(dict.fromkeys(p.probe_id for p in per_probe)) == order
+    for result in packet.denominator_policies:
+        assert (result.ci_low, result.ci_high) == pytest.approx(wilson(result.successes, result.denominator))
+    assert [a.probe_id for a in packet.probe_aggregates] == order
+    assert [(a.probe_id, a.axis) for a in packet.axis_aggregates] == [
+        ("beta", "light"), ("alpha", "nominal"), ("alpha", "camera"), ("custom:pick", "nominal")]
+    for aggregate in [*packet.probe_aggregates, *packet.axis_aggregates]:
+        key = (aggregate.probe_id,) if aggregate.axis is None else (aggregate.probe_id, aggregate.axis)
+        cells = [c for c in packet.cells if c.probe_id == aggregate.probe_id
+                 and aggregate.axis in (None, c.axis)]
+        assert aggregate.cells == len(cells)
+        s, n = aggregate.successes, aggregate.denominator
+        assert (s, n) == (sum(c.successes for c in cells), sum(c.denominator for c in cells))
+        assert aggregate.pooled_rate == pytest.approx(s / n)
+        assert (aggregate.pooled_ci_low, aggregate.pooled_ci_high) == pytest.approx(wilson(s, n))
+        tasks = list(dict.fromkeys(c.task_id for c in cells))
+        weighted = task_weighted(np.array([sum(c.successes for c in cells if c.task_id == t) for t in tasks]),
+                                 np.array([sum(c.denominator for c in cells if c.task_id == t) for t in tasks]),
+                                 seed=stable_seed(plan.plan_seed, *key), confidence=0.8)
+        assert (aggregate.bootstrap_ci_low, aggregate.bootstrap_ci_high) == (weighted.ci_low, weighted.ci_high)
+    for target in packet.cells:
+        if target.denominator:
+            assert (target.ci_low, target.ci_high) == pytest.approx(wilson(target.successes, target.denominator))
+
+
+def test_a_cells_pending_infra_completed_and_missing_counts_are_each_their_own():
+    """One cell of six planned episodes: two completed (one a success), one pending, two infrastructure
+    failures and one missing; each count names only its own episodes."""
+    plan = make_plan(6)
+    kinds = [[OK], [FAIL], [("pending", None)], [("infra_failure", None)], [("infra_failure", None)], []]
+    packet = packet_for(plan, lambda e, i: kinds[i % 6] if e.cell_id == "alpha:suite/0:nominal:0" else [])
+    target = cell(packet, "alpha:suite/0:nominal:0")
+    assert (target.planned, target.matched, target.missing) == (6, 5, 1)
+    assert (target.completed, target.pending, target.infra_failures, target.successes) == (2, 1, 2, 1)
