@@ -108,3 +108,13 @@ def test_the_task_weighted_interval_is_the_stratified_bootstrap_percentile_inter
     # Every task at one success still varies: the interval is not a point.
     ones = task_weighted(np.array([1, 1, 1]), np.array([10, 10, 10]), seed=1)
     assert ones.ci_low < ones.rate < ones.ci_high
+
+
+@pytest.mark.parametrize("confidence", [0.8, 0.95, 0.99])
+def test_wilson_ends_never_leave_zero_and_one(confidence):
+    """With no successes or only successes the Wilson ends stay within [0, 1]: in floating point the
+    formula gives -1e-17 or 1.0000000000000002 for some n, which a packet must not show."""
+    n = np.arange(1, 20_001)
+    for successes in (np.zeros_like(n), n):
+        low, high = wilson_interval(successes, n, confidence)
+        assert low.min() >= 0.0 and high.max() <= 1.0
