@@ -299,3 +299,40 @@ def test_a_test_the_screen_settles_imports_no_scipy():
     import sys
 
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def small_grid() -> tuple[np.ndarray, ...]:
+    """Every (k, population, marked, drawn) with small values, invalid parameters and k outside the
+    support included (a population of one among them)."""
+    grid = np.array(np.meshgrid(np.arange(-1, 6), np.arange(0, 6), np.arange(-1, 7), np.arange(-1, 7)))
+    return tuple(grid.reshape(4, -1).astype(np.int64))
+
+
+def test_hypergeometric_kernels_are_scipy_stats_on_every_small_case():
+    k, population, marked, drawn = small_grid()
+    for ours, theirs in ((hypergeom_pmf, stats.hypergeom.pmf), (hypergeom_sf, stats.hypergeom.sf)):
+        np.testing.assert_array_equal(ours(k, population, marked, drawn), theirs(k, population, marked, drawn))
+
+
+def test_without_the_boost_kernels_the_values_come_from_scipy_stats(monkeypatch):
+    """A scipy that moved its private kernels still gives scipy.stats' pmf and tail."""
+    import worldflux_nb.core.exact_tests as module
+
+    monkeypatch.setattr(module, "_hypergeom_kernels", lambda: None)
+    k, population, marked, drawn = small_grid()
+    for ours, theirs in ((hypergeom_pmf, stats.hypergeom.pmf), (hypergeom_sf, stats.hypergeom.sf)):
+        np.testing.assert_array_equal(ours(k, population, marked, drawn), theirs(k, population, marked, drawn))
+
+
+def test_permutation_p_value_is_the_same_for_weights_shifted_and_scaled():
+    """Only the weights' order and spacing matter: shifting them and scaling them by 10^7 keeps every tie
+    of the weighted sums (thirds are inexact in floating point, so ties differ by rounding) and the p-value."""
+    rng = np.random.default_rng(3)
+    for _ in range(8):
+        cells = int(rng.integers(3, 30))
+        sizes = rng.integers(1, 6, cells)
+        counts = rng.binomial(sizes, 0.4)
+        weights = rng.integers(0, 4, cells) / 3
+        p = association_permutation(counts, sizes, weights, seed=1, draws=999).p_value
+        for scaled in (weights * 1e7 + 12345.678, weights - 5.0, weights * 1e-3):
+            assert association_permutation(counts, sizes, scaled, seed=1, draws=999).p_value == p
