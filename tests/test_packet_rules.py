@@ -239,3 +239,20 @@ def test_a_cells_pending_infra_completed_and_missing_counts_are_each_their_own()
     target = cell(packet, "alpha:suite/0:nominal:0")
     assert (target.planned, target.matched, target.missing) == (6, 5, 1)
     assert (target.completed, target.pending, target.infra_failures, target.successes) == (2, 1, 2, 1)
+
+
+def test_a_cells_rows_outside_the_match_are_counted_by_kind():
+    """One cell's evidence: a matched row and its duplicate, a row with another seed, a row with other
+    pinned metadata, and a row of the cell's task naming an episode the plan does not hold; each count
+    names its own row, and none of them is matched."""
+    plan = make_plan(6)
+    target = "alpha:suite/0:nominal:0"
+    rows = [r for r in rows_for(plan, "alpha", lambda e, i: [OK]) if r["task_id"] == "suite/0" and r["axis"] == "nominal"]
+    by_index = {r["episode_index"]: r for r in rows}
+    evidence = [by_index[0], *[dict(by_index[0])] * 3, {**by_index[1], "seed": 7}, {**by_index[4], "seed": 8},
+                {**by_index[2], "metadata": {**by_index[2]["metadata"], "environment_version": "libero-other"}},
+                by_index[3], *[{**by_index[3], "episode_index": 96 + k, "seed": None} for k in range(4)]]
+    packet = build_packet(plan, [audit(plan, "alpha", evidence)])
+    got = cell(packet, target)
+    assert (got.matched, got.successes, got.missing) == (2, 2, 4)
+    assert (got.duplicates, got.seed_mismatches, got.metadata_mismatches, got.out_of_protocol) == (3, 2, 1, 4)
