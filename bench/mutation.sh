@@ -3,8 +3,12 @@
 # only, never in the test suite. bench/README.md "Mutation score" records the result.
 #   sh bench/mutation.sh            # mutate, run the rule tests against every mutant, print the tally
 #   .venv/bin/mutmut show NAME      # the diff of one mutant
-# mutmut keeps its working copy and results in mutants/ (ignored by git); a second run re-tests only
-# what changed. The rules: intervals, bootstrap, underpowered and the denominator policies
+# mutmut keeps its working copy and results in mutants/ (ignored by git). It re-runs every mutant it is
+# named, so a second run of this script re-tests them all; to finish an interrupted run name only the
+# unchecked ones: `.venv/bin/mutmut run $(.venv/bin/python bench/mutation_tally.py --unchecked GLOBS)`.
+# mutmut picks each mutant's tests from a map it records once (mutants/mutmut-stats.json) and extends
+# only for new test names: after tests or the mutated functions' callers change, delete that file, or a
+# mutant can "survive" tests that were never run against it. The rules: intervals, bootstrap, underpowered and the denominator policies
 # (statistics), conformance's categories and attempt numbers, the re-run rule (episode outcomes), the
 # packet's cell sums, cells, policies and aggregates, and the exact tests of the detectors.
 set -e

@@ -2,7 +2,9 @@
 
 Reads mutmut's results in mutants/**/*.meta and prints one table: per module and in total, mutants
 killed, survived, timed out and not checked, and the score killed / (killed + survived + timeout).
-`--survivors` lists the surviving mutants' names. By hand only.
+`--survivors` lists the surviving mutants' names, `--unchecked` only the names of the mutants not yet
+checked (to finish an interrupted run: `mutmut run $(python bench/mutation_tally.py --unchecked GLOBS)`).
+By hand only.
 """
 import fnmatch
 import json
@@ -14,9 +16,11 @@ from mutmut.stats import status_by_exit_code
 
 args = sys.argv[1:]
 show = "--survivors" in args
-globs = [a for a in args if a != "--survivors"] or ["*"]
+unchecked_only = "--unchecked" in args
+globs = [a for a in args if a not in ("--survivors", "--unchecked")] or ["*"]
 tally: dict[str, Counter] = defaultdict(Counter)
 survivors = []
+unchecked = []
 for meta in sorted(Path("mutants").rglob("*.py.meta")):
     for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
         if any(fnmatch.fnmatch(name, g) for g in globs):
@@ -24,6 +28,11 @@ for meta in sorted(Path("mutants").rglob("*.py.meta")):
             tally[name.split(".x")[0].removeprefix("worldflux_nb.")][status] += 1
             if status == "survived":
                 survivors.append(name)
+            elif status == "not checked":
+                unchecked.append(name)
+if unchecked_only:
+    print("\n".join(unchecked))
+    sys.exit(0)
 total = sum(tally.values(), Counter())
 print("| module | mutants | killed | survived | timeout | other | score |\n|---|---|---|---|---|---|---|")
 for module, c in [*sorted(tally.items()), ("total", total)]:
