@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -283,3 +284,23 @@ def test_an_episode_run_more_times_than_a_byte_holds_is_counted_exactly():
                        & (episodes.episode_index == first["episode_index"])].iloc[0]
     assert (episode.attempts, episode.attempt_successes, episode.attempt_failures) == (300, 150, 150)
     assert not episode.success
+
+
+def test_each_planned_episode_carries_its_matched_rows_status_whole_or_picked():
+    """The episodes frame gives each planned episode the status of its matched (first conformant) row,
+    missing where nothing matched, the same for the whole frame and for positions picked from it."""
+    plan = make_plan(6)
+    kinds = [[("completed", True)], [("pending", None), ("completed", False)], [("infra_failure", None)],
+             [("timeout", False)], [], []]
+    rows = []
+    for row in perfect_rows(plan, "alpha"):
+        if (row["task_id"], row["axis"]) == ("suite/0", "nominal"):
+            rows += [{**row, "status": status, "success": success} for status, success in kinds[row["episode_index"]]]
+    result = check_conformance(plan, [audit(plan, "alpha", rows)])
+    episodes = result.episodes
+    cell = episodes[(episodes.probe_id == "alpha") & (episodes.task_id == "suite/0") & (episodes.axis == "nominal")]
+    statuses = cell.sort_values("episode_index")["status"].tolist()
+    assert statuses[:4] == ["completed", "pending", "infra_failure", "timeout"]
+    assert pd.isna(statuses[4]) and pd.isna(statuses[5])
+    picked = result.episodes_at(np.asarray(cell.index))
+    assert picked["status"].tolist()[:4] == cell["status"].tolist()[:4]
