@@ -304,3 +304,18 @@ def test_each_planned_episode_carries_its_matched_rows_status_whole_or_picked():
     assert pd.isna(statuses[4]) and pd.isna(statuses[5])
     picked = result.episodes_at(np.asarray(cell.index))
     assert picked["status"].tolist()[:4] == cell["status"].tolist()[:4]
+
+
+def test_an_episode_re_run_many_times_keeps_its_attempts_in_evidence_order():
+    """Attempt numbers follow the evidence order within an episode however many times it was re-run
+    (an unstable sort keeps the order of only a few equal keys): the first row, pending here, is the
+    episode's matched row, for every one of six episodes re-run forty times, their rows interleaved."""
+    plan = make_plan(6)
+    base = [r for r in perfect_rows(plan, "alpha") if (r["task_id"], r["axis"]) == ("suite/0", "nominal")]
+    rows = [{**r, "status": "pending", "success": None} for r in base]
+    rows += [{**r, "status": "completed", "success": bool((k + r["episode_index"]) % 2)} for k in range(39) for r in base]
+    result = check_conformance(plan, [audit(plan, "alpha", rows)])
+    episodes = result.episodes
+    cell = episodes[(episodes.probe_id == "alpha") & (episodes.task_id == "suite/0") & (episodes.axis == "nominal")]
+    assert (cell["attempts"] == 40).all() and (cell["status"] == "pending").all()
+    assert result.conformance.duplicates == 6 * 39
