@@ -150,18 +150,25 @@ def test_tail_strata_sort_plans_listing_episodes_out_of_order(seed):
     assert [x.tolist() for x in ours] == [list(x) for x in reference_strata(result, outcomes)]
 
 
-def test_task_mapped_flags_are_the_rows_filed_under_a_mapped_task():
+@pytest.mark.parametrize("which", [0, -1])
+def test_task_mapped_and_order_inferred_flags_are_the_rows_of_that_input(which):
     """The task-mapped flag marks exactly the rows of an input whose plan task an importer mapped
-    another harness name onto (per place in the code, checked here row by row)."""
+    another harness name onto (per place in the code, checked here row by row); the order-inferred
+    flag, exactly the in-plan rows of an input whose identity was inferred from order."""
     from worldflux_nb.core.packet import _flag_rows
 
     plan, inputs = evidence_inputs(1)
-    first = inputs[0]
-    task = first.episodes.to_pylist()[0]["task_id"]
-    inputs[0] = first.model_copy(update={"source": first.source.model_copy(
-        update={"task_mapping": {"harness name": task, task: task}})})
+    position = which % len(inputs)
+    chosen = inputs[position]
+    task = chosen.episodes.to_pylist()[0]["task_id"]
+    inputs[position] = chosen.model_copy(update={"source": chosen.source.model_copy(
+        update={"task_mapping": {"harness name": task, task: task}, "identity": "inferred_from_order"})})
     result = check_conformance(plan, inputs)
     rows = result.rows
-    expected = np.flatnonzero(((rows["input"] == 0) & (rows["task_id"] == task)).to_numpy())
+    mine = (rows["input"] == position).to_numpy()
+    expected = np.flatnonzero(mine & (rows["task_id"] == task).to_numpy())
     assert len(expected) and len(expected) < len(rows)
-    assert _flag_rows(plan, result, inputs)["task_mapped"].tolist() == expected.tolist()
+    flags = _flag_rows(plan, result, inputs)
+    assert flags["task_mapped"].tolist() == expected.tolist()
+    inferred = np.flatnonzero(mine & (rows["planned_ix"] >= 0).to_numpy())
+    assert len(inferred) and flags["order_inferred"].tolist() == inferred.tolist()

@@ -418,24 +418,25 @@ def _flag_rows(plan: ProtocolPlan, result: ConformanceResult,
                audit_inputs: Sequence[AuditInput]) -> dict[str, np.ndarray]:
     """Per kind of flag, the evidence rows it covers (positions in conformance's row order)."""
     a = result.arrays
-    selections = {kind: a.category == CATEGORIES.index(kind) for kind in FLAG_KINDS[:4]}
-    selections["infra_failure"] = a.conformant & status_mask(a, "infra_failure")
-    selections["pending"] = a.conformant & status_mask(a, "pending")
-    selections["unverified"] = a.seed_unverified | a.metadata_unverified
-    row_input = np.repeat(np.asarray(a.accepted, dtype=np.int64), a.sizes)
+    # Each kind's mask becomes positions at once, so one row-long mask is held at a time, not nine.
+    flags = {kind: np.flatnonzero(a.category == CATEGORIES.index(kind)) for kind in FLAG_KINDS[:4]}
+    flags["infra_failure"] = np.flatnonzero(a.conformant & status_mask(a, "infra_failure"))
+    flags["pending"] = np.flatnonzero(a.conformant & status_mask(a, "pending"))
+    flags["unverified"] = np.flatnonzero(a.seed_unverified | a.metadata_unverified)
     mapped = np.zeros(len(a.ev), dtype=bool)
     inferred = np.zeros(len(a.ev), dtype=bool)
-    for i in a.accepted:
+    ends = np.cumsum(a.sizes)
+    for i, start, stop in zip(a.accepted, (ends - a.sizes).tolist(), ends.tolist()):  # the input's rows
         source = audit_inputs[i].source
+        rows = slice(start, stop)
         targets = {task for name, task in source.task_mapping.items() if name != task}
-        mine = row_input == i
         if targets:  # per place, then per row (no object array of a million task ids)
-            mapped |= mine & np.append(np.isin(a.place_fields[1], list(targets)), False)[a.ev.place]
+            mapped[rows] = np.append(np.isin(a.place_fields[1], list(targets)), False)[a.ev.place[rows]]
         if source.identity == "inferred_from_order":
-            inferred |= mine & (a.planned_ix >= 0)
-    selections["task_mapped"] = mapped
-    selections["order_inferred"] = inferred
-    return {kind: np.flatnonzero(mask) for kind, mask in selections.items()}
+            inferred[rows] = a.planned_ix[rows] >= 0
+    flags["task_mapped"] = np.flatnonzero(mapped)
+    flags["order_inferred"] = np.flatnonzero(inferred)
+    return flags
 
 
 def _in_plan_order(result: ConformanceResult, chosen: np.ndarray) -> np.ndarray:
