@@ -52,6 +52,20 @@ def test_digest_is_the_reference_stream(shape, batch, monkeypatch):
     assert evidence_digest.content_digest(padded, COLUMNS) == hashlib.sha256(reference_stream(other)).hexdigest()
 
 
+@pytest.mark.parametrize("seeds, stored", [([None, 3, -(2**31)], pa.int32()), ([None], pa.null()),
+                                           ([2**31 - 1, 2**31, None], pa.int64())])
+def test_integers_are_kept_as_narrow_as_they_fit_and_digest_the_same(seeds, stored):
+    """Seeds that fit int32 are kept as int32, none at all as Arrow's null type, others as int64;
+    `.arrow` gives int64 either way, and the digest is the documented stream."""
+    rows = [dict(row, seed=seeds[i % len(seeds)]) for i, row in enumerate(rows_of(random.Random(5), 40, "mixed"))]
+    table = EvidenceTable.build(rows)
+    assert table.encoded.schema.field("seed").type == stored
+    assert table.encoded.schema.field("episode_index").type == pa.int32()
+    assert table.arrow.schema.field("seed").type == pa.int64() == table.column("episode_index").type
+    assert table.content_digest() == hashlib.sha256(reference_stream(rows)).hexdigest()
+    assert [row["seed"] for row in table.to_pylist()] == [row["seed"] for row in rows]
+
+
 def test_an_empty_table_digests_the_column_names_alone():
     table = EvidenceTable.build([])
     assert table.content_digest() == hashlib.sha256(reference_stream([])).hexdigest()

@@ -38,6 +38,7 @@ OPTIONAL_FIELDS = ("failure_reason", "run_id", "recorded_at", "harness_task")
 # A row dict must carry these keys; `metadata` and the optional columns may be left out.
 REQUIRED_KEYS = frozenset(COLUMN_NAMES) - {"metadata", *OPTIONAL_FIELDS}
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 LEVEL_CHARS = (1, 64)
 TEXT_CHARS = {"failure_reason": (0, 500), "run_id": (1, 2000), "recorded_at": (1, 2000),
               "harness_task": (1, 2000)}
@@ -320,6 +321,23 @@ def _dictionary_column(name: str, column: Any) -> "pa.ChunkedArray | None":
     return chunks.cast(pa.dictionary(codes, pa.string()))
 
 
+def _stored(name: str, array: Any) -> Any:
+    """A checked integer column as the table keeps it: Arrow's null type when no row has a value,
+    int32 when every value fits (40 MB instead of 80 per ten million rows), else as it is. `.arrow`
+    and `.column` give the documented int64; the digest reads values, not storage."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if COLUMN_KIND[name] != "int64" or not len(array) or pa.types.is_null(array.type):
+        return array
+    if array.null_count == len(array):
+        return pa.nulls(len(array))
+    bounds = pc.min_max(array)
+    if INT32_MIN <= bounds["min"].as_py() and bounds["max"].as_py() <= INT32_MAX:
+        return array.cast(pa.int32())
+    return array
+
+
 def _check_metadata_texts(array: "pa.Array | pa.ChunkedArray") -> None:
     """Each distinct metadata text must be a canonical JSON object of scalars (checked once each)."""
     import pyarrow.compute as pc
@@ -421,6 +439,7 @@ class EvidenceTable:
                 arrays.append(_python_column(name, values if isinstance(values, list) else list(values)))
         # Status and success are not cross-checked here: importers refuse disagreeing rows
         # (core.importers.common.check_status), and conformance counts success only when completed.
+        arrays = [_stored(name, array) for name, array in zip(COLUMN_NAMES, arrays)]
         schema = pa.schema([pa.field(name, array.type, nullable=nullable)
                             for (name, _, nullable), array in zip(COLUMNS, arrays)])
         return cls(pa.Table.from_arrays(arrays, schema=schema), _checked=_BUILT)
@@ -445,9 +464,9 @@ class EvidenceTable:
     @property
     def encoded(self) -> "pa.Table":
         """The table as stored, the same values as `arrow`: text columns read from Parquet stay
-        dictionary-encoded (narrowest integer codes, one dictionary per column), and an optional
-        column without a value is Arrow's null type. For bulk readers (the digest, conformance's
-        codes) that work per distinct value."""
+        dictionary-encoded (narrowest integer codes, one dictionary per column), integers are int32
+        where they fit, and a nullable column without a value is Arrow's null type. For bulk readers
+        (the digest, conformance's codes) that work per distinct value."""
         return self._table
 
     def column(self, name: str) -> "pa.ChunkedArray":
