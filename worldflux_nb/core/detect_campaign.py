@@ -86,12 +86,18 @@ def shifted_cells(plan: ProtocolPlan, result: ConformanceResult) -> dict[tuple[s
         has_name = named_cell[rows] >= 0
         return named_cell[rows][has_name], has_name
 
+    def lowest(cells: np.ndarray, indexes: np.ndarray) -> np.ndarray:
+        """Per plan cell, its lowest index (the type's largest where it has none), in the indexes'
+        own integer type: ufunc.at takes its fast path only when no cast is needed."""
+        out = np.full(size, np.iinfo(indexes.dtype).max, dtype=indexes.dtype)
+        np.minimum.at(out, cells, indexes)
+        return out.astype(np.int64)
+
     evidence_min = np.full(size, np.iinfo(np.int64).max)
     for rows in blocks:
         cell, has_name = named_rows(rows)
-        np.minimum.at(evidence_min, cell, a.ev.episode_index[rows][has_name])
-    planned_min = np.full(size, np.iinfo(np.int64).max)
-    np.minimum.at(planned_min, keys.planned_cell, keys.episode_index)
+        np.minimum(evidence_min, lowest(cell, a.ev.episode_index[rows][has_name]), out=evidence_min)
+    planned_min = lowest(keys.planned_cell, keys.episode_index)
     has_planned = np.bincount(keys.planned_cell, minlength=size) > 0
     cell_offset = np.where(has_planned, evidence_min - planned_min, 0)
     with_rows, some_unshifted, some_off_plan = (np.zeros(size, dtype=bool) for _ in range(3))
