@@ -142,15 +142,17 @@ def unverified_findings(result: ConformanceResult, total_planned: int) -> list[F
     a = result.arrays
     keys = a.keys
     with_outcome = a.conformant & status_mask(a, "completed", "timeout")
-    unverified = (a.seed_unverified | a.metadata_unverified) & with_outcome
     size = len(keys.cells)
+    # Read over the rows with an outcome only (conformant, so each has a planned episode and cell).
+    cell = keys.planned_cell[a.planned_ix[with_outcome]]
+    success = a.row_success[with_outcome]
+    unverified = (a.seed_unverified | a.metadata_unverified)[with_outcome]
 
-    def per_cell(mask: np.ndarray) -> np.ndarray:
-        """Rows per plan cell among `mask` (conformant rows only, so each has a planned episode)."""
-        return np.bincount(keys.planned_cell[a.planned_ix[mask]], minlength=size)
+    def per_cell(mask: np.ndarray | None = None) -> np.ndarray:
+        return np.bincount(cell if mask is None else cell[mask], minlength=size)
 
-    n, s = per_cell(with_outcome), per_cell(with_outcome & a.row_success)
-    m, hits = per_cell(unverified), per_cell(unverified & a.row_success)
+    n, s = per_cell(), per_cell(success)
+    m, hits = per_cell(unverified), per_cell(unverified & success)
     cells = keys.cells
     out = []
     for probe in dict.fromkeys(c.probe_id for c in cells):
