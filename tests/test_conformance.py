@@ -319,3 +319,27 @@ def test_an_episode_re_run_many_times_keeps_its_attempts_in_evidence_order():
     cell = episodes[(episodes.probe_id == "alpha") & (episodes.task_id == "suite/0") & (episodes.axis == "nominal")]
     assert (cell["attempts"] == 40).all() and (cell["status"] == "pending").all()
     assert result.conformance.duplicates == 6 * 39
+
+
+def test_a_row_of_a_task_the_plan_lacks_is_out_of_protocol_whatever_its_index_and_seed():
+    """A row naming no plan cell stays out of protocol even when its episode index and seed are those of
+    a planned episode of another cell (here alpha:suite/0:camera:2's episode 10, seed 1010)."""
+    plan = make_plan(6)
+    row = {"probe_id": "alpha", "task_id": "suite/9", "axis": "camera", "level": 2, "episode_index": 10,
+           "seed": 1010, "success": True, "status": "completed", "metadata": dict(PIN)}
+    c = check_conformance(plan, [audit(plan, "alpha", [row])]).conformance
+    assert (c.matched, c.out_of_protocol) == (0, 1)
+
+
+def test_a_non_conformant_first_row_does_not_take_a_re_run_episodes_first_attempt():
+    """An episode whose first row has the wrong seed, then a success and a failure: the success is its
+    first conformant attempt, so the episode is matched (and, re-run with a failure, not a success)."""
+    plan = make_plan(6)
+    (first,) = [r for r in perfect_rows(plan, "alpha") if (r["task_id"], r["axis"], r["episode_index"])
+                == ("suite/0", "nominal", 0)]
+    rows = [{**first, "seed": 7}, {**first, "success": True}, {**first, "success": False}]
+    result = check_conformance(plan, [audit(plan, "alpha", rows)])
+    assert (result.conformance.matched, result.conformance.seed_mismatches, result.conformance.duplicates) == (1, 1, 1)
+    episode = result.episodes[(result.episodes.task_id == "suite/0") & (result.episodes.axis == "nominal")
+                              & (result.episodes.episode_index == 0)].iloc[0]
+    assert episode["matched"] and episode["attempts"] == 2 and not episode["success"]
