@@ -119,6 +119,10 @@ def test_struct_metadata_fields_dictionary_encoded_null_and_beside_spread_column
         {"camera": "front", "n": 1, "room": "lab"}, None, {"n": 2}, {"camera": "wrist", "room": "lab"}]
     twice = table.append_column("metadata.n", pa.array([1, 2, 3, 4]))
     assert "column 'metadata.n': appears twice" in refusal(twice)
+    # Two metadata columns, the struct first or second: refused on one line (by pyarrow's reader or ours).
+    two_metadata = table.append_column("metadata", pa.array(['{"a": 1}'] * 4))
+    for order in ([0, 1, 2, 3, 4, 5, 6], [0, 1, 2, 3, 4, 6, 5]):
+        assert "metadata" in refusal(two_metadata.select(order))
 
 
 def test_string_levels_dictionary_columns_and_several_row_groups():

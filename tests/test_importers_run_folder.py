@@ -385,6 +385,9 @@ def not_evidence_cases() -> dict:
         "a column twice": parquet_bytes(pa.table([pa.array(v) for v in base.values()] + [pa.array([1, 2])],
                                                  names=[*base, "episode_index"])),
         "no rows": parquet_bytes(pa.table({k: pa.array([], pa.array(v).type) for k, v in base.items()})),
+        "metadata twice, a struct first": parquet_bytes(pa.table(
+            [*(pa.array(v) for v in base.values()), pa.array([{"a": 1}, {"a": 2}]), pa.array(['{"b": 1}'] * 2)],
+            names=[*base, "metadata", "metadata"])),
     }
 
 

@@ -71,6 +71,7 @@ def detect(data: Any) -> str | None:
         return None
     empty = schema.empty_table()
     try:
+        _refuse_repeated(list(empty.column_names), "")
         names = _struct_metadata_spread(empty, "")[0]
         check_columns(names, "", "")
         shape = detect_records([dict.fromkeys(names)])
@@ -88,11 +89,9 @@ def plain_table(table: Any, src: str) -> Any:
 
     from worldflux_nb.core.importers.generic import check_columns
 
+    _refuse_repeated(list(table.column_names), src)
     names, columns = _struct_metadata_spread(table, src)
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise InputError(src, f"column {repeated[0]!r}", "appears twice in the Parquet schema; which value "
-                         "holds is ambiguous, so the file is refused")
+    _refuse_repeated(names, src)  # a struct field beside the same metadata.<key> column
     check_columns(names, src, "a JSON object or a struct in the metadata column, or metadata.<key> columns")
     for required in ("task_id", "episode_index"):
         if required not in names:
@@ -112,6 +111,13 @@ def plain_table(table: Any, src: str) -> Any:
     return pa.table(plain, names=names)
 
 
+def _refuse_repeated(names: list[str], src: str) -> None:
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise InputError(src, f"column {repeated[0]!r}", "appears twice in the Parquet schema; which value "
+                         "holds is ambiguous, so the file is refused")
+
+
 def _struct_metadata_spread(table: Any, src: str) -> tuple[list[str], list[Any]]:
     """The table's column names and columns, a struct `metadata` column read as its `metadata.<field>`
     columns (a null struct or field: no key, as an empty `metadata.<key>` cell); a field that is not a
@@ -119,7 +125,7 @@ def _struct_metadata_spread(table: Any, src: str) -> tuple[list[str], list[Any]]
     import pyarrow as pa
 
     names, columns = list(table.column_names), list(table.columns)
-    if "metadata" not in names or not pa.types.is_struct(table.schema.field("metadata").type):
+    if "metadata" not in names or not pa.types.is_struct(columns[names.index("metadata")].type):
         return names, columns
     at = names.index("metadata")
     struct = columns[at]
