@@ -112,9 +112,12 @@ def test_the_task_weighted_interval_is_the_stratified_bootstrap_percentile_inter
 
 @pytest.mark.parametrize("confidence", [0.8, 0.95, 0.99])
 def test_wilson_ends_never_leave_zero_and_one(confidence):
-    """With no successes or only successes the Wilson ends stay within [0, 1]: in floating point the
-    formula gives -1e-17 or 1.0000000000000002 for some n, which a packet must not show."""
+    """With no successes the lower end is exactly 0, with only successes the upper end exactly 1, and
+    no end leaves [0, 1]: in floating point the formula gives ±1e-17 or 1 ± 2e-16 for some n, which a
+    packet must not show."""
     n = np.arange(1, 20_001)
     for successes in (np.zeros_like(n), n):
         low, high = wilson_interval(successes, n, confidence)
         assert low.min() >= 0.0 and high.max() <= 1.0
+    assert (wilson_interval(np.zeros_like(n), n, confidence)[0] == 0.0).all()
+    assert (wilson_interval(n, n, confidence)[1] == 1.0).all()

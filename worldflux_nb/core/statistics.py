@@ -45,7 +45,7 @@ def z_value(confidence: float = 0.95) -> float:
 
 def wilson_interval(successes: np.ndarray | int, n: np.ndarray | int,
                     confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval; NaN where n == 0."""
+    """Wilson score interval, exactly 0 (1) at no (every) success; NaN where n == 0."""
     x = np.asarray(successes, dtype=float)
     n = np.asarray(n, dtype=float)
     z = z_value(confidence)
@@ -55,7 +55,10 @@ def wilson_interval(successes: np.ndarray | int, n: np.ndarray | int,
         denom = 1 + z2 / n
         center = (q + z2 / (2 * n)) / denom
         dist = z * np.sqrt(q * (1.0 - q) / n + z2 / (4.0 * n**2)) / denom
-    return np.clip(center - dist, 0, 1), np.clip(center + dist, 0, 1)
+    # At no (or every) success the end is exactly 0 (or 1); the formula leaves rounding error there.
+    low = np.where((x == 0) & (n > 0), 0.0, np.clip(center - dist, 0, 1))
+    high = np.where((x == n) & (n > 0), 1.0, np.clip(center + dist, 0, 1))
+    return low, high
 
 
 def clopper_pearson_interval(successes: np.ndarray | int, n: np.ndarray | int,
