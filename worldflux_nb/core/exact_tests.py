@@ -212,8 +212,8 @@ def _sum_sf(params: Sequence[tuple[int, int, int]], observed: int, *, exact: boo
 
 def _support_pmfs(population: np.ndarray, marked: np.ndarray, drawn: np.ndarray) -> np.ndarray:
     """The screen's pmf of each valid hypergeometric over its whole support (low..high), laid end to
-    end: log pmf(k + 1) - log pmf(k) = log((marked - k)(drawn - k)) - log((k + 1)(population - marked -
-    drawn + k + 1)), summed along each support and normalised to 1 (no special function, so no scipy)."""
+    end: log pmf(k + 1) - log pmf(k) = log((marked - k)(drawn - k)) - log((k + 1)(population - marked
+    - drawn + k + 1)), summed along each support and normalised to 1 (no special function, no scipy)."""
     low, high = np.maximum(0, drawn + marked - population), np.minimum(drawn, marked)
     lengths = high - low + 1
     starts = np.cumsum(lengths) - lengths
@@ -262,8 +262,19 @@ def cell_excess_holm(counts: np.ndarray, sizes: np.ndarray, *, only_below: float
 
 
 def _screened_out(params: list[tuple[int, int, int]], observed: int, only_below: float | None) -> bool:
-    """Whether the screen shows hypergeom_sum_sf(params, observed) is above `only_below`."""
-    return only_below is not None and _sum_sf(params, observed, exact=False) > only_below * (1 + SCREEN_MARGIN)
+    """Whether the screen shows hypergeom_sum_sf(params, observed) is above `only_below`: at once when
+    `observed` is far enough below the sum's mean (Cantelli's inequality, P(S <= mean - t) <=
+    var / (var + t^2), bounds the upper tail from below), otherwise from the screen's pmf."""
+    if only_below is None:
+        return False
+    level = only_below * (1 + SCREEN_MARGIN)
+    population, marked, drawn = np.asarray(params, dtype=float).reshape(-1, 3).T
+    mean = float((drawn * marked / population).sum())
+    variance = float((drawn * marked * (population - marked) * (population - drawn)
+                      / (population ** 2 * np.maximum(population - 1, 1))).sum())
+    if level < 1 and mean - observed > math.sqrt(variance * level / (1 - level)):
+        return True
+    return _sum_sf(params, observed, exact=False) > level
 
 
 def stratified_exact_greater(strata: Sequence[tuple[int, int, int, int]], *,
