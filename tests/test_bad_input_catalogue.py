@@ -389,6 +389,18 @@ CASES: list[Case] = [
     Case("packet-plan-missing", lambda f, d: ["eval-portfolio", "packet", "--plan", d / "gone.json",
          *audit_arg(f, audit_of(f, d)), "--output", d / "out.md", "--packet-json", d / "out.json"],
          "gone.json", None),
+    # Audit inputs are read on a background thread while the plan is read: the refusal is still the one
+    # reading them in order gives (the plan first, then the first bad audit input).
+    Case("packet-plan-missing-and-audit-truncated", lambda f, d: [
+        "eval-portfolio", "packet", "--plan", d / "gone.json", *audit_arg(f, truncated(audit_of(f, d), d / "a.json")),
+        "--output", d / "out.md", "--packet-json", d / "out.json"], "gone.json", None),
+    Case("packet-two-bad-audits-first-named", lambda f, d: packet_cmd(f, d, [
+        *audit_arg(f, edited(audit_of(f, d), d / "a.json", lambda a: a["episodes"][0].update(
+            success=not a["episodes"][0]["success"]), None)),
+        *audit_arg(f, truncated(d / f.audit(f.probes[1]).name, d / "b.json"), f.probes[1])]), "a.json", "audit_digest"),
+    Case("packet-unknown-probe-before-bad-audit", lambda f, d: packet_cmd(f, d, [
+        *audit_arg(f, audit_of(f, d), "nope"), *audit_arg(f, truncated(audit_of(f, d), d / "b.json"))]),
+         None, "nope"),
     # --- eval-portfolio reviewer-brief ----------------------------------------------------------
     Case("brief-packet-truncated", lambda f, d: brief_cmd(truncated(d / "packet.json", d / "k.json"), d),
          "k.json", None),

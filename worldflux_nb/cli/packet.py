@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from worldflux_nb.cli import positive_int
 from worldflux_nb.errors import InputError
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 INTERVALS = {"wilson": "wilson", "clopper-pearson": "clopper_pearson"}
 
@@ -46,16 +50,46 @@ def register(group: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     brief.set_defaults(handler=brief_command)
 
 
-def _audit_inputs(pairs: list[str], plan: object, max_rows: int | None = None) -> list:
+def _start_reading(pairs: list[str], max_rows: int | None) -> "Future[list]":
+    """The audit input files named by `pairs` read (and their digests verified) on a second thread, in
+    order, each as `load` gives it or the exception it raises: Parquet reads and SHA-256 release the GIL,
+    so this overlaps the command's imports and its reading of the plan. `_audit_inputs` checks them."""
+    import pyarrow.parquet  # noqa: F401  (imported here first, so the two threads never import one module)
+
+    import worldflux_nb.models.evidence_digest  # noqa: F401
+    import worldflux_nb.models.evidence_table  # noqa: F401
+    from worldflux_nb.background import started
+    from worldflux_nb.io.artifacts import load
+    from worldflux_nb.io.evidence_limits import DEFAULT_MAX_EVIDENCE_ROWS, evidence_bytes_limit
+    from worldflux_nb.models.evidence import AuditInput
+
+    limit = evidence_bytes_limit(DEFAULT_MAX_EVIDENCE_ROWS if max_rows is None else max_rows)
+    paths = [pair.partition("=")[2].strip() for pair in pairs]
+
+    def read_all() -> list:
+        read: list = []
+        for path in paths:
+            try:
+                read.append(load(path, AuditInput, max_bytes=limit) if path else None)
+            except Exception as exc:  # raised by _audit_inputs where reading this file in place would raise it
+                read.append(exc)
+        return read
+
+    return started(read_all)
+
+
+def _audit_inputs(pairs: list[str], plan: object, max_rows: int | None = None,
+                  reading: "Future[list] | None" = None) -> list:
     from worldflux_nb.io.artifacts import load
     from worldflux_nb.io.evidence_limits import DEFAULT_MAX_EVIDENCE_ROWS, check_evidence_rows, evidence_bytes_limit
     from worldflux_nb.models.evidence import AuditInput
 
     max_rows = DEFAULT_MAX_EVIDENCE_ROWS if max_rows is None else max_rows
+    read = reading.result() if reading is not None else None
     selected = {p.probe_id for p in plan.selected_probes}  # type: ignore[attr-defined]
     inputs = []
     seen: dict[str, str] = {}  # audit digest -> the file it came from
-    for pair in pairs:
+    for position, pair in enumerate(pairs):
         probe_id, sep, path = pair.partition("=")
         probe_id, path = probe_id.strip(), path.strip()
         if not sep or not probe_id or not path:
@@ -63,8 +97,13 @@ def _audit_inputs(pairs: list[str], plan: object, max_rows: int | None = None) -
         if probe_id not in selected:
             raise InputError(path, "probe_id", f"{probe_id!r} is not a selected probe of the plan "
                              f"({', '.join(sorted(selected))})")
-        audit = check_evidence_rows(load(path, AuditInput, max_bytes=evidence_bytes_limit(max_rows)),
-                                    path, max_rows)
+        if read is None:
+            audit = load(path, AuditInput, max_bytes=evidence_bytes_limit(max_rows))
+        elif isinstance(read[position], Exception):
+            raise read[position]
+        else:
+            audit = read[position]
+        audit = check_evidence_rows(audit, path, max_rows)
         if audit.probe_id != probe_id:
             raise InputError(path, "probe_id", f"is {audit.probe_id!r}, but the command line says {probe_id!r}")
         if audit.audit_digest in seen:
@@ -119,6 +158,7 @@ def _verified(pairs: list[str], inputs: list, plan: object) -> dict[int, list[st
 
 
 def packet_command(args: argparse.Namespace) -> int:
+    reading = _start_reading(args.audit_input, args.max_evidence_rows)
     from worldflux_nb.core.packet import build_packet
     from worldflux_nb.io.artifacts import artifact_json, load
     from worldflux_nb.io.files import write_outputs
@@ -131,7 +171,7 @@ def packet_command(args: argparse.Namespace) -> int:
     from worldflux_nb.models.receipt import PlanReceipt
 
     plan = load(args.plan, ProtocolPlan)
-    inputs = _audit_inputs(args.audit_input, plan, args.max_evidence_rows)
+    inputs = _audit_inputs(args.audit_input, plan, args.max_evidence_rows, reading)
     receipt = load(args.plan_receipt, PlanReceipt) if args.plan_receipt else None
     if receipt is not None:
         freeze_anchor(plan, receipt, args.plan_receipt)  # refuse a receipt for another plan up front
