@@ -10,7 +10,7 @@ from typing import Mapping, Sequence
 from worldflux_nb.core.conformance import ConformanceResult
 from worldflux_nb.core.detect_campaign import campaign_findings
 from worldflux_nb.core.detect_identity import identity_findings, task_mappings
-from worldflux_nb.core.detect_outcome import outcome_findings
+from worldflux_nb.core.detect_outcome import OutcomeTests, outcome_findings
 from worldflux_nb.core.detect_reported import reported_findings
 from worldflux_nb.core.detect_sources import source_checks, source_findings
 from worldflux_nb.core.detect_time import before_freeze_findings, freeze_anchor
@@ -46,12 +46,13 @@ def ranked(findings: Sequence[Finding]) -> list[Finding]:
 
 
 def detect(plan: ProtocolPlan, result: ConformanceResult, audit_inputs: Sequence[AuditInput],
-           sources: SourceEvidence = SourceEvidence()) -> Detection:
+           sources: SourceEvidence = SourceEvidence(), outcome: OutcomeTests | None = None) -> Detection:
+    """`outcome`: detect_outcome.outcome_tests(plan, result), if the caller started them earlier."""
     anchor = freeze_anchor(plan, sources.receipt)
     checks = source_checks(audit_inputs, sources.verified)
     findings = (source_findings(checks, audit_inputs, len(result.arrays.keys))
                 + campaign_findings(plan, result) + reported_findings(plan, result, audit_inputs)
-                + identity_findings(plan, result) + outcome_findings(plan, result)
+                + identity_findings(plan, result) + outcome_findings(plan, result, outcome)
                 + before_freeze_findings(plan, result, anchor))
     mappings = sorted(task_mappings(audit_inputs), key=lambda m: (m.probe_id, m.harness_name, m.plan_task, m.input))
     return Detection(findings=ranked(findings), source_checks=checks, task_mappings=mappings,

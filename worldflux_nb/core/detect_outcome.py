@@ -9,10 +9,14 @@ so nothing depends on the order of rows or audit inputs.
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass
+from functools import partial
+from typing import Callable
 
 import numpy as np
 
+from worldflux_nb.background import started_in_turn
 from worldflux_nb.core.conformance import ConformanceResult
 from worldflux_nb.core.episode_outcomes import EpisodeOutcomes, episode_outcomes, status_mask
 from worldflux_nb.core.exact_tests import (
@@ -71,9 +75,46 @@ def _cell_text(counts: CellCounts, kind: str, i: int) -> str:
     return f"{counts.cell_ids[i]} ({counts.kinds[kind][i]}/{counts.planned[i]} {kind}, {rate})"
 
 
-def tracking_findings(plan: ProtocolPlan, counts: CellCounts, total_planned: int) -> list[Finding]:
-    """Per probe and kind: do the kind's episodes lean towards cells whose outcomes differ?"""
-    out = []
+@dataclass(frozen=True)
+class TrackingTest:
+    """One probe and kind of tracking_findings: its cells with evidence (positions in plan.cells), the
+    kind's episodes and planned episodes per cell, each cell's failure rate, the cell test's
+    Holm-adjusted p-values (None: all above alpha / 2) and the permutation test, if it runs."""
+
+    probe: str
+    kind: str
+    cells: np.ndarray
+    k: np.ndarray
+    sizes: np.ndarray
+    weights: np.ndarray
+    pooled: float
+    per_cell: np.ndarray | None
+    permutation: Future[TestResult] | None
+
+
+@dataclass(frozen=True)
+class OutcomeTests:
+    """The outcome detectors' per-episode outcomes and per-cell counts, and the tracking tests, whose
+    permutation draws run on a background thread while the caller goes on (outcome_findings waits)."""
+
+    outcomes: EpisodeOutcomes
+    counts: CellCounts
+    tracking: list[TrackingTest]
+
+
+def outcome_tests(plan: ProtocolPlan, result: ConformanceResult) -> OutcomeTests:
+    """The outcome detectors' counts, with the tracking tests' permutations handed to the background thread."""
+    outcomes = episode_outcomes(result.arrays)
+    counts = cell_counts(plan, result, outcomes)
+    return OutcomeTests(outcomes, counts, tracking_tests(plan, counts))
+
+
+def tracking_tests(plan: ProtocolPlan, counts: CellCounts) -> list[TrackingTest]:
+    """Per probe and kind with something to test: the cell test, and the permutation started on a
+    background thread (numpy's draws release the GIL). Each permutation has its own generator,
+    seeded from the plan, the probe and the kind, so its p-value is the same on any thread."""
+    specs: list[tuple] = []  # a TrackingTest's fields, then its draw's position in `draws` (None: no draw)
+    draws: list[Callable[[], TestResult]] = []
     for probe in dict.fromkeys(counts.probes.tolist()):
         cells = np.flatnonzero((counts.probes == probe) & (counts.matched > 0))
         if len(cells) < 2:
@@ -87,53 +128,70 @@ def tracking_findings(plan: ProtocolPlan, counts: CellCounts, total_planned: int
             total = int(k.sum())
             if total == 0 or total == int(sizes.sum()):
                 continue
-            per_cell = cell_excess_holm(k, sizes, only_below=DETECTION_ALPHA / 2)
-            # None: every cell's adjusted p-value is above alpha / 2, so only the permutation can report,
-            # and below the cell test stands in as 1.0 (only compared with alpha / 2, never reported).
-            concentrated = per_cell < DETECTION_ALPHA / 2 if per_cell is not None else np.zeros(len(cells), dtype=bool)
-            varied = np.ptp(weights) > 0
-            best_cell = float(per_cell.min()) if per_cell is not None else 1.0
+            per_cell = cell_excess_holm(k, sizes, only_below=DETECTION_ALPHA / 2)  # None: all above alpha / 2
+            draw = None
             # The permutation is reported only when no cell is concentrated, and only if p <= alpha / 2
             # (Bonferroni over the two tests): skipped otherwise, and it stops once p is surely above.
-            perm = (association_permutation(k, sizes, weights, seed=stable_seed(plan.plan_seed, "detect", probe, kind),
-                                            draws=PERMUTATIONS if len(cells) <= MANY_CELLS else 999,
-                                            stop_above=None if best_cell * 2 <= DETECTION_ALPHA else DETECTION_ALPHA / 2)
-                    if varied and not concentrated.any()
-                    else TestResult("permutation (multivariate hypergeometric)", 0.0, 1.0))
-            if min(best_cell, perm.p_value) * 2 > DETECTION_ALPHA:
-                continue
-            expected = sizes * total / sizes.sum()
-            if concentrated.any():
-                order = np.argsort(per_cell, kind="stable")
-                chosen = [int(cells[j]) for j in order if concentrated[j]]
-                test = TestResult("one-sided Fisher exact per cell, Holm-adjusted", float(k[order[0]]), best_cell)
-            else:
-                centred = weights - float(sizes @ weights) / sizes.sum()
-                lean = (k - expected) * centred * np.sign(perm.statistic)
-                order = np.argsort(-lean, kind="stable")
-                chosen = [int(cells[j]) for j in order if lean[j] > 0 and k[j] > expected[j]] or \
-                    [int(cells[j]) for j in np.argsort(expected - k, kind="stable") if k[j] > expected[j]]
-                test = perm
-            direction = ("fail more" if weights[np.isin(cells, chosen)].mean() > pooled else "succeed more")
-            shown, more = _named([counts.cell_ids[i] for i in chosen])
-            word = KIND_WORDS[kind]
-            details = "; ".join(_cell_text(counts, kind, i) for i in chosen[:CELLS_NAMED])
-            out.append(Finding(
-                kind=f"{kind}_tracks_outcome", family="outcome_dependence", probe_id=probe,
-                planned_affected=total, share=total / total_planned,
-                statement=(f"{probe}: {plural(total, 'planned episode')} {word} "
-                           f"({percent(total / sizes.sum())} of those planned in its cells with evidence) are not "
-                           f"spread at random: they sit in cells whose scored episodes {direction} than "
-                           f"the rest ({percent(1 - pooled)} succeed overall) — {details}"
-                           + (f" and {more} more cells" if more else "")
-                           + f". {test.test}: statistic {test.statistic:.3g}, p = {test.p_value:.3g} "
-                           f"(Bonferroni over the two tests: {min(1.0, 2 * test.p_value):.3g})."),
-                question=(f"On {probe}, {word} episodes concentrate in {', '.join(shown)}"
-                          + (f" and {more} more" if more else "")
-                          + ": what happened to those episodes, and would their outcomes change the "
-                          "cells' scores? Provide the harness's full output for them."),
-                cells=shown, cells_more=more, test=test.test, statistic=test.statistic,
-                p_value=test.p_value, p_adjusted=min(1.0, 2 * test.p_value)))
+            if np.ptp(weights) > 0 and (per_cell is None or not (per_cell < DETECTION_ALPHA / 2).any()):
+                cells_test = per_cell is not None and per_cell.min() * 2 <= DETECTION_ALPHA
+                draw = len(draws)
+                draws.append(partial(association_permutation, k, sizes, weights,
+                                     seed=stable_seed(plan.plan_seed, "detect", probe, kind),
+                                     draws=PERMUTATIONS if len(cells) <= MANY_CELLS else 999,
+                                     stop_above=None if cells_test else DETECTION_ALPHA / 2))
+            specs.append((probe, kind, cells, k, sizes, weights, pooled, per_cell, draw))
+    drawn = started_in_turn(draws)
+    return [TrackingTest(*fields, permutation=None if draw is None else drawn[draw]) for *fields, draw in specs]
+
+
+def tracking_findings(plan: ProtocolPlan, tests: OutcomeTests, total_planned: int) -> list[Finding]:
+    """Per probe and kind: do the kind's episodes lean towards cells whose outcomes differ?"""
+    out = []
+    counts = tests.counts
+    for t in tests.tracking:
+        probe, kind, cells, k, sizes, weights, pooled = t.probe, t.kind, t.cells, t.k, t.sizes, t.weights, t.pooled
+        total = int(k.sum())
+        # A screened-out cell test (None: every adjusted p-value above alpha / 2) stands in as 1.0 below,
+        # where it is only compared with alpha / 2, never reported.
+        per_cell = t.per_cell
+        concentrated = per_cell < DETECTION_ALPHA / 2 if per_cell is not None else np.zeros(len(cells), dtype=bool)
+        best_cell = float(per_cell.min()) if per_cell is not None else 1.0
+        perm = (t.permutation.result() if t.permutation is not None
+                else TestResult("permutation (multivariate hypergeometric)", 0.0, 1.0))
+        if min(best_cell, perm.p_value) * 2 > DETECTION_ALPHA:
+            continue
+        expected = sizes * total / sizes.sum()
+        if concentrated.any():
+            order = np.argsort(per_cell, kind="stable")
+            chosen = [int(cells[j]) for j in order if concentrated[j]]
+            test = TestResult("one-sided Fisher exact per cell, Holm-adjusted", float(k[order[0]]), best_cell)
+        else:
+            centred = weights - float(sizes @ weights) / sizes.sum()
+            lean = (k - expected) * centred * np.sign(perm.statistic)
+            order = np.argsort(-lean, kind="stable")
+            chosen = [int(cells[j]) for j in order if lean[j] > 0 and k[j] > expected[j]] or \
+                [int(cells[j]) for j in np.argsort(expected - k, kind="stable") if k[j] > expected[j]]
+            test = perm
+        direction = ("fail more" if weights[np.isin(cells, chosen)].mean() > pooled else "succeed more")
+        shown, more = _named([counts.cell_ids[i] for i in chosen])
+        word = KIND_WORDS[kind]
+        details = "; ".join(_cell_text(counts, kind, i) for i in chosen[:CELLS_NAMED])
+        out.append(Finding(
+            kind=f"{kind}_tracks_outcome", family="outcome_dependence", probe_id=probe,
+            planned_affected=total, share=total / total_planned,
+            statement=(f"{probe}: {plural(total, 'planned episode')} {word} "
+                       f"({percent(total / sizes.sum())} of those planned in its cells with evidence) are not "
+                       f"spread at random: they sit in cells whose scored episodes {direction} than "
+                       f"the rest ({percent(1 - pooled)} succeed overall) — {details}"
+                       + (f" and {more} more cells" if more else "")
+                       + f". {test.test}: statistic {test.statistic:.3g}, p = {test.p_value:.3g} "
+                       f"(Bonferroni over the two tests: {min(1.0, 2 * test.p_value):.3g})."),
+            question=(f"On {probe}, {word} episodes concentrate in {', '.join(shown)}"
+                      + (f" and {more} more" if more else "")
+                      + ": what happened to those episodes, and would their outcomes change the "
+                      "cells' scores? Provide the harness's full output for them."),
+            cells=shown, cells_more=more, test=test.test, statistic=test.statistic,
+            p_value=test.p_value, p_adjusted=min(1.0, 2 * test.p_value)))
     return out
 
 
@@ -268,9 +326,9 @@ def infra_rate_findings(plan: ProtocolPlan, counts: CellCounts, total_planned: i
     return out
 
 
-def outcome_findings(plan: ProtocolPlan, result: ConformanceResult) -> list[Finding]:
-    outcomes = episode_outcomes(result.arrays)
+def outcome_findings(plan: ProtocolPlan, result: ConformanceResult, tests: OutcomeTests | None = None) -> list[Finding]:
+    """Every outcome-dependence finding; `tests`: outcome_tests(plan, result), if the caller started them."""
+    tests = outcome_tests(plan, result) if tests is None else tests
     total = max(len(result.arrays.keys), 1)
-    counts = cell_counts(plan, result, outcomes)
-    return (tracking_findings(plan, counts, total) + unverified_findings(result, total)
-            + early_stopping_findings(result, outcomes, total) + infra_rate_findings(plan, counts, total))
+    return (tracking_findings(plan, tests, total) + unverified_findings(result, total)
+            + early_stopping_findings(result, tests.outcomes, total) + infra_rate_findings(plan, tests.counts, total))

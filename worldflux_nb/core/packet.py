@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import Future
+from dataclasses import dataclass
+from functools import partial
 from itertools import islice
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
+from worldflux_nb.background import started_in_turn
 from worldflux_nb.core import findings
 from worldflux_nb.core.bulk import gc_paused
 from worldflux_nb.core.detect import SourceEvidence, detect
+from worldflux_nb.core.detect_outcome import outcome_tests
 from worldflux_nb.core.detect_sources import refuse_repeated_sources
 from worldflux_nb.core.episode_outcomes import episode_outcomes, status_mask
 from worldflux_nb.core.findings import plural
@@ -21,7 +26,7 @@ from worldflux_nb.core.conformance import (
 )
 from worldflux_nb.models.digest import digest_of
 from worldflux_nb.core.statistics import (
-    POLICY_NOTES, IntervalMethod, interval, optional_float, policy_table,
+    POLICY_NOTES, IntervalMethod, TaskWeighted, interval, optional_float, policy_table,
     stable_seed, task_weighted, underpowered,
 )
 from worldflux_nb.errors import StrictModeFailure
@@ -64,6 +69,10 @@ def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], result
                   strict_missing_evidence: bool, method: IntervalMethod,
                   sources: SourceEvidence) -> EvalPacket:
     sums = cell_sums(plan, result)
+    # The bootstraps' and the outcome detectors' random draws run on the background thread while this
+    # one scores the cells, policies and flags; aggregates() and detect() below wait for them.
+    drawn = {by_axis: bootstraps(plan, sums, by_axis=by_axis) for by_axis in (False, True)}
+    outcome = outcome_tests(plan, result)
     cells = cell_results(plan, result, method, sums)
     cell_rows = [c.model_dump(mode="json") for c in cells]  # once: the frame and the results digest read it
     cell_frame = pd.DataFrame(cell_rows)
@@ -75,14 +84,14 @@ def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], result
             raise StrictModeFailure(reasons)
 
     policies = policy_results(plan, result, method, sums)
-    probe_aggs = aggregates(plan, result, method, by_axis=False, sums=sums)
-    axis_aggs = aggregates(plan, result, method, by_axis=True, sums=sums)
+    probe_aggs = aggregates(plan, result, method, by_axis=False, drawn=drawn[False])
+    axis_aggs = aggregates(plan, result, method, by_axis=True, drawn=drawn[True])
     summaries = probe_summaries(plan, result, audit_inputs, sums)
     order_inferred = any(audit_inputs[i].source.identity == "inferred_from_order" for i in result.accepted)
     signals = findings.cherry_pick_signals(result, order_inferred)
     flagged, truncated, flag_totals, flag_cells = flagged_episodes(plan, result, audit_inputs)
     checks = contract_checks(plan, result)
-    detection = detect(plan, result, audit_inputs, sources)
+    detection = detect(plan, result, audit_inputs, sources, outcome)
     by_design = findings.planned_in_underpowered(plan, cells, method)
 
     result_digest = digest_of({
@@ -276,22 +285,40 @@ def policy_results(plan: ProtocolPlan, result: ConformanceResult,
     return out
 
 
-def aggregates(plan: ProtocolPlan, result: ConformanceResult, method: IntervalMethod, *,
-               by_axis: bool, sums: pd.DataFrame | None = None) -> list[Aggregate]:
-    """Pooled rate and task-weighted mean per probe (or probe x axis), in plan order."""
-    sums = cell_sums(plan, result) if sums is None else sums
+@dataclass(frozen=True)
+class Bootstraps:
+    """Per probe (or probe x axis with `by_axis`), in plan order: its key, its tasks' successes and
+    denominators under the plan's policy, and its task-weighted mean with the bootstrap interval,
+    handed to the background thread (numpy's binomial draws release the GIL; each group has its
+    own generator, seeded from the plan and the key, so the numbers are the same on any thread)."""
+
+    by_axis: bool
+    groups: list[tuple[tuple[str, ...], np.ndarray, np.ndarray, Future[TaskWeighted]]]
+
+
+def bootstraps(plan: ProtocolPlan, sums: pd.DataFrame, *, by_axis: bool) -> Bootstraps:
     group = ["probe_id", "axis"] if by_axis else ["probe_id"]
     per_task = policy_table(sums.groupby(group + ["task_id"], sort=False)[INDICATORS].sum())
-    policy = plan.denominator_policy
+    tasks = [(key if isinstance(key, tuple) else (key,), rows["successes"].to_numpy(),
+              rows[plan.denominator_policy].to_numpy())
+             for key, rows in per_task.groupby(level=list(range(len(group))), sort=False)]
+    drawn = started_in_turn([partial(task_weighted, successes, n, seed=stable_seed(plan.plan_seed, *key),
+                                     confidence=plan.power_targets.confidence) for key, successes, n in tasks])
+    return Bootstraps(by_axis, [(*task, weighted) for task, weighted in zip(tasks, drawn)])
+
+
+def aggregates(plan: ProtocolPlan, result: ConformanceResult, method: IntervalMethod, *,
+               by_axis: bool, sums: pd.DataFrame | None = None, drawn: Bootstraps | None = None) -> list[Aggregate]:
+    """Pooled rate and task-weighted mean per probe (or probe x axis), in plan order (`drawn`:
+    bootstraps(plan, sums, by_axis=by_axis), if the caller started them)."""
+    if drawn is None:
+        drawn = bootstraps(plan, cell_sums(plan, result) if sums is None else sums, by_axis=by_axis)
     cells_per_group = Counter((c.probe_id, c.axis) if by_axis else (c.probe_id,) for c in plan.cells)
     out = []
-    for key, tasks in per_task.groupby(level=list(range(len(group))), sort=False):
-        key = key if isinstance(key, tuple) else (key,)
-        s, n = int(tasks["successes"].sum()), int(tasks[policy].sum())
+    for key, successes, denominators, pending in drawn.groups:
+        s, n = int(successes.sum()), int(denominators.sum())
         low, high = _intervals(np.array([s]), np.array([n]), method, plan)
-        weighted = task_weighted(tasks["successes"].to_numpy(), tasks[policy].to_numpy(),
-                                 seed=stable_seed(plan.plan_seed, *key),
-                                 confidence=plan.power_targets.confidence)
+        weighted = pending.result()
         out.append(Aggregate(
             probe_id=key[0], axis=key[1] if by_axis else None,
             cells=cells_per_group[key],

@@ -1,0 +1,52 @@
+"""The background thread (worldflux_nb/background.py) and the packet's draws handed to it: the same
+packet as with every draw made in place, exceptions where the result is asked for, order kept."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future
+
+import pytest
+
+from detect_support import EPISODES, HARD, audit_input, cells_of, honest_rows, honest_success, make_plan, row
+from worldflux_nb.background import started, started_in_turn
+from worldflux_nb.core.packet import build_packet
+from worldflux_nb.io.artifacts import artifact_json
+
+
+def test_calls_run_in_the_order_handed_over_and_give_their_values_or_their_exceptions():
+    ran: list[int] = []
+    futures = started_in_turn([lambda i=i: ran.append(i) or i * i for i in range(5)] + [lambda: 1 // 0])
+    assert [f.result(timeout=30) for f in futures[:5]] == [0, 1, 4, 9, 16]
+    with pytest.raises(ZeroDivisionError):
+        futures[5].result(timeout=30)
+    assert ran == [0, 1, 2, 3, 4]
+    assert started(pow, 2, 10).result(timeout=30) == 1024
+    workers = [t for t in threading.enumerate() if t.name == "wfnb-background"]
+    assert len(workers) == 1 and workers[0].daemon  # one thread, which an interrupted command does not wait for
+
+
+def _in_place(calls):
+    """started_in_turn as if there were no background thread: each call made now, on this thread."""
+    futures = []
+    for call in calls:
+        futures.append(Future())
+        try:
+            futures[-1].set_result(call())
+        except Exception as exc:
+            futures[-1].set_exception(exc)
+    return futures
+
+
+def test_a_packet_is_the_same_with_every_draw_made_in_place(monkeypatch):
+    """Failures dropped in the hard cells: a permutation p-value and bootstrap intervals are reported."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    plan = make_plan()
+    lib = cells_of("libero")
+    rows = [row(c, i) for c in lib for i in range(EPISODES) if c not in HARD or honest_success(c, i) or i % 3 == 0]
+    inputs = [audit_input(plan, "libero", rows), audit_input(plan, "libero-plus", honest_rows("libero-plus"))]
+    drawn = artifact_json(build_packet(plan, inputs))
+    assert "permutation (multivariate hypergeometric)" in drawn and '"bootstrap_ci_low": 0.' in drawn
+    for module in ("worldflux_nb.core.packet", "worldflux_nb.core.detect_outcome"):
+        monkeypatch.setattr(f"{module}.started_in_turn", _in_place)
+    assert artifact_json(build_packet(plan, inputs)) == drawn
