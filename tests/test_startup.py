@@ -25,7 +25,7 @@ NEVER = ("detect_secrets", "requests", "scipy.stats", "statsmodels", "altair", "
 NOT_FOR_IMPORT = ("scipy", "pandas", "worldflux_nb.core.packet", "worldflux_nb.core.conformance",
                   "worldflux_nb.render.markdown", "worldflux_nb.cli.portfolio")
 # Not needed to build a packet from audit inputs.
-NOT_FOR_PACKET = ("worldflux_nb.cli.audit", "worldflux_nb.core.importers", "duckdb")
+NOT_FOR_PACKET = ("worldflux_nb.cli.audit", "worldflux_nb.core.importers", "duckdb", "pyarrow.dataset")
 
 
 def loaded_by(argv: list[str], watched: tuple[str, ...]) -> list[str]:
