@@ -111,8 +111,9 @@ def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], result
     warnings = findings.warnings(plan, result, audit_inputs, summaries, missing_cells, underpowered_cells,
                                  strict_missing_evidence, cells=cells, detected=detection.findings, method=method)
     # Everything that reads the conformance arrays is done: at ten million rows they take 0.8 GB,
-    # not held while the packet is built and sealed (unless the caller passed its own result).
-    del result
+    # not held while the packet is built and sealed (unless the caller passed its own result); nor are
+    # the outcome detectors' per-episode counts.
+    del result, outcome
     created_at = utc_timestamp()
     packet = EvalPacket(
         plan_id=plan.plan_id,
