@@ -3,6 +3,7 @@ packet as with every draw made in place, exceptions where the result is asked fo
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from concurrent.futures import Future
 
@@ -24,6 +25,18 @@ def test_calls_run_in_the_order_handed_over_and_give_their_values_or_their_excep
     assert started(pow, 2, 10).result(timeout=30) == 1024
     workers = [t for t in threading.enumerate() if t.name == "wfnb-background"]
     assert len(workers) == 1 and workers[0].daemon  # one thread, which an interrupted command does not wait for
+
+
+def test_calls_run_in_the_callers_context():
+    """The files a command reads are recorded in a context variable (io/files.py): a read handed to the
+    background thread must be recorded where the command checks its outputs."""
+    seen: contextvars.ContextVar[str] = contextvars.ContextVar("seen", default="unset")
+    token = seen.set("the caller's")
+    try:
+        assert started(seen.get).result(timeout=30) == "the caller's"
+    finally:
+        seen.reset(token)
+    assert started(seen.get).result(timeout=30) == "unset"
 
 
 def _in_place(calls):

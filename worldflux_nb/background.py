@@ -1,19 +1,23 @@
-"""Work handed to one background thread while the caller's thread goes on: the one place the package
-starts threads for overlap (the evidence digest's own small pool aside, models/evidence_digest.py).
+"""Work handed to one background thread while the caller's thread goes on (the packet command's
+reading of its audit inputs and its random draws).
 
 The machine's second core is worth having only for work that releases the GIL: Parquet reads,
 SHA-256 over large buffers, numpy's random draws and array kernels. Whatever runs here must give
 exactly what running it in place gives (its own inputs, its own random generator, nothing shared
 that it writes to, no pydantic model built for the first time, no import of its own), and must not
-wait for another call handed here (they run one after another, in the order handed over). A
-Future's `result()` returns the value or raises the exception where the caller asks for it.
+wait for another call handed here (they run one after another, in the order handed over). Each call
+runs in a copy of the caller's context (contextvars: the files a command reads are recorded there, so
+that no output replaces them). A Future's `result()` returns the value or raises the exception where
+the caller asks for it.
 """
 
 from __future__ import annotations
 
+import contextvars
 import os
 import threading
 from concurrent.futures import Future
+from functools import partial
 from queue import SimpleQueue
 from typing import Any, Callable, Sequence, TypeVar
 
@@ -36,10 +40,11 @@ def started_in_turn(calls: Sequence[Callable[[], T]]) -> list[Future[T]]:
             _queue = SimpleQueue()
             # A daemon: an interrupted command does not wait for what is still queued.
             threading.Thread(target=_work, args=(_queue,), name="wfnb-background", daemon=True).start()
+        context = contextvars.copy_context()
         futures: list[Future[T]] = []
         for call in calls:
             futures.append(Future())
-            _queue.put((call, futures[-1]))
+            _queue.put((partial(context.run, call), futures[-1]))
     return futures
 
 
