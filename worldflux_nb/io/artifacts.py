@@ -105,6 +105,10 @@ def audit_input_from_parquet(data: bytes, source: str) -> AuditInput:
         table.validate(full=True)  # codes outside their dictionary: decoding would have refused them
     except (pa.ArrowException, OSError) as exc:
         raise InputError(source, None, f"is not a readable Parquet file ({str(exc).splitlines()[0][:200]})") from None
+    names = table.column_names
+    twice = next((name for name in names if names.count(name) > 1), None)
+    if twice is not None:  # read_table refused these as unreadable; ParquetFile reads both copies
+        raise InputError(source, twice, "is a column given twice")
     header_bytes = (table.schema.metadata or {}).get(HEADER_KEY)
     if header_bytes is None:
         raise InputError(source, "worldflux_nb.header", "is missing: not a worldflux-nb audit input")
