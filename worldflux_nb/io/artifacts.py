@@ -99,9 +99,12 @@ def audit_input_from_parquet(data: bytes, source: str) -> AuditInput:
 
     try:
         # Text stays dictionary-encoded as Parquet stores it: checked, hashed and matched per distinct value.
-        # ParquetFile reads the one file itself (read_table goes through pyarrow.dataset, ~0.2 s to import).
-        table = pq.ParquetFile(pa.BufferReader(data),
-                               read_dictionary=[name for name, kind, _ in COLUMNS if kind == "string"]).read()
+        # ParquetFile reads the one file itself (read_table goes through pyarrow.dataset, ~0.2 s to import);
+        # it wants only columns the file has as dictionaries (an optional column may be left out).
+        metadata = pq.read_metadata(pa.BufferReader(data))
+        present = set(metadata.schema.names)
+        table = pq.ParquetFile(pa.BufferReader(data), metadata=metadata, read_dictionary=[
+            name for name, kind, _ in COLUMNS if kind == "string" and name in present]).read()
         table.validate(full=True)  # codes outside their dictionary: decoding would have refused them
     except (pa.ArrowException, OSError) as exc:
         raise InputError(source, None, f"is not a readable Parquet file ({str(exc).splitlines()[0][:200]})") from None
