@@ -1,7 +1,7 @@
 """End to end (import -> packet) beside a DuckDB floor, in one run: `bench/end_to_end.py --sizes 100k,1M,10M`.
 
 Per size: `audit import jsonl ... --output audit.parquet` for each probe, then `eval-portfolio packet`,
-each command in a fresh interpreter (wall time, peak RSS from getrusage). The floor, in its own fresh
+each command in a fresh interpreter (wall time, peak RSS: its own VmHWM). The floor, in its own fresh
 interpreter: DuckDB parses the same JSON Lines files, joins them with the planned episodes and counts
 per cell. Then, on data already in memory, conformance beside the same join in DuckDB and in Polars.
 Data a size lacks is generated first (bench/generate.py; 10M takes minutes). Runs unattended and
@@ -24,13 +24,15 @@ sys.path.insert(0, str(BENCH))
 from generate import PROBES, generate  # noqa: E402
 
 MAX_ROWS = "12000000"
-# Runs a command in this fresh interpreter and prints its wall time and peak RSS as JSON.
+# Runs a command in this fresh interpreter and prints its wall time and peak RSS as JSON. The peak is
+# VmHWM, this process's own: Linux carries a parent's peak across fork and exec into ru_maxrss, so a
+# child of this (large) benchmark process would report at least the benchmark's own peak.
 _TIMED = """
-import json, resource, sys, time
+import json, sys, time
 start = time.perf_counter()
 {body}
-print(json.dumps({{"s": time.perf_counter() - start,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({{"s": time.perf_counter() - start, "peak_mb": peak_kb / 1024}}))
 """
 _CLI = "from worldflux_nb.cli import main\ncode = main({argv!r})\nassert code == 0, code"
 _FLOOR = """

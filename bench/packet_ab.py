@@ -32,8 +32,10 @@ from worldflux_nb.cli import main
 code = main({argv!r})
 assert code == 0, code
 usage = resource.getrusage(resource.RUSAGE_SELF)
+# VmHWM, not ru_maxrss: Linux carries the parent's peak across fork and exec into ru_maxrss.
+peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 print(json.dumps({{"s": time.perf_counter() - start, "cpu": usage.ru_utime + usage.ru_stime,
-                  "main_cpu": time.thread_time(), "peak_mb": usage.ru_maxrss / 1024}}))
+                  "main_cpu": time.thread_time(), "peak_mb": peak_kb / 1024}}))
 """
 
 
