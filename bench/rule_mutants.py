@@ -21,7 +21,7 @@ MUTANTS = [
     ("bootstrap seed ignores the group", "worldflux_nb/core/packet.py",
      "seed=stable_seed(plan.plan_seed, *key)", "seed=stable_seed(plan.plan_seed)"),
     ("aggregates under completed_only", "worldflux_nb/core/packet.py",
-     "    policy = plan.denominator_policy\n    cells_per_group", "    policy = \"completed_only\"\n    cells_per_group"),
+     "rows[plan.denominator_policy].to_numpy())", "rows[\"completed_only\"].to_numpy())"),
     ("half-width threshold +0.01", "worldflux_nb/core/statistics.py",
      "~(width <= max_half_width)", "~(width <= max_half_width + 0.01)"),
     ("half-width threshold -0.01", "worldflux_nb/core/statistics.py",
@@ -29,10 +29,11 @@ MUTANTS = [
     ("n <= min instead of n < min", "worldflux_nb/core/statistics.py",
      "(n < min_episodes)", "(n <= min_episodes)"),
     ("success regardless of status", "worldflux_nb/core/conformance.py",
-     'row_success = status_is["completed"] & (ev.success == 1)', "row_success = ev.success == 1"),
+     'row_success = np.array([s == "completed" for s in ev.statuses] + [False])[ev.status]',
+     "row_success = np.ones(len(ev.status), dtype=bool)"),
     ("re-rolled-failure signal never reported", "worldflux_nb/core/findings.py",
-     'hidden = rerolled[(rerolled["attempt_successes"] > 0) & (rerolled["attempt_failures"] > 0)]',
-     'hidden = rerolled[rerolled["attempts"] < 0]'),
+     "hidden = rerolled & (a.attempt_successes > 0) & (a.attempts - a.attempt_successes > 0)",
+     "hidden = rerolled & (a.attempts < 0)"),
 ]
 tests = sys.argv[1:] or ["tests/test_packet_rules.py"]
 results = []
