@@ -336,3 +336,20 @@ def test_permutation_p_value_is_the_same_for_weights_shifted_and_scaled():
         p = association_permutation(counts, sizes, weights, seed=1, draws=999).p_value
         for scaled in (weights * 1e7 + 12345.678, weights - 5.0, weights * 1e-3):
             assert association_permutation(counts, sizes, scaled, seed=1, draws=999).p_value == p
+
+
+def test_a_p_value_just_below_its_threshold_is_never_screened_out():
+    """The screen sends every p-value within SCREEN_MARGIN (1%) of the threshold to the exact kernels:
+    one at 0.00998 under a 0.01 threshold is reported, exactly; one far above is screened out."""
+    near = [(22, 4, 3)]  # P(X >= 3), X ~ hypergeom(22, 4, 4): 0.009979...
+    exact = tail_hits_test(near)
+    assert 0.0099 <= exact.p_value < 0.01
+    assert tail_hits_test(near, only_below=0.01) == exact
+    assert tail_hits_test([(22, 4, 1)], only_below=0.01) is None
+    # The per-cell excess test's Holm-adjusted minimum: 0.00995... under 0.01.
+    counts, sizes = np.array([13, 5, 5]), np.array([20, 20, 20])
+    adjusted = holm(cell_excess_p(counts, sizes))
+    assert 0.0099 <= adjusted.min() < 0.01
+    screened = cell_excess_holm(counts, sizes, only_below=0.01)
+    assert screened is not None and np.array_equal(screened, adjusted)
+    assert cell_excess_holm(np.array([6, 5, 5]), sizes, only_below=0.01) is None
