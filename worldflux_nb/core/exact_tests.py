@@ -250,13 +250,18 @@ def _screened_cell_excess(counts: np.ndarray, sizes: np.ndarray) -> np.ndarray |
     return out
 
 
+def _screen_level(threshold: float) -> float:
+    """What a screened p-value must exceed to be surely above `threshold` (the screen's margin)."""
+    return threshold * (1 + SCREEN_MARGIN)
+
+
 def cell_excess_holm(counts: np.ndarray, sizes: np.ndarray, *, only_below: float) -> np.ndarray | None:
     """holm(cell_excess_p(counts, sizes)), or None when the screen shows every adjusted p-value is
     above `only_below` (the smallest is m times the smallest p-value)."""
     counts = np.asarray(counts, dtype=np.int64)
     sizes = np.asarray(sizes, dtype=np.int64)
     screened = _screened_cell_excess(counts, sizes)
-    if screened is not None and len(counts) and screened.min() * len(counts) > only_below * (1 + SCREEN_MARGIN):
+    if screened is not None and len(counts) and screened.min() * len(counts) > _screen_level(only_below):
         return None
     return holm(cell_excess_p(counts, sizes))
 
@@ -267,7 +272,7 @@ def _screened_out(params: list[tuple[int, int, int]], observed: int, only_below:
     var / (var + t^2), bounds the upper tail from below), otherwise from the screen's pmf."""
     if only_below is None:
         return False
-    level = only_below * (1 + SCREEN_MARGIN)
+    level = _screen_level(only_below)
     population, marked, drawn = np.asarray(params, dtype=float).reshape(-1, 3).T
     mean = float((drawn * marked / population).sum())
     variance = float((drawn * marked * (population - marked) * (population - drawn)
