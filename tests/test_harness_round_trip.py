@@ -14,7 +14,7 @@ import pytest
 
 from conftest import REFERENCE_PROFILE, libero_plus_fixture
 from worldflux_nb.sample.harness_files import (
-    GRPC_CRASH, VlaEvalConfig, lbm_eval_results, lerobot_multitask, libero_tasks, maniskill_episode_results,
+    VlaEvalConfig, grpc_crash, lbm_eval_results, lerobot_multitask, libero_tasks, maniskill_episode_results,
     maniskill_trajectory, openvla_run, simpler_env_videos, vla_eval_aggregate, vla_eval_episodes,
     vla_eval_older_results,
 )
@@ -278,14 +278,15 @@ def test_vla_eval_faults_partial_runs_and_reconciliation(tmp_path: Path):
 def test_lbm_eval_read_mid_run_and_crashes_are_infrastructure(tmp_path: Path):
     skills = ["put_kiwi_in_center_of_table", "bimanual_stack_plates_on_table_from_table"]
     path = written(tmp_path, lbm_eval_results(skills, 3, outcome, finished=4,
-                                              crashes={("put_kiwi_in_center_of_table", 1): GRPC_CRASH}))
+                                              crashes={("put_kiwi_in_center_of_table", 1): grpc_crash(str(tmp_path))}))
     assert ":" in path.name  # lbm_eval's isoformat timestamp, colons and all
     audit = imported("lbm-eval", path, TEST_PLAN, "lbm")
     assert Counter(r["status"] for r in audit.episodes) == {"completed": 3, "infra_failure": 1, "pending": 2}
     assert {r["task_id"] for r in audit.episodes} == {"PutKiwiInCenterOfTable", "BimanualStackPlatesOnTableFromTable"}
     assert audit.source.reported.partial is True and audit.source.reported.discrepancies == []
     crash = next(r for r in audit.episodes if r["status"] == "infra_failure")
-    assert "StatusCode.UNAVAILABLE" in crash["failure_reason"] and "/home/lbm" not in crash["failure_reason"]
+    assert "StatusCode.UNAVAILABLE" in crash["failure_reason"] and str(tmp_path) not in crash["failure_reason"]
+    assert any(r.kind in {"home_path", "host_local_path"} for r in audit.redactions)
     counts = conformance(TEST_PLAN, audit)
     assert counts.out_of_protocol == 1  # scenario 2 of the kiwi skill was not planned
 

@@ -1,8 +1,9 @@
-"""Repository notebooks are committed without outputs, what they write is git-ignored, and Binder's
-configuration says what works."""
+"""Repository notebooks are committed without outputs, what they write is git-ignored, Binder's
+configuration says what works, and no file outside the tests' hostile fixtures names a machine's path."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
@@ -43,3 +44,21 @@ def test_binder_opens_the_template_and_installs_the_explorers_runtime():
     assert "anywidget" in requirements and "jupyterlab" in requirements
     post_build = (REPO / "binder" / "postBuild").read_text(encoding="utf-8")
     assert 'cd "${TMPDIR:-/tmp}"' in post_build and "site-packages" in post_build
+
+
+# A user's or this machine's absolute folder; the tests' own files may hold such paths as hostile input
+# (redaction must meet them), nothing the package ships or the docs show may.
+MACHINE_PATH = re.compile(r"(?<![\w.])(?:/(?:home|Users|root|work)/[\w.-]+|[A-Za-z]:\\\\?Users\\\\?[\w.-]+)")
+
+
+@pytest.mark.skipif(shutil.which("git") is None or not (REPO / ".git").exists(), reason="not a git checkout")
+def test_no_machine_path_outside_the_tests():
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, text=True).stdout
+    found = []
+    for name in filter(None, tracked.split("\0")):
+        path = REPO / name
+        if name.startswith("tests/") or not path.is_file():
+            continue
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        found += [f"{name}: {m.group(0)}" for m in MACHINE_PATH.finditer(text)]
+    assert found == []

@@ -51,11 +51,16 @@ def lerobot_eval_policy(task: str, n_episodes: int, outcome: Outcome, *, batch_s
             "successes": successes[:n_episodes], "video_paths": video_paths}
 
 
+# `EvalPipelineConfig.__post_init__` (src/lerobot/configs/eval.py): with no --output_dir, the run writes
+# under the relative `outputs/eval/<date>/<time>_<job_name>`, so its video paths are relative too.
+LEROBOT_OUTPUT_DIR = "outputs/eval/2026-11-30/21-04-11_libero_pi0"
+
+
 def lerobot_multitask(tasks: Iterable[tuple[str, int]], n_episodes: int | dict, outcome: Outcome, *,
-                      batch_size: int = 10, output_dir: str = "/home/operator/lerobot/outputs/eval") -> Files:
+                      batch_size: int = 10, output_dir: str = LEROBOT_OUTPUT_DIR) -> Files:
     """`eval_policy_all` + `eval_main`: `per_task[]` (`task_group, task_id, metrics` as `TaskMetrics`
     with `predicted_video_paths`), `per_group`, `overall`, dumped with `json.dump(info, f, indent=2)`
-    (empty aggregates as bare NaN) to `<output_dir>/eval_info.json`."""
+    (empty aggregates as bare NaN) to `<output_dir>/eval_info.json`; video paths start at `output_dir`."""
     per_task, groups = [], {}
     overall: dict[str, list] = {k: [] for k in ("sum_rewards", "max_rewards", "successes", "video_paths")}
     for group, task_id in tasks:
@@ -254,10 +259,13 @@ def lbm_eval_results(skill_types: Sequence[str], num_evaluations: int,
     return {f"results-{timestamp}.json": json.dumps(data, indent=2)}
 
 
-GRPC_CRASH = ("Traceback (most recent call last):\n  File \"/home/lbm/lbm_eval/evaluate.py\", line 233, "
-              "in evaluate_one\n  File \"/home/lbm/grpc_workspace/lbm_policy_client.py\", line 88, in step\n"
-              "grpc._channel._InactiveRpcError: <_InactiveRpcError of RPC that terminated with:\n"
-              "\tstatus = StatusCode.UNAVAILABLE\n\tdetails = \"failed to connect to all addresses\"\n>\n")
+def grpc_crash(workspace: str) -> str:
+    """The traceback lbm_eval records when the policy server is gone; its frames lie under `workspace`,
+    an absolute folder as a real run's would (a test passes its own, so redaction meets a real path)."""
+    return (f"Traceback (most recent call last):\n  File \"{workspace}/lbm_eval/evaluate.py\", line 233, "
+            f"in evaluate_one\n  File \"{workspace}/grpc_workspace/lbm_policy_client.py\", line 88, in step\n"
+            "grpc._channel._InactiveRpcError: <_InactiveRpcError of RPC that terminated with:\n"
+            "\tstatus = StatusCode.UNAVAILABLE\n\tdetails = \"failed to connect to all addresses\"\n>\n")
 
 
 # ---------------------------------------------------------------------------------------------
