@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 from typing import Callable
 
 from conftest import REFERENCE_PROFILE
-from worldflux_nb.models.evidence import AuditInput, AuditSource
+from worldflux_nb.models.evidence import AuditInput, AuditSource, SourceFile
 from worldflux_nb.models.plan import AxisSelection, PlanCell, PowerTargets, ProtocolPlan, SelectedProbe
 from worldflux_nb.models.profile import EvalProfile
 
@@ -60,9 +62,17 @@ def rows_for(plan: ProtocolPlan, probe_id: str, outcome: Outcome) -> list[dict]:
     return rows
 
 
+_RUNS = itertools.count()
+
+
 def audit(plan: ProtocolPlan, probe_id: str, rows: list[dict], digest: str | None = None) -> AuditInput:
+    """An audit input as an import of its own run's file makes it (two arms' files always differ,
+    even where their outcomes agree)."""
+    name = f"run_{next(_RUNS)}.jsonl"
+    source = SourceFile(name=name, digest=f"sha256:{hashlib.sha256(name.encode()).hexdigest()}", size_bytes=0)
     return AuditInput(plan_digest=digest or plan.plan_digest, probe_id=probe_id, episodes=rows,
-                      source=AuditSource(importer="generic_jsonl", format_version="1", identity="explicit"),
+                      source=AuditSource(importer="generic_jsonl", format_version="1", identity="explicit",
+                                         files=[source]),
                       ).sealed()
 
 

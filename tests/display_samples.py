@@ -104,7 +104,7 @@ def evidence_frame(p: ProtocolPlan, seed: int = 7) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def audit_input(p: ProtocolPlan, probe_id: str = "libero") -> AuditInput:
+def audit_input(p: ProtocolPlan, probe_id: str = "libero", run: str = "") -> AuditInput:
     frame = evidence_frame(p)
     frame = frame[frame["probe_id"] == probe_id]
     episodes = [
@@ -115,7 +115,8 @@ def audit_input(p: ProtocolPlan, probe_id: str = "libero") -> AuditInput:
         for r in frame.itertuples()
     ]
     return AuditInput(plan_digest=p.plan_digest, probe_id=probe_id, episodes=episodes,
-                      source={"importer": "jsonl", "format_version": "1", "identity": "explicit"}).sealed()
+                      source={"importer": "jsonl", "format_version": "1", "identity": "explicit",
+                              "notes": [f"run {run}"] if run else []}).sealed()
 
 
 def wilson(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float | None, float | None]:
@@ -249,4 +250,5 @@ def every_artifact() -> dict[str, object]:
     return {"profile": p.profile, "contract": contract(), "plan": p, "run_sheet": run_sheet(p),
             "audit_input": audit_input(p), "packet": pk, "brief": brief(pk),
             "receipt": PlanReceipt(plan_id=p.plan_id, plan_digest=p.plan_digest, received_by="reviewer").sealed(),
-            "comparison": build_comparison(p, {"baseline": [audit_input(p)], "candidate": [audit_input(p)]})}
+            "comparison": build_comparison(p, {"baseline": [audit_input(p)],
+                                                     "candidate": [audit_input(p, run="candidate")]})}

@@ -215,6 +215,10 @@ def test_bad_arms_are_refused():
         build_comparison(plan, {"only": arm(plan, coin(1, 0.5))})
     with pytest.raises(InputError, match="baseline"):
         build_comparison(plan, {"a": arm(plan, coin(1, 0.5)), "b": arm(plan, coin(2, 0.5))}, baseline="z")
+    # One evidence in two arms would compare a policy with itself and report a tie.
+    shared = arm(plan, coin(1, 0.5))
+    with pytest.raises(InputError, match=r"arms\.b\[2\]\.audit_digest.*arm 'a'"):
+        build_comparison(plan, {"a": shared, "b": arm(plan, coin(2, 0.5)) + shared[:1]})
 
 
 def test_forest_chart_draws_every_interval_offline():

@@ -1331,10 +1331,14 @@ def test_the_api_refuses_hostile_values_with_one_line(name: str, golden: Flow, t
 def test_the_api_takes_one_audit_input_per_arm_without_a_list(golden: Flow, tmp_path: Path) -> None:
     """A path given alone is one audit input (it was iterated as characters: '/: is not a regular file')."""
     import worldflux_nb as wf
+    from worldflux_nb.errors import InputError
 
-    _, d = prepare(golden, tmp_path)
-    comparison = wf.compare(d / "plan.json", {"a": str(d / "audit_libero.json"), "b": [d / "audit_libero.json"]})
+    flow, d = prepare(golden, tmp_path)
+    first, second = (flow.audit(probe) for probe in flow.probes[:2])
+    comparison = wf.compare(d / "plan.json", {"a": str(first), "b": [second]})
     assert [arm.name for arm in comparison.arms] == ["a", "b"]
+    with pytest.raises(InputError, match=r"arms\.b\[0\]\.audit_digest: is the same evidence as arm 'a'"):
+        wf.compare(d / "plan.json", {"a": str(first), "b": [first]})  # one file in two arms
 
 
 def test_an_html_report_carries_no_secret_and_no_host_path(tmp_path: Path) -> None:

@@ -25,11 +25,12 @@ def register(group: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
 
 def _arms(specs: list[list[str]], plan: object) -> list[tuple[str, list]]:
     from worldflux_nb.cli.packet import _audit_inputs
+    from worldflux_nb.core.compare import shared_evidence
     from worldflux_nb.core.compare_design import check_policy_name
 
     if len(specs) < 2:
         raise InputError(COMMAND, "--arm", "give at least two arms (--arm NAME PROBE_ID=audit.json ...)")
-    arms, owner = [], {}  # audit digest -> the arm that gave it
+    arms = []
     for spec in specs:
         name, pairs = spec[0], spec[1:]
         if "=" in name:
@@ -42,15 +43,12 @@ def _arms(specs: list[list[str]], plan: object) -> list[tuple[str, list]]:
             raise InputError(COMMAND, "--arm", f"arm {name!r} is given twice")
         if not pairs:
             raise InputError(COMMAND, "--arm", f"arm {name!r} has no audit input (PROBE_ID=audit.json)")
-        audits = _audit_inputs(pairs, plan)
-        for audit, pair in zip(audits, pairs):
-            if audit.audit_digest in owner:
-                # One file in two arms would compare a policy with itself and report a tie.
-                raise InputError(pair.partition("=")[2].strip(), "audit_digest",
-                                 f"is the same evidence as arm {owner[audit.audit_digest]!r} gave; "
-                                 "each arm needs its own audit inputs")
-            owner[audit.audit_digest] = name
-        arms.append((name, audits))
+        arms.append((name, _audit_inputs(pairs, plan)))
+        shared = shared_evidence(arms)
+        if shared:
+            _, index, owner = shared
+            raise InputError(pairs[index].partition("=")[2].strip(), "audit_digest",
+                             f"is the same evidence as arm {owner!r} gave; each arm needs its own audit inputs")
     return arms
 
 

@@ -56,6 +56,19 @@ def arm_evidence(plan: ProtocolPlan, name: str, audits: Sequence[AuditInput]) ->
                        success=indicators["success"].to_numpy(dtype=bool))
 
 
+def shared_evidence(arms: Sequence[tuple[str, Sequence[AuditInput]]]) -> tuple[str, int, str] | None:
+    """The first audit input an arm shares with an earlier arm, as (arm, its index there, the earlier
+    arm): one evidence in two arms compares a policy with itself and reports a tie."""
+    owner: dict[str, str] = {}
+    for name, audits in arms:
+        for index, audit in enumerate(audits):
+            digest = audit.audit_digest or audit.computed_digest()
+            if owner.get(digest, name) != name:
+                return name, index, owner[digest]
+            owner[digest] = name
+    return None
+
+
 def scope_codes(episodes: pd.DataFrame) -> list[tuple[list[str], np.ndarray]]:
     """Per scope family (all, probe, axis, cell): the scope names and each planned episode's code."""
     families = [(["all"], np.zeros(len(episodes), dtype=np.int64))]
@@ -213,6 +226,11 @@ def build_comparison(plan: ProtocolPlan, arms: Mapping[str, Sequence[AuditInput]
         raise InputError(None, "arm", f"arm names must be unique ({', '.join(names)})")
     for name in names:
         check_policy_name(name, "arm")
+    shared = shared_evidence(items)
+    if shared:
+        name, index, owner = shared
+        raise InputError(None, f"arms.{name}[{index}].audit_digest", f"is the same evidence as arm {owner!r} "
+                         "gave; each arm needs its own audit inputs")
     baseline = baseline or names[0]
     if baseline not in names:
         raise InputError(None, "baseline", f"{baseline!r} is not an arm ({', '.join(names)})")
