@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 from worldflux_nb.errors import InputError
 
@@ -54,11 +53,10 @@ def _arms(specs: list[list[str]], plan: object) -> list[tuple[str, list]]:
 
 def compare_command(args: argparse.Namespace) -> int:
     from worldflux_nb.core.compare import build_comparison
-    from worldflux_nb.io.artifacts import artifact_json, load
+    from worldflux_nb.io.artifacts import load
     from worldflux_nb.io.files import check_outputs, write_outputs
+    from worldflux_nb.io.notebook_export import comparison_files
     from worldflux_nb.models.plan import ProtocolPlan
-    from worldflux_nb.render.compare_docs import comparison_brief_document, comparison_document
-    from worldflux_nb.render.markdown import to_markdown
 
     outputs = [args.output, args.comparison_json] + ([args.brief] if args.brief else [])
     inputs = [args.plan] + [pair.partition("=")[2].strip() for spec in args.arm for pair in spec[1:]]
@@ -68,13 +66,10 @@ def compare_command(args: argparse.Namespace) -> int:
     if args.baseline is not None and args.baseline not in [name for name, _ in arms]:
         raise InputError(COMMAND, "--baseline", f"{args.baseline!r} is not an arm ({', '.join(n for n, _ in arms)})")
     comparison = build_comparison(plan, arms, baseline=args.baseline)
-    files = [(args.output, to_markdown(comparison_document(comparison))),
-             (args.comparison_json, artifact_json(comparison))]
-    if args.brief:
-        files.append((args.brief, to_markdown(comparison_brief_document(comparison, os.path.basename(args.output)))))
+    files = comparison_files(comparison, args.output, args.comparison_json, args.brief)
     write_outputs(files, inputs=inputs)
     confirmatory = sum(r.confirmatory for r in comparison.comparisons)
     print(f"comparison: {len(comparison.arms)} arms, {len(comparison.comparisons)} comparisons "
           f"({confirmatory} confirmatory), {len(comparison.asymmetries)} asymmetries; wrote "
-          f"{', '.join(str(path) for path, _ in files)} (LOCAL_PRIVATE)")
+          f"{', '.join(files)} (LOCAL_PRIVATE)")
     return 0

@@ -127,17 +127,17 @@ def packet_files(packet: EvalPacket, brief: ReviewerBrief) -> dict[str, str]:
     }
 
 
-def comparison_files(comparison: Comparison) -> dict[str, str]:
-    """comparison.md/json and comparison_brief.md as `eval-portfolio compare --output comparison.md --brief`
-    writes them."""
+def comparison_files(comparison: Comparison, markdown: str = "comparison.md", data: str = "comparison.json",
+                     brief: str | None = "comparison_brief.md") -> dict[str, str]:
+    """The comparison's files by name, as `eval-portfolio compare --output --comparison-json --brief`
+    writes them (the brief, when named, links the Markdown by its file name)."""
     from worldflux_nb.render.compare_docs import comparison_brief_document, comparison_document
     from worldflux_nb.render.markdown import to_markdown
 
-    return {
-        "comparison.md": to_markdown(comparison_document(comparison)),
-        "comparison.json": artifact_json(comparison),
-        "comparison_brief.md": to_markdown(comparison_brief_document(comparison, "comparison.md")),
-    }
+    files = {markdown: to_markdown(comparison_document(comparison)), data: artifact_json(comparison)}
+    if brief:
+        files[brief] = to_markdown(comparison_brief_document(comparison, os.path.basename(markdown)))
+    return files
 
 
 def with_manifest(files: Mapping[str, str | bytes]) -> dict[str, str | bytes]:
