@@ -17,6 +17,7 @@ import nbformat
 import pytest
 
 from browser_support import artifact, chrome, missing_browser
+from demo_support import demo
 from notebook_support import template_run
 from worldflux_nb.render.explorer_record import record_html, record_parts
 
@@ -26,6 +27,18 @@ ROWS = "return document.querySelectorAll('.wfnb-explorer tr[role=button]').lengt
 # Every cell of the explorer's table holds its text (a long cell id wraps instead of running over the next).
 NOTHING_RUNS_OVER = ("return [...document.querySelectorAll('.wfnb-explorer tr[role=button] td')]"
                      ".every(td => td.scrollWidth <= td.clientWidth + 1)")
+
+
+# Per header row of the explorer's tables: each header's box and the box of its text. A header whose text
+# runs past its own box, or whose box runs into the next one's, is a header clipped by its neighbour.
+HEADER_BOXES = """
+return [...document.querySelectorAll('.wfnb-explorer table')].map(table => [...table.rows[0].cells].map(th => {
+  const box = th.getBoundingClientRect(), range = document.createRange();
+  range.selectNodeContents(th);
+  const text = range.getBoundingClientRect();
+  return {name: th.textContent, left: box.left, right: box.right, textLeft: text.left, textRight: text.right};
+}));
+"""
 
 
 def stock_html(notebook: Path, folder: Path) -> Path:
@@ -135,3 +148,43 @@ def test_a_host_that_recreates_the_script_elsewhere_still_gets_the_explorer(driv
     open_page(driver, page)
     assert driver.execute_script(VS_CODE_LIKE, html) > 10
     assert not driver.execute_script("return document.querySelectorAll('.worldflux-nb-explorer').length")
+
+
+def overlapping_headers(driver) -> list[tuple[str, str]]:
+    """Pairs of explorer headers that overlap, and headers whose text leaves its own box."""
+    found = []
+    for row in driver.execute_script(HEADER_BOXES):
+        for th, following in zip(row, row[1:] + [None]):
+            if th["textLeft"] < th["left"] - 1 or th["textRight"] > th["right"] + 1:
+                found.append((th["name"], "its own box"))
+            if following and th["right"] > following["left"] + 1:
+                found.append((th["name"], following["name"]))
+    return found
+
+
+def test_explorer_headers_do_not_overlap_at_900_px_or_narrower(driver, tmp_path):
+    """In JupyterLab's rendered-HTML styles (stock nbconvert), whose tables have a fixed layout, at 900 px and
+    600 px wide: every header of the cell table and of an opened cell's episodes keeps its text in its own box."""
+    from worldflux_nb.render.explorer import Explorer
+    from worldflux_nb.render.explorer_record import record_html
+
+    plan, _, checked, packet = demo()
+    explorer = Explorer(packet, evidence=checked.rows, plan=plan)
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("packet.explore(rows, plan=plan)")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={
+        "text/plain": "explorer", "text/html": record_html(explorer.static_html(), dict(explorer.get_state()))})]
+    nb.cells = [cell]
+    nbformat.write(nb, tmp_path / "explorer.ipynb")
+    page = stock_html(tmp_path / "explorer.ipynb", tmp_path)
+    try:
+        for width in (900, 600):
+            driver.set_window_size(width, 1000)
+            open_page(driver, page)
+            driver.execute_script("document.querySelector('.wfnb-explorer tr[role=button]').click()")
+            tables = driver.execute_script(HEADER_BOXES)
+            assert len(tables) == 2 and len(tables[0]) == 8 and len(tables[1]) == 7, tables
+            assert overlapping_headers(driver) == [], width
+            driver.save_screenshot(str(artifact(f"explorer-headers-{width}.png")))
+    finally:
+        driver.set_window_size(1400, 1000)
