@@ -34,14 +34,42 @@ def test_lerobot_legacy_layout_is_explicit_with_seeds_and_a_checked_percentage()
     assert summary(audit) == (5, 3, {"completed": 5})
     assert audit.source.identity == "explicit"
     assert [(r["episode_index"], r["seed"]) for r in audit.episodes] == [(i, 1000 + i) for i in range(5)]
-    # pc_success 60.0 agrees with 3/5, so nothing disagrees; NaN rewards become null, not NaN.
+    # pc_success 60.0 agrees with 3/5, so nothing disagrees; NaN rewards become null, not NaN, and are
+    # told in the source's notes: a NaN is not a secret, so nothing is listed as redacted.
     assert audit.source.reported.success_rate == 0.6 and audit.source.reported.discrepancies == []
     assert audit.episodes[4]["metadata"] == {"sum_reward": None, "max_reward": None}
-    assert {r.kind for r in audit.redactions if "sum_reward" in r.location} == {"not_a_finite_number"}
+    assert audit.redactions == []
+    assert audit.source.notes == ["2 value(s) the harness wrote as NaN or infinity are kept as null (JSON holds "
+                                  "no such number): per_episode[4].metadata.sum_reward, "
+                                  "per_episode[4].metadata.max_reward"]
     assert audit.audit_digest == audit.computed_digest()
     assert audit.plan_digest == PLAN.plan_digest
     assert audit.source.files[0].name == "lerobot_eval_info_legacy.json"
     assert audit.source.files[0].digest.startswith("sha256:")
+
+
+def test_harness_nan_values_are_a_source_note_in_the_packet_not_a_redaction(tmp_path: Path):
+    """LeRobot writes NaN rewards and NaN aggregates: kept as null and told where a reader looks (the source's
+    notes, the packet's warnings; an aggregate's NaN among what the harness reported), never as a secret."""
+    from worldflux_nb.core.packet import build_packet
+
+    body = json.loads((HARNESS / "lerobot_eval_info_multitask.json").read_text())
+    for task in body["per_task"]:
+        task["metrics"]["sum_rewards"] = ["@NAN@"] * len(task["metrics"]["successes"])
+    body["overall"]["pc_success"] = "@NAN@"
+    path = tmp_path / "eval_info.json"
+    path.write_text(json.dumps(body).replace('"@NAN@"', "NaN"))
+    audit = import_file(FORMATS["lerobot"], path, plan=PLAN, probe_id="libero", options=ImportOptions(
+        harness_version="0.6.1"))
+    assert all(row["metadata"]["sum_reward"] is None for row in audit.episodes)
+    assert not [r for r in audit.redactions if r.kind == "not_a_finite_number"]
+    note = next(n for n in audit.source.notes if "NaN or infinity" in n)
+    assert note.startswith("7 value(s) the harness wrote as NaN or infinity are kept as null") and note.endswith(
+        "per_task[1].metrics[1].sum_reward and 2 more"), note
+    assert "overall.pc_success is not a number (nan)" in audit.source.reported.discrepancies
+    packet = build_packet(PLAN, [audit])
+    assert not [r for r in packet.redactions if r.kind == "not_a_finite_number"]
+    assert any("NaN or infinity" in warning for warning in packet.warnings)
 
 
 def test_lerobot_percentage_disagreement_is_noted(tmp_path: Path):
@@ -255,4 +283,5 @@ def test_a_harness_records_nested_fields_flattened_not_dropped(tmp_path: Path):
     path.write_text(json.dumps(body).replace('"@HUGE@"', "1e999"))  # overflows to infinity when read
     audit = import_file(FORMATS["maniskill"], path, plan=PLAN, probe_id="maniskill")
     assert audit.episodes[0]["metadata"]["reward"] is None
-    assert any(r.kind == "not_a_finite_number" and r.location.endswith(".metadata.reward") for r in audit.redactions)
+    assert not audit.redactions and any("NaN or infinity" in n and n.endswith(".metadata.reward")
+                                        for n in audit.source.notes)

@@ -26,6 +26,8 @@ from worldflux_nb.models.plan import ProtocolPlan
 MAX_TEXT_CHARS = 500
 # Indexes and seeds go into int64 columns downstream; anything larger is refused here.
 INT64_MAX = 2**63 - 1
+# A note names this many of the harness's NaN or infinite values (one a row is common); the rest are counted.
+NON_FINITE_SHOWN = 5
 
 
 @dataclass(frozen=True)
@@ -295,6 +297,9 @@ class Redactor:
 
     def __init__(self) -> None:
         self.redactions: list[Redaction] = []
+        # A harness's NaN or infinity is not a secret: it is kept as null and told in the source's notes.
+        self.non_finite = 0
+        self._non_finite_shown: list[str] = []
         self._seen: set[tuple[str, str]] = set()
         self._cache: dict[str, tuple[str, list[str]]] = {}
         self._pairs: dict[tuple[str, Any], str | None] = {}
@@ -318,7 +323,7 @@ class Redactor:
                  flatten: bool = False) -> dict[str, Any]:
         """Scalar metadata, strings redacted; nothing is dropped. A nested object or list, NaN or infinity
         is refused; with `flatten` (a harness's own records) nesting becomes `a.b` / `a.0` keys and NaN or
-        infinity becomes null, recorded among the redactions."""
+        infinity becomes null, counted for `non_finite_note`."""
         clean: dict[str, Any] = {}
         for key, value in (_flattened(values, source, location) if flatten else values.items()):
             name = self.text(str(key), f"{location}.<key>", limit=128)
@@ -328,9 +333,11 @@ class Redactor:
                 if not flatten:
                     raise InputError(source, f"{location}.{name}",
                                      f"must be a finite number, not {value!r} (JSON has no infinity or NaN)")
-                # A harness's own NaN (LeRobot writes NaN rewards) is kept as null, and recorded.
+                # A harness's own NaN (LeRobot writes NaN rewards) is kept as null, and told in a note.
                 clean[name] = None
-                self._note(f"{location}.{name}", "not_a_finite_number")
+                self.non_finite += 1
+                if len(self._non_finite_shown) < NON_FINITE_SHOWN:
+                    self._non_finite_shown.append(f"{location}.{name}")
             elif isinstance(value, (str, int, float)) and not isinstance(value, bool) and self._pair_secret(name, value):
                 # {"password": "hunter2"}: neither half is a secret alone, the pair is.
                 clean[name] = placeholder(self._pair_secret(name, value))
@@ -343,6 +350,15 @@ class Redactor:
                 raise InputError(source, f"{location}.{name}", "must be a scalar (string, number, boolean or "
                                  "null); nested objects and lists are not kept")
         return clean
+
+    def non_finite_note(self) -> str | None:
+        """The source note for the harness values that were NaN or infinity (kept as null), if any."""
+        if not self.non_finite:
+            return None
+        more = self.non_finite - len(self._non_finite_shown)
+        return (f"{self.non_finite} value(s) the harness wrote as NaN or infinity are kept as null (JSON "
+                f"holds no such number): {', '.join(self._non_finite_shown)}"
+                + (f" and {more} more" if more else ""))
 
     def _pair_secret(self, key: str, value: Any) -> str | None:
         """The kind of secret a key and its value make together, if any (cached per pair)."""
@@ -433,7 +449,8 @@ def assemble(rows: Sequence[EvidenceRow] | Mapping[str, Any], *, plan: ProtocolP
             source=AuditSource(importer=importer, format_version=format_version[:2000],
                                identity=identity, identity_basis=identity_basis,
                                evidence_kind=evidence_kind, reported=reported or ReportedSummary(),
-                               task_mapping=dict(task_mapping), notes=[n[:2000] for n in notes]),
+                               task_mapping=dict(task_mapping),
+                               notes=[n[:2000] for n in [*notes, redactor.non_finite_note()] if n]),
             redactions=redactor.redactions,
         )
     except ValidationError as exc:
