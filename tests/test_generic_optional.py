@@ -177,6 +177,46 @@ def test_an_optional_value_that_is_not_text_is_refused_naming_the_line(tmp_path,
             read()
 
 
+@pytest.mark.parametrize("by_rows", [False, True])
+def test_dataframe_times_with_a_timezone_are_recorded_at_as_utc_iso_text_with_the_same_digest(tmp_path, by_rows):
+    """A DataFrame's recorded_at may hold pandas, numpy-backed or datetime times with a timezone: each becomes
+    its UTC ISO 8601 text, so the audit input is the one its equivalent text gives, digest and all."""
+    import datetime as dt
+
+    stamps = ["2026-01-02T03:04:05Z", "2026-01-02T03:04:05.250000Z", None, "2026-01-02T03:04:05.123456789Z"]
+    records = [{**row, "recorded_at": stamps[i % 4]} for i, row in enumerate(rows(12))]
+    records = [{k: v for k, v in r.items() if v is not None} for r in records]
+    _, as_jsonl, _ = jsonl_both(tmp_path, records)
+    expected = audit_input_from_frame(pd.DataFrame(records), make_plan(9), "beta")
+    assert expected.episodes.content_digest() == as_jsonl.episodes.content_digest()
+    text = pd.DataFrame(records)["recorded_at"]
+    as_times = {
+        "utc": pd.to_datetime(text, utc=True, format="ISO8601"),
+        "tokyo": pd.to_datetime(text, utc=True, format="ISO8601").dt.tz_convert("Asia/Tokyo"),
+        # Python datetimes keep microseconds: the nanosecond stamp is left as text beside them.
+        "objects": pd.Series([dt.datetime.fromisoformat(t.replace("Z", "+00:00")).astimezone(
+            dt.timezone(dt.timedelta(hours=-5))) if isinstance(t, str) and len(t) < 30 else t for t in text], dtype=object),
+    }
+    for name, times in as_times.items():
+        audit = audit_input_from_frame(pd.DataFrame(records).assign(recorded_at=times), make_plan(9), "beta",
+                                       by_rows=by_rows)
+        assert [r.get("recorded_at") for r in audit.episodes] == [r.get("recorded_at") for r in expected.episodes]
+        assert audit.audit_digest == expected.audit_digest, name
+
+
+@pytest.mark.parametrize("by_rows", [False, True])
+def test_a_dataframe_time_without_a_timezone_is_refused_naming_the_row(by_rows):
+    import numpy as np
+
+    records = rows(12)
+    naive = pd.Series([None, None, pd.Timestamp("2026-01-02T03:04:05")] + [None] * 9, dtype=object)
+    for column in (naive, pd.to_datetime(naive), naive.map(lambda t: None if t is None else np.datetime64(t))):
+        data = pd.DataFrame(records).assign(recorded_at=column)
+        with pytest.raises(InputError, match=r"^DataFrame: row 2\.recorded_at: is a time without a timezone "
+                                             r"\(.*2026-01-02.*\); recorded_at is a UTC time"):
+            audit_input_from_frame(data, make_plan(9), "beta", by_rows=by_rows)
+
+
 def run_sheet_rows(plan) -> list[dict]:
     """Rows as a harness driven by the run sheet writes them: the sheet's row, `cell_id` included, plus
     the outcome."""

@@ -8,7 +8,8 @@ one column or spread over `metadata.<key>` columns. Identity is explicit.
 
 The optional columns of docs/evidence-table.md are read where present, as strings, redacted:
 `failure_reason` (shortened to 500 characters), `run_id`, `recorded_at` (kept as written; the packet
-reports one that is not ISO 8601) and `harness_task` (the last three shortened to 2000 characters, as
+reports one that is not ISO 8601; a DataFrame's times with a timezone become their UTC ISO 8601 text,
+times without one are refused) and `harness_task` (the last three shortened to 2000 characters, as
 the harness importers do, e.g. vla_eval). Any other key with a value, and any other CSV or DataFrame
 column, is refused naming it: extra fields belong in `metadata`, so no evidence is dropped unseen.
 A JSON key whose value is null carries nothing and is passed over; a run sheet's `cell_id`, copied
@@ -23,6 +24,7 @@ import itertools
 import json
 import math
 import re
+from datetime import datetime
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from worldflux_nb.core.importers.common import (
@@ -86,6 +88,8 @@ def audit_input_from_frame(frame: Any, plan: ProtocolPlan, probe_id: str, *,
         raise InputError(source_name, None, f"must be a pandas DataFrame, not {type(frame).__name__}")
     check_columns([str(name) for name in frame.columns], source_name, "metadata.<key> columns")
     clean = frame.astype(object).where(frame.notna(), None)
+    if list(clean.columns).count("recorded_at") == 1:
+        clean["recorded_at"] = recorded_at_texts(clean["recorded_at"], source_name)
     audit = None if by_rows else _columns_import(frame_columns(clean), source_name=source_name, plan=plan,
                                                  probe_id=probe_id, options=options,
                                                  format_version="pandas DataFrame")
@@ -95,6 +99,28 @@ def audit_input_from_frame(frame: Any, plan: ProtocolPlan, probe_id: str, *,
                for i, rec in enumerate(clean.to_dict("records")))
     return import_records(records, source=source_name, plan=plan, probe_id=probe_id, options=options,
                           format_version="pandas DataFrame")
+
+
+def recorded_at_texts(values: Any, src: str) -> Any:
+    """A DataFrame's `recorded_at` (objects, missing as None) with each timezone-aware time as its UTC
+    ISO 8601 text (`2026-01-02T03:04:05Z`, fractional seconds when it has them), as JSON evidence writes
+    it; a time without a timezone is refused, since which instant it names is unknown."""
+    import numpy as np
+    import pandas as pd
+
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        return values  # text, checked as every optional column is
+    texts = list(values)
+    for i, value in enumerate(texts):
+        naive = isinstance(value, np.datetime64) or (isinstance(value, datetime) and value.utcoffset() is None)
+        if naive:
+            raise InputError(src, f"row {i}.recorded_at", f"is a time without a timezone ({shown(value)}); "
+                             "recorded_at is a UTC time: give the column its zone (Series.dt.tz_localize) "
+                             "or write ISO 8601 text")
+        if isinstance(value, datetime):
+            texts[i] = pd.Timestamp(value).tz_convert("UTC").isoformat().replace("+00:00", "Z")
+    # Objects: pandas would store a column of text as strings, with None turned into NaN.
+    return pd.Series(texts, index=values.index, dtype=object)
 
 
 def check_columns(names: Sequence[str], src: str, instead: str) -> None:
