@@ -122,6 +122,14 @@ CASES = [
     # values too large for the int64 columns downstream
     ("jsonl-index-huge", "jsonl", "libero", "e.jsonl", _jsonl(episode_index=10**30), ["line 1.episode_index", "out of range"]),
     ("jsonl-seed-huge", "jsonl", "libero", "e.jsonl", _jsonl(seed=-(10**30)), ["line 1.seed", "out of range"]),
+    # a percentage LeRobot cannot write (eval_policy: the mean success times 100)
+    ("lerobot-pc-huge", "lerobot", "pusht", "eval_info.json", _legacy().replace("100.0", "1e308"),
+     ["aggregated.pc_success", "1e+308", "not a percentage from 0 to 100"]),
+    ("lerobot-pc-infinite", "lerobot", "pusht", "eval_info.json", _legacy().replace("100.0", "1e999"),
+     ["aggregated.pc_success", "inf", "0 to 100"]),
+    ("lerobot-mt-pc-negative", "lerobot", "libero", "eval_info.json",
+     '{"per_task": [{"task_group": "libero_spatial", "task_id": 0, "metrics": {"successes": [true]}}], '
+     '"overall": {"pc_success": -3, "n_episodes": 1}}', ["overall.pc_success", "-3", "0 to 100"]),
     # another probe's rows
     ("jsonl-probe", "jsonl", "libero", "e.jsonl", _jsonl(probe_id="pusht"), ["line 1.probe_id", "pusht"]),
 ]

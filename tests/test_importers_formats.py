@@ -83,6 +83,19 @@ def test_lerobot_percentage_disagreement_is_noted(tmp_path: Path):
                for line in audit.source.reported.discrepancies)
 
 
+def test_a_reported_rate_that_is_no_rate_is_said_in_a_few_digits(tmp_path: Path):
+    """lbm_eval's success_rate of 1e306 reaches the packet as a short line, never as 300 digits."""
+    body = json.loads((HARNESS / "results-2026-01-12T10-04-55.json").read_text())
+    body["success_rate"] = 1e306
+    path = tmp_path / "results-1.json"
+    path.write_text(json.dumps(body))
+    reported = import_file(FORMATS["lbm-eval"], path, plan=PLAN, probe_id="lbm").source.reported
+    assert reported.success_rate is None
+    assert ("the harness reports a success rate of 1e+306, which is not a rate (0 to 1); the rows are counted "
+            "instead") in reported.discrepancies
+    assert max(len(line) for line in reported.discrepancies) < 200
+
+
 def test_lerobot_multi_task_outcome_k_is_initial_state_k_and_never_the_planned_one():
     audit = imported("lerobot", "lerobot_eval_info_multitask.json", "libero")
     assert summary(audit) == (7, 5, {"completed": 7})

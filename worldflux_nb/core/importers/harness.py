@@ -126,7 +126,11 @@ def reconcile(rows: Sequence[Mapping[str, Any]], *, requested: int | None = None
     if evaluated is not None and evaluated != len(finished):
         lines.append(f"the harness reports {evaluated} episodes evaluated but {len(finished)} rows "
                      "have finished")
-    if success_rate is not None:
+    if success_rate is not None and not 0.0 <= success_rate <= 1.0:
+        # Said in four significant digits: a rate of 1e306 printed in full would be a line of 300 digits.
+        lines.append(f"the harness reports a success rate of {success_rate:.4g}, which is not a rate "
+                     "(0 to 1); the rows are counted instead")
+    elif success_rate is not None:
         base = len(finished) if rate_over == "evaluated" else len(rows)
         actual = successes / base if base else 0.0
         if abs(actual - success_rate) > RATE_TOLERANCE:

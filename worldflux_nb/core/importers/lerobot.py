@@ -22,6 +22,11 @@ state `k % 50`. Before v0.6.1, `LiberoEnv.step` reset itself on termination and 
 lengths, so the order is only `inferred_from_order`. The file does not record the version:
 `--harness-version` says it; without it identity stays `inferred_from_order`.
 
+Reported success: `aggregated.pc_success` / `overall.pc_success` is what `eval_policy` and
+`eval_policy_all` write, the mean success times 100 (NaN for an empty run, kept among the reported
+discrepancies); a number outside 0..100 is not a result LeRobot can write, and the file is refused
+naming that field.
+
 Failure mapping: the file records only success true/false per episode; a LIBERO episode ends on
 success or when its step budget is used up, but the file does not say which, so every row is
 `completed` (failures are not told apart from timeouts) and no reason is recorded.
@@ -29,6 +34,7 @@ success or when its step budget is used up, but the file does not say which, so 
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -116,7 +122,7 @@ def _legacy(body: dict[str, Any], src: str, plan: ProtocolPlan, probe_id: str,
             row["metadata"] = metadata
         rows.append(row)
     aggregated = body.get("aggregated") if isinstance(body.get("aggregated"), dict) else {}
-    reported = reconcile(rows, evaluated=None, success_rate=_rate(aggregated.get("pc_success")),
+    reported = reconcile(rows, evaluated=None, success_rate=_rate(aggregated.get("pc_success"), src, "aggregated"),
                          extra=_nan_lines(aggregated, "aggregated"))
     return assemble(rows, plan=plan, probe_id=probe_id, source=src, importer=IMPORTER,
                     format_version="eval_info.json legacy per_episode layout",
@@ -186,7 +192,7 @@ def _multi_task(body: dict[str, Any], src: str, plan: ProtocolPlan, probe_id: st
     notes.append("the file records no seeds (LeRobot seeds episode i with --seed + i): rows carry seed null")
     overall = body.get("overall") if isinstance(body.get("overall"), dict) else {}
     reported = reconcile(rows, evaluated=count_or_none(overall.get("n_episodes")),
-                         success_rate=_rate(overall.get("pc_success")),
+                         success_rate=_rate(overall.get("pc_success"), src, "overall"),
                          extra=[*_nan_lines(overall, "overall"), *_group_lines(body.get("per_group"), rows)])
     return assemble(rows, plan=plan, probe_id=probe_id, source=src, importer=IMPORTER,
                     format_version="eval_info.json multi-task per_task layout" + (
@@ -207,10 +213,17 @@ def _per_episode_metadata(metrics: dict[str, Any], n: int, redactor: Redactor, s
             for i in range(n)]
 
 
-def _rate(pc_success: Any) -> float | None:
-    """LeRobot's `pc_success` (a percentage, NaN when empty) as a rate in [0, 1]."""
-    number = finite_number(pc_success)
-    return None if number is None else number / 100.0
+def _rate(pc_success: Any, src: str, name: str) -> float | None:
+    """LeRobot's `pc_success` as a rate in [0, 1]; NaN (an empty run) or a non-number is none.
+
+    `eval_policy` writes `np.nanmean(successes) * 100` and `eval_policy_all` the mean of its successes
+    times 100 (lerobot_eval.py): a number outside 0..100, infinity included, is not LeRobot's result."""
+    if isinstance(pc_success, bool) or not isinstance(pc_success, (int, float)) or math.isnan(pc_success):
+        return None
+    if not 0 <= pc_success <= 100:
+        raise InputError(src, f"{name}.pc_success", f"is {pc_success!r}, not a percentage from 0 to 100; "
+                         "LeRobot writes the mean success times 100, so this is not its result")
+    return pc_success / 100.0
 
 
 def _nan_lines(aggregate: dict[str, Any], name: str) -> list[str]:
