@@ -26,7 +26,7 @@ from worldflux_nb.core.conformance import (
 )
 from worldflux_nb.models.digest import digest_of
 from worldflux_nb.core.statistics import (
-    POLICY_NOTES, IntervalMethod, TaskWeighted, interval, optional_float, policy_table,
+    POLICY_NOTES, IntervalMethod, TaskWeighted, interval, optional_float, optional_floats, policy_table,
     stable_seed, task_weighted, underpowered,
 )
 from worldflux_nb.errors import StrictModeFailure
@@ -210,24 +210,26 @@ def cell_results(plan: ProtocolPlan, result: ConformanceResult,
     targets = plan.power_targets
     weak = underpowered(low, high, denominator, max_half_width=targets.max_ci_half_width,
                         min_episodes=targets.min_episodes_per_cell)
-    out = []
-    for i, cell in enumerate(plan.cells):
-        n = int(denominator[i])
-        out.append(CellResult(
-            cell_id=cell.cell_id, probe_id=cell.probe_id, task_id=cell.task_id, axis=cell.axis,
-            level=cell.level, planned=int(planned[i]),
-            matched=int(matched[i]), missing=int(planned[i] - matched[i]),
-            successes=int(successes[i]), denominator=n,
-            success_rate=float(successes[i] / n) if n else None,
-            ci_low=optional_float(low[i]), ci_high=optional_float(high[i]),
-            underpowered=bool(weak[i]), infra_failures=int(infra[i]), pending=int(pending[i]),
-            completed=int(completed[i]),
-            duplicates=int(per_category["duplicate"][i]),
-            out_of_protocol=int(per_category["out_of_protocol"][i]),
-            seed_mismatches=int(per_category["seed_mismatch"][i]),
-            metadata_mismatches=int(per_category["metadata_mismatch"][i]),
-        ))
-    return out
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rates = successes / denominator  # the same division per cell as successes[i] / n
+    # Whole columns to Python values at once: indexing numpy arrays cell by cell cost ~0.1 s at 10,000 cells.
+    columns = {
+        "cell_id": [c.cell_id for c in plan.cells], "probe_id": [c.probe_id for c in plan.cells],
+        "task_id": [c.task_id for c in plan.cells], "axis": [c.axis for c in plan.cells],
+        "level": [c.level for c in plan.cells], "planned": planned.tolist(), "matched": matched.tolist(),
+        "missing": (planned - matched).tolist(), "successes": successes.tolist(),
+        "denominator": denominator.tolist(),
+        "success_rate": [rate if n else None for rate, n in zip(rates.tolist(), denominator.tolist())],
+        "ci_low": optional_floats(low), "ci_high": optional_floats(high),
+        "underpowered": weak.tolist(), "infra_failures": infra.tolist(), "pending": pending.tolist(),
+        "completed": completed.tolist(),
+        "duplicates": per_category["duplicate"].tolist(),
+        "out_of_protocol": per_category["out_of_protocol"].tolist(),
+        "seed_mismatches": per_category["seed_mismatch"].tolist(),
+        "metadata_mismatches": per_category["metadata_mismatch"].tolist(),
+    }
+    names = list(columns)
+    return [CellResult(**dict(zip(names, values))) for values in zip(*columns.values())]
 
 
 def rows_per_cell(plan: ProtocolPlan, result: ConformanceResult) -> pd.DataFrame:

@@ -88,7 +88,15 @@ def interval(successes: np.ndarray | int, n: np.ndarray | int, method: IntervalM
 
 def optional_float(value: float) -> float | None:
     """A JSON-ready number: NaN (no denominator) becomes None."""
-    return None if value is None or not np.isfinite(value) else float(value)
+    return None if value is None else optional_floats(np.asarray([value], dtype=float))[0]
+
+
+def optional_floats(values: np.ndarray) -> list[float | None]:
+    """optional_float of each value, as one list (one conversion, not one call per value)."""
+    out: list[float | None] = np.asarray(values, dtype=float).tolist()
+    for i in np.flatnonzero(~np.isfinite(values)).tolist():
+        out[i] = None
+    return out
 
 
 def episode_indicators(outcomes: EpisodeOutcomes) -> pd.DataFrame:
