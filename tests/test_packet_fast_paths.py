@@ -172,3 +172,39 @@ def test_task_mapped_and_order_inferred_flags_are_the_rows_of_that_input(which):
     assert flags["task_mapped"].tolist() == expected.tolist()
     inferred = np.flatnonzero(mine & (rows["planned_ix"] >= 0).to_numpy())
     assert len(inferred) and flags["order_inferred"].tolist() == inferred.tolist()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_cell_rows_are_the_models_dumps(seed):
+    """The results digest reads the cell rows as built instead of a dump of each model: validating
+    them into CellResults changes nothing, down to each value's JSON spelling."""
+    from worldflux_nb.core.packet import cell_columns, cell_results
+    from worldflux_nb.models.digest import canonical_json
+    from worldflux_nb.models.packet import CellResult
+
+    plan, result = evidence(seed)
+    for method in ("wilson", "clopper_pearson"):
+        columns = cell_columns(plan, result, method)
+        assert list(columns) == list(CellResult.model_fields)
+        rows = [dict(zip(columns, values)) for values in zip(*columns.values())]
+        cells = cell_results(plan, result, method)
+        assert canonical_json([c.model_dump(mode="json") for c in cells]) == canonical_json(rows)
+        assert cells == [CellResult(**row) for row in rows]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_flags_read_rows_as_dicts_as_they_read_series(seed):
+    """flagged_episodes reads each shown row as a dict (pandas' NA as None) instead of a Series:
+    every kind of flag and its detail read alike from either, for every row."""
+    from worldflux_nb.core.packet import FLAG_KINDS, _flag, _row_detail, _rows_named
+
+    plan, result = evidence(seed)
+    frame = _rows_named(plan, result, np.arange(len(result.arrays.ev)), None)
+    for kind in FLAG_KINDS[:-1]:
+        as_series = [_flag(kind, row, _row_detail(kind, row, result.pinned_keys)) for _, row in frame.iterrows()]
+        as_dicts = [_flag(kind, row, _row_detail(kind, row, result.pinned_keys)) for row in frame.to_dict("records")]
+        assert as_series == as_dicts
+    episodes = result.episodes_at(np.arange(len(result.arrays.keys)))
+    assert ([_flag("missing", row.drop(labels=["status", "success"]), "d") for _, row in episodes.iterrows()]
+            == [_flag("missing", {k: v for k, v in row.items() if k not in ("status", "success")}, "d")
+                for row in episodes.to_dict("records")])
