@@ -517,13 +517,14 @@ def flagged_episodes(plan: ProtocolPlan, result: ConformanceResult, audit_inputs
     missing = np.flatnonzero(result.arrays.attempts == 0)
     totals = {kind: int(len(chosen)) for kind, chosen in selections.items()}
     totals["missing"] = int(len(missing))
-    cell_ids = [c.cell_id for c in plan.cells]
+    cell_ids = np.array([c.cell_id for c in plan.cells], dtype=object)
     per_cell: dict[str, dict[str, int]] = {}
     for kind, chosen in selections.items():
         named = result.named_cells[chosen] if result.named_cells is not None else np.zeros(0, dtype=np.int64)
         counts = np.bincount(named[named >= 0], minlength=len(cell_ids))
-        if counts.any():
-            per_cell[kind] = {cell_ids[i]: int(counts[i]) for i in np.flatnonzero(counts)}
+        flagged_cells = np.flatnonzero(counts)
+        if len(flagged_cells):  # cells in plan order, read as Python values at once
+            per_cell[kind] = dict(zip(cell_ids[flagged_cells].tolist(), counts[flagged_cells].tolist()))
     flagged: list[FlaggedEpisode] = []
     keys = cell_keys(plan) if result.named_cells is None else None
     shown = {kind: _in_plan_order(result, chosen)[:FLAGS_PER_KIND] for kind, chosen in selections.items()}
