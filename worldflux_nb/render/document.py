@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Sequence
+from typing import Any, Callable, Literal, Sequence
 
 import numpy as np
 
@@ -40,6 +40,27 @@ class KeyValues:
 class BulletList:
     items: Sequence[str]
     empty_text: str = "None."
+
+
+class Rows(Sequence[Sequence[Any]]):
+    """Table rows made from `items` by `row` as they are read: a table shows only its first
+    `max_rows`, so the other rows of a 10,000-cell packet are never formatted."""
+
+    def __init__(self, items: Sequence[Any], row: Callable[[Any], Sequence[Any]]) -> None:
+        self._items, self._row = items, row
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self._row(item) for item in self._items[index]]
+        return self._row(self._items[index])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)

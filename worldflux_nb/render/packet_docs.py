@@ -6,7 +6,7 @@ from __future__ import annotations
 from worldflux_nb.core.statistics import percent
 from worldflux_nb.models.packet import CellResult, EvalPacket, ReviewerBrief
 from worldflux_nb.render.document import (
-    Banner, BulletList, Document, Heading, KeyValues, Paragraph, Table, Tone,
+    Banner, BulletList, Document, Heading, KeyValues, Paragraph, Rows, Table, Tone,
 )
 
 PACKET_BANNER = ("LOCAL_PRIVATE eval packet: evidence checked against a frozen protocol plan, for "
@@ -31,19 +31,23 @@ def _cell_tone(cell: CellResult) -> Tone | None:
     return None
 
 
+def _cell_row(c: CellResult) -> tuple:
+    return (c.cell_id, c.planned, c.matched, c.missing, c.successes, c.denominator,
+            percent(c.success_rate), _interval(c.ci_low, c.ci_high), c.underpowered,
+            c.duplicates, c.infra_failures, c.out_of_protocol, c.seed_mismatches, c.metadata_mismatches)
+
+
 def _cells_table(packet: EvalPacket) -> Table:
     severity = {"danger": 0, "warning": 1, "info": 2, None: 3}
-    cells = sorted(packet.cells, key=lambda c: severity[_cell_tone(c)])
+    tones = [_cell_tone(c) for c in packet.cells]
+    order = sorted(range(len(tones)), key=lambda i: severity[tones[i]])  # stable: plan order within a tone
     return Table(
         columns=["cell", "planned", "matched", "missing", "successes", "denominator", "rate",
                  "interval", "underpowered", "re-runs", "infra", "out of protocol", "seed ≠",
                  "metadata ≠"],
-        rows=[(c.cell_id, c.planned, c.matched, c.missing, c.successes, c.denominator,
-               percent(c.success_rate), _interval(c.ci_low, c.ci_high), c.underpowered,
-               c.duplicates, c.infra_failures, c.out_of_protocol, c.seed_mismatches,
-               c.metadata_mismatches) for c in cells],
+        rows=Rows([packet.cells[i] for i in order], _cell_row),
         caption=f"Cells scored under {packet.denominator_policy}; cells with gaps first.",
-        max_rows=MAX_CELL_ROWS, row_tones=[_cell_tone(c) for c in cells])
+        max_rows=MAX_CELL_ROWS, row_tones=[tones[i] for i in order])
 
 
 def _detection_blocks(packet: EvalPacket) -> list:
