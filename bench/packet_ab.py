@@ -6,6 +6,9 @@ fresh interpreter (imports included) on bench/generate.py's data and its Parquet
 (bench/end_to_end.py writes them), with SOURCE_DATE_EPOCH set so both write comparable files.
 Prints wall and CPU seconds, the main thread's CPU seconds, peak RSS and the load average at each
 start, and whether the two versions wrote byte-identical packet.json and packet.md. Nothing is asserted.
+Each version first runs `--warmup` times unrecorded (default 1), so that both read their modules'
+cached bytecode, if the interpreter may write it (PYTHONDONTWRITEBYTECODE unset; the header says which),
+and the file cache holds the data.
 The main thread's CPU is the command's critical path on an idle machine when the background thread's
 work (worldflux_nb/background.py) fits beside it on the second core; on a loaded machine wall time
 mostly shows the others' load.
@@ -68,19 +71,23 @@ def main() -> None:
     parser.add_argument("--before", required=True, help="git revision to compare this checkout with")
     parser.add_argument("--sizes", default="100k,1M")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=1, help="unrecorded runs of each version first")
     parser.add_argument("--data", default=str(BENCH / "data"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         sources = {"before": package_at(args.before, Path(tmp) / "before"), "after": ROOT}
+        print(f"bytecode cache: {'off (PYTHONDONTWRITEBYTECODE)' if sys.dont_write_bytecode else 'on'}\n")
         print("| size | version | wall (s) | CPU (s) | main thread CPU (s) | peak (MB) | load at start |\n"
               "|---|---|---|---|---|---|---|")
         for size in args.sizes.split(","):
             outs = {name: Path(tmp) / f"{size}-{name}" for name in sources}
             results: dict[str, list[dict[str, float]]] = {name: [] for name in sources}
-            for _ in range(args.runs):
+            for turn in range(args.warmup + args.runs):
                 for name, source in sources.items():
                     outs[name].mkdir(exist_ok=True)
-                    results[name].append(run(source, Path(args.data) / size, outs[name]))
+                    timed = run(source, Path(args.data) / size, outs[name])
+                    if turn >= args.warmup:
+                        results[name].append(timed)
             for name, rows in results.items():
                 print(f"| {size} | {name} | " + " | ".join(
                     ", ".join(f"{r[key]:{fmt}}" for r in rows)
