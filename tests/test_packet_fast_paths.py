@@ -175,9 +175,10 @@ def test_task_mapped_and_order_inferred_flags_are_the_rows_of_that_input(which):
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_cell_rows_are_the_models_dumps(seed):
-    """The results digest reads the cell rows as built instead of a dump of each model: validating
-    them into CellResults changes nothing, down to each value's JSON spelling."""
+def test_cell_rows_are_valid_cell_results(seed):
+    """The packet's cell results hold their rows unchecked (Frozen.trusted_rows) and the results
+    digest reads the rows as built: validating them changes nothing, down to each value's type and
+    JSON spelling."""
     from worldflux_nb.core.packet import cell_columns, cell_results
     from worldflux_nb.models.digest import canonical_json
     from worldflux_nb.models.packet import CellResult
@@ -187,9 +188,24 @@ def test_cell_rows_are_the_models_dumps(seed):
         columns = cell_columns(plan, result, method)
         assert list(columns) == list(CellResult.model_fields)
         rows = [dict(zip(columns, values)) for values in zip(*columns.values())]
+        validated = [CellResult(**row) for row in rows]
+        assert [{k: type(v) for k, v in c.__dict__.items()} for c in validated] == \
+            [{k: type(v) for k, v in row.items()} for row in rows]
+        assert canonical_json([c.model_dump(mode="json") for c in validated]) == canonical_json(rows)
         cells = cell_results(plan, result, method)
+        assert cells == validated
         assert canonical_json([c.model_dump(mode="json") for c in cells]) == canonical_json(rows)
-        assert cells == [CellResult(**row) for row in rows]
+
+
+def test_trusted_rows_refuse_a_row_without_every_field():
+    from worldflux_nb.models.packet import ContractCheck
+
+    row = {"probe_id": "p", "key": "k", "pinned": 1, "rows_matching": 0, "rows_differing": 0,
+           "rows_missing_key": 0}
+    assert ContractCheck.trusted_rows([dict(row)]) == [ContractCheck(**row)]
+    for bad in ({k: v for k, v in row.items() if k != "key"}, {**row, "extra": 1}):
+        with pytest.raises(ValueError):
+            ContractCheck.trusted_rows([bad])
 
 
 @pytest.mark.parametrize("seed", range(4))

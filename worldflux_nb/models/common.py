@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timezone
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Iterable, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
@@ -67,6 +67,26 @@ class Frozen(BaseModel):
         if shared is not given:
             object.__setattr__(self, "__pydantic_fields_set__", shared)
         return self
+
+    @classmethod
+    def trusted_rows(cls, rows: Iterable[dict[str, Any]]) -> list[Self]:
+        """An instance holding each row (a dict of exactly its fields) as `model_construct` makes
+        one: nothing else checked. Only for values our own code built as the fields' types (a test
+        validates such rows against the model): validating 10,000 rows cost ~50 ms."""
+        names = frozenset(cls.__pydantic_fields__)
+        fields_set = _SHARED_FIELDS_SETS.setdefault(names, set(names))
+        new, assign = cls.__new__, object.__setattr__
+        out = []
+        for row in rows:
+            if row.keys() != names:
+                raise ValueError(f"{cls.__name__} rows give exactly its fields, not {sorted(row)}")
+            instance = new(cls)
+            assign(instance, "__dict__", row)
+            assign(instance, "__pydantic_fields_set__", fields_set)
+            assign(instance, "__pydantic_extra__", None)
+            assign(instance, "__pydantic_private__", None)
+            out.append(instance)
+        return out
 
 
 class Artifact(Frozen):
