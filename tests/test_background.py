@@ -1,11 +1,12 @@
 """The background thread (worldflux_nb/background.py) and the packet's draws handed to it: the same
-packet as with every draw made in place, exceptions where the result is asked for, order kept."""
+packet as with every draw made in place, exceptions where the result is asked for, each call run once,
+on the asking thread when the background thread has not reached it."""
 
 from __future__ import annotations
 
 import contextvars
 import threading
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 
 import pytest
 
@@ -15,14 +16,31 @@ from worldflux_nb.core.packet import build_packet
 from worldflux_nb.io.artifacts import artifact_json
 
 
-def test_calls_run_in_the_order_handed_over_and_give_their_values_or_their_exceptions():
+def test_calls_run_once_each_and_give_their_values_or_their_exceptions():
     ran: list[int] = []
     futures = started_in_turn([lambda i=i: ran.append(i) or i * i for i in range(5)] + [lambda: 1 // 0])
     assert [f.result(timeout=30) for f in futures[:5]] == [0, 1, 4, 9, 16]
     with pytest.raises(ZeroDivisionError):
         futures[5].result(timeout=30)
-    assert ran == [0, 1, 2, 3, 4]
+    assert sorted(ran) == [0, 1, 2, 3, 4]
     assert started(pow, 2, 10).result(timeout=30) == 1024
+
+
+def test_a_call_not_started_when_its_result_is_asked_for_runs_on_the_asking_thread():
+    """The thread runs calls in turn; a caller asking for a result the thread has not reached runs
+    that call itself (the thread skips it) instead of waiting behind the others."""
+    release = threading.Event()
+    ran_on: list[str] = []
+    first, second, third = started_in_turn([
+        lambda: release.wait(30),
+        lambda: ran_on.append(threading.current_thread().name) or "second",
+        lambda: ran_on.append(threading.current_thread().name) or "third"])
+    assert third.result(timeout=30) == "third"  # the thread is still held by the first call
+    assert ran_on == [threading.current_thread().name]
+    release.set()
+    wait([first, second], timeout=30)  # (waits without asking for a result: the thread runs the second)
+    assert first.result() is True and second.result() == "second"
+    assert ran_on == [threading.current_thread().name, "wfnb-background"]  # the third was not run twice
     workers = [t for t in threading.enumerate() if t.name == "wfnb-background"]
     assert len(workers) == 1 and workers[0].daemon  # one thread, which an interrupted command does not wait for
 
@@ -37,6 +55,19 @@ def test_calls_run_in_the_callers_context():
     finally:
         seen.reset(token)
     assert started(seen.get).result(timeout=30) == "unset"
+
+
+def test_a_caller_waiting_for_a_running_call_runs_the_calls_not_yet_started():
+    """While the background thread runs the call whose result is asked for, the asking thread runs
+    the calls the background thread has not reached (here the one that lets the running call end)."""
+    began, release = threading.Event(), threading.Event()
+    ran_on: list[str] = []
+    running, freeing = started_in_turn([
+        lambda: began.set() or release.wait(30),
+        lambda: ran_on.append(threading.current_thread().name) or release.set()])
+    assert began.wait(30)
+    assert running.result(timeout=30) is True
+    assert ran_on == [threading.current_thread().name] and freeing.result() is None
 
 
 def _in_place(calls):

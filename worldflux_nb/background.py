@@ -5,10 +5,12 @@ The machine's second core is worth having only for work that releases the GIL: P
 SHA-256 over large buffers, numpy's random draws and array kernels. Whatever runs here must give
 exactly what running it in place gives (its own inputs, its own random generator, nothing shared
 that it writes to, no pydantic model built for the first time, no import of its own), and must not
-wait for another call handed here (they run one after another, in the order handed over). Each call
-runs in a copy of the caller's context (contextvars: the files a command reads are recorded there, so
-that no output replaces them). A Future's `result()` returns the value or raises the exception where
-the caller asks for it.
+wait for another call handed here. The thread runs them in the order handed over; a thread asking
+for a result the background thread has not reached runs that call itself, and while the one it asks
+for is still running it runs the calls not yet started, latest first (work it would otherwise only
+wait for), so two calls may run at once. Each call runs in its own copy of the caller's context
+(contextvars: the files a command reads are recorded there, so that no output replaces them).
+A Future's `result()` returns the value or raises the exception where the caller asks for it.
 """
 
 from __future__ import annotations
@@ -16,15 +18,47 @@ from __future__ import annotations
 import contextvars
 import os
 import threading
+from collections import deque
 from concurrent.futures import Future
 from functools import partial
-from queue import SimpleQueue
 from typing import Any, Callable, Sequence, TypeVar
 
 T = TypeVar("T")
 
-_queue: SimpleQueue[tuple[Callable[[], Any], Future[Any]]] | None = None
 _lock = threading.Lock()
+_handed = threading.Condition(_lock)
+_waiting: deque[_Handed[Any]] = deque()  # not yet taken: the thread takes the first, a waiting caller the last
+_worker: threading.Thread | None = None
+
+
+class _Handed(Future[T]):
+    """A call handed over, run once by whichever thread claims it first."""
+
+    def __init__(self, call: Callable[[], T]) -> None:
+        super().__init__()
+        self._call: Callable[[], T] | None = call
+        self._claim = threading.Lock()
+
+    def run_unless_claimed(self) -> None:
+        if not self._claim.acquire(blocking=False):
+            return  # another thread has it
+        call, self._call = self._call, None  # its inputs are let go of once it has run
+        if call is None or not self.set_running_or_notify_cancel():
+            return
+        try:
+            self.set_result(call())
+        except BaseException as exc:  # handed to whoever asks for the result
+            self.set_exception(exc)
+
+    def result(self, timeout: float | None = None) -> T:
+        self.run_unless_claimed()  # not started yet: run here rather than wait for the calls before it
+        while not self.done():  # running on the background thread: meanwhile, run what it has not reached
+            with _lock:
+                later = _waiting.pop() if _waiting else None
+            if later is None:
+                break
+            later.run_unless_claimed()
+        return super().result(timeout)
 
 
 def started(work: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
@@ -34,34 +68,36 @@ def started(work: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
 
 def started_in_turn(calls: Sequence[Callable[[], T]]) -> list[Future[T]]:
     """Each call handed to the background thread, to run after those handed before; a Future each."""
-    global _queue
-    with _lock:
-        if _queue is None:
-            _queue = SimpleQueue()
+    global _worker
+    context = contextvars.copy_context()
+    # A copy each: two calls may run at once, and one context cannot be entered twice.
+    futures: list[Future[T]] = [_Handed(partial(context.copy().run, call)) for call in calls]
+    with _handed:
+        if _worker is None:
             # A daemon: an interrupted command does not wait for what is still queued.
-            threading.Thread(target=_work, args=(_queue,), name="wfnb-background", daemon=True).start()
-        context = contextvars.copy_context()
-        futures: list[Future[T]] = []
-        for call in calls:
-            futures.append(Future())
-            _queue.put((partial(context.run, call), futures[-1]))
+            _worker = threading.Thread(target=_work, name="wfnb-background", daemon=True)
+            _worker.start()
+        _waiting.extend(futures)  # type: ignore[arg-type]
+        _handed.notify()
     return futures
 
 
-def _work(queue: SimpleQueue[tuple[Callable[[], Any], Future[Any]]]) -> None:
+def _work() -> None:
     while True:
-        call, future = queue.get()
-        if not future.set_running_or_notify_cancel():
-            continue
-        try:
-            future.set_result(call())
-        except BaseException as exc:  # handed to whoever asks for the result
-            future.set_exception(exc)
+        with _handed:
+            while not _waiting:
+                _handed.wait()
+            first = _waiting.popleft()
+        first.run_unless_claimed()
 
 
 def _forget_in_child() -> None:
-    global _queue
-    _queue = None  # a forked child has the queue but not the thread: it starts its own
+    global _lock, _handed, _waiting, _worker
+    # A forked child has the calls and maybe a held lock, but not the thread: it starts afresh.
+    _lock = threading.Lock()
+    _handed = threading.Condition(_lock)
+    _waiting = deque()
+    _worker = None
 
 
 os.register_at_fork(after_in_child=_forget_in_child)
