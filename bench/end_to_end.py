@@ -168,7 +168,10 @@ def main() -> None:
                              "Polars (in this driver process: 10M needs several GB)")
     args = parser.parse_args()
     print(machine())
-    print(f"commit {commit()} · load average before: {load_average()}", flush=True)
+    # With PYTHONDONTWRITEBYTECODE set every command compiles the package's modules (0.1-0.3 s each);
+    # an installed package, or a checkout whose __pycache__ may be written, reads them compiled.
+    cache = "off (PYTHONDONTWRITEBYTECODE)" if sys.dont_write_bytecode else "on"
+    print(f"commit {commit()} · bytecode cache {cache} · load average before: {load_average()}", flush=True)
     results = {}
     in_memory_sizes = set(args.in_memory_sizes.split(","))
     for size in args.sizes.split(","):
