@@ -353,3 +353,10 @@ def test_a_p_value_just_below_its_threshold_is_never_screened_out():
     screened = cell_excess_holm(counts, sizes, only_below=0.01)
     assert screened is not None and np.array_equal(screened, adjusted)
     assert cell_excess_holm(np.array([6, 5, 5]), sizes, only_below=0.01) is None
+
+
+def test_each_test_keeps_its_name_when_nothing_can_be_tested():
+    from worldflux_nb.core.exact_tests import binomial_excess, tail_hits_test
+
+    assert tail_hits_test([(10, 0, 0)]).test == tail_hits_test([(10, 3, 3)]).test
+    assert binomial_excess(0, 0, 0.1).test == binomial_excess(3, 10, 0.1).test

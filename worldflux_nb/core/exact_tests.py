@@ -302,6 +302,11 @@ def stratified_exact_greater(strata: Sequence[tuple[int, int, int, int]], *,
     return TestResult("stratified exact (conditional)", observed - expected, hypergeom_sum_sf(params, observed))
 
 
+# One name per test, whether or not any data could be tested (a reader matches findings by it).
+TAIL_TEST = "exact tail test (sum of hypergeometric tail hits)"
+BINOMIAL_TEST = "exact binomial (one-sided)"
+
+
 def tail_hits_test(strata: Sequence[tuple[int, int, int]], *, only_below: float | None = None) -> TestResult | None:
     """Exact test that missing units sit at the end of each stratum's run order.
 
@@ -311,21 +316,21 @@ def tail_hits_test(strata: Sequence[tuple[int, int, int]], *, only_below: float 
     """
     usable = [(n, m, h) for n, m, h in strata if 0 < m < n]
     if not usable:
-        return TestResult("exact tail test", 0.0, 1.0)
+        return TestResult(TAIL_TEST, 0.0, 1.0)
     observed = sum(h for *_, h in usable)
     expected = sum(m * m / n for n, m, _ in usable)
     params = [(n, m, m) for n, m, _ in usable]
     if _screened_out(params, observed, only_below):
         return None
-    return TestResult("exact tail test (sum of hypergeometric tail hits)", observed - expected,
+    return TestResult(TAIL_TEST, observed - expected,
                       hypergeom_sum_sf(params, observed))
 
 
 def binomial_excess(count: int, trials: int, rate: float) -> TestResult:
     """One-sided exact binomial test that `count` of `trials` exceeds a declared base rate."""
     if trials == 0:
-        return TestResult("exact binomial", 0.0, 1.0)
+        return TestResult(BINOMIAL_TEST, 0.0, 1.0)
     from scipy import stats
 
     result = stats.binomtest(count, trials, rate, alternative="greater")
-    return TestResult("exact binomial (one-sided)", count / trials, float(result.pvalue))
+    return TestResult(BINOMIAL_TEST, count / trials, float(result.pvalue))
