@@ -83,6 +83,19 @@ def test_lerobot_percentage_disagreement_is_noted(tmp_path: Path):
                for line in audit.source.reported.discrepancies)
 
 
+def test_lerobot_episode_counts_that_are_no_counts_are_said(tmp_path: Path):
+    """A junk `n_episodes` is told among the discrepancies, never passed over as if absent."""
+    body = json.loads((HARNESS / "lerobot_eval_info_multitask.json").read_text())
+    body["overall"]["n_episodes"] = "seven" * 40
+    body["per_group"]["libero_spatial"]["n_episodes"] = -2
+    path = tmp_path / "eval_info.json"
+    path.write_text(json.dumps(body))
+    lines = import_file(FORMATS["lerobot"], path, plan=PLAN, probe_id="libero").source.reported.discrepancies
+    assert "per_group.libero_spatial.n_episodes is not a count (-2)" in lines
+    assert any(line.startswith("overall.n_episodes is not a count ('sevenseven") and len(line) < 120
+               for line in lines)
+
+
 def test_a_reported_rate_that_is_no_rate_is_said_in_a_few_digits(tmp_path: Path):
     """lbm_eval's success_rate of 1e306 reaches the packet as a short line, never as 300 digits."""
     body = json.loads((HARNESS / "results-2026-01-12T10-04-55.json").read_text())

@@ -41,7 +41,7 @@ from typing import Any
 from worldflux_nb.core.importers.common import (
     ImportOptions, Redactor, aggregate_only, assemble, default_task, optional_seed, probe_tasks,
     require_bool, require_dict, require_index, require_list, require_text, resolve_cell, resolve_task,
-    unplanned_note,
+    shown, unplanned_note,
 )
 from worldflux_nb.core.importers.harness import (
     count_or_none, finite_number, initial_state_indexes, initial_states_per_task, reconcile,
@@ -123,7 +123,7 @@ def _legacy(body: dict[str, Any], src: str, plan: ProtocolPlan, probe_id: str,
         rows.append(row)
     aggregated = body.get("aggregated") if isinstance(body.get("aggregated"), dict) else {}
     reported = reconcile(rows, evaluated=None, success_rate=_rate(aggregated.get("pc_success"), src, "aggregated"),
-                         extra=_nan_lines(aggregated, "aggregated"))
+                         extra=_unreadable_lines(aggregated, "aggregated"))
     return assemble(rows, plan=plan, probe_id=probe_id, source=src, importer=IMPORTER,
                     format_version="eval_info.json legacy per_episode layout",
                     identity="explicit", task_mapping=mapping, notes=notes, redactor=redactor,
@@ -193,7 +193,7 @@ def _multi_task(body: dict[str, Any], src: str, plan: ProtocolPlan, probe_id: st
     overall = body.get("overall") if isinstance(body.get("overall"), dict) else {}
     reported = reconcile(rows, evaluated=count_or_none(overall.get("n_episodes")),
                          success_rate=_rate(overall.get("pc_success"), src, "overall"),
-                         extra=[*_nan_lines(overall, "overall"), *_group_lines(body.get("per_group"), rows)])
+                         extra=[*_unreadable_lines(overall, "overall"), *_group_lines(body.get("per_group"), rows)])
     return assemble(rows, plan=plan, probe_id=probe_id, source=src, importer=IMPORTER,
                     format_version="eval_info.json multi-task per_task layout" + (
                         f" (harness {options.harness_version.strip()[:40]})" if options.harness_version else ""),
@@ -226,11 +226,17 @@ def _rate(pc_success: Any, src: str, name: str) -> float | None:
     return pc_success / 100.0
 
 
-def _nan_lines(aggregate: dict[str, Any], name: str) -> list[str]:
+def _unreadable_lines(aggregate: dict[str, Any], name: str) -> list[str]:
+    """A line for each aggregate the file holds but that cannot be read: a `pc_success` that is no
+    number (NaN for an empty run) or an `n_episodes` that is no count; told, never passed over."""
+    lines = []
     value = aggregate.get("pc_success")
     if value is not None and finite_number(value) is None:
-        return [f"{name}.pc_success is not a number ({value!r})"]
-    return []
+        lines.append(f"{name}.pc_success is not a number ({shown(value)})")
+    value = aggregate.get("n_episodes")
+    if value is not None and count_or_none(value) is None:
+        lines.append(f"{name}.n_episodes is not a count ({shown(value)})")
+    return lines
 
 
 def _group_lines(per_group: Any, rows: list[EvidenceRow]) -> list[str]:
@@ -239,8 +245,11 @@ def _group_lines(per_group: Any, rows: list[EvidenceRow]) -> list[str]:
         return []
     lines = []
     for group, info in per_group.items():
-        stated = count_or_none(info.get("n_episodes")) if isinstance(info, dict) else None
+        value = info.get("n_episodes") if isinstance(info, dict) else None
+        stated = count_or_none(value)
         actual = sum(1 for r in rows if str(r.get("harness_task", "")).startswith(f"{group}/"))
-        if stated is not None and stated != actual:
+        if value is not None and stated is None:
+            lines.append(f"per_group.{group}.n_episodes is not a count ({shown(value)})")
+        elif stated is not None and stated != actual:
             lines.append(f"per_group.{group}.n_episodes says {stated} but the file lists {actual} outcomes")
     return lines
