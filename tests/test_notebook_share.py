@@ -206,3 +206,55 @@ def test_an_explorer_record_whose_script_is_not_ours_loses_its_scripts() -> None
     assert [why for _, why in report.dropped if "allowlist" in why]
     for leaked in PLANTED:
         assert leaked not in html, leaked
+
+
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def hand_saved_notebook() -> nbformat.NotebookNode:
+    """Outputs as JupyterLab saves them from a live session with its default settings: each widget's view,
+    no widget state (the explorer with its static view beside it; a slider with its text/plain only)."""
+    nb = nbformat.v4.new_notebook()
+    explorer = nbformat.v4.new_code_cell("packet.explore(rows, plan=plan)", execution_count=1, outputs=[
+        nbformat.v4.new_output("execute_result", execution_count=1, data={
+            WIDGET_MIME: {"model_id": "0f3c" + "a" * 28, "version_major": 2, "version_minor": 1},
+            "text/html": '<div class="worldflux-nb-explorer"><details><summary>cell</summary></details></div>',
+            "text/plain": "Explorer over plan: 4 cells"})])
+    slider = nbformat.v4.new_code_cell("ipywidgets.IntSlider(3)", execution_count=2, outputs=[
+        nbformat.v4.new_output("execute_result", execution_count=2, data={
+            WIDGET_MIME: {"model_id": "9b1d" + "b" * 28, "version_major": 2, "version_minor": 0},
+            "text/plain": "IntSlider(value=3)"})])
+    nb.cells = [explorer, slider]
+    return nb
+
+
+def test_a_widget_view_with_no_saved_state_is_dropped_and_reported() -> None:
+    copy, report = share_copy(hand_saved_notebook())
+    explorer, slider = (cell.outputs[0]["data"] for cell in copy.cells[1:])
+    # What every front end then shows: the explorer's static view, the slider's text.
+    assert set(explorer) == {"text/html", "text/plain"} and "<details>" in explorer["text/html"]
+    assert set(slider) == {"text/plain"}
+    assert [where for where, _ in report.dropped] == [f"cell {i} output 0 {WIDGET_MIME}" for i in (0, 1)]
+    assert all("no saved state" in why for _, why in report.dropped)
+    # The report's schema is unchanged: one more kind of entry in dropped_outputs.
+    assert report.to_json_dict()["dropped_outputs"][0] == {"location": f"cell 0 output 0 {WIDGET_MIME}",
+                                                           "reason": report.dropped[0][1]}
+    assert copy.metadata["worldflux_nb"]["dropped_outputs"] == 2 and "2 output(s)" in copy.cells[0].source
+
+
+def test_a_widget_view_keeps_working_when_its_state_is_saved_and_not_when_that_state_is_dropped() -> None:
+    nb = hand_saved_notebook()
+    explorer_id, slider_id = (cell.outputs[0]["data"][WIDGET_MIME]["model_id"] for cell in nb.cells)
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
+        "version_major": 2, "version_minor": 0, "state": {
+            slider_id: {"model_name": "IntSliderModel", "model_module": "@jupyter-widgets/controls",
+                        "model_module_version": "2.0.0", "state": {"value": 3}},
+            # Saved, but removed from the copy for loading remote code: its view would have no model.
+            explorer_id: {"model_name": "AnyModel", "model_module": "anywidget", "model_module_version": "~0.9.*",
+                          "state": {"_esm": "import * as d3 from 'https://esm.sh/d3'"}}}}}
+    copy, report = share_copy(nb)
+    explorer, slider = (cell.outputs[0]["data"] for cell in copy.cells[1:])
+    assert slider[WIDGET_MIME]["model_id"] == slider_id and WIDGET_MIME not in explorer
+    assert set(copy.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]) == {slider_id}
+    assert [where for where, _ in report.dropped] == [f"cell 0 output 0 {WIDGET_MIME}", f"widget {explorer_id}"]
+

@@ -5,6 +5,8 @@ writes); HTML, SVG and Markdown are cleaned by an allowlist (io/allowlist.py, nh
 key, cell id, attachment name, metadata value and widget value is redacted. The one script kept is the
 explorer's in a saved record (render/explorer_record.py), and only when it is ours byte for byte: its static
 view is cleaned, its embedded state redacted value by value and written back by the record's own writer.
+A widget view whose model has no saved state (a notebook saved by hand from a live session) is dropped, so
+front ends show the output's other representations instead of "model not found" (io/notebook_widgets.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import nbformat
 from nbformat import NotebookNode
 
 from worldflux_nb.io.allowlist import clean_html, clean_markdown, clean_svg, remote_reference
+from worldflux_nb.io.notebook_ids import WIDGET_STATE, WIDGET_VIEW
+from worldflux_nb.io.notebook_widgets import ORPHAN_REASON, is_orphan_view, saved_models
 from worldflux_nb.models.redaction import placeholder, redact_pair, redact_text, redact_value
 from worldflux_nb.models import PRIVACY
 from worldflux_nb.models.evidence import Redaction
@@ -64,7 +68,8 @@ class ShareReport:
         counts = self.to_json_dict()["redactions_by_kind"]
         kinds = ", ".join(f"{kind} x{n}" for kind, n in counts.items()) or "none found"
         lines = [f"redacted {len(self.redactions)} value(s): {kinds}",
-                 f"removed {len(self.dropped)} output(s) or part(s) outside the allowlist"]
+                 f"removed {len(self.dropped)} output(s) or part(s) outside the allowlist "
+                 "or widget views with no saved state"]
         lines += [f"  redacted {r.kind} in {r.location}" for r in self.redactions]
         lines += [f"  removed {where}: {why}" for where, why in self.dropped]
         return lines
@@ -87,9 +92,18 @@ def _lost(before: str, after: str) -> bool:
     return bool(names(before) - names(after)) or before.lower().count("url(") > after.lower().count("url(")
 
 
+def _loads_remote(model: Any) -> bool:
+    """Whether a saved widget model runs code (anywidget's _esm/_css) that imports or loads a remote resource."""
+    inner = model.get("state", {}) if isinstance(model, dict) else {}
+    code = " ".join(str(inner.get(k, "")) for k in ("_esm", "_css", "_module", "_anywidget_id"))
+    return bool(_REMOTE_IMPORT.search(code))
+
+
 class _Sanitiser:
-    def __init__(self) -> None:
+    def __init__(self, kept_models: set[str]) -> None:
         self.report = ShareReport()
+        # The models the copy keeps saved state for: a view of any other one is an orphan.
+        self.kept_models = kept_models
 
     def redact(self, text: str, where: str) -> str:
         clean, kinds = redact_text(_ANSI.sub("", text))
@@ -128,9 +142,12 @@ class _Sanitiser:
 
     def bundle(self, data: dict[str, Any], where: str) -> dict[str, Any]:
         kept: dict[str, Any] = {}
+        orphan = is_orphan_view(data, self.kept_models)
         for media, payload in data.items():
             at = f"{where} {media}"
-            if media in IMAGE_MEDIA:
+            if media == WIDGET_VIEW and orphan:
+                self.report.dropped.append((at, ORPHAN_REASON))
+            elif media in IMAGE_MEDIA:
                 kept[media] = payload
             elif _JSON_MEDIA.match(media):
                 parsed = _json_payload(payload)
@@ -208,7 +225,7 @@ class _Sanitiser:
 
     def widgets(self, metadata: dict[str, Any]) -> dict[str, Any]:
         """Saved widget state: models that load remote code are dropped; HTML values are cleaned."""
-        key = "application/vnd.jupyter.widget-state+json"
+        key = WIDGET_STATE
         saved = metadata.get("widgets", {}).get(key) if isinstance(metadata.get("widgets"), dict) else None
         if not isinstance(saved, dict) or not isinstance(saved.get("state"), dict):
             return metadata
@@ -216,8 +233,7 @@ class _Sanitiser:
         for model_id, model in saved["state"].items():
             where = f"widget {model_id}"
             inner = model.get("state", {}) if isinstance(model, dict) else {}
-            code = " ".join(str(inner.get(k, "")) for k in ("_esm", "_css", "_module", "_anywidget_id"))
-            if _REMOTE_IMPORT.search(code):
+            if _loads_remote(model):
                 self.report.dropped.append((where, "widget code that imports or loads a remote resource"))
                 continue
             if isinstance(model, dict) and str(model.get("model_name", "")).startswith("HTML"):
@@ -248,7 +264,7 @@ def banner_cell(report: ShareReport) -> NotebookNode:
         "> A sanitised copy of an executed worldflux-nb notebook, for a private reviewer only. "
         f"{len(report.redactions)} value(s) that looked like secrets, signed URLs or host-local paths "
         f"were redacted, and {len(report.dropped)} output(s) or part(s) outside the allowlist (scripts, "
-        "remote images, code-loading widgets) were removed. "
+        "remote images, code-loading widgets) or widget views with no saved state were removed. "
         "Do not publish it or pass it on.")
     cell = nbformat.v4.new_markdown_cell(text, metadata={"tags": [BANNER_ID]})
     cell["id"] = BANNER_ID
@@ -257,7 +273,9 @@ def banner_cell(report: ShareReport) -> NotebookNode:
 
 def share_copy(nb: NotebookNode) -> tuple[NotebookNode, ShareReport]:
     """The sanitised copy and what was changed; the input notebook is left untouched."""
-    sanitiser = _Sanitiser()
+    # Known before the cells are read: a view of a model dropped for loading remote code is an orphan too.
+    sanitiser = _Sanitiser({model_id for model_id, model in saved_models(nb.metadata).items()
+                            if not _loads_remote(model)})
     cells = [sanitiser.cell(cell, index) for index, cell in enumerate(nb.cells)
              if BANNER_ID not in cell.get("metadata", {}).get("tags", [])]
     metadata = dict(sanitiser.value(sanitiser.widgets(dict(nb.metadata)), "notebook metadata"))
