@@ -3,8 +3,17 @@ chromium, chromium-driver and the test extras); screenshots go to test-artifacts
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import secrets
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Iterator
 
 from notebook_support import REPO
 
@@ -46,3 +55,54 @@ def chrome(window: str = "1400,1000"):
 def artifact(name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / name
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def jupyterlab(home: Path, root: Path) -> Iterator[tuple[str, str, dict, Path]]:
+    """A JupyterLab server on loopback serving `root`, with its own config, data and settings folders
+    under `home`; yields (url, token, environment, settings folder)."""
+    import pytest
+
+    settings = home / "settings"
+    # Render every cell (JupyterLab 4 otherwise renders only the cells in view) and fetch no news.
+    for plugin, values in {"@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+                           "@jupyterlab/apputils-extension/notification": {"fetchNews": "false",
+                                                                           "checkForUpdates": False}}.items():
+        package, name = plugin.rsplit("/", 1)
+        (settings / package).mkdir(parents=True, exist_ok=True)
+        (settings / package / f"{name}.jupyterlab-settings").write_text(json.dumps(values), encoding="utf-8")
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_DATA_DIR": str(home / "data"),
+           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTERLAB_SETTINGS_DIR": str(settings),
+           "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces")}
+    port, token = _free_port(), secrets.token_hex(16)
+    log = (home / "lab.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+         f"--ServerApp.port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+         f"--LabApp.user_settings_dir={settings}", "--LabApp.news_url=", "--ServerApp.port_retries=0",
+         *(["--ServerApp.allow_root=True"] if os.geteuid() == 0 else [])],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("JupyterLab did not start: " + (home / "lab.log").read_text()[-2000:])
+        yield f"http://127.0.0.1:{port}", token, env, settings
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()

@@ -13,10 +13,7 @@ and theme it needs, so any one runs alone or in any order. Screenshots go to tes
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import ARTIFACTS, chrome, missing_browser
+from browser_support import ARTIFACTS, chrome, jupyterlab, missing_browser
 from notebook_support import template_run
 
 pytestmark = pytest.mark.slow
@@ -56,12 +53,6 @@ class Lab:
         (folder / THEME_SETTINGS[1]).write_text(json.dumps({"theme": name}), encoding="utf-8")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """A JupyterLab server on loopback serving the executed template and an untrusted copy of it."""
@@ -77,43 +68,8 @@ def lab(tmp_path_factory):
     copy = json.loads(executed.read_text(encoding="utf-8"))
     copy["metadata"]["worldflux_nb_test"] = "a copy that stays untrusted"
     (root / UNTRUSTED).write_text(json.dumps(copy, indent=1), encoding="utf-8")
-    settings = home / "settings"
-    # Render every cell (JupyterLab 4 otherwise renders only the cells in view) and fetch no news.
-    for plugin, values in {"@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
-                           "@jupyterlab/apputils-extension/notification": {"fetchNews": "false",
-                                                                           "checkForUpdates": False}}.items():
-        package, name = plugin.rsplit("/", 1)
-        (settings / package).mkdir(parents=True, exist_ok=True)
-        (settings / package / f"{name}.jupyterlab-settings").write_text(json.dumps(values), encoding="utf-8")
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_DATA_DIR": str(home / "data"),
-           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTERLAB_SETTINGS_DIR": str(settings),
-           "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces")}
-    port, token = _free_port(), secrets.token_hex(16)
-    log = (home / "lab.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-         f"--ServerApp.port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-         f"--LabApp.user_settings_dir={settings}", "--LabApp.news_url=", "--ServerApp.port_retries=0",
-         *(["--ServerApp.allow_root=True"] if os.geteuid() == 0 else [])],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("JupyterLab did not start: " + (home / "lab.log").read_text()[-2000:])
-        yield Lab(f"http://127.0.0.1:{port}", token, env, root, settings)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+    with jupyterlab(home, root) as (url, token, env, settings):
+        yield Lab(url, token, env, root, settings)
 
 
 @pytest.fixture(scope="module")

@@ -11,19 +11,15 @@ test-artifacts/ (git-ignored).
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from browser_support import ARTIFACTS, chrome, missing_browser
-from test_lab_browser import WIDGET_ERRORS, _free_port, outputs_text, shoot
+from browser_support import ARTIFACTS, chrome, jupyterlab, missing_browser
+from test_lab_browser import WIDGET_ERRORS, outputs_text, shoot
 
 pytestmark = pytest.mark.slow
 HAND_SAVED, SHARED = "hand_saved.ipynb", "shared.ipynb"
@@ -58,43 +54,8 @@ def lab(tmp_path_factory):
     root = home / "root"
     root.mkdir()
     (root / HAND_SAVED).write_text(json.dumps(_notebook(), indent=1), encoding="utf-8")
-    settings = home / "settings"
-    # Render every cell and fetch no news; nothing else differs from a fresh install.
-    for plugin, values in {"@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
-                           "@jupyterlab/apputils-extension/notification": {"fetchNews": "false",
-                                                                           "checkForUpdates": False}}.items():
-        package, name = plugin.rsplit("/", 1)
-        (settings / package).mkdir(parents=True, exist_ok=True)
-        (settings / package / f"{name}.jupyterlab-settings").write_text(json.dumps(values), encoding="utf-8")
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"), "JUPYTER_DATA_DIR": str(home / "data"),
-           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "JUPYTERLAB_SETTINGS_DIR": str(settings),
-           "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces")}
-    port, token = _free_port(), secrets.token_hex(16)
-    log = (home / "lab.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-         f"--ServerApp.port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-         f"--LabApp.user_settings_dir={settings}", "--LabApp.news_url=", "--ServerApp.port_retries=0",
-         *(["--ServerApp.allow_root=True"] if os.geteuid() == 0 else [])],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("JupyterLab did not start: " + (home / "lab.log").read_text()[-2000:])
-        yield {"url": f"http://127.0.0.1:{port}", "token": token, "root": root, "env": env}
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+    with jupyterlab(home, root) as (url, token, env, _):
+        yield {"url": url, "token": token, "root": root, "env": env}
 
 
 def _api(lab: dict, method: str, path: str):
