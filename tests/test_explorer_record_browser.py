@@ -41,6 +41,11 @@ return [...document.querySelectorAll('.wfnb-explorer table')].map(table => [...t
 """
 
 
+# The filters whose option list shows a sideways scrollbar (it takes height from the list: a list has no border).
+WIDE_FILTERS = ("return [...document.querySelectorAll('.wfnb-explorer fieldset > div')]"
+                ".filter(d => d.offsetHeight > d.clientHeight).map(d => d.parentElement.textContent.slice(0, 40))")
+
+
 def stock_html(notebook: Path, folder: Path) -> Path:
     """What a reviewer gets from `jupyter nbconvert --to html`, nothing configured."""
     subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", str(notebook),
@@ -185,6 +190,8 @@ def test_explorer_headers_do_not_overlap_at_900_px_or_narrower(driver, tmp_path)
             tables = driver.execute_script(HEADER_BOXES)
             assert len(tables) == 2 and len(tables[0]) == 8 and len(tables[1]) == 7, tables
             assert overlapping_headers(driver) == [], width
+            # A filter's options wrap inside its box: a sideways scrollbar would cover its last option.
+            assert driver.execute_script(WIDE_FILTERS) == [], width
             driver.save_screenshot(str(artifact(f"explorer-headers-{width}.png")))
     finally:
         driver.set_window_size(1400, 1000)

@@ -79,11 +79,12 @@ function render({ model, el }) {
           () => save({ filters: { ...filters, [field]: [] } })));
       }
       box.appendChild(legend);
-      const list = h("div", "max-height:9em;overflow:auto");
+      // Options wrap rather than scroll sideways: a sideways scrollbar would cover the last option.
+      const list = h("div", "max-height:9em;overflow-y:auto;overflow-x:hidden");
       for (const [value, count] of options(field, filters)) {
         const on = chosen.includes(value);
         if (!count && !on) continue; // an option that would keep nothing is not offered
-        const label = h("label", "display:block;cursor:pointer;white-space:nowrap");
+        const label = h("label", "display:block;cursor:pointer;overflow-wrap:anywhere");
         const tick = h("input");
         tick.type = "checkbox";
         tick.checked = on;
