@@ -7,6 +7,7 @@ intervals follow statsmodels' `proportion_confint` (methods `wilson` and `beta`)
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Literal
@@ -88,15 +89,12 @@ def interval(successes: np.ndarray | int, n: np.ndarray | int, method: IntervalM
 
 def optional_float(value: float) -> float | None:
     """A JSON-ready number: NaN (no denominator) becomes None."""
-    return None if value is None else optional_floats(np.asarray([value], dtype=float))[0]
+    return None if value is None or not math.isfinite(value) else float(value)
 
 
 def optional_floats(values: np.ndarray) -> list[float | None]:
-    """optional_float of each value, as one list (one conversion, not one call per value)."""
-    out: list[float | None] = np.asarray(values, dtype=float).tolist()
-    for i in np.flatnonzero(~np.isfinite(values)).tolist():
-        out[i] = None
-    return out
+    """optional_float of each value, as one list (the array converted at once, not value by value)."""
+    return [optional_float(value) for value in np.asarray(values, dtype=float).tolist()]
 
 
 def episode_indicators(outcomes: EpisodeOutcomes) -> pd.DataFrame:
