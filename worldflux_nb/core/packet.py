@@ -76,7 +76,7 @@ def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], result
     columns = cell_columns(plan, result, method, sums)
     # The rows are JSON-ready as built and valid CellResults (tested): the models hold them unchecked,
     # the results digest reads them instead of a dump of each model, the frame reads the columns.
-    cell_rows = [dict(zip(columns, values)) for values in zip(*columns.values())]
+    cell_rows = _rows(columns)
     cells = CellResult.trusted_rows(cell_rows)
     cell_frame = pd.DataFrame(columns)
     del columns
@@ -198,8 +198,12 @@ INDICATORS = ["success", "infra", "infra_any", "pending", "completed", "planned"
 def cell_results(plan: ProtocolPlan, result: ConformanceResult,
                  method: IntervalMethod, sums: pd.DataFrame | None = None) -> list[CellResult]:
     """One row per plan cell, in plan order, scored under the plan's denominator policy."""
-    columns = cell_columns(plan, result, method, sums)
-    return CellResult.trusted_rows([dict(zip(columns, values)) for values in zip(*columns.values())])
+    return CellResult.trusted_rows(_rows(cell_columns(plan, result, method, sums)))
+
+
+def _rows(columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """Columns of equal length as rows, each a dict in the columns' order."""
+    return [dict(zip(columns, values)) for values in zip(*columns.values())]
 
 
 def cell_columns(plan: ProtocolPlan, result: ConformanceResult,
