@@ -10,8 +10,9 @@ from worldflux_nb.core.planning import build_plan
 from worldflux_nb.core.power import episodes_needed_for_target, wilson_half_width
 from worldflux_nb.core.registry import builtin_registry
 from worldflux_nb.errors import InputError
-from worldflux_nb.io.artifacts import artifact_from_json
+from worldflux_nb.io.artifacts import artifact_from_json, artifact_json, load
 from worldflux_nb.models import EvalProfile, ProtocolPlan
+from worldflux_nb.models.digest import digest_of, seals
 from worldflux_nb.models.plan import SeedRule
 from worldflux_nb.models.profile import PINNED_PROFILE_FIELDS
 from worldflux_nb.sample import reference_contract, reference_profile
@@ -205,6 +206,46 @@ def test_same_contract_twice_is_refused():
     with pytest.raises(InputError) as err:
         build_plan(reference_profile(), seed=1, contracts=[reference_contract()] * 2)
     assert err.value.field == "contract_id"
+
+
+def test_a_plan_file_as_written_is_checked_on_its_json_without_dumping_the_model(plan, tmp_path, monkeypatch):
+    path = tmp_path / "plan.json"
+    path.write_text(artifact_json(plan), encoding="utf-8")
+
+    def not_needed(self):
+        raise AssertionError("the JSON as read is the sealed content: the model need not be dumped")
+
+    monkeypatch.setattr(ProtocolPlan, "computed_digest", not_needed)
+    monkeypatch.setattr(EvalProfile, "computed_digest", not_needed)
+    assert load(path, ProtocolPlan) == plan
+
+
+def test_json_spelt_unlike_the_sealed_json_is_judged_by_the_models_content(plan):
+    data = plan.to_json_dict()
+    data["episodes_per_cell"] = float(data["episodes_per_cell"])  # validates to the same integer
+    data["profile"]["degrees_of_freedom"] = float(data["profile"]["degrees_of_freedom"])
+    assert not seals(plan.plan_digest, data, without="plan_digest")
+    assert not seals(plan.profile_digest, data["profile"], without="profile_digest")
+    assert artifact_from_json(data, "plan.json") == plan
+    data["episodes_per_cell"] += 1
+    with pytest.raises(InputError) as err:
+        artifact_from_json(data, "plan.json")
+    assert err.value.field == "plan_digest" and "does not match the content" in err.value.problem
+
+
+def test_only_the_sealed_content_seals():
+    value = {"a": [1, "x", None, {"b": 2.5}], "digest": "ignored"}
+    digest = digest_of(value, without="digest")
+    assert seals(digest, value, without="digest")
+    assert seals(digest, {**value, "digest": "other"}, without="digest")
+    assert not seals(None, value, without="digest")
+    for other in ({"a": [1.0, "x", None, {"b": 2.5}]}, {"a": [1, "x", None, {"b": 2.5, "c": None}]},
+                  {"a": [1, "x", None, {"b": 2.5}], "c": 0}, {"a": [1, "x ", None, {"b": 2.5}]}):
+        assert not seals(digest, other, without="digest"), other
+    small = {"p": 1e-05}  # orjson spells it 0.00001, json.dumps 1e-05: not proof, so the model decides
+    assert not seals(digest_of(small), small, without="digest")
+    big = {"n": 2**70}  # beyond orjson's 64 bits
+    assert not seals(digest_of(big), big, without="digest")
 
 
 def test_profile_with_no_probe_is_refused():

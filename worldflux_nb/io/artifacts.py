@@ -50,7 +50,7 @@ def artifact_from_json(data: Any, source: str, expected: type[A] | None = None) 
     if expected is not None and cls is not expected:
         raise InputError(source, "schema_version", f"is {version}, expected {expected.schema_id()}")
     artifact = audit_input(data, source) if cls is AuditInput else validate(cls, data, source)
-    problem = artifact.digest_problem()
+    problem = artifact.digest_problem(data)
     if problem:
         raise InputError(source, artifact.DIGEST_FIELD, problem)
     return artifact  # type: ignore[return-value]

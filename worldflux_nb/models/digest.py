@@ -125,6 +125,24 @@ def sha256_bytes(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+def seals(digest: str | None, value: dict[str, Any], *, without: str) -> bool:
+    """Whether `value`, a JSON object as a parser returned it, is exactly the content `digest` sealed
+    (`value` without its own digest field `without`).
+
+    orjson's bytes without the float check: bytes equal to the sealed canonical JSON read back as
+    that very content. False may mean only that orjson spells a float unlike `json.dumps` (or
+    refuses an integer beyond 64 bits): ask `digest_of` then. NaN, which orjson would write as null,
+    never gets here: a parser refuses it, and so do the models (allow_inf_nan=False).
+    """
+    if digest is None:
+        return False
+    try:
+        data = orjson.dumps({k: v for k, v in value.items() if k != without}, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return False
+    return sha256_bytes(data) == digest
+
+
 def digest_of(value: Any, *, without: str | None = None) -> str:
     """Digest of a JSON-ready value, leaving out its own digest field when named."""
     if without is not None and isinstance(value, dict):

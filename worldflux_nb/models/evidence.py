@@ -84,6 +84,7 @@ class AuditSource(Frozen):
 class AuditInput(Artifact):
     KIND = "audit_input"
     DIGEST_FIELD = "audit_digest"
+    DIGEST_COVERS_JSON = False
 
     plan_digest: Digest
     probe_id: Slug

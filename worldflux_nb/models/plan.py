@@ -230,15 +230,16 @@ class ProtocolPlan(Artifact):
             data.pop("infra_base_rate", None)
         return data
 
-    def digest_problem(self) -> str | None:
+    def digest_problem(self, source: dict | None = None) -> str | None:
         """The plan's own digest, then the embedded profile's: a re-sealed plan cannot hide a swap."""
-        problem = super().digest_problem()
+        problem = super().digest_problem(source)
         if problem:
             return problem
         if self.profile.profile_digest != self.profile_digest:
             return (f"embedded profile.profile_digest {self.profile.profile_digest} does not match "
                     f"the plan's profile_digest {self.profile_digest}")
-        profile_problem = self.profile.digest_problem()
+        profile = source.get("profile") if source is not None else None
+        profile_problem = self.profile.digest_problem(profile if isinstance(profile, dict) else None)
         return f"embedded profile: {profile_problem}" if profile_problem else None
 
     @model_validator(mode="after")
