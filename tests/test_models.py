@@ -54,3 +54,25 @@ def test_frozen_models_given_the_same_fields_share_one_fields_set():
     # Given fewer fields: another set, naming only those.
     fewer = EvalProfile.model_validate({k: v for k, v in REFERENCE_PROFILE.items() if k != "language_input"})
     assert fewer.model_fields_set == given - {"language_input"}
+
+
+def test_no_model_field_defaults_through_a_builtin_factory():
+    """pydantic reads each default factory's signature when it builds a model; a builtin's (`list`,
+    `dict`) takes a tokenizer pass, which every command that loads a plan paid (models.common.empty_list)."""
+    import importlib
+    import pkgutil
+
+    import worldflux_nb.models as models
+    from worldflux_nb.models.common import Frozen
+
+    for module in pkgutil.iter_modules(models.__path__):
+        importlib.import_module(f"worldflux_nb.models.{module.name}")
+    classes, stack = [], [Frozen]
+    while stack:
+        cls = stack.pop()
+        classes.append(cls)
+        stack.extend(cls.__subclasses__())
+    assert len(classes) > 30
+    builtin = [f"{cls.__name__}.{name}" for cls in classes for name, field in cls.__pydantic_fields__.items()
+               if isinstance(field.default_factory, type) and field.default_factory.__module__ == "builtins"]
+    assert not builtin, builtin

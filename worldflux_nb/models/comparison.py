@@ -6,7 +6,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from worldflux_nb.models.common import Artifact, Digest, Frozen, ShortText, Slug, now_field, refuse_secret
+from worldflux_nb.models.common import (
+    Artifact, Digest, Frozen, ShortText, Slug, empty_dict, empty_list, now_field, refuse_secret,
+)
 from worldflux_nb.models.packet import Conformance
 from worldflux_nb.models.plan import DenominatorPolicy, Multiplicity, SequentialMethod
 
@@ -24,7 +26,7 @@ class Arm(Frozen):
     name: Slug
     probes: list[Slug]
     _no_secret_name = field_validator("name")(refuse_secret)
-    input_digests: dict[Slug, list[Digest]] = Field(default_factory=dict)
+    input_digests: dict[Slug, list[Digest]] = Field(default_factory=empty_dict)
     conformance: Conformance
     successes: int = Field(ge=0)
     denominator: int = Field(ge=0)
@@ -119,12 +121,12 @@ class Comparison(Artifact):
     declared: bool  # whether the plan declared any comparison before scores were seen
     arms: list[Arm] = Field(min_length=2)
     comparisons: list[PolicyComparison]
-    asymmetries: list[Asymmetry] = Field(default_factory=list)
-    letters: list[LetterGroup] = Field(default_factory=list)
-    sequential: list[SequentialResult] = Field(default_factory=list)
-    headline: list[ShortText] = Field(default_factory=list)
-    warnings: list[ShortText] = Field(default_factory=list)
-    reviewer_questions: list[ComparisonQuestion] = Field(default_factory=list)
+    asymmetries: list[Asymmetry] = Field(default_factory=empty_list)
+    letters: list[LetterGroup] = Field(default_factory=empty_list)
+    sequential: list[SequentialResult] = Field(default_factory=empty_list)
+    headline: list[ShortText] = Field(default_factory=empty_list)
+    warnings: list[ShortText] = Field(default_factory=empty_list)
+    reviewer_questions: list[ComparisonQuestion] = Field(default_factory=empty_list)
     public_share_ready: Literal[False] = False
     created_at: str = now_field()
     comparison_digest: Digest | None = None

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from worldflux_nb.models.common import (
-    Artifact, Digest, Frozen, MetadataValue, ShortText, Slug, redacted_text, refuse_secret,
+    Artifact, Digest, Frozen, MetadataValue, ShortText, Slug, empty_dict, empty_list, redacted_text,
+    refuse_secret,
 )
 
 
@@ -37,7 +38,7 @@ class CustomEvalContract(Artifact):
     task_owner: ShortText
     tasks: list[ContractTask] = Field(min_length=1)
     # Values evidence must repeat under `metadata`, keyed by audit metadata key.
-    pinned_values: dict[Slug, MetadataValue] = Field(default_factory=dict)
+    pinned_values: dict[Slug, MetadataValue] = Field(default_factory=empty_dict)
     episodes_per_task: int | None = Field(default=None, gt=0)
 
     # Contract text travels into plans, packets and briefs: secrets are redacted or refused here.

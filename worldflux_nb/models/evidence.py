@@ -12,7 +12,7 @@ from pydantic import Field
 from typing_extensions import NotRequired, TypedDict
 
 from worldflux_nb.models.common import (
-    Artifact, Digest, Frozen, Level, MetadataValue, Seed, ShortText, Slug, now_field,
+    Artifact, Digest, Frozen, Level, MetadataValue, Seed, ShortText, Slug, empty_dict, empty_list, now_field,
 )
 from worldflux_nb.models.digest import canonical_json, sha256_bytes
 from worldflux_nb.models.evidence_table import EPISODE_STATUSES, OPTIONAL_FIELDS, EvidenceTable  # noqa: F401 (re-exported)
@@ -64,21 +64,21 @@ class ReportedSummary(Frozen):
     success_rate: float | None = Field(default=None, ge=0, le=1)
     partial: bool | None = None
     run_seed: Seed | None = None
-    discrepancies: list[ShortText] = Field(default_factory=list)
+    discrepancies: list[ShortText] = Field(default_factory=empty_list)
 
 
 class AuditSource(Frozen):
     importer: Slug
     format_version: ShortText
-    files: list[SourceFile] = Field(default_factory=list)
+    files: list[SourceFile] = Field(default_factory=empty_list)
     identity: IdentityMode
     # For `harness_order`: which harness version's loop order was checked.
     identity_basis: ShortText | None = None
     # `log` and `file_names` evidence is a weaker grade than structured per-episode records.
     evidence_kind: EvidenceKind = "structured"
     reported: ReportedSummary = Field(default_factory=ReportedSummary)
-    task_mapping: dict[str, str] = Field(default_factory=dict)
-    notes: list[ShortText] = Field(default_factory=list)
+    task_mapping: dict[str, str] = Field(default_factory=empty_dict)
+    notes: list[ShortText] = Field(default_factory=empty_list)
 
 
 class AuditInput(Artifact):
@@ -91,7 +91,7 @@ class AuditInput(Artifact):
     # An immutable evidence table; row dicts, a column mapping or an Arrow table are checked into one.
     episodes: EvidenceTable
     source: AuditSource
-    redactions: list[Redaction] = Field(default_factory=list)
+    redactions: list[Redaction] = Field(default_factory=empty_list)
     created_at: str = now_field()
     audit_digest: Digest | None = None
 

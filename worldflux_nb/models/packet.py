@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from worldflux_nb.models.common import (
-    Artifact, Digest, Frozen, Label, Level, MetadataValue, ShortText, Slug, now_field,
+    Artifact, Digest, Frozen, Label, Level, MetadataValue, ShortText, Slug, empty_dict, empty_list, now_field,
 )
 from worldflux_nb.models.evidence import EpisodeStatus, IdentityMode, Redaction
 from worldflux_nb.models.plan import DenominatorPolicy
@@ -40,7 +40,7 @@ class Conformance(Frozen):
     unverified_seeds: int = Field(default=0, ge=0)
     unverified_metadata: int = Field(default=0, ge=0)
     evidence_rows: int = Field(default=0, ge=0)
-    digest_mismatches: list[DigestMismatch] = Field(default_factory=list)
+    digest_mismatches: list[DigestMismatch] = Field(default_factory=empty_list)
 
 
 class CellResult(Frozen):
@@ -151,7 +151,7 @@ class Finding(Frozen):
     share: float = Field(default=0.0, ge=0, le=1)
     statement: ShortText
     question: ShortText
-    cells: list[Slug] = Field(default_factory=list)
+    cells: list[Slug] = Field(default_factory=empty_list)
     cells_more: int = Field(default=0, ge=0)
     test: ShortText | None = None
     statistic: float | None = None
@@ -165,7 +165,7 @@ class SourceCheck(Frozen):
     probe_id: Slug
     input: int = Field(ge=0)
     audit_digest: Digest
-    source_digests: list[Digest] = Field(default_factory=list)
+    source_digests: list[Digest] = Field(default_factory=empty_list)
     verified: Literal["agrees", "disagrees", "not_verified"]
     detail: ShortText
 
@@ -204,7 +204,7 @@ class Provenance(Frozen):
     plan_digest: Digest
     profile_digest: Digest
     input_digests: dict[Slug, Digest]
-    source_file_digests: dict[Slug, list[Digest]] = Field(default_factory=dict)
+    source_file_digests: dict[Slug, list[Digest]] = Field(default_factory=empty_dict)
     result_digest: Digest
     interval_method: IntervalMethod
     # The plan's confidence level for every interval; left out of packets sealed before it was recorded.
@@ -228,33 +228,33 @@ class EvalPacket(Artifact):
     cells: list[CellResult]
     denominator_policies: list[PolicyResult]
     probe_summaries: list[ProbeSummary]
-    probe_aggregates: list[Aggregate] = Field(default_factory=list)
-    axis_aggregates: list[Aggregate] = Field(default_factory=list)
+    probe_aggregates: list[Aggregate] = Field(default_factory=empty_list)
+    axis_aggregates: list[Aggregate] = Field(default_factory=empty_list)
     cherry_pick_signals: CherryPickSignals
-    observed_score_signals: list[ShortText] = Field(default_factory=list)
-    unsupported_claims: list[ShortText] = Field(default_factory=list)
-    training_exposure_caveats: list[ShortText] = Field(default_factory=list)
-    missing_evidence_questions: list[ShortText] = Field(default_factory=list)
-    missing_cells: list[Slug] = Field(default_factory=list)
-    underpowered_cells: list[Slug] = Field(default_factory=list)
+    observed_score_signals: list[ShortText] = Field(default_factory=empty_list)
+    unsupported_claims: list[ShortText] = Field(default_factory=empty_list)
+    training_exposure_caveats: list[ShortText] = Field(default_factory=empty_list)
+    missing_evidence_questions: list[ShortText] = Field(default_factory=empty_list)
+    missing_cells: list[Slug] = Field(default_factory=empty_list)
+    underpowered_cells: list[Slug] = Field(default_factory=empty_list)
     # Underpowered even with every planned episode present: the plan's own counts cannot reach its targets.
-    planned_in_underpowered_cells: list[Slug] = Field(default_factory=list)
-    flagged_episodes: list[FlaggedEpisode] = Field(default_factory=list)
+    planned_in_underpowered_cells: list[Slug] = Field(default_factory=empty_list)
+    flagged_episodes: list[FlaggedEpisode] = Field(default_factory=empty_list)
     flagged_episodes_truncated: int = Field(default=0, ge=0)
     # Per kind of flag, how many rows or episodes it covers (the flags themselves are capped per kind).
-    flagged_totals: dict[Slug, int] = Field(default_factory=dict)
+    flagged_totals: dict[Slug, int] = Field(default_factory=empty_dict)
     # Per kind of flag, the rows per cell they name (cells in plan order; rows naming no cell left out).
-    flagged_cells: dict[Slug, dict[Slug, int]] = Field(default_factory=dict)
-    contract_checks: list[ContractCheck] = Field(default_factory=list)
+    flagged_cells: dict[Slug, dict[Slug, int]] = Field(default_factory=empty_dict)
+    contract_checks: list[ContractCheck] = Field(default_factory=empty_list)
     # The detectors' findings, most of the planned evidence first (core.detect).
-    findings: list[Finding] = Field(default_factory=list)
-    source_checks: list[SourceCheck] = Field(default_factory=list)
-    task_mappings: list[TaskMappingEntry] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=empty_list)
+    source_checks: list[SourceCheck] = Field(default_factory=empty_list)
+    task_mappings: list[TaskMappingEntry] = Field(default_factory=empty_list)
     freeze_anchor: FreezeAnchor | None = None
-    next_falsification_axes: list[ShortText] = Field(default_factory=list)
-    warnings: list[ShortText] = Field(default_factory=list)
-    redactions: list[Redaction] = Field(default_factory=list)
-    consent_markers: dict[Slug, ShortText] = Field(default_factory=dict)
+    next_falsification_axes: list[ShortText] = Field(default_factory=empty_list)
+    warnings: list[ShortText] = Field(default_factory=empty_list)
+    redactions: list[Redaction] = Field(default_factory=empty_list)
+    consent_markers: dict[Slug, ShortText] = Field(default_factory=empty_dict)
     provenance: Provenance
     created_at: str = now_field()
     packet_digest: Digest | None = None
@@ -277,11 +277,11 @@ class ReviewerBrief(Artifact):
     profile_id: Slug
     policy_id: Slug
     claim_intent: ShortText
-    headline: list[ShortText] = Field(default_factory=list)
-    warnings: list[ShortText] = Field(default_factory=list)
-    unsupported_claims: list[ShortText] = Field(default_factory=list)
-    missing_evidence: list[ShortText] = Field(default_factory=list)
-    reviewer_questions: list[ReviewerQuestion] = Field(default_factory=list)
-    acceptance_discussion: list[ShortText] = Field(default_factory=list)
+    headline: list[ShortText] = Field(default_factory=empty_list)
+    warnings: list[ShortText] = Field(default_factory=empty_list)
+    unsupported_claims: list[ShortText] = Field(default_factory=empty_list)
+    missing_evidence: list[ShortText] = Field(default_factory=empty_list)
+    reviewer_questions: list[ReviewerQuestion] = Field(default_factory=empty_list)
+    acceptance_discussion: list[ShortText] = Field(default_factory=empty_list)
     created_at: str = now_field()
     brief_digest: Digest | None = None

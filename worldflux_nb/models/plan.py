@@ -11,7 +11,7 @@ from typing_extensions import Self, TypedDict
 
 from worldflux_nb.models.common import (
     INT64_MAX, INT64_MIN, Artifact, Digest, EpisodeIndex, Frozen, Level, MetadataValue, Seed, ShortText,
-    Slug, now_field, refuse_secret,
+    Slug, empty_dict, empty_list, now_field, refuse_secret,
 )
 from worldflux_nb.models.contract import CustomEvalContract
 from worldflux_nb.models.digest import canonical_json, sha256_bytes
@@ -52,10 +52,10 @@ class SelectedProbe(Frozen):
     tasks: list[Slug] = Field(min_length=1)
     axes: list[AxisSelection] = Field(min_length=1)
     # Profile and contract values every evidence row of this probe must repeat under `metadata`.
-    pinned_metadata: dict[Slug, MetadataValue] = Field(default_factory=dict)
+    pinned_metadata: dict[Slug, MetadataValue] = Field(default_factory=empty_dict)
     training_exposure: bool = False
     training_exposure_note: ShortText | None = None
-    harness_formats: list[Slug] = Field(default_factory=list)
+    harness_formats: list[Slug] = Field(default_factory=empty_list)
     # The digest of the benchmark's task classification the variants came from (LIBERO-plus).
     classification_digest: Digest | None = None
 
@@ -186,7 +186,7 @@ class ComparisonPower(Frozen):
 class ComparisonDesign(Frozen):
     """What a comparison of policies on this plan will test, fixed before any score is seen."""
 
-    declared: list[DeclaredComparison] = Field(default_factory=list)
+    declared: list[DeclaredComparison] = Field(default_factory=empty_list)
     primary_scopes: list[Slug] = Field(default_factory=lambda: ["all"], min_length=1)
     alpha: float = Field(default=0.05, gt=0, lt=1)
     multiplicity: Multiplicity = "holm"
@@ -212,12 +212,12 @@ class ProtocolPlan(Artifact):
     infra_base_rate: float | None = Field(default=None, ge=0, lt=1)
     power_targets: PowerTargets
     selected_probes: list[SelectedProbe]
-    excluded_probes: list[ExcludedProbe] = Field(default_factory=list)
-    excluded_axes: list[ExcludedAxis] = Field(default_factory=list)
+    excluded_probes: list[ExcludedProbe] = Field(default_factory=empty_list)
+    excluded_axes: list[ExcludedAxis] = Field(default_factory=empty_list)
     cells: list[PlanCell]
-    missing_evidence_questions: list[ShortText] = Field(default_factory=list)
-    custom_contracts: list[CustomEvalContract] = Field(default_factory=list)
-    notes: list[ShortText] = Field(default_factory=list)
+    missing_evidence_questions: list[ShortText] = Field(default_factory=empty_list)
+    custom_contracts: list[CustomEvalContract] = Field(default_factory=empty_list)
+    notes: list[ShortText] = Field(default_factory=empty_list)
     # Left out of the JSON when absent, so plans without declared comparisons keep their digests.
     comparison_design: ComparisonDesign | None = Field(default=None, exclude_if=lambda v: v is None)
     created_at: str = now_field()
@@ -330,11 +330,11 @@ class HarnessInvocation(Frozen):
     file_name: ShortText | None = None
     text: str = Field(min_length=1, max_length=5_000_000)
     run_with: ShortText | None = None
-    flags: list[ShortText] = Field(default_factory=list)
+    flags: list[ShortText] = Field(default_factory=empty_list)
     episodes: int = Field(ge=0)
-    records: dict[ShortText, ShortText] = Field(default_factory=dict)
-    not_recorded: list[ShortText] = Field(default_factory=list)
-    notes: list[ShortText] = Field(default_factory=list)
+    records: dict[ShortText, ShortText] = Field(default_factory=empty_dict)
+    not_recorded: list[ShortText] = Field(default_factory=empty_list)
+    notes: list[ShortText] = Field(default_factory=empty_list)
 
 
 class RunSheet(Artifact):
@@ -349,8 +349,8 @@ class RunSheet(Artifact):
     plan_id: Slug
     plan_digest: Digest
     episodes: list[RunSheetEpisode]
-    invocations: list[HarnessInvocation] = Field(default_factory=list)
-    instructions: list[ShortText] = Field(default_factory=list)
+    invocations: list[HarnessInvocation] = Field(default_factory=empty_list)
+    instructions: list[ShortText] = Field(default_factory=empty_list)
     created_at: str = now_field()
     run_sheet_digest: Digest | None = None
 

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, PositiveFloat, PositiveInt, field_validator
 
 from worldflux_nb.models.common import (
-    Artifact, Digest, ShortText, Slug, now_field, redacted_text, refuse_secret,
+    Artifact, Digest, ShortText, Slug, empty_list, now_field, redacted_text, refuse_secret,
 )
 
 EmbodimentClass = Literal[
@@ -78,8 +78,8 @@ class EvalProfile(Artifact):
     real_to_sim_calibration: Slug | None = None
     environment_version: Slug
     adapter_version: Slug
-    training_exposure_possible_benchmark_family: list[Slug] = Field(default_factory=list)
-    training_exposure_caveat: list[ShortText] = Field(default_factory=list)
+    training_exposure_possible_benchmark_family: list[Slug] = Field(default_factory=empty_list)
+    training_exposure_caveat: list[ShortText] = Field(default_factory=empty_list)
     claim_intent: ShortText
     reviewer_next_action: ShortText
     created_at: str = now_field()
