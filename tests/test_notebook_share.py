@@ -258,3 +258,28 @@ def test_a_widget_view_keeps_working_when_its_state_is_saved_and_not_when_that_s
     assert set(copy.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]) == {slider_id}
     assert [where for where, _ in report.dropped] == [f"cell 0 output 0 {WIDGET_MIME}", f"widget {explorer_id}"]
 
+
+
+def _controls(name: str, **state: object) -> dict[str, object]:
+    return {"model_name": name, "model_module": "@jupyter-widgets/controls", "model_module_version": "2.0.0",
+            "state": state}
+
+
+def test_a_widget_view_whose_model_uses_an_unsaved_model_is_dropped_like_an_orphan() -> None:
+    """A box whose state was saved but whose child's (or whose child's layout) was not: without a kernel
+    JupyterLab draws neither, so the view goes and the output's text stays."""
+    nb = hand_saved_notebook()
+    box_id, complete_id = (cell.outputs[0]["data"][WIDGET_MIME]["model_id"] for cell in nb.cells)
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
+        "version_major": 2, "version_minor": 0, "state": {
+            box_id: _controls("VBoxModel", children=["IPY_MODEL_child"], layout="IPY_MODEL_box-layout"),
+            "box-layout": {"model_name": "LayoutModel", "model_module": "@jupyter-widgets/base",
+                           "model_module_version": "2.0.0", "state": {}},
+            "child": _controls("IntSliderModel", value=3, layout="IPY_MODEL_never-saved"),
+            complete_id: _controls("IntSliderModel", value=4, layout="IPY_MODEL_box-layout")}}}
+    copy, report = share_copy(nb)
+    box, complete = (cell.outputs[0]["data"] for cell in copy.cells[1:])
+    assert WIDGET_MIME not in box and "<details>" in box["text/html"]
+    assert complete[WIDGET_MIME]["model_id"] == complete_id
+    assert [where for where, _ in report.dropped] == [f"cell 0 output 0 {WIDGET_MIME}"]
+    assert "a model it uses" in report.dropped[0][1]

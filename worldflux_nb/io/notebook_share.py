@@ -22,7 +22,7 @@ from nbformat import NotebookNode
 
 from worldflux_nb.io.allowlist import clean_html, clean_markdown, clean_svg, remote_reference
 from worldflux_nb.io.notebook_ids import WIDGET_STATE, WIDGET_VIEW
-from worldflux_nb.io.notebook_widgets import ORPHAN_REASON, is_orphan_view, saved_models
+from worldflux_nb.io.notebook_widgets import ORPHAN_REASON, drawable_models, is_orphan_view, saved_models
 from worldflux_nb.models.redaction import placeholder, redact_pair, redact_text, redact_value
 from worldflux_nb.models import PRIVACY
 from worldflux_nb.models.evidence import Redaction
@@ -273,9 +273,10 @@ def banner_cell(report: ShareReport) -> NotebookNode:
 
 def share_copy(nb: NotebookNode) -> tuple[NotebookNode, ShareReport]:
     """The sanitised copy and what was changed; the input notebook is left untouched."""
-    # Known before the cells are read: a view of a model dropped for loading remote code is an orphan too.
-    sanitiser = _Sanitiser({model_id for model_id, model in saved_models(nb.metadata).items()
-                            if not _loads_remote(model)})
+    # Known before the cells are read: a view of a model dropped for loading remote code, or of one that
+    # uses such a model or an unsaved one, is an orphan too.
+    sanitiser = _Sanitiser(drawable_models({model_id: model for model_id, model in saved_models(nb.metadata).items()
+                                            if not _loads_remote(model)}))
     cells = [sanitiser.cell(cell, index) for index, cell in enumerate(nb.cells)
              if BANNER_ID not in cell.get("metadata", {}).get("tags", [])]
     metadata = dict(sanitiser.value(sanitiser.widgets(dict(nb.metadata)), "notebook metadata"))

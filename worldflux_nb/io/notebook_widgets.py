@@ -8,12 +8,14 @@ static view, its `text/plain`), which every front end can show.
 
 from __future__ import annotations
 
-from typing import Any, Collection, Mapping
+from typing import Any, Collection, Iterator, Mapping
 
 from worldflux_nb.io.notebook_ids import WIDGET_STATE, WIDGET_VIEW
 
-ORPHAN_REASON = ("a widget view whose model has no saved state (without a kernel JupyterLab shows \"model not "
-                 "found\"); the output's other representations stay")
+ORPHAN_REASON = ("a widget view whose model, or a model it uses (children, layout, style), has no saved state "
+                 "(without a kernel JupyterLab shows \"model not found\"); the output's other representations stay")
+# How a widget model's state names another model (ipywidgets' serialisation of a widget reference).
+_REFERENCE = "IPY_MODEL_"
 
 
 def saved_models(metadata: Mapping[str, Any]) -> dict[str, Any]:
@@ -22,6 +24,30 @@ def saved_models(metadata: Mapping[str, Any]) -> dict[str, Any]:
     saved = widgets.get(WIDGET_STATE) if isinstance(widgets, Mapping) else None
     state = saved.get("state") if isinstance(saved, Mapping) else None
     return dict(state) if isinstance(state, Mapping) else {}
+
+
+def drawable_models(models: Mapping[str, Any]) -> set[str]:
+    """The ids among `models` (id -> saved model) whose state, and that of every model it names in turn
+    (a box's children, a layout, a style), is among them: a front end can draw a view of these."""
+    uses = {model_id: set(_named_models(model)) for model_id, model in models.items()}
+    drawable = set(uses)
+    while True:
+        incomplete = {model_id for model_id in drawable if not uses[model_id] <= drawable}
+        if not incomplete:
+            return drawable
+        drawable -= incomplete
+
+
+def _named_models(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        if value.startswith(_REFERENCE):
+            yield value[len(_REFERENCE):]
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _named_models(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _named_models(item)
 
 
 def is_orphan_view(data: Mapping[str, Any], saved: Collection[str]) -> bool:
