@@ -14,7 +14,7 @@ from worldflux_nb.io.notebook_ids import WIDGET_STATE, WIDGET_VIEW
 
 ORPHAN_REASON = ("a widget view whose model, or a model it uses (children, layout, style), has no saved state "
                  "(without a kernel JupyterLab shows \"model not found\"); the output's other representations stay")
-# How a widget model's state names another model (ipywidgets' serialisation of a widget reference).
+# How a widget model's state names another model: ipywidgets/widgets/widget.py `_widget_to_json`.
 _REFERENCE = "IPY_MODEL_"
 
 
