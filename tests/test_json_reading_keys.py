@@ -100,3 +100,21 @@ def test_json_text_inside_strings_takes_the_fast_parse(monkeypatch):
     assert parse_json_bytes(data, "run_sheet.json") == json.loads(data)
     with pytest.raises(AssertionError, match="strict parser"):
         parse_json_bytes(data.replace(b'{"a": 1}', b'{"a": 1, "a": 2}', 1), "run_sheet.json")
+
+
+def test_a_long_run_of_backslashes_goes_to_the_strict_parser(monkeypatch):
+    """The marker count takes one pass per backslash before a `":`: past a short run a hostile file would
+    make it quadratic, so such text is read by the strict (linear) parser instead, with the same value."""
+    asked = []
+    strict = json_reading.strict_loads
+
+    def counted(*args, **kwargs):
+        asked.append(True)
+        return strict(*args, **kwargs)
+
+    monkeypatch.setattr(json_reading, "strict_loads", counted)
+    for run in (1, json_reading.MAX_BACKSLASH_RUN // 2 - 1, 2_000):
+        value = {"text": "\\" * run + '":', "key": 1}
+        data = json.dumps(value).encode()  # every backslash escaped: 2 * run of them before `\\":`
+        assert parse_json_bytes(data, "hostile.json") == value
+    assert asked == [True]  # only the long run

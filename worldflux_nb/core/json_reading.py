@@ -84,6 +84,10 @@ def fast_loads(data: bytes | str, source: str, *, where: str | None = None, allo
 _UNREAD = object()
 
 
+# Backslashes before a `":` that the key count follows one by one; a longer run goes to the strict parser.
+MAX_BACKSLASH_RUN = 16
+
+
 def _may_hide_something(data: bytes | str, value: Any) -> bool:
     """Whether the fast parse may have kept only the last of two equal keys or read an absurd integer.
 
@@ -101,15 +105,17 @@ def _may_hide_something(data: bytes | str, value: Any) -> bool:
 
 def _key_markers(data: bytes | str, text: bool) -> int:
     """Markers `":` after an even number of backslashes (c0 - c1 + c2 - ..., ck counting those after
-    at least k), plus every `"` whitespace `:`."""
+    at least k), plus every `"` whitespace `:`; -1 (the strict parser) past MAX_BACKSLASH_RUN."""
     marker, backslash = ('":', "\\") if text else (b'":', b"\\")
     markers, sign, after = 0, 1, marker
-    while True:
+    for _ in range(MAX_BACKSLASH_RUN + 1):  # one count per backslash: a long run would be quadratic
         found = data.count(after)  # type: ignore[arg-type]
         if not found:
             break
         markers += sign * found
         sign, after = -sign, backslash + after  # type: ignore[operator]
+    else:
+        return -1
     spaced = _SPACED_COLON if text else _SPACED_COLON_BYTES
     if spaced.search(data):  # type: ignore[arg-type]
         markers += sum(1 for _ in spaced.finditer(data))  # type: ignore[arg-type]
