@@ -38,7 +38,7 @@ def rows_of(rng: random.Random, count: int, shape: str) -> list[dict]:
 @pytest.mark.parametrize("shape", ["fixed", "empty_task", "mixed"])
 @pytest.mark.parametrize("batch", [7, 1 << 20])
 def test_digest_is_the_reference_stream(shape, batch, monkeypatch):
-    monkeypatch.setattr(evidence_digest, "BATCH_ROWS", batch)
+    monkeypatch.setattr(evidence_digest, "PIECE_BYTES", batch)
     rows = rows_of(random.Random(len(shape) + batch), 60, shape)
     table = EvidenceTable.build(rows)
     expected = hashlib.sha256(reference_stream(rows)).hexdigest()
@@ -78,7 +78,7 @@ def test_dictionary_encoded_text_digests_as_the_reference_stream(shape, batch, m
     value no row uses, nulls among the codes) is kept encoded and hashed to the same stream."""
     import pyarrow.compute as pc
 
-    monkeypatch.setattr(evidence_digest, "BATCH_ROWS", batch)
+    monkeypatch.setattr(evidence_digest, "PIECE_BYTES", batch)
     rows = rows_of(random.Random(len(shape) * 3 + batch), 60, shape)
     expected = hashlib.sha256(reference_stream(rows)).hexdigest()
     plain = EvidenceTable.build(rows).arrow

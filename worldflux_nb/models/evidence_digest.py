@@ -1,9 +1,12 @@
 """The evidence table's content digest: SHA-256 of the canonical byte stream of docs/evidence-table.md.
 
-The stream is built column by column with numpy and Arrow kernels (no per-row Python) in batches of
-rows, and the batches are built by a small thread pool while the caller's thread hashes them in order:
-Arrow, numpy's copies and hashlib release the GIL, so the two overlap on a second core. pyarrow and
-numpy are imported on use, so importing the models stays light.
+The stream is built column by column with numpy and Arrow kernels (no per-row Python) in pieces of
+about PIECE_BYTES, and the pieces are built by a small thread pool while the caller's thread hashes
+them in order: Arrow, numpy's copies and hashlib release the GIL, so the two overlap on a second core.
+A piece is small enough to be hashed while it is still in the CPU's cache and for its memory to be
+reused by the next one (pieces of tens of MB cost more in page faults than in hashing). What a
+column's pieces share is prepared once: a dictionary column's per-value pieces, a constant column's
+repeated piece. pyarrow and numpy are imported on use, so importing the models stays light.
 """
 
 from __future__ import annotations
@@ -11,45 +14,74 @@ from __future__ import annotations
 import hashlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 # Literals and numpy views built from buffers: pyarrow's conversions import pandas (models/arrow_build.py).
 from worldflux_nb.models.arrow_build import array as arrow_array, numpy_values, scalar as arrow_scalar
 
-BATCH_ROWS = 1 << 18  # rows per piece of the stream: bounds its memory (WORKERS + 1 pieces in flight)
+PIECE_BYTES = 1 << 21  # bytes of stream per piece (at least one row): bounds its memory, fits the cache
 WORKERS = 2
 _NULL_STRING = (-1).to_bytes(4, "little", signed=True)
+
+Piece = Callable[[], Any]  # builds one piece of the stream (a bytes-like object)
 
 
 def content_digest(table: Any, columns: Sequence[tuple[str, str, bool]]) -> str:
     """Hex SHA-256 of the canonical byte stream of `table`'s `columns` ((name, kind, nullable), in order)."""
-    pieces = [(name, kind, start) for name, kind, _ in columns for start in range(0, max(table.num_rows, 1), BATCH_ROWS)]
-
-    def piece(job: tuple[str, str, int]) -> Any:
-        name, kind, start = job
-        column = table.column(name)
-        head = name.encode("utf-8") + b"\x00" if start == 0 else b""
-        return head, (canonical_bytes(column.slice(start, BATCH_ROWS), kind) if table.num_rows else b"")
-
+    pieces: list[Piece] = []
+    for name, kind, _ in columns:
+        head = name.encode("utf-8") + b"\x00"
+        pieces.append(lambda head=head: head)
+        if table.num_rows:
+            pieces += _column_pieces(table.column(name), kind)
     digest = hashlib.sha256()
-    for head, data in _in_order(piece, pieces):
-        digest.update(head)
+    for data in _in_order(pieces):
         digest.update(data)
     return digest.hexdigest()
 
 
-def _in_order(work: Any, jobs: list[Any]) -> Iterator[Any]:
-    """`map(work, jobs)` run on the pool, at most WORKERS + 1 results held at a time."""
-    if len(jobs) < 2:
-        yield from map(work, jobs)
+def _in_order(pieces: list[Piece]) -> Iterator[Any]:
+    """Each piece built on the pool and handed back in order, at most WORKERS + 1 held at a time."""
+    if len(pieces) < 2:
+        yield from (piece() for piece in pieces)
         return
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="wfnb-digest") as pool:
-        pending = deque(pool.submit(work, job) for job in jobs[:WORKERS + 1])
-        for job in jobs[WORKERS + 1:]:
+        pending = deque(pool.submit(piece) for piece in pieces[:WORKERS + 1])
+        for piece in pieces[WORKERS + 1:]:
             yield pending.popleft().result()
-            pending.append(pool.submit(work, job))
+            pending.append(pool.submit(piece))
         while pending:
             yield pending.popleft().result()
+
+
+def _column_pieces(column: Any, kind: str) -> list[Piece]:
+    """One column's stream (a non-empty column) as pieces of about PIECE_BYTES, in row order."""
+    import pyarrow as pa
+
+    size, nulls = len(column), column.null_count
+    if nulls == size:  # no value at all: one piece of nulls, repeated
+        return _repeated({"int64": bytes(9), "bool": b"\x00"}.get(kind, _NULL_STRING), size)
+    if kind == "string" and pa.types.is_dictionary(column.type):
+        return _dictionary_pieces(column, size, nulls)
+    width = {"int64": 9, "bool": 1}.get(kind)
+    if width is None:  # plain text: its length headers plus its UTF-8 bytes, on average
+        width = 4 + -(-_data_bytes(column) // size)
+    rows = max(1, PIECE_BYTES // width)
+    return [lambda start=start: canonical_bytes(column.slice(start, rows), kind) for start in range(0, size, rows)]
+
+
+def _repeated(piece: bytes, size: int) -> list[Piece]:
+    """`size` copies of one row's piece: the same block of rows hashed again and again, built once."""
+    rows = max(1, PIECE_BYTES // len(piece))
+    block = piece * min(rows, size)
+    full, rest = divmod(size, rows)
+    return [lambda: block] * full + ([lambda: block[:rest * len(piece)]] if rest else [])
+
+
+def _data_bytes(column: Any) -> int:
+    import pyarrow.compute as pc
+
+    return pc.sum(pc.binary_length(column)).as_py() or 0
 
 
 def canonical_bytes(column: Any, kind: str) -> Any:
@@ -79,31 +111,57 @@ def canonical_bytes(column: Any, kind: str) -> Any:
     if nulls == size:
         return _NULL_STRING * size
     if pa.types.is_dictionary(array.type):
-        return _dictionary_bytes(array, size, nulls)
+        return b"".join(piece() for piece in _dictionary_pieces(array, size, nulls))
     return _string_bytes(array, size, nulls)
 
 
-def _dictionary_bytes(array: Any, size: int, nulls: int) -> Any:
+def _dictionary_pieces(column: Any, size: int, nulls: int) -> list[Piece]:
     """A dictionary-encoded text column's stream: each distinct value's piece (length, UTF-8) built
     once, then the pieces gathered by the codes (a null's piece is the length -1 alone)."""
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    values = array.dictionary
-    codes = array.indices.cast(pa.int32()).fill_null(len(values)) if nulls else array.indices
+    chunks = pa.chunked_array([column]) if isinstance(column, pa.Array) else column
+    chunks = chunks.unify_dictionaries()  # one dictionary for every chunk (a Parquet file's may differ)
+    values = chunks.chunk(0).dictionary
     pieces = pa.concat_arrays([_pieces(values.cast(pa.large_string()), len(values)),
                                arrow_array([_NULL_STRING], pa.large_binary())])
     widths = np.diff(np.frombuffer(pieces.buffers()[1], dtype=np.int64)[: len(pieces) + 1])
-    used = len(widths) if nulls else len(widths) - 1  # the null's piece only where there are nulls
-    if used and widths[:used].min() == widths[:used].max():
-        # Every piece as wide (ids, a probe's one task): the stream is a (rows x width) grid.
-        width = int(widths[0])
-        grid = np.frombuffer(pieces.buffers()[2], dtype=np.uint8, count=used * width).reshape(used, width)
-        return grid[numpy_values(codes)]
-    gathered = pc.take(pieces, codes)
-    at = np.frombuffer(gathered.buffers()[1], dtype=np.int64)[gathered.offset: gathered.offset + size + 1]
-    return gathered.buffers()[2].slice(int(at[0]), int(at[-1] - at[0]))
+    # Every row's code as one numpy array, a null's code one past the dictionary's values.
+    codes = np.concatenate([numpy_values(chunk.indices.cast(pa.int32()).fill_null(len(values)) if chunk.null_count
+                                         else chunk.indices) for chunk in chunks.chunks])
+    used = np.flatnonzero(np.bincount(codes, minlength=len(widths)))
+    if len(used) == 1:  # one value on every row (a probe's id, a run's metadata): one piece repeated
+        at = np.frombuffer(pieces.buffers()[1], dtype=np.int64)
+        return _repeated(pieces.buffers()[2].to_pybytes()[at[used[0]]:at[used[0] + 1]], size)
+    width = int(widths[used].max())
+    rows = max(1, PIECE_BYTES // width)
+    if widths[used].min() == width:
+        # Every piece used as wide (ids, a probe's tasks): the stream is a (rows x width) grid.
+        grid = np.frombuffer(pieces.buffers()[2], dtype=np.uint8, count=len(widths) * width).reshape(-1, width) \
+            if widths.min() == widths.max() else _grid(pieces, widths, used, width)
+        # np.take gathers rows a few times faster than indexing with the codes does.
+        return [lambda start=start: np.take(grid, codes[start:start + rows], axis=0) for start in range(0, size, rows)]
+
+    def gathered(start: int) -> Any:
+        part = codes[start:start + rows]
+        taken = pieces.take(pa.Array.from_buffers(pa.from_numpy_dtype(part.dtype), len(part),
+                                                  [None, pa.py_buffer(np.ascontiguousarray(part))]))
+        at = np.frombuffer(taken.buffers()[1], dtype=np.int64)[taken.offset: taken.offset + len(part) + 1]
+        return taken.buffers()[2].slice(int(at[0]), int(at[-1] - at[0]))
+
+    return [lambda start=start: gathered(start) for start in range(0, size, rows)]
+
+
+def _grid(pieces: Any, widths: Any, used: Any, width: int) -> Any:
+    """The used pieces (all `width` bytes) as rows of a grid indexed by code (unused rows left zero)."""
+    import numpy as np
+
+    grid = np.zeros((len(widths), width), dtype=np.uint8)
+    at = np.frombuffer(pieces.buffers()[1], dtype=np.int64)[:len(widths)]
+    data = np.frombuffer(pieces.buffers()[2], dtype=np.uint8)
+    grid[used] = data[at[used][:, None] + np.arange(width)]
+    return grid
 
 
 def _pieces(values: Any, size: int, valid: Any = None) -> Any:
