@@ -140,10 +140,11 @@ class JsonlBatches:
         finally:
             self.close()
 
-    def _counted(self, table: Any) -> Any:
-        keys = non_null_keys(table)
+    def _counted(self, batch: Any) -> Any:
+        batch = with_metadata_encoded(batch)
+        keys = non_null_keys(batch)
         self.keys = None if keys is None or self.keys is None else self.keys + keys
-        return table
+        return batch
 
 
 # What the reader thread hands on after the last batch: the whole file read, or DuckDB refused it.
@@ -225,6 +226,22 @@ def _non_null_markers(data: bytes | memoryview) -> int:
     return markers - nulls
 
 
+def with_metadata_encoded(raw: Any) -> Any:
+    """The batch (or table) with its `metadata` texts dictionary-encoded: the key count and the
+    importer's distinct values (`Coded.of` keeps an encoded column as it is) share one pass over
+    the longest texts of the file."""
+    import pyarrow as pa
+
+    column = raw.column("metadata")
+    if pa.types.is_dictionary(column.type) or column.null_count == len(column):
+        return raw
+    index = raw.schema.get_field_index("metadata")
+    columns = list(raw.columns)
+    columns[index] = column.dictionary_encode()
+    kind = pa.RecordBatch if isinstance(raw, pa.RecordBatch) else pa.Table
+    return kind.from_arrays(columns, names=raw.schema.names)
+
+
 def non_null_keys(raw: Any) -> int | None:
     """The keys with a non-null value that DuckDB read: generic fields present and not null, and
     the metadata objects' keys with a non-null value (each distinct object counted once, times its rows).
@@ -233,17 +250,24 @@ def non_null_keys(raw: Any) -> int | None:
     `scan_file` markers equal this count has no other key with a value (a string holding `":`
     only makes the markers exceed it, which sends the file to the row-by-row reader).
     """
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     total = sum(raw.num_rows - raw.column(name).null_count for name in JSON_FIELDS)
-    for item in pc.value_counts(raw.column("metadata")).to_pylist():
-        text, count = item["values"], item["counts"]
-        if text is None:
-            continue
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            return None
-        if isinstance(parsed, dict):
-            total += count * sum(value is not None for value in parsed.values())
+    metadata = with_metadata_encoded(raw).column("metadata")
+    if metadata.null_count == len(metadata):
+        return total
+    chunks = metadata.chunks if isinstance(metadata, pa.ChunkedArray) else [metadata]
+    for chunk in chunks:
+        texts = chunk.dictionary.to_pylist()
+        for item in pc.value_counts(chunk.indices).to_pylist():
+            code, count = item["values"], item["counts"]
+            if code is None:
+                continue
+            try:
+                parsed = json.loads(texts[code])
+            except ValueError:
+                return None
+            if isinstance(parsed, dict):
+                total += count * sum(value is not None for value in parsed.values())
     return total
