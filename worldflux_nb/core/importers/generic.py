@@ -372,8 +372,12 @@ def audit_input_from_json_columns(raw: Any, *, source_name: str, plan: ProtocolP
 
     from worldflux_nb.core.importers.generic_columns import CODED_FIELDS, Coded, ColumnImport, Unvouched
 
+    decoded: dict[str, Any] = {}  # each distinct text parsed once, whichever batches hold it
+
     def decode(text: str) -> Any:
-        return strict_loads(text, source_name)
+        if text not in decoded:
+            decoded[text] = strict_loads(text, source_name)
+        return decoded[text]
 
     try:
         batches = ColumnImport(source_name=source_name, plan=plan, probe_id=probe_id, options=options,

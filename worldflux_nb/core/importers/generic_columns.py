@@ -161,6 +161,18 @@ class ColumnImport:
         self.notes: list[str] = []
         self.names = Redactor()
         self.parts: list[dict[str, "pa.Array"]] = []
+        self.checked: dict[Any, Any] = {}  # (check, value) -> its outcome, across batches
+
+    def once(self, check: str, value: Any, run: Callable[[], Any]) -> Any:
+        """`run()` for a value this check has not seen in an earlier batch, else its outcome then
+        (the checks are pure per value; a value that fails raises Unvouched, which ends the import)."""
+        try:
+            key = (check, _key(value))
+        except TypeError:  # an unhashable value (a nested list): checked, and refused, as it is
+            return run()
+        if key not in self.checked:
+            self.checked[key] = run()
+        return self.checked[key]
 
     def audit(self) -> AuditInput:
         import pyarrow as pa
@@ -221,8 +233,8 @@ class ColumnImport:
         tasks = columns["task_id"]
         if tasks.codes.null_count:
             raise Unvouched
-        plan_tasks = [clean_name(_resolved(name, plan, probe_id, options, src, mapping), "task_id")
-                      for name in tasks.values]
+        plan_tasks = [self.once("task_id", name, lambda name=name: clean_name(
+            _resolved(name, plan, probe_id, options, src, mapping), "task_id")) for name in tasks.values]
         task_ids = tasks.texts(plan_tasks)
 
         axes, levels = columns["axis"], columns["level"]
@@ -241,24 +253,15 @@ class ColumnImport:
             level_codes = pc.coalesce(level_codes, pc.add(defaults, arrow_scalar(len(level_values), pa.int32())))
             axis_values += [cells[c][0] if c in cells else None for c in range(len(tasks.values))]
             level_values += [cells[c][1] if c in cells else None for c in range(len(tasks.values))]
-        axis_text = [None if v is None else clean_name(_check(require_text, v, src, "axis"), "axis")
-                     for v in axis_values]
-        level_text = [None if v is None else clean_name(str(_check(checked_level, v, src, "level")), "level")
-                      for v in level_values]
+        axis_text = [None if v is None else self.once("axis", v, lambda v=v: clean_name(
+            _check(require_text, v, src, "axis"), "axis")) for v in axis_values]
+        level_text = [None if v is None else self.once("level", v, lambda v=v: clean_name(
+            str(_check(checked_level, v, src, "level")), "level")) for v in level_values]
         axis, level = encoded_texts(axis_text, axis_codes), encoded_texts(level_text, level_codes)
 
         metadata_column = columns["metadata"]
-        redactor = Redactor()
-        canonical = []
-        for value in metadata_column.values:
-            if not value:  # None or {}: no metadata
-                canonical.append(None)
-                continue
-            parsed = _check(require_dict, value, src, "metadata")
-            clean = _check(redactor.metadata, parsed, "metadata")
-            if redactor.redactions or clean != parsed or any(type(clean[k]) is not type(v) for k, v in parsed.items()):
-                raise Unvouched  # redacted, dropped or changed: the row path records where
-            canonical.append(canonical_json(clean).decode("utf-8"))
+        canonical = [None if not value else self.once("metadata", value, lambda value=value: _canonical_metadata(
+            value, src)) for value in metadata_column.values]  # None or {}: no metadata
         metadata = metadata_column.texts(canonical)
         self.parts.append({
             "probe_id": encoded_texts([probe_id], pa.repeat(arrow_scalar(0, pa.int32()), size)),
@@ -266,6 +269,17 @@ class ColumnImport:
             "level": level, "episode_index": index, "seed": seed, "success": success, "status": status,
             "metadata": metadata,
             **{name: _optional(columns.get(name), name, src, size) for name in OPTIONAL_FIELDS}})
+
+
+def _canonical_metadata(value: Any, src: str) -> str:
+    """A metadata object as canonical JSON text; Unvouched where the row path would refuse, redact,
+    drop or change a value, so it records where."""
+    redactor = Redactor()
+    parsed = _check(require_dict, value, src, "metadata")
+    clean = _check(redactor.metadata, parsed, "metadata")
+    if redactor.redactions or clean != parsed or any(type(clean[k]) is not type(v) for k, v in parsed.items()):
+        raise Unvouched
+    return canonical_json(clean).decode("utf-8")
 
 
 def _optional(column: Coded | None, name: str, src: str, size: int) -> "pa.Array":
