@@ -10,7 +10,8 @@
 # only for new test names: after tests or the mutated functions' callers change, delete that file, or a
 # mutant can "survive" tests that were never run against it. The rules: intervals, bootstrap, underpowered and the denominator policies
 # (statistics), conformance's categories and attempt numbers, the re-run rule (episode outcomes), the
-# packet's cell sums, cells, policies and aggregates, and the exact tests of the detectors.
+# packet's cell sums (and their per-task groups for the bootstrap), cells, policies and aggregates, and
+# the exact tests of the detectors.
 set -e
 cd "$(dirname "$0")/.."
 set -- \
@@ -22,6 +23,8 @@ set -- \
     'worldflux_nb.core.conformance.x__check_conformance__*' \
     'worldflux_nb.core.conformance.x_attempt_numbers__*' \
     'worldflux_nb.core.packet.x_cell_sums__*' \
+    'worldflux_nb.core.packet.x_cell_indicators__*' \
+    'worldflux_nb.core.packet.x_bootstraps__*' \
     'worldflux_nb.core.packet.x_cell_results__*' \
     'worldflux_nb.core.packet.x_policy_results__*' \
     'worldflux_nb.core.packet.x_aggregates__*' \

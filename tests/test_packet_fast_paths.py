@@ -224,3 +224,93 @@ def test_flags_read_rows_as_dicts_as_they_read_series(seed):
     assert ([_flag("missing", row.drop(labels=["status", "success"]), "d") for _, row in episodes.iterrows()]
             == [_flag("missing", {k: v for k, v in row.items() if k not in ("status", "success")}, "d")
                 for row in episodes.to_dict("records")])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_bootstrap_groups_are_the_frame_groupby(seed):
+    """The bootstraps' per-task sums, grouped in numpy from the cell indicators, are pandas' groupby of
+    the cell sums as the packet used to read them: the same groups in the same order, the same tasks."""
+    from worldflux_nb.core.packet import INDICATORS, bootstraps, cell_indicators, cell_sums
+
+    plan, result = evidence(seed)
+    sums = cell_sums(plan, result)
+    for policy in ("all_planned", "attempted", "completed_only"):
+        plan = plan.model_copy(update={"denominator_policy": policy})
+        for by_axis in (False, True):
+            group = ["probe_id", "axis"] if by_axis else ["probe_id"]
+            per_task = sums.groupby(group + ["task_id"], sort=False)[INDICATORS].sum()
+            per_task["n"] = {"all_planned": per_task["planned"], "attempted": per_task["planned"] - per_task["infra"],
+                             "completed_only": per_task["completed"]}[policy]
+            expected = [(key if isinstance(key, tuple) else (key,), rows["success"].tolist(), rows["n"].tolist())
+                        for key, rows in per_task.groupby(level=list(range(len(group))), sort=False)]
+            for given in (cell_indicators(plan, result), sums):
+                ours = bootstraps(plan, given, by_axis=by_axis).groups
+                assert [(key, s.tolist(), n.tolist()) for key, s, n, _ in ours] == expected
+                assert all(s.dtype == n.dtype == np.int64 for _, s, n, _ in ours)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_first_flagged_rows_are_those_of_the_whole_sort(seed):
+    from worldflux_nb.core.packet import _flag_rows, _in_plan_order
+
+    plan, inputs = evidence_inputs(seed)
+    result = check_conformance(plan, inputs)
+    for chosen in [*_flag_rows(plan, result, inputs).values(), np.arange(len(result.arrays.ev))]:
+        for first in (1, 2, 5, 25):
+            assert _in_plan_order(result, chosen, first).tolist() == _in_plan_order(result, chosen)[:first].tolist()
+
+
+def test_first_appearance_codes_are_pandas_factorize():
+    from worldflux_nb.core.bulk import first_appearance
+    from worldflux_nb.core.evidence_columns import _first_appearance
+
+    rng = np.random.default_rng(5)
+    for keys in (rng.integers(0, 50, 1000), rng.integers(-2**62, 2**62, 300), np.zeros(0, dtype=np.int64)):
+        assert _first_appearance(keys).tolist() == pd.factorize(keys)[0].tolist()
+    values = ["b", "a", "b", 1, 1.0, True, "1", 2.5, "a", -0.0, 0]
+    codes, uniques = first_appearance(values)
+    expected_codes, expected_uniques = pd.factorize(np.asarray(values, dtype=object))
+    assert codes.tolist() == expected_codes.tolist() and uniques == list(expected_uniques)
+    with pytest.raises(TypeError):
+        first_appearance(["a", ["unhashable"]])
+
+
+def test_conformance_and_the_draws_need_no_pandas(tmp_path):
+    """The packet hands its random draws to the background thread before it first needs pandas, so
+    pandas' import (~0.6 s at 1M) overlaps them; the packet command loads it earlier only while it
+    would otherwise wait for its audit inputs."""
+    import subprocess
+    import sys
+
+    from worldflux_nb.io.artifacts import artifact_json, audit_input_parquet
+
+    plan, inputs = evidence_inputs(3)
+    (tmp_path / "plan.json").write_text(artifact_json(plan), encoding="utf-8")
+    for i, ai in enumerate(inputs):  # Parquet, as `audit import` writes them (JSON rows load through pandas)
+        (tmp_path / f"audit_{i}.parquet").write_bytes(audit_input_parquet(ai))
+    code = f"""
+import sys
+from pathlib import Path
+from worldflux_nb.io.artifacts import load
+from worldflux_nb.models.evidence import AuditInput
+from worldflux_nb.models.plan import ProtocolPlan
+import worldflux_nb.core.packet as packet
+import worldflux_nb.core.detect_outcome as detect_outcome
+
+seen = []
+def watched(started):
+    def start(calls):
+        seen.append("pandas" in sys.modules)
+        return started(calls)
+    return start
+packet.started_in_turn = watched(packet.started_in_turn)
+detect_outcome.started_in_turn = watched(detect_outcome.started_in_turn)
+folder = Path({str(tmp_path)!r})
+plan = load(folder / "plan.json", ProtocolPlan)
+inputs = [load(folder / f"audit_{{i}}.parquet", AuditInput) for i in range({len(inputs)})]
+loaded = "pandas" in sys.modules
+packet.build_packet(plan, inputs)
+print(loaded, seen, "pandas" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[0] == "False [False, False, False] True"

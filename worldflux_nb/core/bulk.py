@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any, Hashable, Iterator, Sequence
 
 
 @contextmanager
@@ -31,6 +31,17 @@ def object_array(values: Sequence[Any]) -> Any:
     out = np.empty(len(values), dtype=object)
     out[:] = values
     return out
+
+
+def first_appearance(values: Sequence[Hashable]) -> tuple[Any, list[Any]]:
+    """Codes numbering the distinct values 0, 1, ... in order of first appearance, and those values:
+    pandas.factorize's codes and uniques, by a dict (equal values share a code, so True and 1 do;
+    raises TypeError on an unhashable value). For a few thousand values, without loading pandas."""
+    import numpy as np
+
+    seen: dict[Any, int] = {}
+    codes = np.fromiter((seen.setdefault(v, len(seen)) for v in values), dtype=np.int64, count=len(values))
+    return codes, list(seen)
 
 
 def narrowest_int(largest: int) -> Any:

@@ -10,21 +10,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
-import pandas as pd
 
-from worldflux_nb.core.bulk import gc_paused, narrowest_int, object_array
+from worldflux_nb.core.bulk import first_appearance, gc_paused, narrowest_int, object_array
 from worldflux_nb.core.evidence_columns import columns_of
 from worldflux_nb.core.conformance_frames import (
     ConformanceArrays, PinnedChecks, episodes_frame, rows_frame,
 )
 from worldflux_nb.core.episode_outcomes import episode_outcomes
-from worldflux_nb.core.plan_keys import plan_keys
+from worldflux_nb.core.plan_keys import PlanKeys, plan_keys
 from worldflux_nb.models.evidence import AuditInput
 from worldflux_nb.models.packet import CATEGORIES, Conformance, DigestMismatch
 from worldflux_nb.models.plan import ProtocolPlan
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ABSENT = "\x00absent"  # a pinned key the row does not carry (distinct from any normalised value)
 
@@ -61,6 +63,8 @@ class ConformanceResult:
 
     def rows_where(self, mask: np.ndarray) -> pd.DataFrame:
         """The rows frame for the rows where `mask` holds, with their row labels in the whole frame."""
+        import pandas as pd
+
         positions = np.flatnonzero(mask)
         return self.rows_at(positions).set_axis(pd.Index(positions), axis=0)
 
@@ -119,26 +123,24 @@ def normalised_values(values: list[Any]) -> np.ndarray:
     if bool in types and types & {int, float}:
         return np.array([normalise_value(v) for v in values], dtype=object)
     try:
-        codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+        codes, uniques = first_appearance(values)
     except TypeError:  # unhashable (a list in metadata): compare its text
         return np.array([normalise_value(v) if isinstance(v, (str, int, float, bool)) or v is None
                          else normalise_value(str(v)) for v in values], dtype=object)
-    table = np.array([normalise_value(u) for u in uniques] + [None], dtype=object)
-    out = table[codes]
-    for i in np.flatnonzero(codes < 0):  # None or NaN: factorize does not tell them apart
-        out[i] = normalise_value(values[i])
-    return out
+    return object_array([normalise_value(u) for u in uniques])[codes]
 
 
 
 
-def check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput]) -> ConformanceResult:
-    """Digest check per audit input, then each row's category and each planned episode's outcome."""
+def check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput],
+                      keys: PlanKeys | None = None) -> ConformanceResult:
+    """Digest check per audit input, then each row's category and each planned episode's outcome
+    (`keys`: plan_keys(plan), if the caller built them, say while the audit inputs were read)."""
     with gc_paused():
-        return _check_conformance(plan, audit_inputs)
+        return _check_conformance(plan, audit_inputs, plan_keys(plan) if keys is None else keys)
 
 
-def _check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput]) -> ConformanceResult:
+def _check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], keys: PlanKeys) -> ConformanceResult:
     expected = plan_digest(plan)
     mismatches = [
         DigestMismatch(probe_id=ai.probe_id, expected=expected, found=ai.plan_digest,
@@ -146,7 +148,6 @@ def _check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput]) -
         for ai in audit_inputs if ai.plan_digest != expected]
     accepted = tuple(i for i, ai in enumerate(audit_inputs) if ai.plan_digest == expected)
     pins = pinned_by_key(plan)
-    keys = plan_keys(plan)
     ev = columns_of([audit_inputs[i].episodes for i in accepted])
 
     # Placed once per distinct (probe, task, axis, level); levels compare as text, as in the plan.
@@ -166,7 +167,7 @@ def _check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput]) -
     seed_bad &= ~ev.seed_missing
     seed_bad &= ~planned_na
 
-    probe_of_place, probes = pd.factorize(place_fields[0], use_na_sentinel=False)
+    probe_of_place, probes = first_appearance(place_fields[0].tolist())
     # The (probe x metadata object) tables are read at [probe of the row's place, metadata code].
     probe_of_place = np.append(probe_of_place, 0).astype(narrowest_int(len(probes)))
     probe_of_row = probe_of_place[ev.place]

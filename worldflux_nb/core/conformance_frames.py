@@ -7,14 +7,17 @@ the explorer read are assembled from those arrays when first asked for (or for a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from worldflux_nb.core.bulk import object_array
 from worldflux_nb.core.evidence_columns import EvidenceColumns
 from worldflux_nb.core.plan_keys import PlanKeys
 from worldflux_nb.models.packet import CATEGORIES
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ def input_rows(a: ConformanceArrays, positions: np.ndarray) -> tuple[np.ndarray,
 
 def rows_frame(a: ConformanceArrays, at: np.ndarray | None = None) -> pd.DataFrame:
     """One row per evidence row (or per position in `at`) with its fields, keys and category."""
+    import pandas as pd
+
     pick = (lambda values: values) if at is None else (lambda values: values[at])
     ev, keys = a.ev, a.keys
     place = pick(ev.place)
@@ -120,6 +125,8 @@ def rows_frame(a: ConformanceArrays, at: np.ndarray | None = None) -> pd.DataFra
 def episodes_frame(a: ConformanceArrays, at: np.ndarray | None = None) -> pd.DataFrame:
     """Per planned episode (or per position in `at`): matched or missing, the matched row's status,
     and re-run-proof success."""
+    import pandas as pd
+
     pick = (lambda values: values) if at is None else (lambda values: values[at])
     first = pick(a.first)
     found = first >= 0

@@ -8,8 +8,7 @@ choose. Evidence recorded before the freeze was not produced under the frozen pl
 from __future__ import annotations
 
 from datetime import datetime
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from worldflux_nb.core.conformance import ConformanceResult
 from worldflux_nb.core.finding_cells import in_plan_order, named
@@ -19,8 +18,13 @@ from worldflux_nb.models.packet import Finding, FreezeAnchor
 from worldflux_nb.models.plan import ProtocolPlan
 from worldflux_nb.models.receipt import PlanReceipt
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 def parse_utc(text: str, source: str, field: str) -> datetime:
+    import pandas as pd
+
     stamp = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
     if pd.isna(stamp):
         raise InputError(source, field, f"{text!r} is not an ISO 8601 time")
@@ -46,6 +50,8 @@ def freeze_anchor(plan: ProtocolPlan, receipt: PlanReceipt | None = None,
 
 def before_freeze_findings(plan: ProtocolPlan, result: ConformanceResult,
                            anchor: FreezeAnchor) -> list[Finding]:
+    import pandas as pd
+
     present = result.present("recorded_at")
     if not present.any():
         return []

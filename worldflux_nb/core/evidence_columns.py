@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from worldflux_nb.core.bulk import index_int, narrowest_int, object_array
+from worldflux_nb.models.arrow_build import numpy_values, scalar as arrow_scalar
 from worldflux_nb.models.evidence_table import OPTIONAL_FIELDS, EvidenceTable
 
 PLACE_FIELDS = ("probe_id", "task_id", "axis", "level")
@@ -132,7 +132,7 @@ def _encoded(column: pa.ChunkedArray, *, null_code: bool = False) -> tuple[np.nd
     indices = encoded.indices
     if null_code and indices.null_count:
         indices = indices.cast(pa.int32()).fill_null(len(distinct))  # the null code may not fit int8
-    return indices.to_numpy(zero_copy_only=False).astype(CODE, copy=False), distinct
+    return _values(indices).astype(CODE, copy=False), distinct
 
 
 def _text(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -142,15 +142,23 @@ def _text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return column.dictionary_encode().cast(TEXT).unify_dictionaries()
 
 
+def _values(array: pa.Array) -> np.ndarray:
+    """A null-free integer or bool array's values, read from its buffers: `to_numpy` imports pandas,
+    which conformance does not need (the packet loads it while its random draws run)."""
+    if not len(array):
+        return np.zeros(0, dtype=np.bool_ if pa.types.is_boolean(array.type) else f"<i{array.type.bit_width // 8}")
+    return numpy_values(array)
+
+
 def _numpy(column: pa.ChunkedArray, fill: Any) -> np.ndarray:
     column = column.combine_chunks()
-    return (column.fill_null(fill) if column.null_count else column).to_numpy(zero_copy_only=False)
+    return _values(column.fill_null(arrow_scalar(fill, column.type)) if column.null_count else column)
 
 
 def _nulls(column: pa.ChunkedArray) -> np.ndarray:
     if not column.null_count:
         return np.zeros(len(column), dtype=bool)
-    return column.is_null().to_numpy(zero_copy_only=False)
+    return _values(column.is_null().combine_chunks())
 
 
 def _place_codes(codes: list[np.ndarray], widths: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -162,13 +170,20 @@ def _place_codes(codes: list[np.ndarray], widths: list[int]) -> tuple[np.ndarray
     for column_codes, distinct in zip(codes, widths):
         distinct = max(distinct, 1)
         if width * distinct >= 2**62:  # keep the mixed-radix code inside int64
-            combined, _ = pd.factorize(combined)
+            combined = _first_appearance(combined)
             width = int(combined.max()) + 1 if size else 1
         combined = combined * distinct + column_codes
         width *= distinct
-    place, _ = pd.factorize(combined)
-    place = place.astype(np.int64)
-    # factorize numbers keys by first appearance: a code is new exactly where it exceeds all before it.
+    place = _first_appearance(combined)
+    # Keys are numbered by first appearance: a code is new exactly where it exceeds all before it.
     before = np.maximum.accumulate(np.r_[-1, place[:-1]]) if size else place
     return place, np.flatnonzero(place > before)
+
+
+def _first_appearance(keys: np.ndarray) -> np.ndarray:
+    """Int64 keys numbered 0, 1, ... in order of first appearance (pandas.factorize's codes), by
+    Arrow's hash kernel on the array's own buffer."""
+    keys = np.ascontiguousarray(keys, dtype=np.int64)
+    encoded = pa.Array.from_buffers(pa.int64(), len(keys), [None, pa.py_buffer(keys)]).dictionary_encode()
+    return _values(encoded.indices).astype(np.int64)
 

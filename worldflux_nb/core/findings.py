@@ -3,10 +3,9 @@ the next axes to try to falsify the claim on. Sentences are built from counts, n
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-import pandas as pd
 
 from worldflux_nb.core.conformance import ConformanceResult
 from worldflux_nb.core.statistics import IntervalMethod, interval, percent, underpowered
@@ -16,6 +15,9 @@ from worldflux_nb.models.packet import (
     CATEGORIES, Aggregate, CellResult, CherryPickSignals, Conformance, Finding, PolicyResult, ProbeSummary,
 )
 from worldflux_nb.models.plan import ProtocolPlan
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 METHOD_LABEL = {"wilson": "Wilson", "clopper_pearson": "Clopper-Pearson"}
 

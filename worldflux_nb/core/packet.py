@@ -7,10 +7,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import partial
 from itertools import islice
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 
 from worldflux_nb.background import started_in_turn
 from worldflux_nb.core import findings
@@ -20,14 +19,15 @@ from worldflux_nb.core.detect_outcome import outcome_tests
 from worldflux_nb.core.detect_sources import refuse_repeated_sources
 from worldflux_nb.core.episode_outcomes import episode_outcomes, status_mask
 from worldflux_nb.core.findings import plural
+from worldflux_nb.core.plan_keys import PlanKeys
 from worldflux_nb.core.text import value_text
 from worldflux_nb.core.conformance import (
     ABSENT, ConformanceResult, check_conformance, normalise_value, plan_digest,
 )
 from worldflux_nb.models.digest import digest_of
 from worldflux_nb.core.statistics import (
-    POLICY_NOTES, IntervalMethod, TaskWeighted, interval, optional_float, optional_floats, policy_table,
-    stable_seed, task_weighted, underpowered,
+    POLICY_NOTES, IntervalMethod, TaskWeighted, interval, optional_float, optional_floats, policy_counts,
+    policy_table, stable_seed, task_weighted, underpowered,
 )
 from worldflux_nb.errors import StrictModeFailure
 from worldflux_nb.models.common import utc_timestamp
@@ -37,6 +37,9 @@ from worldflux_nb.models.packet import (
     Provenance, Redaction,
 )
 from worldflux_nb.models.plan import DENOMINATOR_POLICIES, ProtocolPlan
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Per kind of flag, so a flood of one kind (say, 10,000 missing episodes) cannot hide the others.
 FLAGS_PER_KIND = 25
@@ -48,36 +51,43 @@ def build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], *,
                  strict_missing_evidence: bool = False,
                  interval: IntervalMethod = "wilson",
                  conformance: ConformanceResult | None = None,
-                 sources: SourceEvidence | None = None) -> EvalPacket:
+                 sources: SourceEvidence | None = None,
+                 keys: PlanKeys | None = None) -> EvalPacket:
     """Check the evidence against the plan and assemble the sealed packet.
 
     With `strict_missing_evidence`, missing or underpowered evidence raises StrictModeFailure
     instead of becoming a warning. A caller that also shows the categorised rows passes its own
     `check_conformance(plan, audit_inputs)` result as `conformance`, so it is computed once.
     `sources` carries re-imports of harness files and the reviewer's plan receipt (core.detect).
-    The same harness file behind two audit inputs is refused (InputError).
+    The same harness file behind two audit inputs is refused (InputError). `keys`: plan_keys(plan),
+    if the caller built them while the audit inputs were read.
     """
     refuse_repeated_sources(audit_inputs)
     with gc_paused():
         # Handed on unnamed, so that _build_packet holds the only reference and can let go of it.
         return _build_packet(plan, audit_inputs,
-                             conformance if conformance is not None else check_conformance(plan, audit_inputs),
+                             conformance if conformance is not None else check_conformance(plan, audit_inputs, keys),
                              strict_missing_evidence, interval, sources or SourceEvidence())
 
 
 def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], result: ConformanceResult,
                   strict_missing_evidence: bool, method: IntervalMethod,
                   sources: SourceEvidence) -> EvalPacket:
-    sums = cell_sums(plan, result)
+    indicators = cell_indicators(plan, result)
     # The bootstraps' and the outcome detectors' random draws run on the background thread while this
-    # one scores the cells, policies and flags; aggregates() and detect() below wait for them.
-    drawn = {by_axis: bootstraps(plan, sums, by_axis=by_axis) for by_axis in (False, True)}
+    # one scores the cells, policies and flags; aggregates() and detect() below wait for them. They
+    # are handed over before pandas is first needed, so its import (~0.6 s) overlaps them (numpy's
+    # draws release the GIL).
+    drawn = {by_axis: bootstraps(plan, indicators, by_axis=by_axis) for by_axis in (False, True)}
     outcome = outcome_tests(plan, result)
+    sums = cell_sums(plan, result, indicators)
     columns = cell_columns(plan, result, method, sums)
     # The rows are JSON-ready as built and valid CellResults (tested): the models hold them unchecked,
     # the results digest reads them instead of a dump of each model, the frame reads the columns.
     cell_rows = _rows(columns)
     cells = CellResult.trusted_rows(cell_rows)
+    import pandas as pd  # loaded by cell_sums above, once the draws were handed over
+
     cell_frame = pd.DataFrame(columns)
     del columns
     missing_cells = [c.cell_id for c in cells if c.matched == 0]
@@ -167,9 +177,23 @@ def _intervals(successes: np.ndarray, n: np.ndarray, method: IntervalMethod,
     return interval(successes, n, method, plan.power_targets.confidence)
 
 
-def cell_sums(plan: ProtocolPlan, result: ConformanceResult) -> pd.DataFrame:
+def cell_sums(plan: ProtocolPlan, result: ConformanceResult,
+              indicators: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
     """Per plan cell, in plan order: summed episode indicators (success, infra, completed, planned,
-    matched) and the cell's probe, task and axis. Every coarser grouping sums these rows."""
+    matched) and the cell's probe, task and axis. Every coarser grouping sums these rows.
+    `indicators`: cell_indicators(plan, result), if the caller has them."""
+    import pandas as pd
+
+    sums = pd.DataFrame(cell_indicators(plan, result) if indicators is None else dict(indicators),
+                        index=pd.Index([c.cell_id for c in plan.cells]))
+    sums["probe_id"] = [c.probe_id for c in plan.cells]
+    sums["task_id"] = [c.task_id for c in plan.cells]
+    sums["axis"] = [c.axis for c in plan.cells]
+    return sums
+
+
+def cell_indicators(plan: ProtocolPlan, result: ConformanceResult) -> dict[str, np.ndarray]:
+    """cell_sums' indicator columns as int64 arrays (numpy only)."""
     a = result.arrays
     outcomes = episode_outcomes(a)  # from every conformant attempt, so no sum follows row order
     indicators = {
@@ -179,17 +203,13 @@ def cell_sums(plan: ProtocolPlan, result: ConformanceResult) -> pd.DataFrame:
         "completed": outcomes.scored,
         # Matched with no outcome yet and no infrastructure failure: still pending (all attempts pending).
         "pending": outcomes.matched & ~outcomes.scored & ~outcomes.infra_only,
-        "planned": np.ones(len(a.first), dtype=bool),
+        "planned": None,  # every planned episode
         "matched": outcomes.matched,
     }
-    cells = len(plan.cells)
-    sums = pd.DataFrame({name: np.bincount(a.keys.planned_cell, weights=values, minlength=cells)
-                         .astype(np.int64) for name, values in indicators.items()},
-                        index=pd.Index([c.cell_id for c in plan.cells]))
-    sums["probe_id"] = [c.probe_id for c in plan.cells]
-    sums["task_id"] = [c.task_id for c in plan.cells]
-    sums["axis"] = [c.axis for c in plan.cells]
-    return sums
+    cells, cell = len(plan.cells), a.keys.planned_cell
+    # Counted over the selected episodes (float64 weights cost ~15 ms a column at 1M episodes).
+    return {name: np.bincount(cell if chosen is None else cell[chosen], minlength=cells).astype(np.int64)
+            for name, chosen in indicators.items()}
 
 
 INDICATORS = ["success", "infra", "infra_any", "pending", "completed", "planned", "matched"]
@@ -250,6 +270,8 @@ def cell_columns(plan: ProtocolPlan, result: ConformanceResult,
 def rows_per_cell(plan: ProtocolPlan, result: ConformanceResult) -> pd.DataFrame:
     """Evidence rows per cell and category; out-of-protocol rows count against the cell whose
     probe/task/axis/level they name, when there is one."""
+    import pandas as pd
+
     if result.named_cells is None:  # a result built by hand: place the rows by their names
         located = with_named_cell(plan, result.rows[
             ["probe_id", "task_id", "axis", "level_key", "cell_id", "category"]])
@@ -275,6 +297,8 @@ def with_named_cell(plan: ProtocolPlan, rows: pd.DataFrame, keys: pd.DataFrame |
 
 def cell_keys(plan: ProtocolPlan) -> pd.DataFrame:
     """Each plan cell's probe, task, axis, level text and id."""
+    import pandas as pd
+
     return pd.DataFrame({
         "probe_id": [c.probe_id for c in plan.cells], "task_id": [c.task_id for c in plan.cells],
         "axis": [c.axis for c in plan.cells], "level_key": [str(c.level) for c in plan.cells],
@@ -314,12 +338,24 @@ class Bootstraps:
     groups: list[tuple[tuple[str, ...], np.ndarray, np.ndarray, Future[TaskWeighted]]]
 
 
-def bootstraps(plan: ProtocolPlan, sums: pd.DataFrame, *, by_axis: bool) -> Bootstraps:
-    group = ["probe_id", "axis"] if by_axis else ["probe_id"]
-    per_task = policy_table(sums.groupby(group + ["task_id"], sort=False)[INDICATORS].sum())
-    tasks = [(key if isinstance(key, tuple) else (key,), rows["successes"].to_numpy(),
-              rows[plan.denominator_policy].to_numpy())
-             for key, rows in per_task.groupby(level=list(range(len(group))), sort=False)]
+def bootstraps(plan: ProtocolPlan, sums: Mapping[str, Any], *, by_axis: bool) -> Bootstraps:
+    """Per group (probe, or probe x axis), its tasks' sums as `sums.groupby([*group, "task_id"],
+    sort=False)` and policy_table give them, each group's tasks in that order, grouped in order of
+    first appearance; `sums`: per plan cell (cell_indicators, or cell_sums' frame). numpy only."""
+    task_of: dict[tuple[str, ...], int] = {}  # (group..., task) -> its row in the per-task sums
+    group_tasks: dict[tuple[str, ...], list[int]] = {}
+    rows = np.empty(len(plan.cells), dtype=np.int64)
+    for i, c in enumerate(plan.cells):
+        key = (c.probe_id, c.axis) if by_axis else (c.probe_id,)
+        new = len(task_of)
+        rows[i] = row = task_of.setdefault((*key, c.task_id), new)
+        if row == new:
+            group_tasks.setdefault(key, []).append(row)
+
+    counts = policy_counts({name: np.bincount(rows, weights=np.asarray(sums[name]), minlength=len(task_of))
+                            .astype(np.int64) for name in ("success", "planned", "infra", "completed")})
+    successes, denominator = counts["successes"], counts[plan.denominator_policy]
+    tasks = [(key, successes[positions], denominator[positions]) for key, positions in group_tasks.items()]
     drawn = started_in_turn([partial(task_weighted, successes, n, seed=stable_seed(plan.plan_seed, *key),
                                      confidence=plan.power_targets.confidence) for key, successes, n in tasks])
     return Bootstraps(by_axis, [(*task, weighted) for task, weighted in zip(tasks, drawn)])
@@ -417,6 +453,8 @@ def probe_summaries(plan: ProtocolPlan, result: ConformanceResult,
 
 
 def _flag(kind: str, row: Mapping[str, Any], detail: str) -> FlaggedEpisode:
+    import pandas as pd
+
     seed = row.get("seed")
     success = row.get("success")
     status = row.get("status")
@@ -433,6 +471,8 @@ def _flag(kind: str, row: Mapping[str, Any], detail: str) -> FlaggedEpisode:
 
 
 def _row_detail(kind: str, row: Mapping[str, Any], pinned_keys: Sequence[str]) -> str:
+    import pandas as pd
+
     where = f"audit input #{int(row['input']) + 1}, row {int(row['row']) + 1}"
     carried = "".join(f", {name} {row[name]!r}" for name in ("run_id", "recorded_at", "failure_reason")
                       if name in row and row[name] is not None and not pd.isna(row[name]))
@@ -484,14 +524,19 @@ def _flag_rows(plan: ProtocolPlan, result: ConformanceResult,
     return flags
 
 
-def _in_plan_order(result: ConformanceResult, chosen: np.ndarray) -> np.ndarray:
+def _in_plan_order(result: ConformanceResult, chosen: np.ndarray, first: int | None = None) -> np.ndarray:
     """Rows sorted by the plan cell they name and their episode index, so which rows are shown
-    follows the plan, not the file order."""
+    follows the plan, not the file order (`first`: only the first so many of them)."""
     a = result.arrays
     named = result.named_cells[chosen] if result.named_cells is not None else np.zeros(len(chosen))
     cell = np.where(named >= 0, named, np.iinfo(np.int32).max)
+    if first is not None and len(chosen) > first > 0:
+        # The first rows lie in the `first` lowest cells: only rows there are sorted (the sort is stable,
+        # and leaving out later rows keeps the others' order), not thousands.
+        keep = cell <= np.partition(cell, first - 1)[first - 1]
+        chosen, cell = chosen[keep], cell[keep]
     order = np.lexsort((a.ev.seed[chosen], a.ev.episode_index[chosen], cell))
-    return chosen[order]
+    return chosen[order][:first]
 
 
 def _rows_named(plan: ProtocolPlan, result: ConformanceResult, positions: np.ndarray,
@@ -524,7 +569,7 @@ def flagged_episodes(plan: ProtocolPlan, result: ConformanceResult, audit_inputs
             per_cell[kind] = dict(zip(cell_ids[flagged_cells].tolist(), counts[flagged_cells].tolist()))
     flagged: list[FlaggedEpisode] = []
     keys = cell_keys(plan) if result.named_cells is None else None
-    shown = {kind: _in_plan_order(result, chosen)[:FLAGS_PER_KIND] for kind, chosen in selections.items()}
+    shown = {kind: _in_plan_order(result, chosen, FLAGS_PER_KIND) for kind, chosen in selections.items()}
     # Every kind's shown rows in one frame (a frame per kind cost ~30 ms each at 1M), then kind by kind,
     # each row as a dict (a Series per row cost ~40 ms at 1M; pandas' NA reads as None, missing alike).
     rows = iter(_rows_named(plan, result, np.concatenate(list(shown.values())), keys).to_dict("records"))

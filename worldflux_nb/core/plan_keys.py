@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from worldflux_nb.core.plan_cells import expand_cells
 from worldflux_nb.core.bulk import index_int, object_array
 from worldflux_nb.core.run_sheet import planned_episodes_frame
 from worldflux_nb.models.plan import PlanCell, ProtocolPlan
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # A dense (cell x episode index) table is used while it stays within this many entries per planned
 # episode; sparse or huge episode indexes take a hash lookup instead.
@@ -56,9 +58,12 @@ class PlanKeys:
 
     def planned_at(self, at: np.ndarray | None) -> pd.DataFrame:
         """`planned`, or only its rows at these positions (as `planned.iloc[at]`, without building it)."""
-        cells = self.cells
+        import pandas as pd
+
         pick = (lambda values: values) if at is None else (lambda values: values[at])
         cell = pick(self.planned_cell)
+        # A few positions (the packet's flagged episodes) read only their own cells, not all of them.
+        cells, cell = (self.cells, cell) if at is None else ([self.cells[i] for i in cell.tolist()], np.arange(len(cell)))
 
         def per_cell(values: list[Any], dtype: str | None = None) -> Any:
             table = pd.array(values, dtype=dtype) if dtype else object_array(values)
@@ -106,6 +111,8 @@ def planned_frame(plan: ProtocolPlan) -> pd.DataFrame:
 
 def level_keys(levels: pd.Series | list[Any]) -> pd.Series:
     """`str(level)` for every level, computed once per distinct level (levels repeat a lot)."""
+    import pandas as pd
+
     codes, uniques = pd.factorize(np.asarray(levels, dtype=object), use_na_sentinel=False)
     texts = pd.array([str(level) for level in uniques], dtype="str")
     return pd.Series(texts.take(codes), index=getattr(levels, "index", None))
@@ -127,14 +134,18 @@ def plan_keys(plan: ProtocolPlan) -> PlanKeys:
         dense = np.full(len(cells) * width + 1, -1, dtype=POSITION)
         dense[planned_cell.astype(np.int64) * width + indexes] = np.arange(total, dtype=POSITION)
         unique = int(np.count_nonzero(dense >= 0)) == total
-    else:
+    else:  # pandas only here: the dense table needs none
+        import pandas as pd
+
         index_codes, distinct = pd.factorize(indexes)
         width = max(len(distinct), 1)
         lookup_indexes = pd.Index(distinct)
         lookup_keys = pd.Index(planned_cell.astype(np.int64) * width + index_codes)
         unique = lookup_keys.is_unique
     if not unique:
-        raise pd.errors.MergeError("Merge keys are not unique in right dataset; not a many-to-one merge")
+        from pandas.errors import MergeError
+
+        raise MergeError("Merge keys are not unique in right dataset; not a many-to-one merge")
     cell_ids = np.empty(len(cells) + 1, dtype=object)
     cell_ids[:-1] = [c.cell_id for c in cells]
     cell_ids[-1] = np.nan  # position -1: no planned cell

@@ -10,7 +10,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, Mapping
 
 import numpy as np
 
@@ -116,12 +116,14 @@ def policy_table(sums: pd.DataFrame) -> pd.DataFrame:
     """Successes and each policy's denominator from summed episode indicators (one row per group)."""
     import pandas as pd
 
-    out = pd.DataFrame(index=sums.index)
-    out["successes"] = sums["success"].astype(int)
-    out["all_planned"] = sums["planned"].astype(int)
-    out["attempted"] = (sums["planned"] - sums["infra"]).astype(int)
-    out["completed_only"] = sums["completed"].astype(int)
-    return out
+    return pd.DataFrame(policy_counts(sums), index=sums.index)
+
+
+def policy_counts(sums: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """policy_table's columns as arrays, from columns of summed episode indicators (numpy only)."""
+    success, planned, infra, completed = (np.asarray(sums[k]) for k in ("success", "planned", "infra", "completed"))
+    return {"successes": success.astype(int), "all_planned": planned.astype(int),
+            "attempted": (planned - infra).astype(int), "completed_only": completed.astype(int)}
 
 
 def counted(indicators: pd.DataFrame, policy: str) -> np.ndarray:
