@@ -314,3 +314,23 @@ print(loaded, seen, "pandas" in sys.modules)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split("\n")[0] == "False [False, False, False] True"
+
+
+def test_plan_keys_handed_in_are_let_go_before_the_packet_is_sealed(monkeypatch):
+    """The packet command builds the plan's keys while its audit inputs are read and hands them on;
+    like the conformance result that holds them (~0.2 GB at ten million episodes), they are not held
+    while the packet is sealed and written."""
+    import weakref
+
+    from worldflux_nb.core import packet
+    from worldflux_nb.core.plan_keys import plan_keys
+
+    plan, inputs = evidence_inputs(1)
+    keys = [plan_keys(plan)]
+    alive = weakref.ref(keys[0])
+    seen = []
+    timestamp = packet.utc_timestamp
+    monkeypatch.setattr(packet, "utc_timestamp", lambda: seen.append(alive() is not None) or timestamp())
+    expected = packet.build_packet(plan, inputs)  # keys built inside
+    given = packet.build_packet(plan, inputs, keys=keys.pop())  # (not in an assert: pytest would hold them)
+    assert seen == [True, False] and given == expected

@@ -175,7 +175,7 @@ def packet_command(args: argparse.Namespace) -> int:
     # While the audit inputs are still being read (Arrow kernels and SHA-256, which release the GIL),
     # this thread builds what needs only the plan, and loads pandas if it would otherwise wait (the
     # packet loads it once its random draws are handed over otherwise: core.packet).
-    keys = plan_keys(plan)
+    keys = [plan_keys(plan)]  # handed on with pop(): the packet lets go of them with the conformance result
     if not reading.done():
         import pandas  # noqa: F401
     inputs = _audit_inputs(args.audit_input, plan, args.max_evidence_rows, reading)
@@ -184,7 +184,7 @@ def packet_command(args: argparse.Namespace) -> int:
         freeze_anchor(plan, receipt, args.plan_receipt)  # refuse a receipt for another plan up front
     sources = SourceEvidence(verified=_verified(args.verify_source, inputs, plan), receipt=receipt)
     packet = build_packet(plan, inputs, strict_missing_evidence=args.strict_missing_evidence,
-                          interval=INTERVALS[args.interval], sources=sources, keys=keys)  # type: ignore[arg-type]
+                          interval=INTERVALS[args.interval], sources=sources, keys=keys.pop())  # type: ignore[arg-type]
     write_outputs([(args.output, to_markdown(packet_document(packet))),
                    (args.packet_json, artifact_json(packet))])
     c = packet.conformance

@@ -64,15 +64,17 @@ def build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], *,
     """
     refuse_repeated_sources(audit_inputs)
     with gc_paused():
-        # Handed on unnamed, so that _build_packet holds the only reference and can let go of it.
-        return _build_packet(plan, audit_inputs,
-                             conformance if conformance is not None else check_conformance(plan, audit_inputs, keys),
-                             strict_missing_evidence, interval, sources or SourceEvidence())
+        # Handed on in a list that _build_packet empties, so that it holds the only reference to the
+        # result (and to the plan's keys, which the result holds) and can let go of it.
+        held = [conformance if conformance is not None else check_conformance(plan, audit_inputs, keys)]
+        del conformance, keys
+        return _build_packet(plan, audit_inputs, held, strict_missing_evidence, interval, sources or SourceEvidence())
 
 
-def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], result: ConformanceResult,
+def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], held: list[ConformanceResult],
                   strict_missing_evidence: bool, method: IntervalMethod,
                   sources: SourceEvidence) -> EvalPacket:
+    result = held.pop()
     indicators = cell_indicators(plan, result)
     # The bootstraps' and the outcome detectors' random draws run on the background thread while this
     # one scores the cells, policies and flags; aggregates() and detect() below wait for them. They
