@@ -168,6 +168,7 @@ def packet_command(args: argparse.Namespace) -> int:
 
     from worldflux_nb.core.detect import SourceEvidence
     from worldflux_nb.core.detect_time import freeze_anchor
+    from worldflux_nb.core.bulk import gc_paused
     from worldflux_nb.core.plan_keys import plan_keys
     from worldflux_nb.models.receipt import PlanReceipt
 
@@ -175,7 +176,8 @@ def packet_command(args: argparse.Namespace) -> int:
     # While the audit inputs are still being read (Arrow kernels and SHA-256, which release the GIL),
     # this thread builds what needs only the plan, and loads pandas if it would otherwise wait (the
     # packet loads it once its random draws are handed over otherwise: core.packet).
-    keys = [plan_keys(plan)]  # handed on with pop(): the packet lets go of them with the conformance result
+    with gc_paused():  # as inside check_conformance, which built them before
+        keys = [plan_keys(plan)]  # handed on with pop(): the packet lets go of them with the conformance result
     if not reading.done():
         import pandas  # noqa: F401
     inputs = _audit_inputs(args.audit_input, plan, args.max_evidence_rows, reading)
