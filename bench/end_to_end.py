@@ -65,7 +65,8 @@ cells = json.load(open({plan!r}, "rb"))["cells"]
 counts = np.array([c["episodes"]["count"] for c in cells], dtype=np.int64)
 ends = np.cumsum(counts)
 first = np.repeat(np.array([c["episodes"]["start"] for c in cells], dtype=np.int64) - (ends - counts), counts)
-repeated = lambda key: pa.array(np.repeat(np.array([str(c[key]) for c in cells], dtype=object), counts), pa.string())
+cell_of = pa.array(np.repeat(np.arange(len(cells), dtype=np.int32), counts))
+repeated = lambda key: pa.DictionaryArray.from_arrays(cell_of, pa.array([str(c[key]) for c in cells])).dictionary_decode()
 planned = pa.table({{"cell_id": repeated("cell_id"), "probe_id": repeated("probe_id"), "task_id": repeated("task_id"),
                     "axis": repeated("axis"), "level": repeated("level"),
                     "episode_index": first + np.arange(int(ends[-1]), dtype=np.int64)}})
