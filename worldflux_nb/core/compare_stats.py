@@ -13,7 +13,8 @@
 - The posterior probability that the candidate is better under uniform Beta(1, 1) priors: unpaired,
   P(p_candidate > p_baseline) for independent Beta posteriors (exact sum, Miller 2015); paired, the
   probability that the candidate wins more than half of the discordant pairs, Beta(1 + c, 1 + b).
-- Adjusted p-values: statsmodels `multipletests` (Holm, Benjamini-Hochberg).
+- Adjusted p-values: Holm as the detectors adjust (`exact_tests.holm`, checked against statsmodels'
+  `multipletests`), Benjamini-Hochberg by statsmodels' `multipletests`.
 - A compact letter display for several arms (Piepho 2004, the insert-absorb algorithm).
 """
 
@@ -23,6 +24,7 @@ from typing import Literal, Sequence
 
 import numpy as np
 
+from worldflux_nb.core.exact_tests import holm
 from worldflux_nb.core.statistics import wilson_interval
 
 Multiplicity = Literal["holm", "fdr_bh"]
@@ -170,14 +172,19 @@ def probability_better(candidate_successes: int, candidate_n: int, baseline_succ
 
 
 def adjusted(p_values: Sequence[float], method: Multiplicity) -> list[float]:
-    """Adjusted p-values (statsmodels multipletests); missing p-values stay missing and are not counted."""
-    from statsmodels.stats.multitest import multipletests
-
+    """Adjusted p-values, missing ones left missing and not counted: Holm's the detectors' own
+    (exact_tests.holm, checked against statsmodels; statsmodels' Holm runs a full garbage collection
+    on every call, slow in a kernel holding a large packet), Benjamini-Hochberg statsmodels'."""
     values = np.asarray(p_values, dtype=float)
     out = np.full(len(values), np.nan)
     present = np.isfinite(values)
     if present.any():
-        out[present] = multipletests(values[present], method=method)[1]
+        if method == "holm":
+            out[present] = holm(values[present])
+        else:
+            from statsmodels.stats.multitest import multipletests
+
+            out[present] = multipletests(values[present], method=method)[1]
     return out.tolist()
 
 
