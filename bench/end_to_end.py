@@ -36,15 +36,8 @@ peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if lin
 print(json.dumps({{"s": time.perf_counter() - start, "peak_mb": peak_kb / 1024}}))
 """
 _CLI = "from worldflux_nb.cli import main\ncode = main({argv!r})\nassert code == 0, code"
-_FLOOR = """
-import duckdb, pyarrow as pa
-from worldflux_nb import load
-from worldflux_nb.core.run_sheet import planned_episodes_frame
-planned = planned_episodes_frame(load({plan!r}))
-planned = pa.table({{"cell_id": planned["cell_id"].astype(str), "probe_id": planned["probe_id"].astype(str),
-                    "task_id": planned["task_id"].astype(str), "axis": planned["axis"].astype(str),
-                    "level": planned["level"].astype(str), "episode_index": planned["episode_index"].astype("int64")}})
-start = time.perf_counter()
+# The floor's query, on a table `planned` of the planned episodes' keys.
+_QUERY = """
 con = duckdb.connect()
 con.register("planned", planned)
 con.sql("CREATE TABLE evidence AS SELECT probe_id, task_id, axis, CAST(level AS VARCHAR) AS level, "
@@ -56,6 +49,16 @@ counts = con.sql("SELECT p.cell_id, count(e.episode_index) AS rows, "
                  "GROUP BY p.cell_id").fetchall()
 print(len(counts), file=sys.stderr)
 """
+_FLOOR = """
+import duckdb, pyarrow as pa
+from worldflux_nb import load
+from worldflux_nb.core.run_sheet import planned_episodes_frame
+planned = planned_episodes_frame(load({plan!r}))
+planned = pa.table({{"cell_id": planned["cell_id"].astype(str), "probe_id": planned["probe_id"].astype(str),
+                    "task_id": planned["task_id"].astype(str), "axis": planned["axis"].astype(str),
+                    "level": planned["level"].astype(str), "episode_index": planned["episode_index"].astype("int64")}})
+start = time.perf_counter()
+""" + _QUERY
 
 # The same query as a whole script, timed like our commands from its interpreter's start: `import duckdb`
 # and reading the plan's cells (plain `json`, no checks) count too. A second, fairer-to-us floor.
@@ -70,9 +73,7 @@ repeated = lambda key: pa.DictionaryArray.from_arrays(cell_of, pa.array([str(c[k
 planned = pa.table({{"cell_id": repeated("cell_id"), "probe_id": repeated("probe_id"), "task_id": repeated("task_id"),
                     "axis": repeated("axis"), "level": repeated("level"),
                     "episode_index": first + np.arange(int(ends[-1]), dtype=np.int64)}})
-con = duckdb.connect()
-con.register("planned", planned)
-""" + _FLOOR.split("con = duckdb.connect()\ncon.register(\"planned\", planned)\n", 1)[1]
+""" + _QUERY
 
 
 def run_timed(body: str) -> dict[str, float]:
