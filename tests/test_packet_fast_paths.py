@@ -117,9 +117,9 @@ def test_flag_rows_name_the_cell_the_merge_names():
         everything = np.arange(len(result.arrays.ev))
         ours = _rows_named(plan, result, everything, None)
         merged = with_named_cell(plan, result.rows_at(everything))
-        cells = [None if pd.isna(c) else c for c in ours["cell_of_key"]]
+        cells = [row["cell_of_key"] for row in ours]
         assert cells == [None if pd.isna(c) else c for c in merged["cell_of_key"]]
-        flags = [_flag("out_of_protocol", row, "a row") for _, row in ours.iterrows()]
+        flags = [_flag("out_of_protocol", row, "a row") for row in ours]
         assert flags == [_flag("out_of_protocol", row, "a row") for _, row in merged.iterrows()]
         seen += cells
     assert None in seen and any(seen), "rows both in and outside the plan's cells, or this proves little"
@@ -210,30 +210,46 @@ def test_trusted_rows_refuse_a_row_without_every_field():
 
 @pytest.mark.parametrize("seed", range(4))
 def test_flags_read_rows_as_dicts_as_they_read_series(seed):
-    """flagged_episodes reads each shown row as a dict (pandas' NA as None) instead of a Series:
-    every kind of flag and its detail read alike from either, for every row."""
-    from worldflux_nb.core.packet import FLAG_KINDS, _flag, _row_detail, _rows_named
+    """flagged_episodes reads each shown row as a dict built from the numpy columns (missing values
+    None), not from the rows frame: the dicts are the frame's records (pandas' NA as None), and every
+    kind of flag and its detail read alike from either, for every row and every missing episode."""
+    from worldflux_nb.core.conformance_frames import row_columns
+    from worldflux_nb.core.packet import FLAG_KINDS, _flag, _flag_rows, _row_detail, _rows_named, with_named_cell
+    from worldflux_nb.core.table_columns import records
 
-    plan, result = evidence(seed)
-    frame = _rows_named(plan, result, np.arange(len(result.arrays.ev)), None)
-    for kind in FLAG_KINDS[:-1]:
-        as_series = [_flag(kind, row, _row_detail(kind, row, result.pinned_keys)) for _, row in frame.iterrows()]
-        as_dicts = [_flag(kind, row, _row_detail(kind, row, result.pinned_keys)) for row in frame.to_dict("records")]
-        assert as_series == as_dicts
-    episodes = result.episodes_at(np.arange(len(result.arrays.keys)))
+    plan, inputs = evidence_inputs(seed)
+    result = check_conformance(plan, inputs)
+    seen: set[str] = set()
+    everything = np.arange(len(result.arrays.ev))
+    frame = with_named_cell(plan, result.rows_at(everything))
+    dicts = _rows_named(plan, result, everything, None)
+    as_none = [{k: None if pd.isna(v) else v for k, v in row.items()} for row in frame.to_dict("records")]
+    assert dicts == as_none
+    assert records(row_columns(result.arrays, everything)) == \
+        [{k: v for k, v in row.items() if k != "cell_of_key"} for row in as_none]
+    selections = _flag_rows(plan, result, inputs)
+    for kind in FLAG_KINDS[:-1]:  # each kind over the rows it flags
+        chosen = selections[kind].tolist()
+        as_series = [_flag(kind, frame.iloc[i], _row_detail(kind, frame.iloc[i], result.pinned_keys)) for i in chosen]
+        assert as_series == [_flag(kind, dicts[i], _row_detail(kind, dicts[i], result.pinned_keys)) for i in chosen]
+        seen.add(kind) if chosen else None
+    at = np.arange(len(result.arrays.keys))
+    episodes = result.episodes_at(at)
     assert ([_flag("missing", row.drop(labels=["status", "success"]), "d") for _, row in episodes.iterrows()]
-            == [_flag("missing", {k: v for k, v in row.items() if k not in ("status", "success")}, "d")
-                for row in episodes.to_dict("records")])
+            == [_flag("missing", row, "d") for row in records(result.arrays.keys.planned_columns(at))])
+    assert len(seen) >= 5, seen  # most kinds flag some row here, or this proves little
 
 
 @pytest.mark.parametrize("seed", range(4))
 def test_bootstrap_groups_are_the_frame_groupby(seed):
     """The bootstraps' per-task sums, grouped in numpy from the cell indicators, are pandas' groupby of
     the cell sums as the packet used to read them: the same groups in the same order, the same tasks."""
-    from worldflux_nb.core.packet import INDICATORS, bootstraps, cell_indicators, cell_sums
+    from worldflux_nb.core.packet import INDICATORS, bootstraps, cell_indicators
 
     plan, result = evidence(seed)
-    sums = cell_sums(plan, result)
+    sums = pd.DataFrame(cell_indicators(plan, result), index=pd.Index([c.cell_id for c in plan.cells]))
+    for name in ("probe_id", "task_id", "axis"):
+        sums[name] = [getattr(c, name) for c in plan.cells]
     for policy in ("all_planned", "attempted", "completed_only"):
         plan = plan.model_copy(update={"denominator_policy": policy})
         for by_axis in (False, True):
@@ -275,10 +291,10 @@ def test_first_appearance_codes_are_pandas_factorize():
         first_appearance(["a", ["unhashable"]])
 
 
-def test_conformance_and_the_draws_need_no_pandas(tmp_path):
-    """The packet hands its random draws to the background thread before it first needs pandas, so
-    pandas' import (~0.6 s at 1M) overlaps them; the packet command loads it earlier only while it
-    would otherwise wait for its audit inputs."""
+def test_the_packet_command_never_loads_pandas(tmp_path):
+    """pandas' import costs ~0.6 s, more than a third of the packet at 1M: the packet command reads
+    its Parquet inputs and builds, seals and writes the packet with numpy and pyarrow only (the
+    notebooks and the explorer still build DataFrames from the same columns)."""
     import subprocess
     import sys
 
@@ -286,34 +302,20 @@ def test_conformance_and_the_draws_need_no_pandas(tmp_path):
 
     plan, inputs = evidence_inputs(3)
     (tmp_path / "plan.json").write_text(artifact_json(plan), encoding="utf-8")
+    argv = ["eval-portfolio", "packet", "--plan", str(tmp_path / "plan.json"),
+            "--output", str(tmp_path / "packet.md"), "--packet-json", str(tmp_path / "packet.json")]
     for i, ai in enumerate(inputs):  # Parquet, as `audit import` writes them (JSON rows load through pandas)
         (tmp_path / f"audit_{i}.parquet").write_bytes(audit_input_parquet(ai))
+        argv += ["--audit-input", f"{ai.probe_id}={tmp_path / f'audit_{i}.parquet'}"]
     code = f"""
 import sys
-from pathlib import Path
-from worldflux_nb.io.artifacts import load
-from worldflux_nb.models.evidence import AuditInput
-from worldflux_nb.models.plan import ProtocolPlan
-import worldflux_nb.core.packet as packet
-import worldflux_nb.core.detect_outcome as detect_outcome
-
-seen = []
-def watched(started):
-    def start(calls):
-        seen.append("pandas" in sys.modules)
-        return started(calls)
-    return start
-packet.started_in_turn = watched(packet.started_in_turn)
-detect_outcome.started_in_turn = watched(detect_outcome.started_in_turn)
-folder = Path({str(tmp_path)!r})
-plan = load(folder / "plan.json", ProtocolPlan)
-inputs = [load(folder / f"audit_{{i}}.parquet", AuditInput) for i in range({len(inputs)})]
-loaded = "pandas" in sys.modules
-packet.build_packet(plan, inputs)
-print(loaded, seen, "pandas" in sys.modules)
+from worldflux_nb.cli import main
+code = main({argv!r})
+print(code, "pandas" in sys.modules)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split("\n")[0] == "False [False, False, False] True"
+    assert out.stdout.strip().splitlines()[-1] == "0 False"
+    assert (tmp_path / "packet.json").exists()
 
 
 def test_plan_keys_handed_in_are_let_go_before_the_packet_is_sealed(monkeypatch):

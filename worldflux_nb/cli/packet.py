@@ -174,12 +174,9 @@ def packet_command(args: argparse.Namespace) -> int:
 
     plan = load(args.plan, ProtocolPlan)
     # While the audit inputs are still being read (Arrow kernels and SHA-256, which release the GIL),
-    # this thread builds what needs only the plan, and loads pandas if it would otherwise wait (the
-    # packet loads it once its random draws are handed over otherwise: core.packet).
+    # this thread builds what needs only the plan.
     with gc_paused():  # as inside check_conformance, which built them before
         keys = [plan_keys(plan)]  # handed on with pop(): the packet lets go of them with the conformance result
-    if not reading.done():
-        import pandas  # noqa: F401
     inputs = _audit_inputs(args.audit_input, plan, args.max_evidence_rows, reading)
     receipt = load(args.plan_receipt, PlanReceipt) if args.plan_receipt else None
     if receipt is not None:

@@ -7,13 +7,14 @@ the explorer read are assembled from those arrays when first asked for (or for a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from worldflux_nb.core.bulk import object_array
 from worldflux_nb.core.evidence_columns import EvidenceColumns
 from worldflux_nb.core.plan_keys import PlanKeys
+from worldflux_nb.core.table_columns import Coded, frame
 from worldflux_nb.models.packet import CATEGORIES
 
 if TYPE_CHECKING:
@@ -82,10 +83,10 @@ def input_rows(a: ConformanceArrays, positions: np.ndarray) -> tuple[np.ndarray,
             positions - (ends - a.sizes)[part] if len(a.sizes) else np.zeros(0, dtype=np.int64))
 
 
-def rows_frame(a: ConformanceArrays, at: np.ndarray | None = None) -> pd.DataFrame:
-    """One row per evidence row (or per position in `at`) with its fields, keys and category."""
-    import pandas as pd
-
+def row_columns(a: ConformanceArrays, at: np.ndarray | None = None) -> dict[str, Any]:
+    """rows_frame's columns (per evidence row, or per position in `at`), in its order, numpy only:
+    plain arrays, masked arrays where a value may be missing (seed, success, planned_seed), and
+    Coded columns (level_key, category)."""
     pick = (lambda values: values) if at is None else (lambda values: values[at])
     ev, keys = a.ev, a.keys
     place = pick(ev.place)
@@ -95,31 +96,33 @@ def rows_frame(a: ConformanceArrays, at: np.ndarray | None = None) -> pd.DataFra
     cell = np.where(in_plan, keys.planned_cell[take], -1)
     seed_missing, success = pick(ev.seed_missing), pick(ev.success)
     inputs, row_numbers = input_rows(a, np.arange(len(ev), dtype=np.int64) if at is None else at)
-    levels = [str(p[3]) for p in ev.places] or [""]
-    return pd.DataFrame({
+    return {
         "input": inputs,
         "row": row_numbers,
-        **{name: pd.Series(values[place], dtype=object, copy=False)
-           for name, values in zip(("probe_id", "task_id", "axis", "level"), a.place_fields)},
+        **{name: values[place] for name, values in zip(("probe_id", "task_id", "axis", "level"), a.place_fields)},
         "episode_index": pick(ev.episode_index).astype(np.int64),
-        "seed": pd.arrays.IntegerArray(pick(ev.seed), seed_missing),
-        "success": pd.arrays.BooleanArray(success == 1, success < 0),
-        "status": pd.Series(object_array(ev.statuses + [None])[pick(ev.status)], dtype=object, copy=False),
-        **{name: pd.Series(ev.optional_values(name, at), dtype=object, copy=False) for name in ev.optional},
-        "level_key": pd.array(levels, dtype="str").take(place),
-        **{f"meta:{key}": pd.Series(values[pick(ev.metadata)], dtype=object, copy=False)
-           for key, values in a.pins.values.items()},
+        "seed": np.ma.MaskedArray(pick(ev.seed), seed_missing),
+        "success": np.ma.MaskedArray(success == 1, success < 0),
+        "status": object_array(ev.statuses + [None])[pick(ev.status)],
+        **{name: ev.optional_values(name, at) for name in ev.optional},
+        "level_key": Coded(place, [str(p[3]) for p in ev.places] or [""], "str"),
+        **{f"meta:{key}": values[pick(ev.metadata)] for key, values in a.pins.values.items()},
         "planned_ix": planned_ix.astype(np.int64),
-        "cell_id": pd.Series(keys.cell_ids[cell], dtype=object, copy=False),
-        "planned_seed": pd.arrays.IntegerArray(keys.seed[take], keys.seed_missing[take] | ~in_plan),
+        "cell_id": keys.cell_ids[cell],
+        "planned_seed": np.ma.MaskedArray(keys.seed[take], keys.seed_missing[take] | ~in_plan),
         **{f"differs:{key}": table[a.probe_of_place[place], pick(ev.metadata)] & in_plan
            for key, table in a.pins.differs.items()},
-        "category": pd.Categorical.from_codes(pick(a.category), categories=list(CATEGORIES)),
+        "category": Coded(pick(a.category), list(CATEGORIES), "category"),
         "attempt": pick(a.attempt).astype(np.int64),
         "row_success": pick(a.row_success),
         "seed_unverified": pick(a.seed_unverified),
         "metadata_unverified": pick(a.metadata_unverified),
-    }, copy=False)
+    }
+
+
+def rows_frame(a: ConformanceArrays, at: np.ndarray | None = None) -> pd.DataFrame:
+    """One row per evidence row (or per position in `at`) with its fields, keys and category."""
+    return frame(row_columns(a, at))
 
 
 def episodes_frame(a: ConformanceArrays, at: np.ndarray | None = None) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import numpy as np
 from worldflux_nb.core.conformance import ConformanceResult
 from worldflux_nb.core.finding_cells import in_plan_order, named
 from worldflux_nb.core.findings import plural
-from worldflux_nb.models.packet import Finding
+from worldflux_nb.models.packet import CATEGORIES, Finding
 from worldflux_nb.models.plan import ProtocolPlan
 
 MIN_RUN_ROWS = 2  # one odd seed is a mismatch; two or more sharing an offset are a run
@@ -22,23 +22,35 @@ ROW_BLOCK = 1 << 20  # rows read at a time where a whole-column temporary would 
 
 def seed_run_findings(plan: ProtocolPlan, result: ConformanceResult, total: int) -> list[Finding]:
     """Seed mismatches grouped per probe by their offset from the plan (or by one fixed seed)."""
-    bad = result.rows_in("seed_mismatch")[["probe_id", "cell_id", "planned_ix", "seed", "planned_seed"]]
-    out = []
+    a = result.arrays
+    bad = np.flatnonzero(a.category == CATEGORIES.index("seed_mismatch"))
+    out: list[Finding] = []
     if not len(bad):
         return out
-    bad = bad.assign(offset=bad["seed"].astype("int64") - bad["planned_seed"].astype("int64"))
-    matched = result.arrays.attempts > 0
-    for probe, mine in bad.groupby("probe_id", sort=True):
-        run_seed = _planned_run_seed(plan, probe)
-        groups = [("offset", key, group) for key, group in mine.groupby("offset", sort=True)
-                  if len(group) >= MIN_RUN_ROWS]
-        left = mine[~mine["offset"].isin([key for _, key, _ in groups])]
-        groups += [("fixed", key, group) for key, group in left.groupby("seed", sort=True)
-                   if len(group) >= MIN_RUN_ROWS and group["planned_seed"].nunique() > 1]
+    # A seed mismatch is a planned episode's row with a recorded seed other than the planned one.
+    planned_ix = a.planned_ix[bad].astype(np.int64)
+    probe = a.place_fields[0][a.ev.place[bad]]
+    seed = a.ev.seed[bad].astype(np.int64)
+    planned_seed = a.keys.seed[planned_ix].astype(np.int64)
+    offset = seed - planned_seed
+    cell_id = a.keys.cell_ids[a.keys.planned_cell[planned_ix]]
+    matched = a.attempts > 0
+    for probe_id in sorted(set(probe.tolist())):
+        mine = np.flatnonzero(probe == probe_id)
+        run_seed = _planned_run_seed(plan, probe_id)
+        offsets, count = np.unique(offset[mine], return_counts=True)
+        runs = offsets[count >= MIN_RUN_ROWS]
+        groups = [("offset", key, mine[offset[mine] == key]) for key in runs.tolist()]
+        left = mine[~np.isin(offset[mine], runs)]
+        seeds, count = np.unique(seed[left], return_counts=True)
+        for key in seeds[count >= MIN_RUN_ROWS].tolist():
+            group = left[seed[left] == key]
+            if len(np.unique(planned_seed[group])) > 1:
+                groups.append(("fixed", key, group))
         for how, key, group in groups:
-            episodes = np.unique(group["planned_ix"].to_numpy())
+            episodes = np.unique(planned_ix[group])
             lost = int(np.count_nonzero(~matched[episodes]))
-            shown, more, listed = named(in_plan_order(plan, group["cell_id"]))
+            shown, more, listed = named(in_plan_order(plan, cell_id[group].tolist()))
             if how == "offset" and run_seed is not None:
                 what = f"run seed {run_seed + int(key)} instead of the planned {run_seed}"
             elif how == "offset":
@@ -46,12 +58,12 @@ def seed_run_findings(plan: ProtocolPlan, result: ConformanceResult, total: int)
             else:
                 what = f"one fixed seed {int(key)} where the plan has per-episode seeds"
             out.append(Finding(
-                kind="another_run", family="campaign", probe_id=probe,
+                kind="another_run", family="campaign", probe_id=probe_id,
                 planned_affected=len(episodes), share=len(episodes) / total,
-                statement=(f"{probe}: {plural(len(group), 'row')} over {plural(len(episodes), 'planned episode')} "
+                statement=(f"{probe_id}: {plural(len(group), 'row')} over {plural(len(episodes), 'planned episode')} "
                            f"come from another run ({what}) in {listed}; none of them counts, and "
                            f"{lost} of those planned episodes have no row from the planned run."),
-                question=(f"On {probe}, evidence in {listed} comes from a run with {what}. Why was that run "
+                question=(f"On {probe_id}, evidence in {listed} comes from a run with {what}. Why was that run "
                           "made, how many runs were made in all, and where is the planned run's evidence?"),
                 cells=shown, cells_more=more))
     return out
@@ -136,25 +148,38 @@ def index_offset_findings(plan: ProtocolPlan, result: ConformanceResult, total: 
 
 def run_id_findings(plan: ProtocolPlan, result: ConformanceResult, total: int) -> list[Finding]:
     """A probe whose rows carry more than one harness run id: runs combined into one body of evidence."""
-    carried = result.rows_where(result.present("run_id"))[["probe_id", "run_id", "cell_id", "planned_ix", "category"]]
-    out = []
-    for probe, mine in carried.groupby("probe_id", sort=True):
-        runs = mine["run_id"].value_counts()
+    a = result.arrays
+    carried = np.flatnonzero(result.present("run_id"))
+    out: list[Finding] = []
+    if not len(carried):
+        return out
+    run_ids, run = np.unique(a.ev.optional_values("run_id", carried), return_inverse=True)
+    probe = a.place_fields[0][a.ev.place[carried]]
+    planned_ix = a.planned_ix[carried].astype(np.int64)
+    cell = np.where(planned_ix >= 0, a.keys.planned_cell[np.maximum(planned_ix, 0)], -1)
+    for probe_id in sorted(set(probe.tolist())):
+        mine = probe == probe_id
+        counts = np.bincount(run[mine], minlength=len(run_ids))
+        # Most rows first, ties by run id.
+        runs = sorted(((run_ids[r], int(counts[r]), r) for r in np.flatnonzero(counts).tolist()),
+                      key=lambda item: (-item[1], item[0]))
         if len(runs) < 2:
             continue
-        runs = runs.sort_index().sort_values(ascending=False, kind="stable")
-        minority = mine[mine["run_id"] != runs.index[0]]
-        episodes = minority.loc[minority["planned_ix"] >= 0, "planned_ix"].nunique()
-        shared = int((mine[mine["planned_ix"] >= 0].groupby("planned_ix")["run_id"].nunique() > 1).sum())
-        shown, more, listed = named(in_plan_order(plan, minority["cell_id"].dropna()))
-        run_list = ", ".join(f"{run} ({n} rows)" for run, n in list(runs.items())[:5])
+        minority = mine & (run != runs[0][2])
+        episodes = len(np.unique(planned_ix[minority & (planned_ix >= 0)]))
+        # Planned episodes whose rows carry more than one run id.
+        planned_rows = mine & (planned_ix >= 0)
+        pairs = np.unique(planned_ix[planned_rows] * len(run_ids) + run[planned_rows])
+        shared = int(np.count_nonzero(np.bincount(pairs // len(run_ids)) > 1)) if len(pairs) else 0
+        shown, more, listed = named(in_plan_order(plan, a.keys.cell_ids[cell[minority]].tolist()))
+        run_list = ", ".join(f"{run_id} ({n} rows)" for run_id, n, _ in runs[:5])
         out.append(Finding(
-            kind="runs_combined", family="campaign", probe_id=probe,
-            planned_affected=int(episodes), share=int(episodes) / total,
-            statement=(f"{probe}: rows come from {plural(len(runs), 'harness run')} ({run_list}"
+            kind="runs_combined", family="campaign", probe_id=probe_id,
+            planned_affected=episodes, share=episodes / total,
+            statement=(f"{probe_id}: rows come from {plural(len(runs), 'harness run')} ({run_list}"
                        + (f" and {len(runs) - 5} more" if len(runs) > 5 else "") + "); "
                        f"{plural(shared, 'planned episode')} ran in more than one of them."),
-            question=(f"On {probe}, {len(runs)} harness runs were combined (other runs in {listed or 'no planned cell'}). "
+            question=(f"On {probe_id}, {len(runs)} harness runs were combined (other runs in {listed or 'no planned cell'}). "
                       "Were they all planned, and is every run's evidence included — not only the best?"),
             cells=shown, cells_more=more))
     return out

@@ -50,11 +50,11 @@ def freeze_anchor(plan: ProtocolPlan, receipt: PlanReceipt | None = None,
 
 def before_freeze_findings(plan: ProtocolPlan, result: ConformanceResult,
                            anchor: FreezeAnchor) -> list[Finding]:
-    import pandas as pd
-
     present = result.present("recorded_at")
     if not present.any():
         return []
+    import pandas as pd
+
     frozen = pd.Timestamp(parse_utc(anchor.frozen_at, "plan", "created_at"))
     dated = result.rows_where(present)[["probe_id", "cell_id", "planned_ix", "recorded_at"]]
     stamps = pd.to_datetime(dated["recorded_at"], utc=True, errors="coerce", format="ISO8601")

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from worldflux_nb.core.arrow_values import numbers
 from worldflux_nb.core.bulk import index_int, narrowest_int, object_array
 from worldflux_nb.models.arrow_build import numpy_values, scalar as arrow_scalar
 from worldflux_nb.models.evidence_table import OPTIONAL_FIELDS, EvidenceTable
@@ -51,14 +52,14 @@ class EvidenceColumns:
         column = self.optional[name]
         if column.null_count == len(column):
             return np.full(len(column) if at is None else len(at), None, dtype=object)
-        return object_array((column if at is None else column.take(pa.array(at, type=pa.int64()))).to_pylist())
+        return object_array((column if at is None else column.take(numbers(np.asarray(at, dtype=np.int64)))).to_pylist())
 
     def optional_present(self, name: str) -> np.ndarray:
         """Per row, whether the optional column holds a value."""
         column = self.optional[name]
         if not column.null_count:
             return np.ones(len(column), dtype=bool)
-        return column.is_valid().to_numpy(zero_copy_only=False)
+        return ~_nulls(column)
 
 
 TEXT = pa.dictionary(pa.int32(), pa.string())

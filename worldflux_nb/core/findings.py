@@ -3,10 +3,11 @@ the next axes to try to falsify the claim on. Sentences are built from counts, n
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from worldflux_nb.core.bulk import first_appearance
 from worldflux_nb.core.conformance import ConformanceResult
 from worldflux_nb.core.statistics import IntervalMethod, interval, percent, underpowered
 from worldflux_nb.models.common import NOMINAL_AXIS
@@ -15,9 +16,6 @@ from worldflux_nb.models.packet import (
     CATEGORIES, Aggregate, CellResult, CherryPickSignals, Conformance, Finding, PolicyResult, ProbeSummary,
 )
 from worldflux_nb.models.plan import ProtocolPlan
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 METHOD_LABEL = {"wilson": "Wilson", "clopper_pearson": "Clopper-Pearson"}
 
@@ -132,9 +130,10 @@ def cherry_pick_signals(result: ConformanceResult, order_inferred: bool = False)
         rerolled_failures_hidden=hidden, seed_mismatches=seed_bad, statements=statements)
 
 
-def unsupported_claims(plan: ProtocolPlan, result: ConformanceResult, cells: pd.DataFrame,
+def unsupported_claims(plan: ProtocolPlan, result: ConformanceResult, cells: Mapping[str, Sequence[Any]],
                        summaries: Sequence[ProbeSummary]) -> list[str]:
-    """What the profile's claim intent asserts that the evidence does not cover or does not power."""
+    """What the profile's claim intent asserts that the evidence does not cover or does not power
+    (`cells`: the packet's cell columns, core.packet.cell_columns)."""
     claim = f'"{plan.profile.claim_intent}"'
     out = []
     for s in summaries:
@@ -144,22 +143,24 @@ def unsupported_claims(plan: ProtocolPlan, result: ConformanceResult, cells: pd.
         out.append(f"{claim} is not evaluated on {probe.probe_id}: excluded at plan time ({'; '.join(probe.reasons)}).")
     for axis in plan.excluded_axes:
         out.append(f"{claim} is not evaluated under {axis.probe_id} {axis.axis}: excluded at plan time ({axis.reason}).")
-    if len(cells):
+    if len(cells["cell_id"]):
         graded = {s.probe_id for s in summaries if s.grade != "ungraded"}
-        empty = cells[(cells["matched"] == 0) & cells["probe_id"].isin(graded)]
+        cell_id = np.array(cells["cell_id"], dtype=object)
+        matched, missing = np.array(cells["matched"], dtype=np.int64), np.array(cells["missing"], dtype=np.int64)
+        empty = cell_id[(matched == 0) & np.array([p in graded for p in cells["probe_id"]], dtype=bool)]
         if len(empty):
             out.append(f"{claim} is not covered on {plural(len(empty), 'planned cell')} with no evidence: "
-                       f"{some(empty['cell_id'])}.")
-        partial = cells[(cells["matched"] > 0) & (cells["missing"] > 0)]
-        if len(partial):
-            out.append(f"{claim} rests on incomplete cells: {plural(int(partial['missing'].sum()), 'planned episode')} "
-                       f"missing across {plural(len(partial), 'cell')} ({some(partial['cell_id'])}).")
-        weak = cells[cells["underpowered"] & (cells["matched"] > 0)]
+                       f"{some(empty)}.")
+        partial = (matched > 0) & (missing > 0)
+        if partial.any():
+            out.append(f"{claim} rests on incomplete cells: {plural(int(missing[partial].sum()), 'planned episode')} "
+                       f"missing across {plural(int(partial.sum()), 'cell')} ({some(cell_id[partial])}).")
+        weak = cell_id[np.array(cells["underpowered"], dtype=bool) & (matched > 0)]
         if len(weak):
             t = plan.power_targets
             out.append(f"{claim} is not powered on {plural(len(weak), 'cell')}: the interval half-width exceeds "
                        f"{t.max_ci_half_width:.2f} or fewer than {t.min_episodes_per_cell} episodes count "
-                       f"({some(weak['cell_id'])}).")
+                       f"({some(weak)}).")
     for s in summaries:
         if s.grade == "C":
             out.append(f"{claim} on {s.probe_id} relies on episode identity inferred from row order; "
@@ -184,14 +185,18 @@ def training_exposure_caveats(plan: ProtocolPlan) -> list[str]:
     return out
 
 
-def next_falsification_axes(plan: ProtocolPlan, cells: pd.DataFrame,
+def next_falsification_axes(plan: ProtocolPlan, cells: Mapping[str, Sequence[Any]],
                             axis_aggs: Sequence[Aggregate]) -> list[str]:
-    """Uncovered axes first, then the weakest observed ones: where to try to break the claim next."""
+    """Uncovered axes first, then the weakest observed ones: where to try to break the claim next
+    (`cells`: the packet's cell columns, core.packet.cell_columns)."""
     out = [f"{a.probe_id} / {a.axis}: not covered — excluded at plan time ({a.reason})."
            for a in plan.excluded_axes]
-    if len(cells):
-        covered = cells.groupby(["probe_id", "axis"], sort=False)["matched"].sum()
-        for (probe, axis), matched in covered.items():
+    if len(cells["cell_id"]):
+        # Matched episodes per (probe, axis), in order of first appearance.
+        codes, pairs = first_appearance(list(zip(cells["probe_id"], cells["axis"])))
+        covered = np.zeros(len(pairs), dtype=np.int64)
+        np.add.at(covered, codes, np.array(cells["matched"], dtype=np.int64))
+        for (probe, axis), matched in zip(pairs, covered.tolist()):
             if matched == 0:
                 out.append(f"{probe} / {axis}: planned but no evidence yet — run it before reading the claim.")
     observed = [a for a in axis_aggs if a.axis != NOMINAL_AXIS and a.denominator > 0

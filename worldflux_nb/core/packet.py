@@ -13,21 +13,23 @@ import numpy as np
 
 from worldflux_nb.background import started_in_turn
 from worldflux_nb.core import findings
-from worldflux_nb.core.bulk import gc_paused
+from worldflux_nb.core.bulk import first_appearance, gc_paused
 from worldflux_nb.core.detect import SourceEvidence, detect
 from worldflux_nb.core.detect_outcome import outcome_tests
 from worldflux_nb.core.detect_sources import refuse_repeated_sources
 from worldflux_nb.core.episode_outcomes import episode_outcomes, status_mask
 from worldflux_nb.core.findings import plural
 from worldflux_nb.core.plan_keys import PlanKeys
-from worldflux_nb.core.text import value_text
+from worldflux_nb.core.table_columns import records
+from worldflux_nb.core.text import is_missing, value_text
 from worldflux_nb.core.conformance import (
     ABSENT, ConformanceResult, check_conformance, normalise_value, plan_digest,
 )
+from worldflux_nb.core.conformance_frames import row_columns
 from worldflux_nb.models.digest import digest_of
 from worldflux_nb.core.statistics import (
     POLICY_NOTES, IntervalMethod, TaskWeighted, interval, optional_float, optional_floats, policy_counts,
-    policy_table, stable_seed, task_weighted, underpowered,
+    stable_seed, task_weighted, underpowered,
 )
 from worldflux_nb.errors import StrictModeFailure
 from worldflux_nb.models.common import utc_timestamp
@@ -77,21 +79,16 @@ def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], held: 
     result = held.pop()
     indicators = cell_indicators(plan, result)
     # The bootstraps' and the outcome detectors' random draws run on the background thread while this
-    # one scores the cells, policies and flags; aggregates() and detect() below wait for them. They
-    # are handed over before pandas is first needed, so its import (~0.6 s) overlaps them (numpy's
+    # one scores the cells, policies and flags; aggregates() and detect() below wait for them (numpy's
     # draws release the GIL).
     drawn = {by_axis: bootstraps(plan, indicators, by_axis=by_axis) for by_axis in (False, True)}
     outcome = outcome_tests(plan, result)
-    sums = cell_sums(plan, result, indicators)
+    sums = indicators
     columns = cell_columns(plan, result, method, sums)
     # The rows are JSON-ready as built and valid CellResults (tested): the models hold them unchecked,
     # the results digest reads them instead of a dump of each model, the frame reads the columns.
     cell_rows = _rows(columns)
     cells = CellResult.trusted_rows(cell_rows)
-    import pandas as pd  # loaded by cell_sums above, once the draws were handed over
-
-    cell_frame = pd.DataFrame(columns)
-    del columns
     missing_cells = [c.cell_id for c in cells if c.matched == 0]
     underpowered_cells = [c.cell_id for c in cells if c.underpowered]
     if strict_missing_evidence:
@@ -124,7 +121,7 @@ def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], held: 
     })
     del cell_rows  # 100k cells' dicts at ten million rows: not held while the packet is built
     conformance = result.conformance
-    unsupported_claims = findings.unsupported_claims(plan, result, cell_frame, summaries)
+    unsupported_claims = findings.unsupported_claims(plan, result, columns, summaries)
     warnings = findings.warnings(plan, result, audit_inputs, summaries, missing_cells, underpowered_cells,
                                  strict_missing_evidence, cells=cells, detected=detection.findings, method=method)
     # Everything that reads the conformance arrays is done: at ten million rows they take 0.8 GB,
@@ -163,7 +160,7 @@ def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], held: 
         source_checks=detection.source_checks,
         task_mappings=detection.task_mappings,
         freeze_anchor=detection.freeze_anchor,
-        next_falsification_axes=findings.next_falsification_axes(plan, cell_frame, axis_aggs),
+        next_falsification_axes=findings.next_falsification_axes(plan, columns, axis_aggs),
         warnings=warnings,
         redactions=[Redaction(location=f"{ai.probe_id}: {r.location}", kind=r.kind)
                     for ai in audit_inputs for r in ai.redactions],
@@ -179,23 +176,20 @@ def _intervals(successes: np.ndarray, n: np.ndarray, method: IntervalMethod,
     return interval(successes, n, method, plan.power_targets.confidence)
 
 
-def cell_sums(plan: ProtocolPlan, result: ConformanceResult,
-              indicators: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
-    """Per plan cell, in plan order: summed episode indicators (success, infra, completed, planned,
-    matched) and the cell's probe, task and axis. Every coarser grouping sums these rows.
-    `indicators`: cell_indicators(plan, result), if the caller has them."""
-    import pandas as pd
-
-    sums = pd.DataFrame(cell_indicators(plan, result) if indicators is None else dict(indicators),
-                        index=pd.Index([c.cell_id for c in plan.cells]))
-    sums["probe_id"] = [c.probe_id for c in plan.cells]
-    sums["task_id"] = [c.task_id for c in plan.cells]
-    sums["axis"] = [c.axis for c in plan.cells]
-    return sums
+def per_probe(plan: ProtocolPlan, sums: Mapping[str, np.ndarray],
+              names: Sequence[str] = ()) -> dict[str, dict[str, np.ndarray]]:
+    """{probe: {name: sum over its cells}} for the named columns of per-cell `sums`, probes in order
+    of first appearance in the plan's cells (a groupby on the probe, sort=False)."""
+    codes, probes = first_appearance([c.probe_id for c in plan.cells])
+    summed = {name: np.zeros(len(probes), dtype=np.int64) for name in names}
+    for name in names:
+        np.add.at(summed[name], codes, np.asarray(sums[name], dtype=np.int64))
+    return {probe: {name: summed[name][i] for name in names} for i, probe in enumerate(probes)}
 
 
 def cell_indicators(plan: ProtocolPlan, result: ConformanceResult) -> dict[str, np.ndarray]:
-    """cell_sums' indicator columns as int64 arrays (numpy only)."""
+    """Per plan cell, in plan order: summed episode indicators (success, infra, infra_any, pending,
+    completed, planned, matched) as int64 arrays. Every coarser grouping sums these."""
     a = result.arrays
     outcomes = episode_outcomes(a)  # from every conformant attempt, so no sum follows row order
     indicators = {
@@ -218,7 +212,7 @@ INDICATORS = ["success", "infra", "infra_any", "pending", "completed", "planned"
 
 
 def cell_results(plan: ProtocolPlan, result: ConformanceResult,
-                 method: IntervalMethod, sums: pd.DataFrame | None = None) -> list[CellResult]:
+                 method: IntervalMethod, sums: Mapping[str, np.ndarray] | None = None) -> list[CellResult]:
     """One row per plan cell, in plan order, scored under the plan's denominator policy."""
     return CellResult.trusted_rows(_rows(cell_columns(plan, result, method, sums)))
 
@@ -229,21 +223,19 @@ def _rows(columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
 
 
 def cell_columns(plan: ProtocolPlan, result: ConformanceResult,
-                 method: IntervalMethod, sums: pd.DataFrame | None = None) -> dict[str, list[Any]]:
-    """cell_results as columns of JSON-ready values: each CellResult field, in field order."""
-    sums = cell_sums(plan, result) if sums is None else sums
-    counts = policy_table(sums)
-    planned = sums["planned"].to_numpy()
-    matched = sums["matched"].to_numpy()
-    infra = sums["infra_any"].to_numpy()
-    pending = sums["pending"].to_numpy()
-    completed = sums["completed"].to_numpy()
-    categories = rows_per_cell(plan, result).reindex(sums.index, fill_value=0)
-    per_category = {c: categories[c].to_numpy() for c in
-                     ("duplicate", "out_of_protocol", "seed_mismatch", "metadata_mismatch")}
+                 method: IntervalMethod, sums: Mapping[str, np.ndarray] | None = None) -> dict[str, list[Any]]:
+    """cell_results as columns of JSON-ready values: each CellResult field, in field order
+    (`sums`: cell_indicators(plan, result), if the caller has them)."""
+    sums = cell_indicators(plan, result) if sums is None else sums
+    counts = policy_counts(sums)
+    planned, matched, infra, pending, completed = (
+        sums[name] for name in ("planned", "matched", "infra_any", "pending", "completed"))
+    categories = rows_per_cell(plan, result)
+    per_category = {c: categories[:, CATEGORIES.index(c)] for c in
+                    ("duplicate", "out_of_protocol", "seed_mismatch", "metadata_mismatch")}
 
-    successes = counts["successes"].to_numpy()
-    denominator = counts[plan.denominator_policy].to_numpy()
+    successes = counts["successes"]
+    denominator = counts[plan.denominator_policy]
     low, high = _intervals(successes, denominator, method, plan)
     targets = plan.power_targets
     weak = underpowered(low, high, denominator, max_half_width=targets.max_ci_half_width,
@@ -269,12 +261,12 @@ def cell_columns(plan: ProtocolPlan, result: ConformanceResult,
     return columns
 
 
-def rows_per_cell(plan: ProtocolPlan, result: ConformanceResult) -> pd.DataFrame:
-    """Evidence rows per cell and category; out-of-protocol rows count against the cell whose
-    probe/task/axis/level they name, when there is one."""
-    import pandas as pd
-
+def rows_per_cell(plan: ProtocolPlan, result: ConformanceResult) -> np.ndarray:
+    """Evidence rows per plan cell (in plan order) and category (columns in CATEGORIES order);
+    out-of-protocol rows count against the cell whose probe/task/axis/level they name, when there is one."""
     if result.named_cells is None:  # a result built by hand: place the rows by their names
+        import pandas as pd
+
         located = with_named_cell(plan, result.rows[
             ["probe_id", "task_id", "axis", "level_key", "cell_id", "category"]])
         named = pd.Index([c.cell_id for c in plan.cells]).get_indexer(
@@ -284,10 +276,8 @@ def rows_per_cell(plan: ProtocolPlan, result: ConformanceResult) -> pd.DataFrame
     category = result.arrays.category
     placed = (named >= 0) & (category >= 0)
     width = len(CATEGORIES)
-    table = np.bincount(named[placed] * width + category[placed],
-                        minlength=len(plan.cells) * width).reshape(len(plan.cells), width)
-    return pd.DataFrame(table, index=pd.Index([c.cell_id for c in plan.cells], name="cell"),
-                        columns=list(CATEGORIES))
+    return np.bincount(named[placed] * width + category[placed],
+                       minlength=len(plan.cells) * width).reshape(len(plan.cells), width)
 
 
 def with_named_cell(plan: ProtocolPlan, rows: pd.DataFrame, keys: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -309,14 +299,14 @@ def cell_keys(plan: ProtocolPlan) -> pd.DataFrame:
 
 
 def policy_results(plan: ProtocolPlan, result: ConformanceResult,
-                   method: IntervalMethod, sums: pd.DataFrame | None = None) -> list[PolicyResult]:
+                   method: IntervalMethod, sums: Mapping[str, np.ndarray] | None = None) -> list[PolicyResult]:
     """All three denominator policies, for the whole packet and then per probe."""
-    sums = cell_sums(plan, result) if sums is None else sums
-    overall = policy_table(sums[INDICATORS].sum().to_frame().T)
-    per_probe = policy_table(sums.groupby("probe_id", sort=False)[INDICATORS].sum())
-    readings = [(None, overall.iloc[0])] + list(per_probe.iterrows())
+    sums = cell_indicators(plan, result) if sums is None else sums
+    overall = {name: np.asarray(sums[name]).sum() for name in INDICATORS}
+    readings = [(None, overall), *per_probe(plan, sums, INDICATORS).items()]
     out = []
-    for probe_id, row in readings:
+    for probe_id, summed in readings:
+        row = policy_counts(summed)
         for policy in DENOMINATOR_POLICIES:
             n = int(row[policy])
             s = int(row["successes"])
@@ -343,7 +333,7 @@ class Bootstraps:
 def bootstraps(plan: ProtocolPlan, sums: Mapping[str, Any], *, by_axis: bool) -> Bootstraps:
     """Per group (probe, or probe x axis), its tasks' sums as `sums.groupby([*group, "task_id"],
     sort=False)` and policy_table give them, each group's tasks in that order, grouped in order of
-    first appearance; `sums`: per plan cell (cell_indicators, or cell_sums' frame). numpy only."""
+    first appearance; `sums`: per plan cell (cell_indicators)."""
     task_of: dict[tuple[str, ...], int] = {}  # (group..., task) -> its row in the per-task sums
     group_tasks: dict[tuple[str, ...], list[int]] = {}
     rows = np.empty(len(plan.cells), dtype=np.int64)
@@ -364,11 +354,12 @@ def bootstraps(plan: ProtocolPlan, sums: Mapping[str, Any], *, by_axis: bool) ->
 
 
 def aggregates(plan: ProtocolPlan, result: ConformanceResult, method: IntervalMethod, *,
-               by_axis: bool, sums: pd.DataFrame | None = None, drawn: Bootstraps | None = None) -> list[Aggregate]:
+               by_axis: bool, sums: Mapping[str, np.ndarray] | None = None,
+               drawn: Bootstraps | None = None) -> list[Aggregate]:
     """Pooled rate and task-weighted mean per probe (or probe x axis), in plan order (`drawn`:
     bootstraps(plan, sums, by_axis=by_axis), if the caller started them)."""
     if drawn is None:
-        drawn = bootstraps(plan, cell_sums(plan, result) if sums is None else sums, by_axis=by_axis)
+        drawn = bootstraps(plan, cell_indicators(plan, result) if sums is None else sums, by_axis=by_axis)
     cells_per_group = Counter((c.probe_id, c.axis) if by_axis else (c.probe_id,) for c in plan.cells)
     out = []
     for key, successes, denominators, pending in drawn.groups:
@@ -387,10 +378,10 @@ def aggregates(plan: ProtocolPlan, result: ConformanceResult, method: IntervalMe
 
 def probe_summaries(plan: ProtocolPlan, result: ConformanceResult,
                     audit_inputs: Sequence[AuditInput],
-                    sums: pd.DataFrame | None = None) -> list[ProbeSummary]:
+                    sums: Mapping[str, np.ndarray] | None = None) -> list[ProbeSummary]:
     """Evidence grade per selected probe, with the reasons for it."""
-    sums = cell_sums(plan, result) if sums is None else sums
-    per_probe = sums.groupby("probe_id", sort=False)[["planned", "matched"]].sum()
+    sums = cell_indicators(plan, result) if sums is None else sums
+    probe_sums = per_probe(plan, sums, ("planned", "matched"))
     a = result.arrays
 
     def rows_per_probe(mask: np.ndarray) -> Counter[str]:
@@ -407,8 +398,8 @@ def probe_summaries(plan: ProtocolPlan, result: ConformanceResult,
         pid = probe.probe_id
         attached = [i for i, ai in enumerate(audit_inputs) if ai.probe_id == pid]
         accepted = [i for i in attached if i in result.accepted]
-        planned = int(per_probe["planned"].get(pid, 0))
-        matched = int(per_probe["matched"].get(pid, 0))
+        planned = int(probe_sums[pid]["planned"]) if pid in probe_sums else 0
+        matched = int(probe_sums[pid]["matched"]) if pid in probe_sums else 0
         identities = {audit_inputs[i].source.identity for i in accepted}
         # The weakest identity of the accepted inputs speaks for the probe.
         identity = next((mode for mode in ("inferred_from_order", "harness_order", "explicit")
@@ -455,29 +446,26 @@ def probe_summaries(plan: ProtocolPlan, result: ConformanceResult,
 
 
 def _flag(kind: str, row: Mapping[str, Any], detail: str) -> FlaggedEpisode:
-    import pandas as pd
-
+    """A row (a dict, or a Series; missing values None, NaN or pandas' NA) as a flagged episode."""
     seed = row.get("seed")
     success = row.get("success")
     status = row.get("status")
     cell = row.get("cell_id")
-    if cell is None or pd.isna(cell):
+    if is_missing(cell):
         cell = row.get("cell_of_key")
     return FlaggedEpisode(
-        category=kind, cell_id=None if cell is None or pd.isna(cell) else cell,
+        category=kind, cell_id=None if is_missing(cell) else cell,
         probe_id=row["probe_id"], task_id=row["task_id"], axis=row["axis"],
         level=row["level"], episode_index=int(row["episode_index"]),
-        seed=None if seed is None or pd.isna(seed) else int(seed),
-        success=None if success is None or pd.isna(success) else bool(success),
-        status=None if status is None or pd.isna(status) else status, detail=detail[:2000])
+        seed=None if is_missing(seed) else int(seed),
+        success=None if is_missing(success) else bool(success),
+        status=None if is_missing(status) else status, detail=detail[:2000])
 
 
 def _row_detail(kind: str, row: Mapping[str, Any], pinned_keys: Sequence[str]) -> str:
-    import pandas as pd
-
     where = f"audit input #{int(row['input']) + 1}, row {int(row['row']) + 1}"
     carried = "".join(f", {name} {row[name]!r}" for name in ("run_id", "recorded_at", "failure_reason")
-                      if name in row and row[name] is not None and not pd.isna(row[name]))
+                      if name in row and not is_missing(row[name]))
     where += carried
     if kind == "out_of_protocol":
         return f"{where}: not a planned episode"
@@ -542,15 +530,15 @@ def _in_plan_order(result: ConformanceResult, chosen: np.ndarray, first: int | N
 
 
 def _rows_named(plan: ProtocolPlan, result: ConformanceResult, positions: np.ndarray,
-                keys: pd.DataFrame | None) -> pd.DataFrame:
-    """These rows plus `cell_of_key` as with_named_cell gives it, read from the cells conformance
-    already placed them in (a pandas merge per flag kind otherwise)."""
+                keys: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """These rows as dicts (missing values None) plus `cell_of_key` as with_named_cell gives it, read
+    from the cells conformance already placed them in (a pandas merge otherwise)."""
     if result.named_cells is None:  # a result built by hand: place the rows by their names
-        return with_named_cell(plan, result.rows_at(positions), keys)
-    rows = result.rows_at(positions)
-    cell_ids = np.array([c.cell_id for c in plan.cells] + [np.nan], dtype=object)  # -1: no cell
-    rows["cell_of_key"] = cell_ids[result.named_cells[positions]]
-    return rows
+        return with_named_cell(plan, result.rows_at(positions), keys).to_dict("records")
+    columns = row_columns(result.arrays, positions)
+    columns["cell_of_key"] = np.array([c.cell_id for c in plan.cells] + [None], dtype=object)[
+        result.named_cells[positions]]  # -1: no cell
+    return records(columns)
 
 
 def flagged_episodes(plan: ProtocolPlan, result: ConformanceResult, audit_inputs: Sequence[AuditInput] = ()
@@ -572,14 +560,13 @@ def flagged_episodes(plan: ProtocolPlan, result: ConformanceResult, audit_inputs
     flagged: list[FlaggedEpisode] = []
     keys = cell_keys(plan) if result.named_cells is None else None
     shown = {kind: _in_plan_order(result, chosen, FLAGS_PER_KIND) for kind, chosen in selections.items()}
-    # Every kind's shown rows in one frame (a frame per kind cost ~30 ms each at 1M), then kind by kind,
-    # each row as a dict (a Series per row cost ~40 ms at 1M; pandas' NA reads as None, missing alike).
-    rows = iter(_rows_named(plan, result, np.concatenate(list(shown.values())), keys).to_dict("records"))
+    # Every kind's shown rows read at once, then kind by kind, each row as a dict.
+    rows = iter(_rows_named(plan, result, np.concatenate(list(shown.values())), keys))
     for kind, positions in shown.items():
         for row in islice(rows, len(positions)):
             flagged.append(_flag(kind, row, _row_detail(kind, row, result.pinned_keys)))
-    for row in result.episodes_at(missing[:FLAGS_PER_KIND]).to_dict("records"):
-        flagged.append(_flag("missing", {k: v for k, v in row.items() if k not in ("status", "success")},
+    for row in records(result.arrays.keys.planned_columns(missing[:FLAGS_PER_KIND])):
+        flagged.append(_flag("missing", row,
                              f"planned episode of {row['cell_id']} (planned seed {value_text(row['seed'])}) "
                              "has no conformant evidence"))
     return flagged, sum(totals.values()) - len(flagged), {k: v for k, v in totals.items() if v}, per_cell

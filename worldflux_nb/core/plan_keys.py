@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from worldflux_nb.core.plan_cells import expand_cells
-from worldflux_nb.core.bulk import index_int, object_array
+from worldflux_nb.core.bulk import index_int
 from worldflux_nb.core.run_sheet import planned_episodes_frame
+from worldflux_nb.core.table_columns import Coded, frame
 from worldflux_nb.models.plan import PlanCell, ProtocolPlan
 
 if TYPE_CHECKING:
@@ -60,29 +61,28 @@ class PlanKeys:
         """`planned`, or only its rows at these positions (as `planned.iloc[at]`, without building it)."""
         import pandas as pd
 
+        planned = frame(self.planned_columns(at))
+        if at is not None:
+            planned.index = pd.Index(at)  # the labels `planned.iloc[at]` keeps
+        return planned
+
+    def planned_columns(self, at: np.ndarray | None) -> dict[str, Any]:
+        """planned_at's columns, numpy only (core.table_columns)."""
         pick = (lambda values: values) if at is None else (lambda values: values[at])
         cell = pick(self.planned_cell)
         # A few positions (the packet's flagged episodes) read only their own cells, not all of them.
         cells, cell = (self.cells, cell) if at is None else ([self.cells[i] for i in cell.tolist()], np.arange(len(cell)))
-
-        def per_cell(values: list[Any], dtype: str | None = None) -> Any:
-            table = pd.array(values, dtype=dtype) if dtype else object_array(values)
-            return table.take(cell)
-
-        frame = pd.DataFrame({
-            "cell_id": per_cell([c.cell_id for c in cells], "str"),
-            "probe_id": per_cell([c.probe_id for c in cells], "str"),
-            "task_id": per_cell([c.task_id for c in cells], "str"),
-            "axis": per_cell([c.axis for c in cells], "str"),
-            "level": pd.Series(per_cell([c.level for c in cells]), dtype=object, copy=False),
+        return {
+            "cell_id": Coded(cell, [c.cell_id for c in cells]),
+            "probe_id": Coded(cell, [c.probe_id for c in cells]),
+            "task_id": Coded(cell, [c.task_id for c in cells]),
+            "axis": Coded(cell, [c.axis for c in cells]),
+            "level": Coded(cell, [c.level for c in cells], "object"),
             "episode_index": pick(self.episode_index).astype(np.int64),
-            "seed": pd.arrays.IntegerArray(pick(self.seed), pick(self.seed_missing)),
-            "level_key": per_cell([str(c.level) for c in cells], "str"),
+            "seed": np.ma.MaskedArray(pick(self.seed), pick(self.seed_missing)),
+            "level_key": Coded(cell, [str(c.level) for c in cells]),
             "planned_ix": np.arange(len(cell), dtype=np.int64) if at is None else at.astype(np.int64),
-        }, copy=False)
-        if at is not None:
-            frame.index = pd.Index(at)  # the labels `planned.iloc[at]` keeps
-        return frame
+        }
 
     def positions(self, cell: np.ndarray, episode_index: np.ndarray) -> np.ndarray:
         """Per (plan cell position or -1, episode index): the planned episode's position, or -1."""
