@@ -16,7 +16,7 @@ import numpy as np
 from worldflux_nb.core.plan_cells import expand_cells
 from worldflux_nb.core.bulk import index_int
 from worldflux_nb.core.run_sheet import planned_episodes_frame
-from worldflux_nb.core.table_columns import Coded, frame
+from worldflux_nb.core.table_columns import Coded, Nullable, frame
 from worldflux_nb.models.plan import PlanCell, ProtocolPlan
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ class PlanKeys:
             "axis": Coded(cell, [c.axis for c in cells]),
             "level": Coded(cell, [c.level for c in cells], "object"),
             "episode_index": pick(self.episode_index).astype(np.int64),
-            "seed": np.ma.MaskedArray(pick(self.seed), pick(self.seed_missing)),
+            "seed": Nullable(pick(self.seed), pick(self.seed_missing)),
             "level_key": Coded(cell, [str(c.level) for c in cells]),
             "planned_ix": np.arange(len(cell), dtype=np.int64) if at is None else at.astype(np.int64),
         }

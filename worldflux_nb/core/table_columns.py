@@ -1,9 +1,9 @@
 """Tables held as numpy columns, read either as a pandas DataFrame (notebooks, charts, explorer)
 or as one dict per row (the packet command, which never loads pandas).
 
-A column is a numpy array; a masked array where a value may be missing (pandas' nullable integer
-or boolean); or `Coded`: codes into a few distinct values, read as a string array, a categorical
-or objects. Both readings come from the same columns, so they cannot disagree on a value.
+A column is a numpy array; `Nullable` where a value may be missing (pandas' nullable integer or
+boolean); or `Coded`: codes into a few distinct values, read as a string array, a categorical or
+objects. Both readings come from the same columns, so they cannot disagree on a value.
 """
 
 from __future__ import annotations
@@ -20,6 +20,14 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class Nullable:
+    """Integer or bool values, and per value whether it is missing (numpy.ma would cost its import)."""
+
+    values: np.ndarray
+    missing: np.ndarray
+
+
+@dataclass(frozen=True)
 class Coded:
     """Per row, a code into `values`; read as pandas' string dtype ("str"), a categorical with
     `values` as its categories ("category"), or the values themselves ("object")."""
@@ -30,8 +38,8 @@ class Coded:
 
 
 def frame(columns: Mapping[str, Any]) -> pd.DataFrame:
-    """The columns as a DataFrame: masked arrays as nullable integers or booleans, object arrays
-    as object columns, Coded columns as their kind says."""
+    """The columns as a DataFrame: Nullable columns as pandas' nullable integers or booleans, object
+    arrays as object columns, Coded columns as their kind says."""
     import pandas as pd
 
     def column(values: Any) -> Any:
@@ -41,9 +49,9 @@ def frame(columns: Mapping[str, Any]) -> pd.DataFrame:
             if values.kind == "str":
                 return pd.array(values.values, dtype="str").take(values.codes)
             return pd.Series(object_array(values.values)[values.codes], dtype=object, copy=False)
-        if isinstance(values, np.ma.MaskedArray):
-            nullable = pd.arrays.BooleanArray if values.dtype == np.bool_ else pd.arrays.IntegerArray
-            return nullable(np.ma.getdata(values), np.ma.getmaskarray(values))
+        if isinstance(values, Nullable):
+            nullable = pd.arrays.BooleanArray if values.values.dtype == np.bool_ else pd.arrays.IntegerArray
+            return nullable(values.values, values.missing)
         if values.dtype == object:
             return pd.Series(values, dtype=object, copy=False)
         return values
@@ -52,12 +60,14 @@ def frame(columns: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def records(columns: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The columns as one dict per row of Python values, None where a value is missing (a masked
-    entry, or NaN in an object column): `frame(columns).to_dict("records")` with pandas' NA as None."""
+    """The columns as one dict per row of Python values, None where a value is missing (Nullable,
+    or NaN in an object column): `frame(columns).to_dict("records")` with pandas' NA as None."""
     def values(column: Any) -> list[Any]:
         if isinstance(column, Coded):
             return object_array(column.values)[column.codes].tolist()
-        out = column.tolist()  # a masked array's masked entries read as None
+        if isinstance(column, Nullable):
+            return [None if gone else v for v, gone in zip(column.values.tolist(), column.missing.tolist())]
+        out = column.tolist()
         if column.dtype == object:
             out = [None if isinstance(v, float) and v != v else v for v in out]
         return out
