@@ -15,7 +15,8 @@ from typing import Sequence
 import numpy as np
 
 from worldflux_nb.core.conformance import ConformanceResult
-from worldflux_nb.core.finding_cells import in_plan_order, named
+from worldflux_nb.core.bulk import first_appearance
+from worldflux_nb.core.finding_cells import groups_of, in_plan_order, named, row_cell_ids
 from worldflux_nb.core.findings import plural
 from worldflux_nb.models.evidence import AuditInput
 from worldflux_nb.models.packet import Finding, TaskMappingEntry
@@ -63,12 +64,25 @@ def task_text_findings(plan: ProtocolPlan, result: ConformanceResult, total: int
     if not present.any():
         return []
     texts = registry_texts(plan)
-    recorded = result.rows_where(present)[["probe_id", "task_id", "axis", "harness_task", "cell_id", "planned_ix"]]
-    recorded = recorded[~recorded["axis"].astype(str).str.contains(_LANGUAGE_AXES)]
+    a = result.arrays
+    language = np.array([bool(_LANGUAGE_AXES.search(str(axis))) for axis in a.place_fields[2].tolist()], dtype=bool)
+    rows = np.flatnonzero(present)
+    rows = rows[~language[a.ev.place[rows]]]
+    if not len(rows):
+        return []
+    # Rows grouped by (probe, task, recorded text): per distinct (place, text) first, then per key.
+    harness_code, harness_texts = a.ev.optional_codes("harness_task", rows)
+    pairs, pair_of_row = np.unique(a.ev.place[rows].astype(np.int64) * len(harness_texts) + harness_code,
+                                   return_inverse=True)
+    pair_keys = [(a.place_fields[0][p], a.place_fields[1][p], harness_texts[h])
+                 for p, h in zip((pairs // len(harness_texts)).tolist(), (pairs % len(harness_texts)).tolist())]
+    key_of_pair, keys = first_appearance(pair_keys)
+    group_rows = [rows[g] for g in groups_of(key_of_pair[pair_of_row.reshape(-1)], len(keys))]
     out = []
-    for probe, mine in recorded.groupby("probe_id", sort=True):
+    for probe in sorted({probe for probe, _, _ in keys}):
         wrong = []
-        for (task, harness), group in mine.groupby(["task_id", "harness_task"], sort=True):
+        for (_, task, harness), group in sorted(((k, g) for k, g in zip(keys, group_rows) if k[0] == probe),
+                                                key=lambda item: item[0]):
             names = texts.get((probe, task))
             if names is None:
                 continue
@@ -80,8 +94,10 @@ def task_text_findings(plan: ProtocolPlan, result: ConformanceResult, total: int
         if not wrong:
             continue
         rows_wrong = sum(len(g) for *_, g in wrong)
-        episodes = len({int(ix) for *_, g in wrong for ix in g["planned_ix"] if ix >= 0})
-        shown_cells, more, listed = named(in_plan_order(plan, (c for *_, g in wrong for c in g["cell_id"])))
+        wrong_rows = np.concatenate([g for *_, g in wrong])
+        planned = a.planned_ix[wrong_rows]
+        episodes = len(np.unique(planned[planned >= 0]))
+        shown_cells, more, listed = named(in_plan_order(plan, row_cell_ids(result, wrong_rows)))
         shown = "; ".join(f"{len(g)} filed as {task} record {harness!r}"
                           + (f" (the registry text of {other})" if other else "")
                           for task, harness, other, g in wrong[:5])
@@ -121,11 +137,14 @@ def perturbation_findings(plan: ProtocolPlan, result: ConformanceResult, total: 
     bad = bad_pair[a.ev.place, a.ev.metadata]
     if not bad.any():
         return []
-    rows = result.rows_at(np.flatnonzero(bad))
+    rows = np.flatnonzero(bad)
+    probe_of_row = a.place_fields[0][a.ev.place[rows]]
     out = []
-    for probe, mine in rows.groupby("probe_id", sort=True):
-        episodes = int(mine.loc[mine["planned_ix"] >= 0, "planned_ix"].nunique())
-        shown_cells, more, listed = named(in_plan_order(plan, mine["cell_id"]))
+    for probe in sorted(set(probe_of_row.tolist())):
+        mine = rows[probe_of_row == probe]
+        planned = a.planned_ix[mine]
+        episodes = len(np.unique(planned[planned >= 0]))
+        shown_cells, more, listed = named(in_plan_order(plan, row_cell_ids(result, mine)))
         out.append(Finding(
             kind="perturbation_differs", family="identity", probe_id=probe,
             planned_affected=episodes, share=episodes / total,

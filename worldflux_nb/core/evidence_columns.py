@@ -54,6 +54,13 @@ class EvidenceColumns:
             return np.full(len(column) if at is None else len(at), None, dtype=object)
         return object_array((column if at is None else column.take(numbers(np.asarray(at, dtype=np.int64)))).to_pylist())
 
+    def optional_codes(self, name: str, at: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+        """An optional column at these positions (each holding a value) as codes into its distinct
+        values, by Arrow's hash kernel (no Python object per row)."""
+        taken = self.optional[name].take(numbers(np.asarray(at, dtype=np.int64))).combine_chunks()
+        encoded = taken.dictionary_encode()
+        return _values(encoded.indices).astype(np.int64), encoded.dictionary.to_pylist()
+
     def optional_present(self, name: str) -> np.ndarray:
         """Per row, whether the optional column holds a value."""
         column = self.optional[name]

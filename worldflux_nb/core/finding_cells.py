@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Any, Iterable
+
+import numpy as np
 
 from worldflux_nb.models.plan import ProtocolPlan
+
+if TYPE_CHECKING:
+    from worldflux_nb.core.conformance import ConformanceResult
 
 CELLS_NAMED = 8
 
@@ -20,3 +25,18 @@ def named(cells: list[str]) -> tuple[list[str], int, str]:
     shown = cells[:CELLS_NAMED]
     more = max(0, len(cells) - CELLS_NAMED)
     return shown, more, ", ".join(shown) + (f" and {more} more" if more else "")
+
+
+def row_cell_ids(result: ConformanceResult, rows: np.ndarray) -> list[Any]:
+    """Per evidence row, the id of the plan cell of its planned episode (NaN outside the plan), as
+    the rows frame's `cell_id` gives it."""
+    a = result.arrays
+    planned_ix = a.planned_ix[rows]
+    cell = np.where(planned_ix >= 0, a.keys.planned_cell[np.maximum(planned_ix, 0)], -1)
+    return a.keys.cell_ids[cell].tolist()
+
+
+def groups_of(codes: np.ndarray, size: int) -> list[np.ndarray]:
+    """Per code 0..size-1, the positions holding it, ascending."""
+    order = np.argsort(codes, kind="stable")
+    return np.split(order, np.cumsum(np.bincount(codes, minlength=size))[:-1])
