@@ -336,3 +336,25 @@ def test_plan_keys_handed_in_are_let_go_before_the_packet_is_sealed(monkeypatch)
     expected = packet.build_packet(plan, inputs)  # keys built inside
     given = packet.build_packet(plan, inputs, keys=keys.pop())  # (not in an assert: pytest would hold them)
     assert seen == [True, False] and given == expected
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sparse_plan_keys_find_the_planned_episode_of_each_row(seed):
+    """A plan whose episode indexes are sparse or huge is searched through sorted keys instead of the
+    dense (cell x index) table: each (cell, index) finds its planned episode, anything else -1."""
+    from worldflux_nb.core.plan_keys import plan_keys
+
+    rng = random.Random(seed)
+    plan = make_plan(6)
+    cells = [cell.model_copy(update={"episodes": sorted(rng.sample(range(10**9), 6))}) for cell in plan.cells]
+    plan = plan.model_copy(update={"cells": cells})
+    keys = plan_keys(plan)
+    assert keys._dense is None  # the sparse branch
+    expected: dict[tuple[int, int], int] = {}
+    for cell, index in zip(keys.planned_cell.tolist(), keys.episode_index.tolist()):
+        expected[(cell, index)] = len(expected)
+    known = list(expected)
+    queries = known + [(c, i + 1) for c, i in known] + [(-1, known[0][1]), (len(cells) - 1, -5), (0, 0)]
+    cell = np.array([c for c, _ in queries])
+    index = np.array([i for _, i in queries], dtype=np.int64)
+    assert keys.positions(cell, index).tolist() == [expected.get(q, -1) for q in queries]

@@ -46,8 +46,9 @@ class PlanKeys:
     ascending: bool
     _dense: np.ndarray | None
     _width: int
-    _indexes: pd.Index | None
-    _keys: pd.Index | None
+    _indexes: np.ndarray | None  # sparse plans: the distinct episode indexes, ascending
+    _keys: np.ndarray | None  # sparse plans: (cell x index code) keys, ascending
+    _order: np.ndarray | None  # sparse plans: the planned episode of each of _keys
 
     def __len__(self) -> int:
         return len(self.planned_cell)
@@ -93,11 +94,11 @@ class PlanKeys:
             flat += episode_index
             flat[(cell < 0) | (episode_index < 0) | (episode_index >= self._width)] = len(self._dense) - 1
             return self._dense.take(flat)
-        assert self._indexes is not None and self._keys is not None
-        index_codes = self._indexes.get_indexer(episode_index)
-        ok = (cell >= 0) & (index_codes >= 0)
-        found = self._keys.get_indexer(np.where(ok, cell.astype(np.int64) * self._width + index_codes, -1))
-        return np.where(ok, found, -1).astype(POSITION)
+        assert self._indexes is not None and self._keys is not None and self._order is not None
+        index_codes, known = _lookup(self._indexes, episode_index)
+        ok = (cell >= 0) & known
+        found, planned = _lookup(self._keys, np.where(ok, cell.astype(np.int64) * self._width + index_codes, -1))
+        return np.where(ok & planned, self._order[found], -1).astype(POSITION)
 
 
 def planned_frame(plan: ProtocolPlan) -> pd.DataFrame:
@@ -128,20 +129,19 @@ def plan_keys(plan: ProtocolPlan) -> PlanKeys:
     seed_missing = expanded.seed_missing
     width = int(indexes.max()) + 1 if total else 1
     dense = None
-    lookup_indexes = lookup_keys = None
+    lookup_indexes = lookup_keys = order = None
     if total and indexes.min() >= 0 and len(cells) * width <= max(
             DENSE_ENTRIES_PER_EPISODE * total, 1 << 16):
         dense = np.full(len(cells) * width + 1, -1, dtype=POSITION)
         dense[planned_cell.astype(np.int64) * width + indexes] = np.arange(total, dtype=POSITION)
         unique = int(np.count_nonzero(dense >= 0)) == total
-    else:  # pandas only here: the dense table needs none
-        import pandas as pd
-
-        index_codes, distinct = pd.factorize(indexes)
-        width = max(len(distinct), 1)
-        lookup_indexes = pd.Index(distinct)
-        lookup_keys = pd.Index(planned_cell.astype(np.int64) * width + index_codes)
-        unique = lookup_keys.is_unique
+    else:  # sorted keys searched (sparse or huge episode indexes)
+        lookup_indexes = np.unique(indexes)
+        width = max(len(lookup_indexes), 1)
+        keys = planned_cell.astype(np.int64) * width + np.searchsorted(lookup_indexes, indexes)
+        order = np.argsort(keys, kind="stable").astype(POSITION)
+        lookup_keys = keys[order]
+        unique = not (lookup_keys[1:] == lookup_keys[:-1]).any()
     if not unique:
         from pandas.errors import MergeError
 
@@ -154,4 +154,11 @@ def plan_keys(plan: ProtocolPlan) -> PlanKeys:
         places={(c.probe_id, c.task_id, c.axis, str(c.level)): i for i, c in enumerate(cells)},
         cell_ids=cell_ids, planned_cell=planned_cell, episode_index=indexes,
         seed=expanded.seed, seed_missing=seed_missing, ascending=expanded.ascending,
-        _dense=dense, _width=width, _indexes=lookup_indexes, _keys=lookup_keys)
+        _dense=dense, _width=width, _indexes=lookup_indexes, _keys=lookup_keys, _order=order)
+
+
+def _lookup(ascending: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per value, its position in the ascending distinct `ascending` (0 where absent) and whether it is there."""
+    at = np.minimum(np.searchsorted(ascending, values), max(len(ascending) - 1, 0))
+    found = ascending[at] == values if len(ascending) else np.zeros(len(values), dtype=bool)
+    return np.where(found, at, 0), found
