@@ -152,7 +152,7 @@ def _text(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 def _values(array: pa.Array) -> np.ndarray:
     """A null-free integer or bool array's values, read from its buffers: `to_numpy` imports pandas,
-    which conformance does not need (the packet loads it while its random draws run)."""
+    which the packet command never loads."""
     if not len(array):
         return np.zeros(0, dtype=np.bool_ if pa.types.is_boolean(array.type) else f"<i{array.type.bit_width // 8}")
     return numpy_values(array)

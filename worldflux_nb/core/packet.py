@@ -83,10 +83,9 @@ def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], held: 
     # draws release the GIL).
     drawn = {by_axis: bootstraps(plan, indicators, by_axis=by_axis) for by_axis in (False, True)}
     outcome = outcome_tests(plan, result)
-    sums = indicators
-    columns = cell_columns(plan, result, method, sums)
+    columns = cell_columns(plan, result, method, indicators)
     # The rows are JSON-ready as built and valid CellResults (tested): the models hold them unchecked,
-    # the results digest reads them instead of a dump of each model, the frame reads the columns.
+    # the results digest reads them instead of a dump of each model, the claims read the columns.
     cell_rows = _rows(columns)
     cells = CellResult.trusted_rows(cell_rows)
     missing_cells = [c.cell_id for c in cells if c.matched == 0]
@@ -96,8 +95,8 @@ def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], held: 
         if reasons:
             raise StrictModeFailure(reasons)
 
-    policies = policy_results(plan, result, method, sums)
-    summaries = probe_summaries(plan, result, audit_inputs, sums)
+    policies = policy_results(plan, result, method, indicators)
+    summaries = probe_summaries(plan, result, audit_inputs, indicators)
     order_inferred = any(audit_inputs[i].source.identity == "inferred_from_order" for i in result.accepted)
     signals = findings.cherry_pick_signals(result, order_inferred)
     flagged, truncated, flag_totals, flag_cells = flagged_episodes(plan, result, audit_inputs)
@@ -332,7 +331,7 @@ class Bootstraps:
 
 def bootstraps(plan: ProtocolPlan, sums: Mapping[str, Any], *, by_axis: bool) -> Bootstraps:
     """Per group (probe, or probe x axis), its tasks' sums as `sums.groupby([*group, "task_id"],
-    sort=False)` and policy_table give them, each group's tasks in that order, grouped in order of
+    sort=False)` and policy_counts give them, each group's tasks in that order, grouped in order of
     first appearance; `sums`: per plan cell (cell_indicators)."""
     task_of: dict[tuple[str, ...], int] = {}  # (group..., task) -> its row in the per-task sums
     group_tasks: dict[tuple[str, ...], list[int]] = {}

@@ -31,7 +31,7 @@ POLICY_NOTES = {
 }
 
 # What each policy's denominator is made of, by component of a planned episode (DESIGN.md,
-# Denominator policies); `policy_table` computes the same sums. Out-of-protocol rows never count.
+# Denominator policies); `policy_counts` computes the same sums. Out-of-protocol rows never count.
 DENOMINATOR_COMPONENTS = {
     "all_planned": ("success", "failure", "pending", "missing", "infra_failure"),
     "attempted": ("success", "failure", "pending", "missing"),
@@ -112,22 +112,16 @@ def episode_indicators(outcomes: EpisodeOutcomes) -> pd.DataFrame:
     })
 
 
-def policy_table(sums: pd.DataFrame) -> pd.DataFrame:
-    """Successes and each policy's denominator from summed episode indicators (one row per group)."""
-    import pandas as pd
-
-    return pd.DataFrame(policy_counts(sums), index=sums.index)
-
-
 def policy_counts(sums: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    """policy_table's columns as arrays, from columns of summed episode indicators (numpy only)."""
+    """Successes and each policy's denominator, from columns of summed episode indicators (one
+    entry per group)."""
     success, planned, infra, completed = (np.asarray(sums[k]) for k in ("success", "planned", "infra", "completed"))
     return {"successes": success.astype(int), "all_planned": planned.astype(int),
             "attempted": (planned - infra).astype(int), "completed_only": completed.astype(int)}
 
 
 def counted(indicators: pd.DataFrame, policy: str) -> np.ndarray:
-    """Per planned episode, whether `policy` counts it in the denominator (as policy_table sums them)."""
+    """Per planned episode, whether `policy` counts it in the denominator (as policy_counts sums them)."""
     if policy == "all_planned":
         return np.ones(len(indicators), dtype=bool)
     if policy == "attempted":
