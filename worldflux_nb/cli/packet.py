@@ -174,9 +174,14 @@ def packet_command(args: argparse.Namespace) -> int:
 
     plan = load(args.plan, ProtocolPlan)
     # While the audit inputs are still being read (Arrow kernels and SHA-256, which release the GIL),
-    # this thread builds what needs only the plan.
+    # this thread builds what needs only the plan, and loads the numpy modules the random draws and
+    # exact tests would otherwise load on first use (numpy's lazy attributes), on the background
+    # thread among them, which is to import nothing of its own (worldflux_nb/background.py).
     with gc_paused():  # as inside check_conformance, which built them before
         keys = [plan_keys(plan)]  # handed on with pop(): the packet lets go of them with the conformance result
+    import numpy.fft  # noqa: F401
+    import numpy.ma  # noqa: F401  (np.percentile's np.unique asks np.ma.is_masked)
+    import numpy.random  # noqa: F401
     inputs = _audit_inputs(args.audit_input, plan, args.max_evidence_rows, reading)
     receipt = load(args.plan_receipt, PlanReceipt) if args.plan_receipt else None
     if receipt is not None:
