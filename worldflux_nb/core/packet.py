@@ -88,6 +88,8 @@ def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], held: 
     # the results digest reads them instead of a dump of each model, the claims read the columns.
     cell_rows = _rows(columns)
     cells = CellResult.trusted_rows(cell_rows)
+    # What the claims read later; the other columns are not held while the packet is built.
+    columns = {name: columns[name] for name in ("cell_id", "probe_id", "axis", "matched", "missing", "underpowered")}
     missing_cells = [c.cell_id for c in cells if c.matched == 0]
     underpowered_cells = [c.cell_id for c in cells if c.underpowered]
     if strict_missing_evidence:
