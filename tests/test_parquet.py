@@ -162,7 +162,7 @@ def _dictionary(values, codes):
     return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(values, pa.string()))
 
 
-def _encoded_input(size: int):
+def _encoded_input(size: int, chunk_rows: int | None = None):
     """An audit input whose text columns are stored dictionary-encoded (as read from Parquet), each
     on one side of a condition for handing them to the writer encoded (io.parquet_text)."""
     from worldflux_nb.io.parquet_text import FIRST_PAGE_ROWS
@@ -177,7 +177,8 @@ def _encoded_input(size: int):
         # a third value on the second page's first row: pages of 1-bit and 2-bit codes
         "axis": _dictionary(["a0", "a1", "a2"], [i % 2 if i != first else 2 for i in range(size)]),
         # a dictionary out of first-appearance order, with values no row uses
-        "level": _dictionary(["unused", "3", "dim", "also unused", "hard level"], [(4, 1, 2)[i % 3] for i in range(size)]),
+        "level": _dictionary(["unused", "3", "dim", "also unused", "hard level"],
+                             [(4, 1, 2)[i % 3] for i in range(size)]),
         "episode_index": pa.array(range(size), pa.int64()), "seed": pa.array([None] * size, pa.int64()),
         "success": pa.array([i % 3 == 0 for i in range(size)]),
         "status": _dictionary(["completed"], [0] * size),
@@ -189,13 +190,16 @@ def _encoded_input(size: int):
         # a value given twice in the dictionary
         "harness_task": _dictionary(["pick", "place", "pick"], [None if i % 4 else (i // 4) % 3 for i in range(size)]),
     }
+    if chunk_rows:  # as an import's batches: chunks (the evidence table unifies their dictionaries)
+        columns = {name: pa.chunked_array([column.slice(start, chunk_rows) for start in range(0, size, chunk_rows)])
+                   for name, column in columns.items()}
     episodes = pa.table(columns)
     return AuditInput(plan_digest="sha256:" + "0" * 64, probe_id="beta", episodes=episodes,
                       source=AuditSource(importer="generic_jsonl", format_version="1", identity="explicit")).sealed()
 
 
-@pytest.mark.parametrize("group_rows", [None, 7_000])
-def test_text_handed_to_the_writer_encoded_gives_the_bytes_of_the_decoded_text(monkeypatch, group_rows):
+@pytest.mark.parametrize("group_rows, chunk_rows", [(None, None), (7_000, None), (7_000, 9_999)])
+def test_text_handed_to_the_writer_encoded_gives_the_bytes_of_the_decoded_text(monkeypatch, group_rows, chunk_rows):
     """Text columns kept dictionary-encoded for the Parquet writer (io.parquet_text) give the file
     one whole-table write of the decoded text gives, byte for byte; those that would not (codes
     wider after the first page, a dictionary past the page limit, a value given twice) are decoded."""
@@ -207,12 +211,14 @@ def test_text_handed_to_the_writer_encoded_gives_the_bytes_of_the_decoded_text(m
 
     if group_rows:
         monkeypatch.setattr(artifacts, "ROW_GROUP_ROWS", group_rows)
-    ai = _encoded_input(45_000)
+    ai = _encoded_input(45_000, chunk_rows)
     stored = ai.episodes.encoded
     assert pa.types.is_dictionary(stored.schema.field("run_id").type)
     direct = direct_columns(stored, stored.column_names, artifacts.ROW_GROUP_ROWS)
     # Row groups of 7,000 rows hold their first page whole: every code as wide as its group's dictionary.
-    decoded = {"harness_task"} | ({"axis", "recorded_at", "run_id"} if not group_rows else set())
+    # Chunks' dictionaries unified hold each value once.
+    decoded = ({"harness_task"} if not chunk_rows else set()) \
+        | ({"axis", "recorded_at", "run_id"} if not group_rows else set())
     assert direct == {"probe_id", "task_id", "axis", "level", "status", "metadata", "run_id", "recorded_at",
                       "harness_task"} - decoded
     whole = pa.BufferOutputStream()
