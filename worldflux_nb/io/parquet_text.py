@@ -60,8 +60,8 @@ def _same_bytes(part: Any) -> bool:
         return True
     values = part.dictionary.take(used)
     size = (pc.sum(pc.binary_length(values)).as_py() or 0) + 4 * len(values)  # the dictionary page's PLAIN bytes
-    if size > DICTIONARY_PAGE_BYTES or pc.count_distinct(values).as_py() != len(values):
-        return False
+    if size > DICTIONARY_PAGE_BYTES or values.null_count or pc.count_distinct(values).as_py() != len(values):
+        return False  # (a null in the dictionary is a null row in the text, not a value)
     first_page = len(_used(part.indices.slice(0, FIRST_PAGE_ROWS)))
     return _bit_width(first_page) == _bit_width(len(used))
 
