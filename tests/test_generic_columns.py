@@ -257,5 +257,19 @@ def test_a_reader_that_cannot_start_fails_the_consumer_instead_of_leaving_it_wai
     path = write(tmp_path, lines(random.Random(8), 10))
     monkeypatch.setitem(sys.modules, "duckdb", None)  # `import duckdb` raises ImportError
     with pytest.raises(ImportError), JsonlBatches(path) as batches:
+        batches.wait_reading()  # returns: the reader has given up
         list(batches)
     assert _reader_threads() == []
+
+
+def test_waiting_for_duckdb_to_read_returns_once_its_query_runs_and_the_batches_follow(tmp_path):
+    """`wait_reading` (what an import waits for before loading the plan) returns with DuckDB's query
+    under way, before any batch is taken, and takes nothing from the consumer."""
+    from worldflux_nb.io.evidence_tables import JsonlBatches
+
+    path = write(tmp_path, lines(random.Random(9), 700))
+    with JsonlBatches(path, batch_rows=100) as batches:
+        batches.wait_reading()
+        assert batches._reading.is_set() and "wfnb-jsonl" in _reader_threads()
+        assert sum(batch.num_rows for batch in batches) == 700
+    assert batches.readable

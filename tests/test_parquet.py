@@ -155,3 +155,82 @@ def test_written_a_row_group_at_a_time_the_file_is_that_of_one_whole_table_write
     written = audit_input_file(ai, "audit.parquet")
     assert written == whole.getvalue().to_pybytes()
     assert pq.ParquetFile(io.BytesIO(written)).metadata.num_row_groups == 6
+
+
+def _dictionary(values, codes):
+    """A dictionary-encoded text column: `codes` (None: null) into `values`."""
+    return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(values, pa.string()))
+
+
+def _encoded_input(size: int, chunk_rows: int | None = None):
+    """An audit input whose text columns are stored dictionary-encoded (as read from Parquet), each
+    on one side of a condition for handing them to the writer encoded (io.parquet_text)."""
+    from worldflux_nb.io.parquet_text import FIRST_PAGE_ROWS
+    from worldflux_nb.models.evidence import AuditInput, AuditSource
+
+    first = FIRST_PAGE_ROWS
+    long_text = json.dumps({"note": "x" * 5000}, separators=(",", ":"))  # longer than Parquet's statistics keep
+    columns = {
+        "probe_id": _dictionary(["beta"], [0] * size),
+        # a third value on the first page's last row: the codes' bit width is set on the first page
+        "task_id": _dictionary(["t0", "t1", "t2"], [i % 2 if i != first - 1 else 2 for i in range(size)]),
+        # a third value on the second page's first row: pages of 1-bit and 2-bit codes
+        "axis": _dictionary(["a0", "a1", "a2"], [i % 2 if i != first else 2 for i in range(size)]),
+        # a dictionary out of first-appearance order, with values no row uses
+        "level": _dictionary(["unused", "3", "dim", "also unused", "hard level"],
+                             [(4, 1, 2)[i % 3] for i in range(size)]),
+        "episode_index": pa.array(range(size), pa.int64()), "seed": pa.array([None] * size, pa.int64()),
+        "success": pa.array([i % 3 == 0 for i in range(size)]),
+        "status": _dictionary(["completed"], [0] * size),
+        "metadata": _dictionary(['{"a":1}', long_text, '{}'], [None if i % 5 == 0 else i % 3 for i in range(size)]),
+        # a value a row: past the dictionary page's limit in a group of 45,000 rows, not of 7,000
+        "run_id": _dictionary([f"run-{i:08d}-{'r' * 12}" for i in range(size)], list(range(size))),
+        # one value, on no row of the first page: that page's codes take no bits at all
+        "recorded_at": _dictionary(["2026-01-01T00:00:00Z"], [0 if i == size // 2 else None for i in range(size)]),
+        # a value given twice in the dictionary
+        "harness_task": _dictionary(["pick", "place", "pick"], [None if i % 4 else (i // 4) % 3 for i in range(size)]),
+    }
+    if chunk_rows:  # as an import's batches: chunks (the evidence table unifies their dictionaries)
+        columns = {name: pa.chunked_array([column.slice(start, chunk_rows) for start in range(0, size, chunk_rows)])
+                   for name, column in columns.items()}
+    episodes = pa.table(columns)
+    return AuditInput(plan_digest="sha256:" + "0" * 64, probe_id="beta", episodes=episodes,
+                      source=AuditSource(importer="generic_jsonl", format_version="1", identity="explicit")).sealed()
+
+
+@pytest.mark.parametrize("group_rows, chunk_rows", [(None, None), (7_000, None), (7_000, 9_999)])
+def test_text_handed_to_the_writer_encoded_gives_the_bytes_of_the_decoded_text(monkeypatch, group_rows, chunk_rows):
+    """Text columns kept dictionary-encoded for the Parquet writer (io.parquet_text) give the file
+    one whole-table write of the decoded text gives, byte for byte; those that would not (codes
+    wider after the first page, a dictionary past the page limit, a value given twice) are decoded."""
+    import io
+
+    from worldflux_nb.io import artifacts
+    from worldflux_nb.io.parquet_text import direct_columns
+    from worldflux_nb.models.digest import canonical_json
+
+    if group_rows:
+        monkeypatch.setattr(artifacts, "ROW_GROUP_ROWS", group_rows)
+    ai = _encoded_input(45_000, chunk_rows)
+    stored = ai.episodes.encoded
+    assert pa.types.is_dictionary(stored.schema.field("run_id").type)
+    direct = direct_columns(stored, stored.column_names, artifacts.ROW_GROUP_ROWS)
+    # Row groups of 7,000 rows hold their first page whole: every code as wide as its group's dictionary.
+    # Chunks' dictionaries unified hold each value once.
+    decoded = ({"harness_task"} if not chunk_rows else set()) \
+        | ({"axis", "recorded_at", "run_id"} if not group_rows else set())
+    assert direct == {"probe_id", "task_id", "axis", "level", "status", "metadata", "run_id", "recorded_at",
+                      "harness_task"} - decoded
+    whole = pa.BufferOutputStream()
+    pq.write_table(ai.episodes.arrow.replace_schema_metadata({HEADER_KEY: canonical_json(ai.header())}), whole,
+                   compression="zstd", row_group_size=artifacts.ROW_GROUP_ROWS)
+    written = audit_input_file(ai, "audit.parquet")
+    assert written == whole.getvalue().to_pybytes()
+    assert load_parquet_bytes(written) == ai
+    assert pq.ParquetFile(io.BytesIO(written)).schema_arrow == ai.episodes.arrow.schema
+
+
+def load_parquet_bytes(data: bytes):
+    from worldflux_nb.io.artifacts import audit_input_from_parquet
+
+    return audit_input_from_parquet(data, "audit.parquet")

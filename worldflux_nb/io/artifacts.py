@@ -147,14 +147,38 @@ def audit_input_parquet(audit: AuditInput) -> bytes:
     if not len(audit.episodes):
         pq.write_table(audit.episodes.arrow.replace_schema_metadata(metadata), sink, compression="zstd")
         return sink.getvalue().to_pybytes()
-    writer = None
-    for part in _one_ahead(audit.episodes.arrow_slices(ROW_GROUP_ROWS)):
-        part = part.replace_schema_metadata(metadata)
-        writer = writer or pq.ParquetWriter(sink, part.schema, compression="zstd")
+    writer, parts = _parquet_writer(audit.episodes, metadata, sink)
+    for part in _one_ahead(parts):
         writer.write_table(part, row_group_size=ROW_GROUP_ROWS)
-    assert writer is not None
     writer.close()
     return sink.getvalue().to_pybytes()
+
+
+def _parquet_writer(episodes: Any, metadata: dict[str, bytes], sink: Any) -> tuple[Any, Iterator[Any]]:
+    """A Parquet writer and the row groups to hand it. Text columns that give the same bytes so
+    (io.parquet_text) stay dictionary-encoded; the file then records the decoded table's Arrow
+    schema itself, as the writer would have (the header first, then `ARROW:schema`)."""
+    import base64
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from worldflux_nb.io.parquet_text import direct_columns, first_seen
+    from worldflux_nb.models.evidence_table import arrow_schema
+
+    schema = arrow_schema().with_metadata(metadata)
+    direct = direct_columns(episodes.encoded, schema.names, ROW_GROUP_ROWS) \
+        if hasattr(pq.ParquetWriter, "add_key_value_metadata") else set()
+    if not direct:
+        return pq.ParquetWriter(sink, schema, compression="zstd"), episodes.arrow_slices(ROW_GROUP_ROWS)
+    written = pa.schema([field.with_type(pa.dictionary(pa.int32(), field.type)) if field.name in direct else field
+                         for field in schema.remove_metadata()])
+    writer = pq.ParquetWriter(sink, written, compression="zstd", store_schema=False)
+    writer.add_key_value_metadata({**metadata, "ARROW:schema": base64.b64encode(schema.serialize().to_pybytes())})
+    parts = (pa.Table.from_arrays([first_seen(part.column(name)) if name in direct else part.column(name)
+                                   for name in schema.names], schema=written)
+             for part in episodes.arrow_slices(ROW_GROUP_ROWS, stored=direct))
+    return writer, parts
 
 
 def _one_ahead(items: Iterator[T]) -> Iterator[T]:

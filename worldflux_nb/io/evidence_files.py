@@ -96,7 +96,8 @@ class _JsonlRead:
     def __enter__(self) -> "_JsonlRead":
         from worldflux_nb.io.evidence_tables import scan_file
 
-        self.batches.start()
+        # DuckDB's parse is the longest part: it starts first, the scan and the plan's load once it runs.
+        self.batches.wait_reading()
         self.scanned = self.pool.submit(scan_file, self.path, stop=self.stop)
         return self
 

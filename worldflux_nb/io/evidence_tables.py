@@ -56,12 +56,19 @@ class JsonlBatches:
         self._changed = threading.Condition()
         self._stopped = False
         self._thread: threading.Thread | None = None
+        self._reading = threading.Event()  # DuckDB's query is under way (or the reader has given up)
 
     def start(self) -> "JsonlBatches":
         if self._thread is None:
             self._thread = threading.Thread(target=self._read, name="wfnb-jsonl", daemon=True)
             self._thread.start()
         return self
+
+    def wait_reading(self) -> None:
+        """Wait until DuckDB's query is under way (or has failed). Until then the reader imports duckdb,
+        pyarrow and numpy, Python that holds the GIL: a caller's own Python beside it only delays the
+        parse, the longest part of an import, by as much."""
+        self.start()._reading.wait()
 
     def __enter__(self) -> "JsonlBatches":
         return self.start()
@@ -101,6 +108,12 @@ class JsonlBatches:
             return item
 
     def _read(self) -> None:
+        try:
+            self._read_batches()
+        finally:
+            self._reading.set()
+
+    def _read_batches(self) -> None:
         outcome: Any = _UNREADABLE
         try:
             import duckdb
@@ -113,6 +126,7 @@ class JsonlBatches:
                 connection.execute("SET enable_progress_bar = false")  # nothing on a user's terminal
                 connection.execute(f"SET threads = {_duckdb_threads()}")
                 reader = connection.sql(_query(), params={"path": self.path}).to_arrow_reader(self.batch_rows)
+                self._reading.set()
                 for batch in reader:
                     if batch.num_rows and not self._hand_on(batch, batch.nbytes):
                         return

@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping
 from itertools import repeat
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Collection, Iterator, Sequence
 
 from worldflux_nb.models.arrow_build import array as arrow_array, scalar as arrow_scalar
 from worldflux_nb.models.digest import canonical_json
@@ -378,6 +378,11 @@ def _schema() -> "pa.Schema":
     return pa.schema([pa.field(name, kinds[kind], nullable=nullable) for name, kind, nullable in COLUMNS])
 
 
+def arrow_schema() -> "pa.Schema":
+    """The documented columns and their Arrow types (those of `EvidenceTable.arrow`)."""
+    return _schema()
+
+
 class EvidenceTable:
     """Evidence rows as an immutable Arrow table with the documented columns (see module docstring).
 
@@ -455,11 +460,18 @@ class EvidenceTable:
             return self._table
         return pa.Table.from_arrays([self.column(name) for name in COLUMN_NAMES], schema=schema)
 
-    def arrow_slices(self, rows: int) -> Iterator["pa.Table"]:
-        """`arrow` in slices of `rows` rows, each decoded on its own: a writer's row groups
-        without one decoded copy of the whole table."""
+    def arrow_slices(self, rows: int, *, stored: Collection[str] = ()) -> Iterator["pa.Table"]:
+        """`arrow` in slices of `rows` rows, each decoded on its own (the `stored` columns left as
+        `encoded` holds them): a writer's row groups without one decoded copy of the whole table."""
+        import pyarrow as pa
+
         for start in range(0, len(self), rows):
-            yield EvidenceTable(self._table.slice(start, rows), _checked=_BUILT).arrow
+            part = EvidenceTable(self._table.slice(start, rows), _checked=_BUILT)
+            if not stored:
+                yield part.arrow
+                continue
+            yield pa.Table.from_arrays([part._table.column(name) if name in stored else part.column(name)
+                                        for name in COLUMN_NAMES], names=list(COLUMN_NAMES))
 
     @property
     def encoded(self) -> "pa.Table":
