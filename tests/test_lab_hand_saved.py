@@ -18,7 +18,7 @@ import urllib.request
 
 import pytest
 
-from browser_support import ARTIFACTS, chrome, jupyterlab, missing_browser
+from browser_support import ARTIFACTS, chrome, lab_theme
 from test_lab_browser import WIDGET_ERRORS, outputs_text, shoot
 
 pytestmark = pytest.mark.slow
@@ -45,17 +45,12 @@ def _notebook() -> dict:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """JupyterLab on loopback with its default settings (widget state not saved), serving one unrun notebook."""
-    reason = missing_browser("jupyterlab")
-    if reason:
-        pytest.skip(reason)
-    home = tmp_path_factory.mktemp("lab-hand-saved")
-    root = home / "root"
-    root.mkdir()
-    (root / HAND_SAVED).write_text(json.dumps(_notebook(), indent=1), encoding="utf-8")
-    with jupyterlab(home, root) as (url, token, env, _):
-        yield {"url": url, "token": token, "root": root, "env": env}
+def lab(lab_server):
+    """The session's JupyterLab (conftest.lab_server; Lab's default settings: widget state not saved) in its
+    light theme, serving one unrun notebook."""
+    (lab_server["root"] / HAND_SAVED).write_text(json.dumps(_notebook(), indent=1), encoding="utf-8")
+    lab_theme(lab_server["settings"], "JupyterLab Light")
+    return lab_server
 
 
 def _api(lab: dict, method: str, path: str):
