@@ -52,6 +52,16 @@ def chrome(window: str = "1400,1000"):
     return driver
 
 
+THEME_SETTINGS = ("@jupyterlab/apputils-extension", "themes.jupyterlab-settings")
+
+
+def lab_theme(settings: Path, name: str) -> None:
+    """The user's JupyterLab theme, as the Settings menu writes it; read when a page next loads."""
+    folder = settings / THEME_SETTINGS[0]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / THEME_SETTINGS[1]).write_text(json.dumps({"theme": name}), encoding="utf-8")
+
+
 def artifact(name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / name

@@ -45,6 +45,22 @@ def reference_flow(tmp_path_factory: pytest.TempPathFactory):
         return build_flow(tmp_path_factory.mktemp("reference_flow"))
 
 
+@pytest.fixture(scope="session")
+def lab_server(tmp_path_factory: pytest.TempPathFactory):
+    """One JupyterLab on loopback for the session's Lab browser tests (browser_support.jupyterlab), serving a
+    folder each module copies its own notebooks into; yields url, token, env, root and settings by name."""
+    from browser_support import jupyterlab, missing_browser
+
+    reason = missing_browser("jupyterlab")
+    if reason:
+        pytest.skip(reason)
+    home = tmp_path_factory.mktemp("lab")
+    root = home / "root"
+    root.mkdir()
+    with jupyterlab(home, root) as (url, token, env, settings):
+        yield {"url": url, "token": token, "env": env, "root": root, "settings": settings}
+
+
 def cell_episodes(cell) -> list[tuple[int, int | None]]:
     """A plan cell's planned (episode index, seed) pairs, expanded by the one rule (core.plan_cells)."""
     from worldflux_nb.core.plan_cells import expand_cells

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import ARTIFACTS, chrome, jupyterlab, missing_browser
+from browser_support import ARTIFACTS, chrome, lab_theme
 from notebook_support import template_run
 
 pytestmark = pytest.mark.slow
@@ -30,7 +30,6 @@ REPR_MARKERS = ("Explorer(", "AnyWidget(", "VBox(", "HBox(")
 # What the widget manager writes where it cannot draw a widget view (the record has none: never shown).
 WIDGET_ERRORS = ("Error displaying widget", "model not found", "Loading widget")
 TRUSTED, UNTRUSTED = "profile_to_brief.ipynb", "untrusted.ipynb"
-THEME_SETTINGS = ("@jupyterlab/apputils-extension", "themes.jupyterlab-settings")
 
 
 @dataclass(frozen=True)
@@ -48,28 +47,21 @@ class Lab:
 
     def theme(self, name: str) -> None:
         """The user's theme setting, as the Settings menu writes it; read when the page next loads."""
-        folder = self.settings / THEME_SETTINGS[0]
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / THEME_SETTINGS[1]).write_text(json.dumps({"theme": name}), encoding="utf-8")
+        lab_theme(self.settings, name)
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """A JupyterLab server on loopback serving the executed template and an untrusted copy of it."""
-    reason = missing_browser("jupyterlab")
-    if reason:
-        pytest.skip(reason)
-    home = tmp_path_factory.mktemp("lab")
-    root = home / "root"
-    root.mkdir()
+def lab(lab_server, tmp_path_factory):
+    """The session's JupyterLab server (conftest.lab_server) serving the executed template and an untrusted
+    copy of it."""
+    root = lab_server["root"]
     executed = template_run(tmp_path_factory) / "profile_to_brief.ipynb"
     shutil.copy(executed, root / TRUSTED)
     # A copy no test ever trusts: its content (and so its signature) differs from the trusted one.
     copy = json.loads(executed.read_text(encoding="utf-8"))
     copy["metadata"]["worldflux_nb_test"] = "a copy that stays untrusted"
     (root / UNTRUSTED).write_text(json.dumps(copy, indent=1), encoding="utf-8")
-    with jupyterlab(home, root) as (url, token, env, settings):
-        yield Lab(url, token, env, root, settings)
+    return Lab(lab_server["url"], lab_server["token"], lab_server["env"], root, lab_server["settings"])
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import urllib.request
 
 import pytest
 
-from browser_support import ARTIFACTS, chrome, jupyterlab, missing_browser
+from browser_support import ARTIFACTS, chrome, lab_theme
 from test_lab_browser import WIDGET_ERRORS, outputs_text, shoot
 
 pytestmark = pytest.mark.slow
@@ -45,17 +45,12 @@ def _notebook() -> dict:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """JupyterLab on loopback with its default settings (widget state not saved), serving one unrun notebook."""
-    reason = missing_browser("jupyterlab")
-    if reason:
-        pytest.skip(reason)
-    home = tmp_path_factory.mktemp("lab-hand-saved")
-    root = home / "root"
-    root.mkdir()
-    (root / HAND_SAVED).write_text(json.dumps(_notebook(), indent=1), encoding="utf-8")
-    with jupyterlab(home, root) as (url, token, env, _):
-        yield {"url": url, "token": token, "root": root, "env": env}
+def lab(lab_server):
+    """The session's JupyterLab (conftest.lab_server; Lab's default settings: widget state not saved) in its
+    light theme, serving one unrun notebook."""
+    (lab_server["root"] / HAND_SAVED).write_text(json.dumps(_notebook(), indent=1), encoding="utf-8")
+    lab_theme(lab_server["settings"], "JupyterLab Light")
+    return lab_server
 
 
 def _api(lab: dict, method: str, path: str):
@@ -70,11 +65,43 @@ def _shown(driver) -> int:
     return driver.execute_script("return document.querySelectorAll('.jp-Notebook .jp-OutputArea-output').length")
 
 
+def _prompt(driver, index: int) -> str:
+    """What is between the brackets of a cell's input prompt: " " not run, "*" queued or running, else its count."""
+    return driver.execute_script(
+        "const p = document.querySelectorAll('.jp-Notebook .jp-Cell .jp-InputPrompt')[arguments[0]];"
+        "return p ? p.innerText.replace(/^\\[|\\]:?$/g, '') : ''", index)
+
+
+def _run_by_hand(driver, index: int) -> None:
+    """Click into a cell's editor and press Shift+Enter until Lab queues the cell: on a busy machine the first
+    press can leave the cell unrun while Lab selects the next one, though the kernel already shows idle."""
+    from selenium.common.exceptions import ElementNotInteractableException, TimeoutException
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def editor(d):
+        return d.execute_script("return document.querySelectorAll('.jp-Notebook .jp-Cell .cm-content')[arguments[0]]",
+                                index)
+
+    for _ in range(5):
+        # The editor takes input once the notebook has laid out (the kernel may be idle before that).
+        WebDriverWait(driver, 60, poll_frequency=0.5, ignored_exceptions=(ElementNotInteractableException,)).until(
+            lambda d: editor(d).click() or True)
+        WebDriverWait(driver, 30, poll_frequency=0.2).until(lambda d: d.execute_script(
+            "return arguments[0].contains(document.activeElement)", editor(d)))
+        ActionChains(driver).key_down(Keys.SHIFT).send_keys(Keys.ENTER).key_up(Keys.SHIFT).perform()
+        try:
+            WebDriverWait(driver, 15, poll_frequency=0.2).until(lambda d: _prompt(d, index) not in ("", " "))
+            return
+        except TimeoutException:
+            continue
+    pytest.fail(f"cell {index} never ran on Shift+Enter")
+
+
 def run_and_save_by_hand(driver, lab: dict) -> dict:
     """Run both cells in the live session (Shift+Enter), save with Ctrl+S, shut the kernel down; the file."""
-    from selenium.common.exceptions import ElementNotInteractableException
     from selenium.webdriver.common.action_chains import ActionChains
-    from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -82,12 +109,8 @@ def run_and_save_by_hand(driver, lab: dict) -> dict:
     WebDriverWait(driver, 180, poll_frequency=1).until(lambda d: d.execute_script(
         "const s = document.querySelector('.jp-Notebook-ExecutionIndicator');"
         "return s && s.getAttribute('data-status') === 'idle'"))
-    # The editor takes input once the notebook has laid out (the kernel may be idle before that).
-    WebDriverWait(driver, 60, poll_frequency=0.5, ignored_exceptions=(ElementNotInteractableException,)).until(
-        lambda d: d.find_element(By.CSS_SELECTOR, ".jp-Notebook .jp-CodeCell .cm-content").click() or True)
-    for _ in CELLS:
-        ActionChains(driver).key_down(Keys.SHIFT).send_keys(Keys.ENTER).key_up(Keys.SHIFT).perform()
-        time.sleep(1)
+    for index, _ in enumerate(CELLS):
+        _run_by_hand(driver, index)
     # The live explorer (anywidget's front end) and the slider are drawn from the kernel's models.
     WebDriverWait(driver, 180, poll_frequency=1).until(lambda d: d.execute_script(
         "return document.querySelectorAll('.wfnb-explorer tr[role=button]').length > 10"
@@ -104,15 +127,19 @@ def run_and_save_by_hand(driver, lab: dict) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def open_trusted(driver, lab: dict, name: str) -> str:
-    """Trust the file (as a reviewer does with `jupyter trust`), open it, and return its outputs' text."""
+def open_trusted(driver, lab: dict, name: str, expected: str | None = None) -> str:
+    """Trust the file (as a reviewer does with `jupyter trust`), open it, and return its outputs' text once
+    `expected` shows in it, or (without `expected`) once the widget manager has had its time."""
     from selenium.webdriver.support.ui import WebDriverWait
 
     subprocess.run([sys.executable, "-m", "jupyter", "trust", str(lab["root"] / name)], env=lab["env"],
                    check=True, capture_output=True)
     driver.get(f"{lab['url']}/lab/tree/{name}?token={lab['token']}&reset")
     WebDriverWait(driver, 180, poll_frequency=1).until(lambda d: _shown(d) >= 2)
-    time.sleep(5)  # the widget manager tries to restore its models after the outputs are attached
+    if expected is None:
+        time.sleep(5)  # the widget manager tries to restore its models after the outputs are attached
+    else:  # what the widget manager writes once it has tried: no need to give it the whole time
+        WebDriverWait(driver, 60, poll_frequency=0.5).until(lambda d: expected in outputs_text(d))
     return outputs_text(driver)
 
 
@@ -127,7 +154,7 @@ def test_the_shared_copy_of_a_hand_saved_notebook_shows_the_static_explorer_not_
         bundles = [output["data"] for cell in saved["cells"] for output in cell["outputs"] if "data" in output]
         assert [VIEW in data for data in bundles] == [True, True], bundles
         assert "text/html" in bundles[0] and "text/html" not in bundles[1]
-        shown = open_trusted(driver, lab, HAND_SAVED)
+        shown = open_trusted(driver, lab, HAND_SAVED, expected="model not found")
         assert "model not found" in shown, shown
         shoot(driver, "lab-hand-saved-reopened.png")
 
