@@ -7,28 +7,34 @@ choose. Evidence recorded before the freeze was not produced under the frozen pl
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
 
 from worldflux_nb.core.conformance import ConformanceResult
-from worldflux_nb.core.finding_cells import in_plan_order, named
+from worldflux_nb.core.finding_cells import in_plan_order, named, row_cell_ids
 from worldflux_nb.core.findings import plural
+from worldflux_nb.core.iso_times import NOT_A_TIME, utc_micros
 from worldflux_nb.errors import InputError
+from worldflux_nb.models.arrow_build import array as arrow_array
 from worldflux_nb.models.packet import Finding, FreezeAnchor
 from worldflux_nb.models.plan import ProtocolPlan
 from worldflux_nb.models.receipt import PlanReceipt
 
-if TYPE_CHECKING:
-    import pandas as pd
+
+def utc_micros_of(text: str, source: str, field: str) -> int:
+    """One ISO 8601 time as UTC microseconds since 1970 (as pandas reads it, to whole microseconds
+    as its `Timestamp.to_pydatetime` keeps them), or the error naming where it came from."""
+    import pyarrow as pa
+
+    micros = int(utc_micros(arrow_array([text], pa.string()))[0])
+    if micros == NOT_A_TIME:
+        raise InputError(source, field, f"{text!r} is not an ISO 8601 time")
+    return micros
 
 
 def parse_utc(text: str, source: str, field: str) -> datetime:
-    import pandas as pd
-
-    stamp = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
-    if pd.isna(stamp):
-        raise InputError(source, field, f"{text!r} is not an ISO 8601 time")
-    return stamp.to_pydatetime()
+    return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=utc_micros_of(text, source, field))
 
 
 def freeze_anchor(plan: ProtocolPlan, receipt: PlanReceipt | None = None,
@@ -50,33 +56,39 @@ def freeze_anchor(plan: ProtocolPlan, receipt: PlanReceipt | None = None,
 
 def before_freeze_findings(plan: ProtocolPlan, result: ConformanceResult,
                            anchor: FreezeAnchor) -> list[Finding]:
+    """Per probe, the rows dated before the freeze; and one finding for rows whose date pandas
+    cannot read (the times are read as pandas did, mostly without it: core.iso_times)."""
     present = result.present("recorded_at")
     if not present.any():
         return []
-    import pandas as pd
-
-    frozen = pd.Timestamp(parse_utc(anchor.frozen_at, "plan", "created_at"))
-    dated = result.rows_where(present)[["probe_id", "cell_id", "planned_ix", "recorded_at"]]
-    stamps = pd.to_datetime(dated["recorded_at"], utc=True, errors="coerce", format="ISO8601")
+    a = result.arrays
+    frozen = utc_micros_of(anchor.frozen_at, "plan", "created_at")
+    dated = np.flatnonzero(present)
+    stamps = utc_micros(a.ev.optional["recorded_at"].drop_null())  # the dated rows' texts, in row order
+    readable = stamps != NOT_A_TIME
     out = []
-    total = max(len(result.arrays.keys), 1)
-    unreadable = dated[stamps.isna()]
-    early = dated[stamps < frozen]
-    for probe, mine in early.groupby("probe_id", sort=True):
-        episodes = int(mine.loc[mine["planned_ix"] >= 0, "planned_ix"].nunique())
-        shown, more, listed = named(in_plan_order(plan, mine["cell_id"]))
+    total = max(len(a.keys), 1)
+    unreadable = int(np.count_nonzero(~readable))
+    early = dated[readable & (stamps < frozen)]
+    probe_of = a.place_fields[0][a.ev.place[early]]
+    for probe in sorted(set(probe_of.tolist())):
+        mine = early[probe_of == probe]
+        planned_ix = a.planned_ix[mine]
+        episodes = len(np.unique(planned_ix[planned_ix >= 0]))
+        shown, more, listed = named(in_plan_order(plan, row_cell_ids(result, mine)))
+        earliest = min(a.ev.optional_values("recorded_at", mine).tolist())  # the least text (not instant), as before
         out.append(Finding(
             kind="evidence_before_freeze", family="time", probe_id=probe,
             planned_affected=episodes, share=episodes / total,
             statement=(f"{probe}: {plural(len(mine), 'row')} ({plural(episodes, 'planned episode')}) were "
                        f"recorded before the plan was frozen at {anchor.frozen_at} ({anchor.anchored_by}), "
-                       f"earliest {min(mine['recorded_at'])}; cells: {listed or 'none planned'}."),
+                       f"earliest {earliest}; cells: {listed or 'none planned'}."),
             question=(f"On {probe}, evidence in {listed or 'unplanned cells'} is dated before the plan's "
                       "freeze: was the plan written after these results were seen?"),
             cells=shown, cells_more=more))
-    if len(unreadable):
+    if unreadable:
         out.append(Finding(
             kind="unreadable_timestamps", family="time", planned_affected=0, share=0.0,
-            statement=f"{plural(len(unreadable), 'row')} carry a recorded_at that is not an ISO 8601 time.",
+            statement=f"{plural(unreadable, 'row')} carry a recorded_at that is not an ISO 8601 time.",
             question="Some rows' timestamps cannot be read: what clock and format did the harness use?"))
     return out

@@ -139,7 +139,8 @@ def _encoded(column: pa.ChunkedArray, *, null_code: bool = False) -> tuple[np.nd
     distinct = encoded.dictionary.to_pylist()
     indices = encoded.indices
     if null_code and indices.null_count:
-        indices = indices.cast(pa.int32()).fill_null(len(distinct))  # the null code may not fit int8
+        # The null code may not fit int8; a scalar from buffers (pyarrow's own conversion loads pandas).
+        indices = indices.cast(pa.int32()).fill_null(arrow_scalar(len(distinct), pa.int32()))
     return _values(indices).astype(CODE, copy=False), distinct
 
 

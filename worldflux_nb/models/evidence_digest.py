@@ -128,7 +128,8 @@ def _dictionary_pieces(column: Any, size: int, nulls: int) -> list[Piece]:
                                arrow_array([_NULL_STRING], pa.large_binary())])
     widths = np.diff(np.frombuffer(pieces.buffers()[1], dtype=np.int64)[: len(pieces) + 1])
     # Every row's code as one numpy array, a null's code one past the dictionary's values.
-    codes = np.concatenate([numpy_values(chunk.indices.cast(pa.int32()).fill_null(len(values)) if chunk.null_count
+    null_code = arrow_scalar(len(values), pa.int32())
+    codes = np.concatenate([numpy_values(chunk.indices.cast(pa.int32()).fill_null(null_code) if chunk.null_count
                                          else chunk.indices) for chunk in chunks.chunks])
     used = np.flatnonzero(np.bincount(codes, minlength=len(widths)))
     if len(used) == 1:  # one value on every row (a probe's id, a run's metadata): one piece repeated
