@@ -164,7 +164,7 @@ def test_packets_are_the_ones_the_pandas_detector_built(seed, monkeypatch):
     assert any(f["kind"] == "evidence_before_freeze" for f in json.loads(packets[0])["findings"])
 
 
-@pytest.mark.parametrize("audit_format", ["parquet"])
+@pytest.mark.parametrize("audit_format", ["parquet", "json"])
 def test_the_packet_command_reads_times_and_receipts_without_pandas(tmp_path, audit_format):
     """Rows dated in the usual ISO 8601 forms (an impossible date among them) and a plan receipt:
     the packet command still never imports pandas."""

@@ -87,3 +87,78 @@ def numpy_values(array: Any) -> Any:
         return bits[offset:].astype(np.bool_)
     width = array.type.bit_width // 8
     return np.frombuffer(data, dtype=f"<i{width}", count=size, offset=offset * width)
+
+
+def column(values: list[Any], arrow_type: Any, types: set[type] | None = None) -> Any:
+    """A whole column of Python str, int or bool values (None: null) as `pa.array(values,
+    arrow_type)` builds it, at about its speed (a JSON audit input's columns): texts joined and
+    encoded at once, integers and booleans through numpy. `types`: the values' exact types, if the
+    caller has them. Other types, or a value pyarrow would refuse, go to `pa.array`, which then
+    says what is wrong, as before."""
+    import pyarrow as pa
+
+    types = set(map(type, values)) if types is None else types
+    nulls = type(None) in types
+    try:
+        if pa.types.is_string(arrow_type) and types <= {str, type(None)}:
+            built = _text_column(values, nulls)
+        elif arrow_type == pa.int64() and types <= {int, type(None)}:
+            built = _number_column(values, nulls, arrow_type, np_type="int64")
+        elif arrow_type == pa.bool_() and types <= {bool, type(None)}:
+            built = _number_column(values, nulls, arrow_type, np_type="bool")
+        else:
+            built = None
+    except (ValueError, OverflowError):  # a lone surrogate, an integer beyond int64
+        built = None
+    return pa.array(values, type=arrow_type) if built is None else built
+
+
+def _present(values: list[Any]) -> Any:
+    """Per value, whether it is not None."""
+    import operator
+    from itertools import repeat
+
+    import numpy as np
+
+    return np.fromiter(map(operator.is_not, values, repeat(None)), dtype=np.bool_, count=len(values))
+
+
+def _text_column(values: list[Any], nulls: bool) -> Any:
+    import numpy as np
+    import pyarrow as pa
+
+    texts = ["" if v is None else v for v in values] if nulls else values
+    joined = "".join(texts)
+    if joined.isascii():  # a character is a byte: one encode, lengths in characters
+        data, lengths = joined.encode("ascii"), np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    else:
+        encoded = [t.encode("utf-8") for t in texts]
+        data, lengths = b"".join(encoded), np.fromiter(map(len, encoded), dtype=np.int64, count=len(texts))
+    if len(data) > 2**31 - 1:
+        return None  # beyond a string array's 32-bit offsets
+    offsets = np.zeros(len(texts) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    present = _present(values) if nulls else None
+    return pa.Array.from_buffers(pa.string(), len(texts), [_validity_bits(present), pa.py_buffer(offsets),
+                                                            pa.py_buffer(data)],
+                                 null_count=0 if present is None else len(texts) - int(present.sum()))
+
+
+def _number_column(values: list[Any], nulls: bool, arrow_type: Any, np_type: str) -> Any:
+    import numpy as np
+    import pyarrow as pa
+
+    filled = [0 if v is None else v for v in values] if nulls else values
+    data = np.array(filled, dtype=np_type) if len(filled) else np.zeros(0, dtype=np_type)
+    if np_type == "bool":
+        data = np.packbits(data, bitorder="little")
+    present = _present(values) if nulls else None
+    return pa.Array.from_buffers(arrow_type, len(values), [_validity_bits(present), pa.py_buffer(data)],
+                                 null_count=0 if present is None else len(values) - int(present.sum()))
+
+
+def _validity_bits(present: Any) -> Any:
+    import numpy as np
+    import pyarrow as pa
+
+    return None if present is None else pa.py_buffer(np.packbits(present, bitorder="little"))

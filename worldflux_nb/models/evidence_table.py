@@ -15,7 +15,7 @@ from itertools import repeat
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable, Collection, Iterator, Sequence
 
-from worldflux_nb.models.arrow_build import array as arrow_array, scalar as arrow_scalar
+from worldflux_nb.models.arrow_build import array as arrow_array, column as built_column, scalar as arrow_scalar
 from worldflux_nb.models.digest import canonical_json
 
 if TYPE_CHECKING:
@@ -172,16 +172,16 @@ def _python_column(name: str, values: list[Any]) -> "pa.Array":
     arrow_type = _schema().field(name).type
     if name == "metadata":
         return _metadata_column(values)
-    types = set(map(type, values))
+    types: set[type] | None = set(map(type, values))
     if not types <= FAST_TYPES[name]:
-        values = _checked(name, values)
+        values, types = _checked(name, values), None  # normalised values: their types are scanned again
     elif name == "level" and int in types:
-        values = list(map(str, values))
+        values, types = list(map(str, values)), {str}
     try:
-        array = pa.array(values, type=arrow_type)
+        array = built_column(values, arrow_type, types)
     except OverflowError:
         values = _checked(name, values)  # names the row outside int64
-        array = pa.array(values, type=arrow_type)
+        array = built_column(values, arrow_type)
     _check_arrow(name, array)
     return array
 
@@ -224,7 +224,7 @@ def _metadata_column(values: list[Any]) -> "pa.Array":
             except ValueError as exc:
                 raise EvidenceError(row, "metadata", str(exc)) from None
         append(text)
-    return pa.array(out, type=pa.string())
+    return built_column(out, pa.string())
 
 
 def _first(mask: Any) -> int:
@@ -304,7 +304,7 @@ def _dictionary_column(name: str, column: Any) -> "pa.ChunkedArray | None":
     if not NULLABLE[name] and chunks.null_count:
         return None
     chunks = chunks.cast(pa.dictionary(pa.int32(), pa.string())).unify_dictionaries()
-    values = chunks.chunk(0).dictionary if chunks.num_chunks else pa.array([], type=pa.string())
+    values = chunks.chunk(0).dictionary if chunks.num_chunks else arrow_array([], pa.string())
     try:  # an unused value that fails is left to the plain path, which looks only at used ones
         if name == "metadata":
             _check_metadata_texts(values)
