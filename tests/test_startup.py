@@ -48,6 +48,17 @@ def test_the_import_command_loads_neither_the_packet_nor_redaction_libraries(ref
     assert (tmp_path / "audit.parquet").exists()
 
 
+def test_a_small_jsonl_file_is_imported_without_duckdb(reference_flow, tmp_path):
+    """Below `SMALL_JSONL_BYTES` the row-by-row reader is quicker than DuckDB's start: it is not loaded."""
+    from worldflux_nb.io.evidence_files import SMALL_JSONL_BYTES
+
+    probe = reference_flow.probes[0]
+    assert reference_flow.evidence(probe).stat().st_size <= SMALL_JSONL_BYTES
+    argv = ["audit", "import", "jsonl", str(reference_flow.evidence(probe)), "--plan", str(reference_flow.plan),
+            "--probe", probe, "--output", str(tmp_path / "audit.parquet")]
+    assert loaded_by(argv, ("duckdb", "pandas", "pyarrow")) == ["pyarrow"]
+
+
 def test_the_packet_command_loads_no_importer_nor_comparison(reference_flow, tmp_path):
     # Nor scipy: no detector's p-value comes near its threshold here, so core/exact_tests.py's screen
     # settles every test without Boost's kernels.

@@ -26,11 +26,15 @@ def _texts(values: Sequence[str | bytes | None], arrow_type: Any) -> Any:
     import numpy as np
     import pyarrow as pa
 
-    validity, nulls = _validity(values)
     encoded = [b"" if v is None else v.encode("utf-8") if isinstance(v, str) else bytes(v) for v in values]
     large = pa.types.is_large_string(arrow_type) or pa.types.is_large_binary(arrow_type)
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int64 if large else np.int32)
-    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
+    if not large and offsets[-1] > np.iinfo(np.int32).max:
+        return pa.array(values, type=arrow_type)  # past 32-bit offsets: pyarrow's own conversion decides
+    validity, nulls = _validity(values)
+    if not large:
+        offsets = offsets.astype(np.int32)
     return pa.Array.from_buffers(arrow_type, len(encoded), [validity, pa.py_buffer(offsets),
                                                             pa.py_buffer(b"".join(encoded))], null_count=nulls)
 

@@ -178,10 +178,10 @@ def _python_column(name: str, values: list[Any]) -> "pa.Array":
     elif name == "level" and int in types:
         values = list(map(str, values))
     try:
-        array = pa.array(values, type=arrow_type)
+        array = arrow_array(values, arrow_type)
     except OverflowError:
         values = _checked(name, values)  # names the row outside int64
-        array = pa.array(values, type=arrow_type)
+        array = arrow_array(values, arrow_type)
     _check_arrow(name, array)
     return array
 
@@ -224,7 +224,7 @@ def _metadata_column(values: list[Any]) -> "pa.Array":
             except ValueError as exc:
                 raise EvidenceError(row, "metadata", str(exc)) from None
         append(text)
-    return pa.array(out, type=pa.string())
+    return arrow_array(out, pa.string())
 
 
 def _first(mask: Any) -> int:
