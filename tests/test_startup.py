@@ -118,3 +118,22 @@ def test_the_package_still_offers_its_public_names(name):
     assert getattr(worldflux_nb, name) is not None
     with pytest.raises(AttributeError):
         worldflux_nb.no_such_name  # noqa: B018
+
+
+def test_notebook_commands_import_jsonschema_without_compiling_the_iri_grammar():
+    """The command line's notebook commands import jsonschema without rfc3987-syntax's grammar (~1.4 s,
+    installed with JupyterLab); the package stays importable afterwards, and nbformat validates as before."""
+    code = ("import importlib.util, json, sys\n"
+            "from worldflux_nb.cli.notebook import import_jsonschema_without_iri_grammar as light\n"
+            "light()\n"
+            "loaded = ['jsonschema' in sys.modules, 'rfc3987_syntax' in sys.modules]\n"
+            "import nbformat\n"
+            "nbformat.validate(nbformat.v4.new_notebook())\n"
+            "installed = importlib.util.find_spec('rfc3987_syntax') is not None\n"
+            "if installed:\n"
+            "    import rfc3987_syntax\n"
+            "print(json.dumps(loaded + [installed, 'rfc3987_syntax' in sys.modules]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    jsonschema_loaded, grammar_loaded, installed, importable = json.loads(out.stdout)
+    assert jsonschema_loaded and not grammar_loaded
+    assert importable == installed
