@@ -3,7 +3,8 @@
 pyarrow's conversion of a Python value (`pa.array`, `pa.scalar`, a Python value handed to a compute
 function) first asks whether the value is a pandas object, importing pandas to do so: a third of a
 second that `audit import` otherwise never pays. The importers and the evidence table build their
-few literal arrays (a column's distinct values, a vocabulary, a constant) here instead. numpy and
+literal arrays (a column's distinct values, a vocabulary, a constant) and the row-by-row reader's
+columns here instead. numpy and
 pyarrow are imported on use, so importing the models stays light.
 """
 
