@@ -4,7 +4,7 @@
 What users feel on hundreds to a few thousand episodes is each command's fixed cost. For each size
 (bench/generate.py's data in bench/data/SIZE) this times, from outside, a fresh interpreter running
 `audit import jsonl` of every probe's file to `.parquet` and to `.json`, then `eval-portfolio packet`
-over the Parquet inputs, once from the checkout at PATH and once from this one (each side's
+over the Parquet inputs and over the JSON ones, once from the checkout at PATH and once from this one (each side's
 `worldflux_nb` first on PYTHONPATH, run outside both, SOURCE_DATE_EPOCH set), sides alternated and
 their order swapped each round, after one unrecorded warm-up round. Prints medians of wall and CPU
 (user + sys of the child) per command and side, the load average at each round's start, and
@@ -37,9 +37,10 @@ def commands(data: Path, out: Path) -> dict[str, list[str]]:
         for probe in PROBES:
             found[f"import {probe} .{suffix}"] = ["audit", "import", "jsonl", str(data / f"{probe}.jsonl"), "--plan",
                                                   plan, "--probe", probe, "--output", str(out / f"audit_{probe}.{suffix}")]
-    audits = [arg for probe in PROBES for arg in ("--audit-input", f"{probe}={out / f'audit_{probe}.parquet'}")]
-    found["eval-portfolio packet"] = ["eval-portfolio", "packet", "--plan", plan, *audits,
-                                      "--output", str(out / "packet.md"), "--packet-json", str(out / "packet.json")]
+    for suffix in ("parquet", "json"):
+        audits = [arg for probe in PROBES for arg in ("--audit-input", f"{probe}={out / f'audit_{probe}.{suffix}'}")]
+        found[f"packet from .{suffix}"] = ["eval-portfolio", "packet", "--plan", plan, *audits, "--output",
+                                           str(out / f"packet_{suffix}.md"), "--packet-json", str(out / f"packet_{suffix}.json")]
     return found
 
 
