@@ -13,8 +13,17 @@ from test_conformance import make_plan
 from worldflux_nb.core.importers import FORMATS
 from worldflux_nb.core.importers.generic import audit_input_from_json_columns
 from worldflux_nb.errors import InputError
+from worldflux_nb.io import evidence_files
+from worldflux_nb.io.artifacts import audit_input_file
 from worldflux_nb.io.evidence_files import import_bytes, import_file
 from worldflux_nb.io.evidence_tables import read_jsonl_columns
+
+
+@pytest.fixture(autouse=True)
+def columns_path_for_every_size(monkeypatch):
+    """These tests are about DuckDB's columns: `import_file` takes them whatever the file's size
+    (a small file is otherwise read row by row, see the last test)."""
+    monkeypatch.setattr(evidence_files, "SMALL_JSONL_BYTES", -1)
 
 
 def lines(rng: random.Random, count: int) -> list[dict]:
@@ -273,3 +282,23 @@ def test_waiting_for_duckdb_to_read_returns_once_its_query_runs_and_the_batches_
         assert batches._reading.is_set() and "wfnb-jsonl" in _reader_threads()
         assert sum(batch.num_rows for batch in batches) == 700
     assert batches.readable
+
+
+@pytest.mark.parametrize("extension", [".json", ".parquet"])
+def test_a_small_file_read_row_by_row_gives_the_columns_audit_input_byte_for_byte(tmp_path, monkeypatch, extension):
+    """Below `SMALL_JSONL_BYTES` the file is read row by row (no DuckDB start); the audit input written
+    is the same bytes as the columns' path gives, just under and just over the threshold."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    plan = make_plan(9)
+    path = write(tmp_path, lines(random.Random(10), 400))
+    size = (tmp_path / "evidence.jsonl").stat().st_size
+    written = {}
+    for threshold in (size - 1, size, -1, 1 << 40):
+        monkeypatch.setattr(evidence_files, "SMALL_JSONL_BYTES", threshold)
+        started = []
+        monkeypatch.setattr(evidence_files._JsonlRead, "__enter__",
+                            lambda self, enter=evidence_files._JsonlRead.__enter__: started.append(1) or enter(self))
+        audit = import_file(FORMATS["jsonl"], path, plan=lambda: plan, probe_id="beta")
+        written[threshold] = audit_input_file(audit, tmp_path / f"audit{extension}")
+        assert bool(started) == (threshold < size)
+    assert len(set(written.values())) == 1

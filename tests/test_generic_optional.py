@@ -19,6 +19,7 @@ from worldflux_nb.core.importers.generic import (
 )
 from worldflux_nb.errors import InputError
 from worldflux_nb.io.artifacts import audit_input_file, load
+from worldflux_nb.io import evidence_files
 from worldflux_nb.io.evidence_files import import_bytes, import_file
 from worldflux_nb.io.evidence_tables import read_jsonl_columns
 
@@ -44,7 +45,9 @@ def rows(count: int = 60, seed: int = 3) -> list[dict]:
 def jsonl_both(tmp_path, records, name="e.jsonl"):
     path = tmp_path / name
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    fast = import_file(FORMATS["jsonl"], path, plan=make_plan(9), probe_id="beta")
+    with pytest.MonkeyPatch.context() as patch:  # DuckDB's columns, however small the file
+        patch.setattr(evidence_files, "SMALL_JSONL_BYTES", -1)
+        fast = import_file(FORMATS["jsonl"], path, plan=make_plan(9), probe_id="beta")
     slow = import_bytes(FORMATS["jsonl"], path.read_bytes(), source=str(path), plan=make_plan(9), probe_id="beta")
     return path, fast, slow
 

@@ -291,10 +291,12 @@ def test_first_appearance_codes_are_pandas_factorize():
         first_appearance(["a", ["unhashable"]])
 
 
-def test_the_packet_command_never_loads_pandas(tmp_path):
+@pytest.mark.parametrize("suffix", ["parquet", "json"])
+def test_the_packet_command_never_loads_pandas(tmp_path, suffix):
     """pandas' import costs ~0.6 s, more than a third of the packet at 1M: the packet command reads
-    its Parquet inputs and builds, seals and writes the packet with numpy and pyarrow only (the
-    notebooks and the explorer still build DataFrames from the same columns)."""
+    its Parquet or JSON inputs (the JSON rows' columns built from buffers, models/arrow_build.py) and
+    builds, seals and writes the packet with numpy and pyarrow only (the notebooks and the explorer
+    still build DataFrames from the same columns)."""
     import subprocess
     import sys
 
@@ -304,9 +306,13 @@ def test_the_packet_command_never_loads_pandas(tmp_path):
     (tmp_path / "plan.json").write_text(artifact_json(plan), encoding="utf-8")
     argv = ["eval-portfolio", "packet", "--plan", str(tmp_path / "plan.json"),
             "--output", str(tmp_path / "packet.md"), "--packet-json", str(tmp_path / "packet.json")]
-    for i, ai in enumerate(inputs):  # Parquet, as `audit import` writes them (JSON rows load through pandas)
-        (tmp_path / f"audit_{i}.parquet").write_bytes(audit_input_parquet(ai))
-        argv += ["--audit-input", f"{ai.probe_id}={tmp_path / f'audit_{i}.parquet'}"]
+    for i, ai in enumerate(inputs):
+        path = tmp_path / f"audit_{i}.{suffix}"
+        if suffix == "parquet":
+            path.write_bytes(audit_input_parquet(ai))
+        else:
+            path.write_text(artifact_json(ai), encoding="utf-8")
+        argv += ["--audit-input", f"{ai.probe_id}={path}"]
     code = f"""
 import sys
 from worldflux_nb.cli import main

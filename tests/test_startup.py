@@ -48,6 +48,17 @@ def test_the_import_command_loads_neither_the_packet_nor_redaction_libraries(ref
     assert (tmp_path / "audit.parquet").exists()
 
 
+def test_a_small_jsonl_file_is_imported_without_duckdb(reference_flow, tmp_path):
+    """Below `SMALL_JSONL_BYTES` the row-by-row reader is quicker than DuckDB's start: it is not loaded."""
+    from worldflux_nb.io.evidence_files import SMALL_JSONL_BYTES
+
+    probe = reference_flow.probes[0]
+    assert reference_flow.evidence(probe).stat().st_size <= SMALL_JSONL_BYTES
+    argv = ["audit", "import", "jsonl", str(reference_flow.evidence(probe)), "--plan", str(reference_flow.plan),
+            "--probe", probe, "--output", str(tmp_path / "audit.parquet")]
+    assert loaded_by(argv, ("duckdb", "pandas", "pyarrow")) == ["pyarrow"]
+
+
 def test_the_packet_command_loads_no_importer_nor_comparison(reference_flow, tmp_path):
     # Nor scipy: no detector's p-value comes near its threshold here, so core/exact_tests.py's screen
     # settles every test without Boost's kernels.
@@ -107,3 +118,22 @@ def test_the_package_still_offers_its_public_names(name):
     assert getattr(worldflux_nb, name) is not None
     with pytest.raises(AttributeError):
         worldflux_nb.no_such_name  # noqa: B018
+
+
+def test_notebook_commands_import_jsonschema_without_compiling_the_iri_grammar():
+    """The command line's notebook commands import jsonschema without rfc3987-syntax's grammar (~1.4 s,
+    installed with JupyterLab); the package stays importable afterwards, and nbformat validates as before."""
+    code = ("import importlib.util, json, sys\n"
+            "from worldflux_nb.cli.notebook import import_jsonschema_without_iri_grammar as light\n"
+            "light()\n"
+            "loaded = ['jsonschema' in sys.modules, 'rfc3987_syntax' in sys.modules]\n"
+            "import nbformat\n"
+            "nbformat.validate(nbformat.v4.new_notebook())\n"
+            "installed = importlib.util.find_spec('rfc3987_syntax') is not None\n"
+            "if installed:\n"
+            "    import rfc3987_syntax\n"
+            "print(json.dumps(loaded + [installed, 'rfc3987_syntax' in sys.modules]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    jsonschema_loaded, grammar_loaded, installed, importable = json.loads(out.stdout)
+    assert jsonschema_loaded and not grammar_loaded
+    assert importable == installed

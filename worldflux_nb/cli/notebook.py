@@ -17,11 +17,31 @@ EXIT_CELL_FAILED = 1
 _EXIT_FOR_ERROR = {"InputError": 2, "StrictModeFailure": 3}
 
 
+def import_jsonschema_without_iri_grammar() -> None:
+    """Import jsonschema (nbformat's validator) without its `iri` format checker, in this command's own
+    process only (never in a kernel, which runs the user's code).
+
+    Imported, jsonschema loads every optional format checker installed; rfc3987-syntax (which
+    JupyterLab brings through jupyter-events) compiles its grammar then: ~1.4 s of every notebook
+    command. No schema this process validates uses formats (nbformat passes no format checker;
+    Altair's Vega-Lite schema has no `iri`), so the checker would never run here."""
+    if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
+        return
+    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  (importing it raises ImportError)
+    try:
+        import jsonschema  # noqa: F401
+    except ImportError:
+        pass  # nbformat says so itself when it needs it
+    finally:
+        del sys.modules["rfc3987_syntax"]  # a later import finds the package again
+
+
 def run_template(template: str | None, output_dir: str, parameters: dict[str, Any] | list[list[str]],
                  timeout: int | None = None) -> int:
     """Execute a template into output_dir; the executed copy is written even when a cell fails.
 
     `parameters` are values, or `-p NAME VALUE` text pairs read against the template's declared types."""
+    import_jsonschema_without_iri_grammar()
     from worldflux_nb.io.notebook_parameters import cli_parameters, declared_parameters, inject_parameters
     from worldflux_nb.io.notebook_runner import DEFAULT_CELL_TIMEOUT, read_notebook, run_notebook, template_path
 
@@ -88,6 +108,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    import_jsonschema_without_iri_grammar()
     from worldflux_nb.io.files import make_private_folder, write_outputs
     from worldflux_nb.io.notebook_export import export_notebook
 
@@ -104,6 +125,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _share(args: argparse.Namespace) -> int:
+    import_jsonschema_without_iri_grammar()
     import nbformat
 
     from worldflux_nb.io.files import json_text, write_outputs
@@ -123,6 +145,7 @@ def _share(args: argparse.Namespace) -> int:
 
 
 def _html(args: argparse.Namespace) -> int:
+    import_jsonschema_without_iri_grammar()
     from worldflux_nb.io.files import write_outputs
     from worldflux_nb.io.notebook_html import notebook_html
 
