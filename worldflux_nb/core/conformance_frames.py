@@ -14,7 +14,7 @@ import numpy as np
 from worldflux_nb.core.bulk import object_array
 from worldflux_nb.core.evidence_columns import EvidenceColumns
 from worldflux_nb.core.plan_keys import PlanKeys
-from worldflux_nb.core.table_columns import Coded, Nullable, frame
+from worldflux_nb.core.table_columns import CodedValues, Nullable, frame
 from worldflux_nb.models.packet import CATEGORIES
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def input_rows(a: ConformanceArrays, positions: np.ndarray) -> tuple[np.ndarray,
 def row_columns(a: ConformanceArrays, at: np.ndarray | None = None) -> dict[str, Any]:
     """rows_frame's columns (per evidence row, or per position in `at`), in its order, numpy only:
     plain arrays, Nullable where a value may be missing (seed, success, planned_seed), and
-    Coded columns (level_key, category)."""
+    CodedValues columns (level_key, category)."""
     pick = (lambda values: values) if at is None else (lambda values: values[at])
     ev, keys = a.ev, a.keys
     place = pick(ev.place)
@@ -105,14 +105,14 @@ def row_columns(a: ConformanceArrays, at: np.ndarray | None = None) -> dict[str,
         "success": Nullable(success == 1, success < 0),
         "status": object_array(ev.statuses + [None])[pick(ev.status)],
         **{name: ev.optional_values(name, at) for name in ev.optional},
-        "level_key": Coded(place, [str(p[3]) for p in ev.places] or [""], "str"),
+        "level_key": CodedValues(place, [str(p[3]) for p in ev.places] or [""], "str"),
         **{f"meta:{key}": values[pick(ev.metadata)] for key, values in a.pins.values.items()},
         "planned_ix": planned_ix.astype(np.int64),
         "cell_id": keys.cell_ids[cell],
         "planned_seed": Nullable(keys.seed[take], keys.seed_missing[take] | ~in_plan),
         **{f"differs:{key}": table[a.probe_of_place[place], pick(ev.metadata)] & in_plan
            for key, table in a.pins.differs.items()},
-        "category": Coded(pick(a.category), list(CATEGORIES), "category"),
+        "category": CodedValues(pick(a.category), list(CATEGORIES), "category"),
         "attempt": pick(a.attempt).astype(np.int64),
         "row_success": pick(a.row_success),
         "seed_unverified": pick(a.seed_unverified),

@@ -16,7 +16,7 @@ import numpy as np
 from worldflux_nb.core.plan_cells import expand_cells
 from worldflux_nb.core.bulk import index_int
 from worldflux_nb.core.run_sheet import planned_episodes_frame
-from worldflux_nb.core.table_columns import Coded, Nullable, frame
+from worldflux_nb.core.table_columns import CodedValues, Nullable, frame
 from worldflux_nb.models.plan import PlanCell, ProtocolPlan
 
 if TYPE_CHECKING:
@@ -74,14 +74,14 @@ class PlanKeys:
         # A few positions (the packet's flagged episodes) read only their own cells, not all of them.
         cells, cell = (self.cells, cell) if at is None else ([self.cells[i] for i in cell.tolist()], np.arange(len(cell)))
         return {
-            "cell_id": Coded(cell, [c.cell_id for c in cells]),
-            "probe_id": Coded(cell, [c.probe_id for c in cells]),
-            "task_id": Coded(cell, [c.task_id for c in cells]),
-            "axis": Coded(cell, [c.axis for c in cells]),
-            "level": Coded(cell, [c.level for c in cells], "object"),
+            "cell_id": CodedValues(cell, [c.cell_id for c in cells]),
+            "probe_id": CodedValues(cell, [c.probe_id for c in cells]),
+            "task_id": CodedValues(cell, [c.task_id for c in cells]),
+            "axis": CodedValues(cell, [c.axis for c in cells]),
+            "level": CodedValues(cell, [c.level for c in cells], "object"),
             "episode_index": pick(self.episode_index).astype(np.int64),
             "seed": Nullable(pick(self.seed), pick(self.seed_missing)),
-            "level_key": Coded(cell, [str(c.level) for c in cells]),
+            "level_key": CodedValues(cell, [str(c.level) for c in cells]),
             "planned_ix": np.arange(len(cell), dtype=np.int64) if at is None else at.astype(np.int64),
         }
 

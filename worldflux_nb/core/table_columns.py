@@ -2,8 +2,9 @@
 or as one dict per row (the packet command, which never loads pandas).
 
 A column is a numpy array; `Nullable` where a value may be missing (pandas' nullable integer or
-boolean); or `Coded`: codes into a few distinct values, read as a string array, a categorical or
-objects. Both readings come from the same columns, so they cannot disagree on a value.
+boolean); or `CodedValues`: numpy codes into a few distinct values (the importers' Arrow codes are
+`generic_columns.Coded`), read as a string array, a categorical or objects. Both readings come
+from the same columns, so they cannot disagree on a value.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class Nullable:
 
 
 @dataclass(frozen=True)
-class Coded:
+class CodedValues:
     """Per row, a code into `values`; read as pandas' string dtype ("str"), a categorical with
     `values` as its categories ("category"), or the values themselves ("object")."""
 
@@ -39,11 +40,11 @@ class Coded:
 
 def frame(columns: Mapping[str, Any]) -> pd.DataFrame:
     """The columns as a DataFrame: Nullable columns as pandas' nullable integers or booleans, object
-    arrays as object columns, Coded columns as their kind says."""
+    arrays as object columns, CodedValues columns as their kind says."""
     import pandas as pd
 
     def column(values: Any) -> Any:
-        if isinstance(values, Coded):
+        if isinstance(values, CodedValues):
             if values.kind == "category":
                 return pd.Categorical.from_codes(values.codes, categories=values.values)
             if values.kind == "str":
@@ -63,7 +64,7 @@ def records(columns: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The columns as one dict per row of Python values, None where a value is missing (Nullable,
     or NaN in an object column): `frame(columns).to_dict("records")` with pandas' NA as None."""
     def values(column: Any) -> list[Any]:
-        if isinstance(column, Coded):
+        if isinstance(column, CodedValues):
             return object_array(column.values)[column.codes].tolist()
         if isinstance(column, Nullable):
             return [None if gone else v for v, gone in zip(column.values.tolist(), column.missing.tolist())]
