@@ -671,6 +671,9 @@ import os, signal, sys
 from worldflux_nb.io import files
 from worldflux_nb.cli import main
 mode = sys.argv[1]
+# Ctrl-C as at a terminal: a suite started in the background (`&` without job control, nohup)
+# hands its children SIGINT ignored, and Python then installs no handler of its own.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 real_replace, real_write = os.replace, files._write_file
 state = {{"replaced": 0, "written": 0}}
 def replace(src, dst):
