@@ -14,6 +14,7 @@ import pytest
 
 from test_conformance import audit, make_plan
 from test_iso_times import ODD, generated
+from test_packet_fast_paths import packet_in_fresh_interpreter
 from test_scale import defective_rows
 from worldflux_nb.core import detect, detect_time
 from worldflux_nb.core.conformance import ConformanceResult, check_conformance
@@ -168,33 +169,11 @@ def test_packets_are_the_ones_the_pandas_detector_built(seed, monkeypatch):
 def test_the_packet_command_reads_times_and_receipts_without_pandas(tmp_path, audit_format):
     """Rows dated in the usual ISO 8601 forms (an impossible date among them) and a plan receipt:
     the packet command still never imports pandas."""
-    import subprocess
-    import sys
-
-    from worldflux_nb.io.artifacts import audit_input_parquet
-
     plan, inputs = dated_inputs(4, hostile=False)
     receipt = PlanReceipt(plan_id=plan.plan_id, plan_digest=plan.plan_digest,
                           received_at="2026-01-05T09:00:00.5+01:00", received_by="reviewer").sealed()
-    (tmp_path / "plan.json").write_text(artifact_json(plan), encoding="utf-8")
     (tmp_path / "receipt.json").write_text(artifact_json(receipt), encoding="utf-8")
-    argv = ["eval-portfolio", "packet", "--plan", str(tmp_path / "plan.json"), "--plan-receipt",
-            str(tmp_path / "receipt.json"), "--output", str(tmp_path / "packet.md"),
-            "--packet-json", str(tmp_path / "packet.json")]
-    for i, ai in enumerate(inputs):
-        path = tmp_path / f"audit_{i}.{audit_format}"
-        if audit_format == "parquet":
-            path.write_bytes(audit_input_parquet(ai))
-        else:
-            path.write_text(artifact_json(ai), encoding="utf-8")
-        argv += ["--audit-input", f"{ai.probe_id}={path}"]
-    code = f"""
-import sys
-from worldflux_nb.cli import main
-code = main({argv!r})
-print(code, "pandas" in sys.modules)
-"""
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip().splitlines()[-1] == "0 False", out.stderr[-2000:]
+    assert packet_in_fresh_interpreter(tmp_path, plan, inputs, audit_format,
+                                       "--plan-receipt", str(tmp_path / "receipt.json")) == ("0", False)
     kinds = {f["kind"] for f in json.loads((tmp_path / "packet.json").read_text())["findings"]}
     assert {"evidence_before_freeze", "unreadable_timestamps"} <= kinds

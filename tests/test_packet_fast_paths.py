@@ -291,23 +291,19 @@ def test_first_appearance_codes_are_pandas_factorize():
         first_appearance(["a", ["unhashable"]])
 
 
-@pytest.mark.parametrize("suffix", ["parquet", "json"])
-def test_the_packet_command_never_loads_pandas(tmp_path, suffix):
-    """pandas' import costs ~0.6 s, more than a third of the packet at 1M: the packet command reads
-    its Parquet or JSON inputs (the JSON rows' columns built from buffers, models/arrow_build.py) and
-    builds, seals and writes the packet with numpy and pyarrow only (the notebooks and the explorer
-    still build DataFrames from the same columns)."""
+def packet_in_fresh_interpreter(folder, plan, inputs, suffix: str, *extra: str) -> tuple[str, bool]:
+    """Write the plan and audit inputs (`suffix`: parquet or json) into `folder`, run the packet
+    command on them in a fresh interpreter, and give its exit code and whether it imported pandas."""
     import subprocess
     import sys
 
     from worldflux_nb.io.artifacts import artifact_json, audit_input_parquet
 
-    plan, inputs = evidence_inputs(3)
-    (tmp_path / "plan.json").write_text(artifact_json(plan), encoding="utf-8")
-    argv = ["eval-portfolio", "packet", "--plan", str(tmp_path / "plan.json"),
-            "--output", str(tmp_path / "packet.md"), "--packet-json", str(tmp_path / "packet.json")]
+    (folder / "plan.json").write_text(artifact_json(plan), encoding="utf-8")
+    argv = ["eval-portfolio", "packet", "--plan", str(folder / "plan.json"), *extra,
+            "--output", str(folder / "packet.md"), "--packet-json", str(folder / "packet.json")]
     for i, ai in enumerate(inputs):
-        path = tmp_path / f"audit_{i}.{suffix}"
+        path = folder / f"audit_{i}.{suffix}"
         if suffix == "parquet":
             path.write_bytes(audit_input_parquet(ai))
         else:
@@ -320,7 +316,18 @@ code = main({argv!r})
 print(code, "pandas" in sys.modules)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip().splitlines()[-1] == "0 False"
+    exit_code, loaded = out.stdout.strip().splitlines()[-1].split()
+    return exit_code, loaded == "True"
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "json"])
+def test_the_packet_command_never_loads_pandas(tmp_path, suffix):
+    """pandas' import costs ~0.6 s, more than a third of the packet at 1M: the packet command reads
+    its Parquet or JSON inputs (the JSON rows' columns built from buffers, models/arrow_build.py) and
+    builds, seals and writes the packet with numpy and pyarrow only (the notebooks and the explorer
+    still build DataFrames from the same columns)."""
+    plan, inputs = evidence_inputs(3)
+    assert packet_in_fresh_interpreter(tmp_path, plan, inputs, suffix) == ("0", False)
     assert (tmp_path / "packet.json").exists()
 
 
