@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from worldflux_nb.core.conformance import ConformanceResult
-from worldflux_nb.core.finding_cells import in_plan_order, named
+from worldflux_nb.core.finding_cells import in_plan_order, named, planned_episode_count, probe_groups, row_cell_ids
 from worldflux_nb.core.findings import plural
 from worldflux_nb.models.packet import CATEGORIES, Finding
 from worldflux_nb.models.plan import ProtocolPlan
@@ -29,14 +29,11 @@ def seed_run_findings(plan: ProtocolPlan, result: ConformanceResult, total: int)
         return out
     # A seed mismatch is a planned episode's row with a recorded seed other than the planned one.
     planned_ix = a.planned_ix[bad].astype(np.int64)
-    probe = a.place_fields[0][a.ev.place[bad]]
     seed = a.ev.seed[bad].astype(np.int64)
     planned_seed = a.keys.seed[planned_ix].astype(np.int64)
     offset = seed - planned_seed
-    cell_id = a.keys.cell_ids[a.keys.planned_cell[planned_ix]]
     matched = a.attempts > 0
-    for probe_id in sorted(set(probe.tolist())):
-        mine = np.flatnonzero(probe == probe_id)
+    for probe_id, mine in probe_groups(result, bad):
         run_seed = _planned_run_seed(plan, probe_id)
         offsets, count = np.unique(offset[mine], return_counts=True)
         runs = offsets[count >= MIN_RUN_ROWS]
@@ -50,7 +47,7 @@ def seed_run_findings(plan: ProtocolPlan, result: ConformanceResult, total: int)
         for how, key, group in groups:
             episodes = np.unique(planned_ix[group])
             lost = int(np.count_nonzero(~matched[episodes]))
-            shown, more, listed = named(in_plan_order(plan, cell_id[group].tolist()))
+            shown, more, listed = named(in_plan_order(plan, row_cell_ids(result, bad[group])))
             if how == "offset" and run_seed is not None:
                 what = f"run seed {run_seed + int(key)} instead of the planned {run_seed}"
             elif how == "offset":
@@ -154,24 +151,21 @@ def run_id_findings(plan: ProtocolPlan, result: ConformanceResult, total: int) -
     if not len(carried):
         return out
     run_ids, run = np.unique(a.ev.optional_values("run_id", carried), return_inverse=True)
-    probe = a.place_fields[0][a.ev.place[carried]]
     planned_ix = a.planned_ix[carried].astype(np.int64)
-    cell = np.where(planned_ix >= 0, a.keys.planned_cell[np.maximum(planned_ix, 0)], -1)
-    for probe_id in sorted(set(probe.tolist())):
-        mine = probe == probe_id
+    for probe_id, mine in probe_groups(result, carried):
         counts = np.bincount(run[mine], minlength=len(run_ids))
         # Most rows first, ties by run id.
         runs = sorted(((run_ids[r], int(counts[r]), r) for r in np.flatnonzero(counts).tolist()),
                       key=lambda item: (-item[1], item[0]))
         if len(runs) < 2:
             continue
-        minority = mine & (run != runs[0][2])
-        episodes = len(np.unique(planned_ix[minority & (planned_ix >= 0)]))
+        minority = carried[mine[run[mine] != runs[0][2]]]
+        episodes = planned_episode_count(result, minority)
         # Planned episodes whose rows carry more than one run id.
-        planned_rows = mine & (planned_ix >= 0)
+        planned_rows = mine[planned_ix[mine] >= 0]
         pairs = np.unique(planned_ix[planned_rows] * len(run_ids) + run[planned_rows])
         shared = int(np.count_nonzero(np.bincount(pairs // len(run_ids)) > 1)) if len(pairs) else 0
-        shown, more, listed = named(in_plan_order(plan, a.keys.cell_ids[cell[minority]].tolist()))
+        shown, more, listed = named(in_plan_order(plan, row_cell_ids(result, minority)))
         run_list = ", ".join(f"{run_id} ({n} rows)" for run_id, n, _ in runs[:5])
         out.append(Finding(
             kind="runs_combined", family="campaign", probe_id=probe_id,

@@ -16,7 +16,9 @@ import numpy as np
 
 from worldflux_nb.core.conformance import ConformanceResult
 from worldflux_nb.core.bulk import first_appearance
-from worldflux_nb.core.finding_cells import groups_of, in_plan_order, named, row_cell_ids
+from worldflux_nb.core.finding_cells import (
+    groups_of, in_plan_order, named, planned_episode_count, probe_groups, row_cell_ids,
+)
 from worldflux_nb.core.findings import plural
 from worldflux_nb.models.evidence import AuditInput
 from worldflux_nb.models.packet import Finding, TaskMappingEntry
@@ -95,8 +97,7 @@ def task_text_findings(plan: ProtocolPlan, result: ConformanceResult, total: int
             continue
         rows_wrong = sum(len(g) for *_, g in wrong)
         wrong_rows = np.concatenate([g for *_, g in wrong])
-        planned = a.planned_ix[wrong_rows]
-        episodes = len(np.unique(planned[planned >= 0]))
+        episodes = planned_episode_count(result, wrong_rows)
         shown_cells, more, listed = named(in_plan_order(plan, row_cell_ids(result, wrong_rows)))
         shown = "; ".join(f"{len(g)} filed as {task} record {harness!r}"
                           + (f" (the registry text of {other})" if other else "")
@@ -138,12 +139,10 @@ def perturbation_findings(plan: ProtocolPlan, result: ConformanceResult, total: 
     if not bad.any():
         return []
     rows = np.flatnonzero(bad)
-    probe_of_row = a.place_fields[0][a.ev.place[rows]]
     out = []
-    for probe in sorted(set(probe_of_row.tolist())):
-        mine = rows[probe_of_row == probe]
-        planned = a.planned_ix[mine]
-        episodes = len(np.unique(planned[planned >= 0]))
+    for probe, at in probe_groups(result, rows):
+        mine = rows[at]
+        episodes = planned_episode_count(result, mine)
         shown_cells, more, listed = named(in_plan_order(plan, row_cell_ids(result, mine)))
         out.append(Finding(
             kind="perturbation_differs", family="identity", probe_id=probe,

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 
 from worldflux_nb.core.conformance import ConformanceResult
-from worldflux_nb.core.finding_cells import in_plan_order, named, row_cell_ids
+from worldflux_nb.core.finding_cells import in_plan_order, named, planned_episode_count, probe_groups, row_cell_ids
 from worldflux_nb.core.findings import plural
 from worldflux_nb.core.iso_times import NOT_A_TIME, utc_micros
 from worldflux_nb.errors import InputError
@@ -70,11 +70,9 @@ def before_freeze_findings(plan: ProtocolPlan, result: ConformanceResult,
     total = max(len(a.keys), 1)
     unreadable = int(np.count_nonzero(~readable))
     early = dated[readable & (stamps < frozen)]
-    probe_of = a.place_fields[0][a.ev.place[early]]
-    for probe in sorted(set(probe_of.tolist())):
-        mine = early[probe_of == probe]
-        planned_ix = a.planned_ix[mine]
-        episodes = len(np.unique(planned_ix[planned_ix >= 0]))
+    for probe, at in probe_groups(result, early):
+        mine = early[at]
+        episodes = planned_episode_count(result, mine)
         shown, more, listed = named(in_plan_order(plan, row_cell_ids(result, mine)))
         earliest = min(a.ev.optional_values("recorded_at", mine).tolist())  # the least text (not instant), as before
         out.append(Finding(

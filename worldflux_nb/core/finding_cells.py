@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import numpy as np
 
@@ -34,6 +34,21 @@ def row_cell_ids(result: ConformanceResult, rows: np.ndarray) -> list[Any]:
     planned_ix = a.planned_ix[rows]
     cell = np.where(planned_ix >= 0, a.keys.planned_cell[np.maximum(planned_ix, 0)], -1)
     return a.keys.cell_ids[cell].tolist()
+
+
+def probe_groups(result: ConformanceResult, rows: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
+    """Per probe these evidence rows name, in sorted order, the positions in `rows` of its rows
+    (a groupby on probe_id, sort=True)."""
+    a = result.arrays
+    probe = a.place_fields[0][a.ev.place[rows]]
+    for probe_id in sorted(set(probe.tolist())):
+        yield probe_id, np.flatnonzero(probe == probe_id)
+
+
+def planned_episode_count(result: ConformanceResult, rows: np.ndarray) -> int:
+    """How many distinct planned episodes these evidence rows belong to (out-of-protocol rows none)."""
+    planned_ix = result.arrays.planned_ix[rows]
+    return len(np.unique(planned_ix[planned_ix >= 0]))
 
 
 def groups_of(codes: np.ndarray, size: int) -> list[np.ndarray]:

@@ -167,8 +167,6 @@ FAST_TYPES: dict[str, set[type]] = {
 
 def _python_column(name: str, values: list[Any]) -> "pa.Array":
     """One column from Python values: a type scan, then a value-by-value check only if needed."""
-    import pyarrow as pa
-
     arrow_type = _schema().field(name).type
     if name == "metadata":
         return _metadata_column(values)
