@@ -139,3 +139,27 @@ def test_formula_looking_text_is_kept_as_text(formula):
     slow = parse_csv(text, source_name="f.csv", plan=plan, probe_id="beta", by_rows=True)
     assert fast.episodes[0]["task_id"] == formula.strip() == slow.episodes[0]["task_id"]
     assert fast.audit_digest == slow.audit_digest
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_importing_generic_columns_never_loads_pandas(tmp_path, suffix):
+    """`audit import csv|parquet` reads columns with pyarrow only, `metadata.<key>` columns included
+    (pyarrow loads pandas on its first conversion of a Python value, and `pq.read_table` through
+    pyarrow.dataset): pandas' import would be a third of a second the command never needs."""
+    import subprocess
+    import sys
+
+    from worldflux_nb.io.artifacts import artifact_json
+
+    (tmp_path / "plan.json").write_text(artifact_json(make_plan(9)), encoding="utf-8")
+    records = rows(random.Random(5), 200)
+    source = tmp_path / f"e.{suffix}"
+    if suffix == "csv":
+        source.write_text(as_csv(records), encoding="utf-8")
+    else:
+        pd.DataFrame(records).astype({"level": str, "metadata": str}).drop(columns=["metadata"]).to_parquet(source)
+    argv = ["audit", "import", suffix, str(source), "--plan", str(tmp_path / "plan.json"), "--probe", "beta",
+            "--output", str(tmp_path / "audit.json")]
+    code = f"import sys\nfrom worldflux_nb.cli import main\nprint(main({argv!r}), 'pandas' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-2:] == ["0", "False"], out.stderr

@@ -295,8 +295,9 @@ def folded_metadata(metadata: Any, spread: dict[str, Any]) -> Any:
     combined = None
     stride = 1
     for part in parts:
-        codes = part.codes.fill_null(len(part.values)).cast(pa.int64())
-        combined = codes if combined is None else pc.add(pc.multiply(combined, len(part.values) + 1), codes)
+        codes = part.codes.cast(pa.int64()).fill_null(arrow_scalar(len(part.values), pa.int64()))
+        combined = codes if combined is None else pc.add(
+            pc.multiply(combined, arrow_scalar(len(part.values) + 1, pa.int64())), codes)
         stride *= len(part.values) + 1
         if stride >= 1 << 62:
             raise pa.ArrowInvalid("too many combinations")  # the row path reads it

@@ -42,7 +42,7 @@ def read_table(data: bytes, src: str) -> Any:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(pa.BufferReader(data))
+        table = pq.ParquetFile(pa.BufferReader(data)).read()  # pq.read_table loads pandas (pyarrow.dataset)
     except (pa.ArrowException, OSError, ValueError) as exc:
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         raise InputError(src, None, f"is not a readable Parquet file ({reason})") from None
