@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 from contextlib import contextmanager
-from typing import Any, Hashable, Iterator, Sequence
+from typing import Any, Hashable, Iterator, Mapping, Sequence
 
 
 @contextmanager
@@ -42,6 +42,19 @@ def first_appearance(values: Sequence[Hashable]) -> tuple[Any, list[Any]]:
     seen: dict[Any, int] = {}
     codes = np.fromiter((seen.setdefault(v, len(seen)) for v in values), dtype=np.int64, count=len(values))
     return codes, list(seen)
+
+
+def group_sums(keys: Sequence[Hashable], columns: Mapping[str, Sequence[int]]) -> tuple[list[Any], dict[str, Any]]:
+    """The distinct keys in order of first appearance and, per named column, its int64 sums per key
+    (a groupby with sort=False, then sum)."""
+    import numpy as np
+
+    codes, groups = first_appearance(keys)
+    sums = {}
+    for name, values in columns.items():
+        sums[name] = np.zeros(len(groups), dtype=np.int64)
+        np.add.at(sums[name], codes, np.asarray(values, dtype=np.int64))
+    return groups, sums
 
 
 def narrowest_int(largest: int) -> Any:

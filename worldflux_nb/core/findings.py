@@ -7,7 +7,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from worldflux_nb.core.bulk import first_appearance
+from worldflux_nb.core.bulk import group_sums
 from worldflux_nb.core.conformance import ConformanceResult
 from worldflux_nb.core.statistics import IntervalMethod, interval, percent, underpowered
 from worldflux_nb.models.common import NOMINAL_AXIS
@@ -193,10 +193,8 @@ def next_falsification_axes(plan: ProtocolPlan, cells: Mapping[str, Sequence[Any
            for a in plan.excluded_axes]
     if len(cells["cell_id"]):
         # Matched episodes per (probe, axis), in order of first appearance.
-        codes, pairs = first_appearance(list(zip(cells["probe_id"], cells["axis"])))
-        covered = np.zeros(len(pairs), dtype=np.int64)
-        np.add.at(covered, codes, np.array(cells["matched"], dtype=np.int64))
-        for (probe, axis), matched in zip(pairs, covered.tolist()):
+        pairs, covered = group_sums(list(zip(cells["probe_id"], cells["axis"])), {"matched": cells["matched"]})
+        for (probe, axis), matched in zip(pairs, covered["matched"].tolist()):
             if matched == 0:
                 out.append(f"{probe} / {axis}: planned but no evidence yet — run it before reading the claim.")
     observed = [a for a in axis_aggs if a.axis != NOMINAL_AXIS and a.denominator > 0

@@ -13,7 +13,7 @@ import numpy as np
 
 from worldflux_nb.background import started_in_turn
 from worldflux_nb.core import findings
-from worldflux_nb.core.bulk import first_appearance, gc_paused
+from worldflux_nb.core.bulk import gc_paused, group_sums
 from worldflux_nb.core.detect import SourceEvidence, detect
 from worldflux_nb.core.detect_outcome import outcome_tests
 from worldflux_nb.core.detect_sources import refuse_repeated_sources
@@ -181,10 +181,7 @@ def per_probe(plan: ProtocolPlan, sums: Mapping[str, np.ndarray],
               names: Sequence[str] = ()) -> dict[str, dict[str, np.ndarray]]:
     """{probe: {name: sum over its cells}} for the named columns of per-cell `sums`, probes in order
     of first appearance in the plan's cells (a groupby on the probe, sort=False)."""
-    codes, probes = first_appearance([c.probe_id for c in plan.cells])
-    summed = {name: np.zeros(len(probes), dtype=np.int64) for name in names}
-    for name in names:
-        np.add.at(summed[name], codes, np.asarray(sums[name], dtype=np.int64))
+    probes, summed = group_sums([c.probe_id for c in plan.cells], {name: sums[name] for name in names})
     return {probe: {name: summed[name][i] for name in names} for i, probe in enumerate(probes)}
 
 

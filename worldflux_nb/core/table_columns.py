@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, Mapping
 import numpy as np
 
 from worldflux_nb.core.bulk import object_array
+from worldflux_nb.core.text import is_missing
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,7 +71,7 @@ def records(columns: Mapping[str, Any]) -> list[dict[str, Any]]:
             return [None if gone else v for v, gone in zip(column.values.tolist(), column.missing.tolist())]
         out = column.tolist()
         if column.dtype == object:
-            out = [None if isinstance(v, float) and v != v else v for v in out]
+            out = [None if is_missing(v) else v for v in out]
         return out
 
     names = list(columns)
