@@ -463,3 +463,19 @@ def test_a_secret_in_compressed_parquet_pages_is_found(tmp_path: Path):
     assert secret.encode() not in (nested / "frames.parquet").read_bytes()
     (entry,) = scan_folder(nested).inventory.entries
     assert entry.kind == "data" and entry.secret_kinds == ("huggingface_token",)
+
+
+def test_a_secret_in_a_parquet_column_named_twice_is_found(tmp_path: Path):
+    """A column name given twice is legal in Parquet; pyarrow's read_table refuses such a file, which
+    left the scan with the compressed bytes alone. Both copies are read and scanned."""
+    import pyarrow as pa
+
+    secret = "hf_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7"
+    frames = lerobot_dataset_frames()
+    frames = frames.append_column("note", pa.array(["ok"] * 12)).append_column("note", pa.array([f"token {secret}"] * 12))
+    folder = tmp_path / "twice"
+    folder.mkdir()
+    (folder / "frames.parquet").write_bytes(parquet_bytes(frames, compression="gzip", write_statistics=False))
+    assert secret.encode() not in (folder / "frames.parquet").read_bytes()
+    (entry,) = scan_folder(folder).inventory.entries
+    assert entry.secret_kinds == ("huggingface_token",)

@@ -197,7 +197,7 @@ def parquet_text(data: bytes) -> str | None:
         return []
 
     try:
-        table = pq.read_table(pa.BufferReader(data))
+        table = pq.ParquetFile(pa.BufferReader(data)).read()  # every column, a name given twice included
     except (pa.ArrowException, OSError, ValueError):
         return None
     lines = [*table.column_names, *(f"{key.decode('utf-8', 'replace')}: {value.decode('utf-8', 'replace')}"
