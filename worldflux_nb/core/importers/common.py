@@ -429,9 +429,10 @@ def assemble(rows: Sequence[EvidenceRow] | Mapping[str, Any], *, plan: ProtocolP
              task_mapping: Mapping[str, str], notes: Sequence[str],
              redactor: Redactor, identity_basis: str | None = None,
              evidence_kind: EvidenceKind = "structured",
-             reported: ReportedSummary | None = None) -> AuditInput:
+             reported: ReportedSummary | None = None, sealed: bool = True) -> AuditInput:
     """A sealed AuditInput over the evidence: row dicts, or a mapping of column name to a sequence or
-    Arrow array (docs/evidence-table.md). Every column is checked; an empty file is refused."""
+    Arrow array (docs/evidence-table.md). Every column is checked; an empty file is refused.
+    `sealed=False` leaves the seal (the content digest) to the caller's `with_files`."""
     if not len(rows) or (isinstance(rows, Mapping) and not len(next(iter(rows.values()), ()))):
         raise InputError(source, None, "holds no episodes")
     if plan.plan_digest is None:
@@ -456,7 +457,7 @@ def assemble(rows: Sequence[EvidenceRow] | Mapping[str, Any], *, plan: ProtocolP
     except ValidationError as exc:
         where, message = validation_problem(exc.errors(include_url=False)[0])
         raise InputError(source, where, message) from None
-    return audit.sealed()
+    return audit.sealed() if sealed else audit
 
 
 def with_files(audit: AuditInput, files: Sequence[SourceFile]) -> AuditInput:

@@ -363,11 +363,11 @@ def _python_integers(values: list[Any] | None, size: int) -> Any:
 
 def audit_input_from_json_columns(raw: Any, *, source_name: str, plan: ProtocolPlan, probe_id: str,
                                   options: ImportOptions = ImportOptions(),
-                                  format_version: str = "generic JSONL") -> AuditInput | None:
+                                  format_version: str = "generic JSONL", sealed: bool = True) -> AuditInput | None:
     """The vectorised JSONL import: per generic field, each line's value as JSON text (null where
     absent or null; see io.evidence_tables), as a table or an iterable of tables or record batches
     in file order, each distinct text parsed once as the row path parses it. None for anything the
-    row path would refuse or change (it then names the line)."""
+    row path would refuse or change (it then names the line). `sealed=False`: see `assemble`."""
     import pyarrow as pa
 
     from worldflux_nb.core.importers.generic_columns import CODED_FIELDS, Coded, ColumnImport, Unvouched
@@ -388,7 +388,7 @@ def audit_input_from_json_columns(raw: Any, *, source_name: str, plan: ProtocolP
                         # JSON integers only: 3.0, "3", true or a number outside int64 fail the cast.
                         _combined(batch.column("episode_index")).cast(pa.int64()),
                         _combined(batch.column("seed")).cast(pa.int64()))
-        return batches.audit()
+        return batches.audit(sealed=sealed)
     except (Unvouched, InputError, pa.ArrowInvalid):
         return None
 

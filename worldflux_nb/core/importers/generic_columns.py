@@ -174,7 +174,7 @@ class ColumnImport:
             self.checked[key] = run()
         return self.checked[key]
 
-    def audit(self) -> AuditInput:
+    def audit(self, *, sealed: bool = True) -> AuditInput:
         import pyarrow as pa
 
         if not self.parts:
@@ -183,7 +183,7 @@ class ColumnImport:
         self.parts = []
         return assemble(evidence, plan=self.plan, probe_id=self.probe_id, source=self.src, importer="generic",
                         format_version=self.format_version, identity="explicit", task_mapping=self.mapping,
-                        notes=self.notes, redactor=Redactor())
+                        notes=self.notes, redactor=Redactor(), sealed=sealed)
 
     def add(self, columns: Mapping[str, Coded], index: "pa.Array", seed: "pa.Array") -> None:
         import pyarrow as pa
