@@ -302,3 +302,36 @@ def test_a_small_file_read_row_by_row_gives_the_columns_audit_input_byte_for_byt
         written[threshold] = audit_input_file(audit, tmp_path / f"audit{extension}")
         assert bool(started) == (threshold < size)
     assert len(set(written.values())) == 1
+
+
+def test_a_fresh_redactor_reuses_the_scans_but_none_of_the_findings():
+    """The column import's assembly gets a redactor that starts with no redactions but reuses the task
+    names' scans: a redacted text is found, and recorded, by each redactor on its own."""
+    from secret_shapes import SHAPES
+    from worldflux_nb.core.importers.common import Redactor
+
+    secret = SHAPES["client_secret"][0]
+    first = Redactor()
+    clean = first.text(secret, "episodes.task_id")
+    fresh = first.fresh()
+    assert fresh.redactions == [] and fresh.non_finite == 0
+    assert fresh.text(secret, "source.task_mapping.<key>") == clean != secret
+    assert [r.location for r in fresh.redactions] == ["source.task_mapping.<key>"]
+    assert [r.location for r in first.redactions] == ["episodes.task_id"]
+
+
+def test_task_names_resolve_against_a_set_of_the_probe_s_tasks_as_against_the_plan():
+    """resolve_task given the probe's tasks as a set (the column import's, for many names) maps as without."""
+    from worldflux_nb.core.importers import ImportOptions
+    from worldflux_nb.core.importers.common import probe_tasks, resolve_task
+
+    plan = make_plan(9)
+    known = frozenset(probe_tasks(plan, "beta", "x"))
+    for name in [*sorted(known), "not planned"]:
+        for options in (ImportOptions(), ImportOptions(task_map={"not planned": sorted(known)[0]})):
+            with_set, without = {}, {}
+            assert resolve_task(name, plan=plan, probe_id="beta", options=options, source="x", where="t",
+                                mapping=with_set, known=known) == \
+                resolve_task(name, plan=plan, probe_id="beta", options=options, source="x", where="t",
+                             mapping=without)
+            assert with_set == without

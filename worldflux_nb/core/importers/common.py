@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
 from pydantic import ValidationError
 
@@ -173,13 +173,15 @@ def probe_tasks(plan: ProtocolPlan, probe_id: str, source: str) -> list[str]:
 
 
 def resolve_task(name: str, *, plan: ProtocolPlan, probe_id: str, options: ImportOptions,
-                 source: str, where: str, mapping: dict[str, str]) -> str:
+                 source: str, where: str, mapping: dict[str, str], known: Collection[str] | None = None) -> str:
     """The plan task a harness task name stands for: `--task-map` first, then the name itself.
 
     A name the plan does not contain stays the row's task: its rows are out-of-protocol evidence
     (a full-suite run against a plan of a few tasks is normal), never a reason to refuse the file.
+    `known`: the probe's tasks as a set, for a caller resolving many names (probe_tasks copies a list).
     """
-    known = probe_tasks(plan, probe_id, source)
+    if known is None:
+        known = probe_tasks(plan, probe_id, source)
     if name in options.task_map:
         target = options.task_map[name]
         if target not in known:
@@ -303,6 +305,13 @@ class Redactor:
         self._seen: set[tuple[str, str]] = set()
         self._cache: dict[str, tuple[str, list[str]]] = {}
         self._pairs: dict[tuple[str, Any], str | None] = {}
+
+    def fresh(self) -> "Redactor":
+        """A redactor with nothing collected that reuses this one's scans of texts (a scan's outcome
+        depends on the text alone): ten thousand task names are scanned once, not once per redactor."""
+        other = Redactor()
+        other._cache = self._cache
+        return other
 
     def text(self, value: str, location: str, *, limit: int | None = MAX_TEXT_CHARS) -> str:
         cached = self._cache.get(value)

@@ -154,7 +154,7 @@ class ColumnImport:
 
     def __init__(self, *, source_name: str, plan: ProtocolPlan, probe_id: str, options: ImportOptions,
                  format_version: str) -> None:
-        probe_tasks(plan, probe_id, source_name)
+        self.known = frozenset(probe_tasks(plan, probe_id, source_name))  # each task name resolved against it
         self.src, self.plan, self.probe_id, self.options = source_name, plan, probe_id, options
         self.format_version = format_version
         self.mapping: dict[str, str] = {}
@@ -183,7 +183,7 @@ class ColumnImport:
         self.parts = []
         return assemble(evidence, plan=self.plan, probe_id=self.probe_id, source=self.src, importer="generic",
                         format_version=self.format_version, identity="explicit", task_mapping=self.mapping,
-                        notes=self.notes, redactor=Redactor(), sealed=sealed)
+                        notes=self.notes, redactor=self.names.fresh(), sealed=sealed)
 
     def add(self, columns: Mapping[str, Coded], index: "pa.Array", seed: "pa.Array") -> None:
         import pyarrow as pa
@@ -234,7 +234,7 @@ class ColumnImport:
         if tasks.codes.null_count:
             raise Unvouched
         plan_tasks = [self.once("task_id", name, lambda name=name: clean_name(
-            _resolved(name, plan, probe_id, options, src, mapping), "task_id")) for name in tasks.values]
+            _resolved(name, plan, probe_id, options, src, mapping, self.known), "task_id")) for name in tasks.values]
         task_ids = tasks.texts(plan_tasks)
 
         axes, levels = columns["axis"], columns["level"]
@@ -300,8 +300,8 @@ def _optional(column: Coded | None, name: str, src: str, size: int) -> "pa.Array
 
 
 def _resolved(name: Any, plan: ProtocolPlan, probe_id: str, options: ImportOptions, src: str,
-              mapping: dict[str, str]) -> str:
-    """A harness task name through the row path's checks: text, then `--task-map` or the plan."""
+              mapping: dict[str, str], known: frozenset[str]) -> str:
+    """A harness task name through the row path's checks: text, then `--task-map` or the plan's tasks (`known`)."""
     text = _check(require_text, name, src, "task_id")
     return _check(lambda: resolve_task(text, plan=plan, probe_id=probe_id, options=options, source=src,
-                                       where="task_id", mapping=mapping))
+                                       where="task_id", mapping=mapping, known=known))
