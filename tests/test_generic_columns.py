@@ -164,14 +164,16 @@ def test_key_markers_find_every_key_duckdb_does_not_read(tmp_path, line, vouched
     assert fast.episodes == slow.episodes and fast.audit_digest == slow.audit_digest
 
 
-@pytest.mark.parametrize("size", [0, 1, 3, 4, 65535, 65536, 65537, 65538, 65539, 131075, 200003])
+# Around the edges of the count's blocks (io.evidence_tables._BLOCK bytes), and within one.
+@pytest.mark.parametrize("size", [0, 1, 3, 4, 65539, *(2 ** 17 + d for d in (-1, 0, 1, 2, 3)), 2 ** 18 + 3, 400003])
 def test_key_markers_are_counted_across_block_edges_as_in_the_text(size):
     """The block-wise count equals the count over the whole text: `":` (and `"` whitespace `:` where a
     colon follows anything but a quote) less `":n` and `": n`, wherever a block edge falls."""
     import re
 
-    from worldflux_nb.io.evidence_tables import _non_null_markers
+    from worldflux_nb.io.evidence_tables import _BLOCK, _non_null_markers
 
+    assert _BLOCK == 2 ** 17  # the sizes above straddle its edges
     rng = random.Random(size)
     for alphabet in (b'":n {}a', b'": n\t{}'):
         data = bytes(rng.choices(alphabet, k=size))
