@@ -337,3 +337,26 @@ def test_task_names_resolve_against_a_set_of_the_probe_s_tasks_as_against_the_pl
                 resolve_task(name, plan=plan, probe_id="beta", options=options, source="x", where="t",
                              mapping=without)
             assert with_set == without
+
+
+def test_cells_resolve_from_the_probe_s_pairs_made_once_as_from_the_plan():
+    """resolve_cell given planned_pairs (made once for many tasks) answers, notes and refuses as without."""
+    from worldflux_nb.core.importers import ImportOptions
+    from worldflux_nb.core.importers.common import planned_pairs, probe_tasks, resolve_cell
+
+    plan = make_plan(9)
+    for probe_id in sorted({cell.probe_id for cell in plan.cells}):
+        planned = planned_pairs(plan, probe_id)
+        cells = [c for c in plan.cells if c.probe_id == probe_id]
+        for task_id in [*probe_tasks(plan, probe_id, "x"), "not planned"]:
+            for options in (ImportOptions(), ImportOptions(axis=cells[0].axis, level=cells[0].level),
+                            ImportOptions(axis="other", level=7)):
+                outcomes = []
+                for given in (planned, None):
+                    notes: list[str] = []
+                    try:
+                        outcomes.append((resolve_cell(plan=plan, probe_id=probe_id, task_id=task_id, options=options,
+                                                      source="x", notes=notes, planned=given), notes))
+                    except InputError as exc:
+                        outcomes.append(str(exc))
+                assert outcomes[0] == outcomes[1]

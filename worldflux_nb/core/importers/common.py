@@ -219,22 +219,38 @@ def default_task(*, plan: ProtocolPlan, probe_id: str, options: ImportOptions, s
                      f"{what} names no task and probe {probe_id} plans {len(known)}; give --task PLAN_TASK")
 
 
+PlannedPairs = tuple[list[tuple[str, Level]], dict[str, list[tuple[str, Level]]]]
+
+
+def planned_pairs(plan: ProtocolPlan, probe_id: str) -> PlannedPairs:
+    """The probe's planned (axis, level) pairs and each of its tasks' pairs, each once in plan order:
+    what `resolve_cell` reads, for a caller resolving many tasks (one walk of the cells, not one a task)."""
+    probe_pairs: list[tuple[str, Level]] = []
+    seen: set[tuple[str, Level]] = set()
+    by_task: dict[str, list[tuple[str, Level]]] = {}
+    for cell in plan.cells:
+        if cell.probe_id != probe_id:
+            continue
+        pair = (cell.axis, cell.level)
+        if pair not in seen:
+            seen.add(pair)
+            probe_pairs.append(pair)
+        task_pairs = by_task.setdefault(cell.task_id, [])
+        if pair not in task_pairs:
+            task_pairs.append(pair)
+    return probe_pairs, by_task
+
+
 def resolve_cell(*, plan: ProtocolPlan, probe_id: str, task_id: str, options: ImportOptions,
-                 source: str, notes: list[str]) -> tuple[str, Level]:
+                 source: str, notes: list[str], planned: PlannedPairs | None = None) -> tuple[str, Level]:
     """Axis and level for evidence of one task that carries no perturbation information.
 
     A task the plan does not contain takes `--axis/--level`, else the probe's only planned
     (axis, level), else `nominal`/0: its rows are out of protocol whatever their cell.
+    `planned`: `planned_pairs(plan, probe_id)`, made once by a caller resolving many tasks.
     """
-    pairs: list[tuple[str, Level]] = []
-    probe_pairs: list[tuple[str, Level]] = []
-    for cell in plan.cells:
-        if cell.probe_id != probe_id:
-            continue
-        if (cell.axis, cell.level) not in probe_pairs:
-            probe_pairs.append((cell.axis, cell.level))
-        if cell.task_id == task_id and (cell.axis, cell.level) not in pairs:
-            pairs.append((cell.axis, cell.level))
+    probe_pairs, by_task = planned if planned is not None else planned_pairs(plan, probe_id)
+    pairs = by_task.get(task_id, [])
     if not pairs:
         if options.axis is not None and options.level is not None:
             return options.axis, options.level
@@ -262,13 +278,17 @@ def cell_resolver(*, plan: ProtocolPlan, probe_id: str, options: ImportOptions, 
     Harness files repeat the task on every episode, and resolving walks the plan's tasks and cells.
     """
     resolved: dict[str, tuple[str, str, Level]] = {}
+    planned: list[PlannedPairs] = []  # made on the first name
 
     def resolve(name: str, where: str) -> tuple[str, str, Level]:
         if name not in resolved:
             task_id = resolve_task(name, plan=plan, probe_id=probe_id, options=options, source=source,
                                    where=where, mapping=mapping)
+            if not planned:
+                planned.append(planned_pairs(plan, probe_id))
             resolved[name] = (task_id, *resolve_cell(plan=plan, probe_id=probe_id, task_id=task_id,
-                                                     options=options, source=source, notes=notes))
+                                                     options=options, source=source, notes=notes,
+                                                     planned=planned[0]))
         return resolved[name]
 
     return resolve

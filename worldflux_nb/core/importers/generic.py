@@ -28,8 +28,8 @@ from datetime import datetime
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from worldflux_nb.core.importers.common import (
-    INT64_MAX, probe_tasks, ImportOptions, Redactor, assemble, check_status, optional_seed, parse_level,
-    require_dict, require_index, require_text, resolve_cell, resolve_task, shown,
+    INT64_MAX, probe_tasks, ImportOptions, PlannedPairs, Redactor, assemble, check_status, optional_seed,
+    parse_level, planned_pairs, require_dict, require_index, require_text, resolve_cell, resolve_task, shown,
 )
 from worldflux_nb.core.json_reading import fast_loads, strict_loads
 from worldflux_nb.errors import InputError
@@ -547,6 +547,7 @@ def import_records(records: Iterable[tuple[str, dict[str, Any]]], *, source: str
     redactor = Redactor()
     tasks: dict[str, str] = {}
     cells: dict[str, tuple[str, Level]] = {}
+    planned: PlannedPairs | None = None
     axes: set[str] = set()
     clean_metadata: dict[tuple[Any, ...], dict[str, Any]] = {}
     rows: list[EvidenceRow] = []
@@ -566,8 +567,10 @@ def import_records(records: Iterable[tuple[str, dict[str, Any]]], *, source: str
         axis, level = record.get("axis"), record.get("level")
         if axis is None or level is None:
             if task_id not in cells:
+                if planned is None:  # the probe's cells by task, one walk of the plan for every task
+                    planned = planned_pairs(plan, probe_id)
                 cells[task_id] = resolve_cell(plan=plan, probe_id=probe_id, task_id=task_id,
-                                              options=options, source=src, notes=notes)
+                                              options=options, source=src, notes=notes, planned=planned)
             axis = cells[task_id][0] if axis is None else axis
             level = cells[task_id][1] if level is None else level
         if type(axis) is not str or axis not in axes:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from worldflux_nb.core.importers.common import (
-    ImportOptions, Redactor, assemble, probe_tasks, require_dict, require_text, resolve_cell, resolve_task,
+    ImportOptions, PlannedPairs, Redactor, assemble, planned_pairs, probe_tasks, require_dict, require_text,
+    resolve_cell, resolve_task,
 )
 from worldflux_nb.errors import InputError
 from worldflux_nb.models.arrow_build import array as arrow_array, scalar as arrow_scalar
@@ -162,6 +163,7 @@ class ColumnImport:
         self.names = Redactor()
         self.parts: list[dict[str, "pa.Array"]] = []
         self.checked: dict[Any, Any] = {}  # (check, value) -> its outcome, across batches
+        self.planned: PlannedPairs | None = None  # the probe's cells by task, made for the first row without a cell
 
     def once(self, check: str, value: Any, run: Callable[[], Any]) -> Any:
         """`run()` for a value this check has not seen in an earlier batch, else its outcome then
@@ -244,8 +246,11 @@ class ColumnImport:
             # Rows without axis or level take their task's only planned cell (resolve_cell), once per task.
             unplaced = pc.or_(pc.is_null(axis_codes), pc.is_null(level_codes))
             needing = pc.unique(pc.filter(tasks.codes, unplaced)).to_pylist()
+            if self.planned is None:
+                self.planned = planned_pairs(plan, probe_id)
             cells = {code: _check(lambda c: resolve_cell(plan=plan, probe_id=probe_id, task_id=plan_tasks[c],
-                                                          options=options, source=src, notes=notes), code)
+                                                          options=options, source=src, notes=notes,
+                                                          planned=self.planned), code)
                      for code in needing}
             default = arrow_array([code if code in cells else None for code in range(len(tasks.values))], pa.int32())
             defaults = default.take(tasks.codes)
