@@ -278,12 +278,15 @@ def cell_resolver(*, plan: ProtocolPlan, probe_id: str, options: ImportOptions, 
     Harness files repeat the task on every episode, and resolving walks the plan's tasks and cells.
     """
     resolved: dict[str, tuple[str, str, Level]] = {}
-    planned: list[PlannedPairs] = []  # made on the first name
+    known: list[frozenset[str]] = []  # the probe's tasks and cells, made on the first name
+    planned: list[PlannedPairs] = []
 
     def resolve(name: str, where: str) -> tuple[str, str, Level]:
         if name not in resolved:
+            if not known:
+                known.append(frozenset(probe_tasks(plan, probe_id, source)))
             task_id = resolve_task(name, plan=plan, probe_id=probe_id, options=options, source=source,
-                                   where=where, mapping=mapping)
+                                   where=where, mapping=mapping, known=known[0])
             if not planned:
                 planned.append(planned_pairs(plan, probe_id))
             resolved[name] = (task_id, *resolve_cell(plan=plan, probe_id=probe_id, task_id=task_id,

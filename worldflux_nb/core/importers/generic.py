@@ -548,6 +548,7 @@ def import_records(records: Iterable[tuple[str, dict[str, Any]]], *, source: str
     tasks: dict[str, str] = {}
     cells: dict[str, tuple[str, Level]] = {}
     planned: PlannedPairs | None = None
+    known: frozenset[str] | None = None
     axes: set[str] = set()
     clean_metadata: dict[tuple[Any, ...], dict[str, Any]] = {}
     rows: list[EvidenceRow] = []
@@ -561,8 +562,10 @@ def import_records(records: Iterable[tuple[str, dict[str, Any]]], *, source: str
         if task_id is None:
             name = require_text(name, src, f"{where}.task_id")
             if name not in tasks:
+                if known is None:  # at the first name, where resolve_task would look the probe up
+                    known = frozenset(probe_tasks(plan, probe_id, src))
                 tasks[name] = resolve_task(name, plan=plan, probe_id=probe_id, options=options,
-                                           source=src, where=f"{where}.task_id", mapping=mapping)
+                                           source=src, where=f"{where}.task_id", mapping=mapping, known=known)
             task_id = tasks[name]
         axis, level = record.get("axis"), record.get("level")
         if axis is None or level is None:
