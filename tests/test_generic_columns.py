@@ -164,14 +164,16 @@ def test_key_markers_find_every_key_duckdb_does_not_read(tmp_path, line, vouched
     assert fast.episodes == slow.episodes and fast.audit_digest == slow.audit_digest
 
 
-@pytest.mark.parametrize("size", [0, 1, 3, 4, 65535, 65536, 65537, 65538, 65539, 131075, 200003])
+# Around the edges of the count's blocks (io.evidence_tables._BLOCK bytes), and within one.
+@pytest.mark.parametrize("size", [0, 1, 3, 4, 65539, *(2 ** 17 + d for d in (-1, 0, 1, 2, 3)), 2 ** 18 + 3, 400003])
 def test_key_markers_are_counted_across_block_edges_as_in_the_text(size):
     """The block-wise count equals the count over the whole text: `":` (and `"` whitespace `:` where a
     colon follows anything but a quote) less `":n` and `": n`, wherever a block edge falls."""
     import re
 
-    from worldflux_nb.io.evidence_tables import _non_null_markers
+    from worldflux_nb.io.evidence_tables import _BLOCK, _non_null_markers
 
+    assert _BLOCK == 2 ** 17  # the sizes above straddle its edges
     rng = random.Random(size)
     for alphabet in (b'":n {}a', b'": n\t{}'):
         data = bytes(rng.choices(alphabet, k=size))
@@ -302,3 +304,59 @@ def test_a_small_file_read_row_by_row_gives_the_columns_audit_input_byte_for_byt
         written[threshold] = audit_input_file(audit, tmp_path / f"audit{extension}")
         assert bool(started) == (threshold < size)
     assert len(set(written.values())) == 1
+
+
+def test_a_fresh_redactor_reuses_the_scans_but_none_of_the_findings():
+    """The column import's assembly gets a redactor that starts with no redactions but reuses the task
+    names' scans: a redacted text is found, and recorded, by each redactor on its own."""
+    from secret_shapes import SHAPES
+    from worldflux_nb.core.importers.common import Redactor
+
+    secret = SHAPES["client_secret"][0]
+    first = Redactor()
+    clean = first.text(secret, "episodes.task_id")
+    fresh = first.fresh()
+    assert fresh.redactions == [] and fresh.non_finite == 0
+    assert fresh.text(secret, "source.task_mapping.<key>") == clean != secret
+    assert [r.location for r in fresh.redactions] == ["source.task_mapping.<key>"]
+    assert [r.location for r in first.redactions] == ["episodes.task_id"]
+
+
+def test_task_names_resolve_against_a_set_of_the_probe_s_tasks_as_against_the_plan():
+    """resolve_task given the probe's tasks as a set (the column import's, for many names) maps as without."""
+    from worldflux_nb.core.importers import ImportOptions
+    from worldflux_nb.core.importers.common import probe_tasks, resolve_task
+
+    plan = make_plan(9)
+    known = frozenset(probe_tasks(plan, "beta", "x"))
+    for name in [*sorted(known), "not planned"]:
+        for options in (ImportOptions(), ImportOptions(task_map={"not planned": sorted(known)[0]})):
+            with_set, without = {}, {}
+            assert resolve_task(name, plan=plan, probe_id="beta", options=options, source="x", where="t",
+                                mapping=with_set, known=known) == \
+                resolve_task(name, plan=plan, probe_id="beta", options=options, source="x", where="t",
+                             mapping=without)
+            assert with_set == without
+
+
+def test_cells_resolve_from_the_probe_s_pairs_made_once_as_from_the_plan():
+    """resolve_cell given planned_pairs (made once for many tasks) answers, notes and refuses as without."""
+    from worldflux_nb.core.importers import ImportOptions
+    from worldflux_nb.core.importers.common import planned_pairs, probe_tasks, resolve_cell
+
+    plan = make_plan(9)
+    for probe_id in sorted({cell.probe_id for cell in plan.cells}):
+        planned = planned_pairs(plan, probe_id)
+        cells = [c for c in plan.cells if c.probe_id == probe_id]
+        for task_id in [*probe_tasks(plan, probe_id, "x"), "not planned"]:
+            for options in (ImportOptions(), ImportOptions(axis=cells[0].axis, level=cells[0].level),
+                            ImportOptions(axis="other", level=7)):
+                outcomes = []
+                for given in (planned, None):
+                    notes: list[str] = []
+                    try:
+                        outcomes.append((resolve_cell(plan=plan, probe_id=probe_id, task_id=task_id, options=options,
+                                                      source="x", notes=notes, planned=given), notes))
+                    except InputError as exc:
+                        outcomes.append(str(exc))
+                assert outcomes[0] == outcomes[1]

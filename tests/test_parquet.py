@@ -234,3 +234,26 @@ def load_parquet_bytes(data: bytes):
     from worldflux_nb.io.artifacts import audit_input_from_parquet
 
     return audit_input_from_parquet(data, "audit.parquet")
+
+
+def test_row_groups_begun_before_the_seal_give_the_same_file(monkeypatch):
+    """`audit import` encodes the row groups in a thread while the content digest is computed and
+    adds the header at the end: the bytes of the file written in one go. Row groups begun for other
+    evidence are not used, and a begun write can be stopped."""
+    from worldflux_nb.io import artifacts
+    from worldflux_nb.io.artifacts import ParquetRowGroups
+
+    monkeypatch.setattr(artifacts, "ROW_GROUP_ROWS", 7_000)
+    ai = _encoded_input(45_000)
+    unsealed = ai.model_copy(update={"audit_digest": None})
+    begun = ParquetRowGroups.begin(unsealed.episodes, background=True)
+    assert begun is not None
+    assert audit_input_file(ai, "audit.parquet", begun=begun) == audit_input_file(ai, "audit.parquet")
+    other = ParquetRowGroups.begin(_encoded_input(45_000).episodes, background=True)
+    with pytest.raises(ValueError):
+        other.finish(ai)
+    assert audit_input_file(ai, "audit.parquet", begun=other) == audit_input_file(ai, "audit.parquet")
+    other.cancel()
+    stopped = ParquetRowGroups.begin(ai.episodes, background=True)
+    stopped.cancel()
+    assert not stopped._thread.is_alive()

@@ -57,12 +57,26 @@ def _handle_import(args: argparse.Namespace) -> int:
     options = _options(args)
     from worldflux_nb.io.evidence_files import check_evidence_rows, evidence_bytes_limit, import_file
 
+    from worldflux_nb.io.artifacts import ParquetRowGroups, is_parquet_path
+
     max_bytes = args.max_bytes if args.max_bytes is not None else evidence_bytes_limit(args.max_evidence_rows)
-    # The plan is loaded by import_file once the file's read has begun (DuckDB parses meanwhile).
-    audit = check_evidence_rows(import_file(importer, args.source, plan=lambda: _load_plan(args.plan),
-                                            probe_id=args.probe, options=options, max_bytes=max_bytes),
-                                args.source, args.max_evidence_rows)
-    write_outputs({args.output: audit_input_file(audit, args.output)})
+    begun: list[ParquetRowGroups] = []
+
+    def episodes_ready(episodes) -> None:  # a Parquet file's row groups are encoded while the digest is computed
+        if is_parquet_path(args.output) and (started := ParquetRowGroups.begin(episodes, background=True)):
+            begun.append(started)
+
+    try:
+        # The plan is loaded by import_file once the file's read has begun (DuckDB parses meanwhile).
+        audit = check_evidence_rows(import_file(importer, args.source, plan=lambda: _load_plan(args.plan),
+                                                probe_id=args.probe, options=options, max_bytes=max_bytes,
+                                                episodes_ready=episodes_ready),
+                                    args.source, args.max_evidence_rows)
+        content = audit_input_file(audit, args.output, begun=begun[0] if begun else None)
+    finally:
+        for started in begun:
+            started.cancel()
+    write_outputs({args.output: content})
     print(f"audit input: {args.output} ({len(audit.episodes)} episodes, identity {audit.source.identity})")
     return 0
 

@@ -142,43 +142,104 @@ def audit_input_parquet(audit: AuditInput) -> bytes:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from worldflux_nb.models.evidence_table import arrow_schema
+
+    begun = ParquetRowGroups.begin(audit.episodes)
+    if begun is not None:
+        return begun.finish(audit)
     metadata = {HEADER_KEY: canonical_json(audit.header())}
     sink = pa.BufferOutputStream()
     if not len(audit.episodes):
         pq.write_table(audit.episodes.arrow.replace_schema_metadata(metadata), sink, compression="zstd")
         return sink.getvalue().to_pybytes()
-    writer, parts = _parquet_writer(audit.episodes, metadata, sink)
-    for part in _one_ahead(parts):
+    writer = pq.ParquetWriter(sink, arrow_schema().with_metadata(metadata), compression="zstd")
+    for part in _one_ahead(audit.episodes.arrow_slices(ROW_GROUP_ROWS)):
         writer.write_table(part, row_group_size=ROW_GROUP_ROWS)
     writer.close()
     return sink.getvalue().to_pybytes()
 
 
-def _parquet_writer(episodes: Any, metadata: dict[str, bytes], sink: Any) -> tuple[Any, Iterator[Any]]:
-    """A Parquet writer and the row groups to hand it. Text columns that give the same bytes so
-    (io.parquet_text) stay dictionary-encoded; the file then records the decoded table's Arrow
-    schema itself, as the writer would have (the header first, then `ARROW:schema`)."""
-    import base64
+class ParquetRowGroups:
+    """An audit input's Parquet file begun from its evidence table alone: the header goes in the
+    footer, so the row groups can be encoded (`begin(..., background=True)`: in a thread, the
+    writer releases the GIL) while the caller still computes the content digest the header seals.
 
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    Only where text columns go to the writer as their dictionaries (io.parquet_text): the file then
+    records the decoded table's `ARROW:schema` itself, the header first, and both are added at the
+    end; otherwise the writer wants the header with the schema up front, and `begin` gives None."""
 
-    from worldflux_nb.io.parquet_text import direct_columns, first_seen
-    from worldflux_nb.models.evidence_table import arrow_schema
+    def __init__(self, episodes: Any, writer: Any, sink: Any, parts: Iterator[Any], schema: Any) -> None:
+        import threading
 
-    schema = arrow_schema().with_metadata(metadata)
-    direct = direct_columns(episodes.encoded, schema.names, ROW_GROUP_ROWS) \
-        if hasattr(pq.ParquetWriter, "add_key_value_metadata") else set()
-    if not direct:
-        return pq.ParquetWriter(sink, schema, compression="zstd"), episodes.arrow_slices(ROW_GROUP_ROWS)
-    written = pa.schema([field.with_type(pa.dictionary(pa.int32(), field.type)) if field.name in direct else field
-                         for field in schema.remove_metadata()])
-    writer = pq.ParquetWriter(sink, written, compression="zstd", store_schema=False)
-    writer.add_key_value_metadata({**metadata, "ARROW:schema": base64.b64encode(schema.serialize().to_pybytes())})
-    parts = (pa.Table.from_arrays([first_seen(part.column(name)) if name in direct else part.column(name)
-                                   for name in schema.names], schema=written)
-             for part in episodes.arrow_slices(ROW_GROUP_ROWS, stored=direct))
-    return writer, parts
+        self.episodes, self._writer, self._sink, self._parts, self._schema = episodes, writer, sink, parts, schema
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def begin(cls, episodes: Any, *, background: bool = False) -> "ParquetRowGroups | None":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from worldflux_nb.io.parquet_text import direct_columns, first_seen
+        from worldflux_nb.models.evidence_table import arrow_schema
+
+        if not len(episodes) or not hasattr(pq.ParquetWriter, "add_key_value_metadata"):
+            return None
+        schema = arrow_schema()
+        direct = direct_columns(episodes.encoded, schema.names, ROW_GROUP_ROWS)
+        if not direct:
+            return None
+        written = pa.schema([field.with_type(pa.dictionary(pa.int32(), field.type)) if field.name in direct else field
+                             for field in schema])
+        sink = pa.BufferOutputStream()
+        writer = pq.ParquetWriter(sink, written, compression="zstd", store_schema=False)
+        parts = (pa.Table.from_arrays([first_seen(part.column(name)) if name in direct else part.column(name)
+                                       for name in schema.names], schema=written)
+                 for part in episodes.arrow_slices(ROW_GROUP_ROWS, stored=direct))
+        begun = cls(episodes, writer, sink, parts, schema)
+        if background:
+            import threading
+
+            begun._thread = threading.Thread(target=begun._write, name="wfnb-parquet", daemon=True)
+            begun._thread.start()
+        return begun
+
+    def _write(self) -> None:
+        parts = _one_ahead(self._parts)
+        try:
+            for part in parts:
+                if self._stop.is_set():
+                    return
+                self._writer.write_table(part, row_group_size=ROW_GROUP_ROWS)
+        except BaseException as exc:  # raised to the caller of finish
+            self._error = exc
+        finally:
+            parts.close()
+
+    def finish(self, audit: AuditInput) -> bytes:
+        """The file's bytes, the row groups written (or waited for) and `audit`'s header added."""
+        import base64
+
+        if audit.episodes is not self.episodes or self._stop.is_set():
+            raise ValueError("these row groups were stopped, or are not this audit input's evidence")
+        if self._thread is None:
+            self._write()
+        else:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        metadata = {HEADER_KEY: canonical_json(audit.header())}
+        schema = self._schema.with_metadata(metadata)  # as the writer records it: the header included
+        self._writer.add_key_value_metadata({**metadata, "ARROW:schema": base64.b64encode(schema.serialize().to_pybytes())})
+        self._writer.close()
+        return self._sink.getvalue().to_pybytes()
+
+    def cancel(self) -> None:
+        """Stop a background write that will not be finished (between two row groups) and wait for it."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
 
 
 def _one_ahead(items: Iterator[T]) -> Iterator[T]:
@@ -194,9 +255,18 @@ def _one_ahead(items: Iterator[T]) -> Iterator[T]:
             yield item
 
 
-def audit_input_file(audit: AuditInput, path: str | os.PathLike[str]) -> str | bytes:
-    """The content to write for an audit input at this path: Parquet for `.parquet`, else JSON."""
-    if str(path).lower().endswith(".parquet"):
+def is_parquet_path(path: str | os.PathLike[str]) -> bool:
+    return str(path).lower().endswith(".parquet")
+
+
+def audit_input_file(audit: AuditInput, path: str | os.PathLike[str], *,
+                     begun: ParquetRowGroups | None = None) -> str | bytes:
+    """The content to write for an audit input at this path: Parquet for `.parquet`, else JSON.
+    `begun`: its row groups already under way (ParquetRowGroups.begin), used if they are this audit
+    input's evidence."""
+    if is_parquet_path(path):
+        if begun is not None and begun.episodes is audit.episodes:
+            return begun.finish(audit)
         return audit_input_parquet(audit)
     return artifact_json(audit)
 

@@ -49,12 +49,15 @@ PlanSource = Union[ProtocolPlan, Callable[[], ProtocolPlan]]
 
 def import_file(importer: Importer, path: str | os.PathLike[str], *, plan: PlanSource,
                 probe_id: str, options: ImportOptions = ImportOptions(),
-                max_bytes: int = DEFAULT_MAX_BYTES) -> AuditInput:
+                max_bytes: int = DEFAULT_MAX_BYTES,
+                episodes_ready: Callable[[Any], None] | None = None) -> AuditInput:
     """Read one harness file (or folder) and return its sealed AuditInput naming what it read.
 
     Generic JSON Lines take the vectorised path (io.evidence_tables) when the file is plain valid
     evidence; anything else is read row by row, which names the bad line. `plan` may be a function
-    that loads it: a JSON Lines file is then parsed and hashed while the plan loads.
+    that loads it: a JSON Lines file is then parsed and hashed while the plan loads. On that path
+    `episodes_ready` gets the evidence table before its content digest is computed, so the caller
+    can start work on it (the Parquet row groups) that runs beside the digest.
     """
     source = str(path)
     if importer.name == "jsonl" and not Path(path).is_dir():
@@ -64,7 +67,7 @@ def import_file(importer: Importer, path: str | os.PathLike[str], *, plan: PlanS
                                 options=options)
         with _JsonlRead(path, max_bytes=max_bytes) as read:
             plan = _loaded(plan)
-            audit = read.audit(plan=plan, probe_id=probe_id, options=options)
+            audit = read.audit(plan=plan, probe_id=probe_id, options=options, episodes_ready=episodes_ready)
         if audit is not None:
             return audit
     plan = _loaded(plan)
@@ -122,13 +125,14 @@ class _JsonlRead:
         self.batches.close()
         self.pool.shutdown()
 
-    def audit(self, *, plan: ProtocolPlan, probe_id: str, options: ImportOptions) -> AuditInput | None:
+    def audit(self, *, plan: ProtocolPlan, probe_id: str, options: ImportOptions,
+              episodes_ready: Callable[[Any], None] | None = None) -> AuditInput | None:
         from worldflux_nb.core.importers.generic import audit_input_from_json_columns
 
         path, batches = self.path, self.batches
-        with gc_paused():
+        with gc_paused():  # sealed by with_files below, once the file is known to be read whole
             audit = audit_input_from_json_columns(batches, source_name=str(path), plan=plan,
-                                                  probe_id=probe_id, options=options)
+                                                  probe_id=probe_id, options=options, sealed=False)
         if audit is None or not batches.readable:
             return None
         digest, size, markers = self.scanned.result()
@@ -136,6 +140,8 @@ class _JsonlRead:
             return None
         if markers != batches.keys:
             return None  # another key with a value (or a string holding `":`): the row path reads it
+        if episodes_ready is not None:
+            episodes_ready(audit.episodes)
         return with_files(audit, [_source_entry(str(path), digest, size)])
 
 

@@ -26,7 +26,7 @@ JSON_FIELDS = ("probe_id", "task_id", "axis", "level", "episode_index", "seed", 
 # no other), written right after the colon or after one space (`_non_null_markers`).
 _SPACED_MARKER = re.compile(rb'"[ \t\r\n]+:')
 _CHUNK = 1 << 22
-_BLOCK = 1 << 16  # bytes per numpy pass: the flags stay in the CPU's cache
+_BLOCK = 1 << 17  # bytes per numpy pass: the flags stay in the CPU's cache (2^16 and 2^15 measured slower)
 
 
 def _query() -> str:
@@ -238,15 +238,16 @@ def _non_null_markers(data: bytes | memoryview) -> int:
         width, starts = len(block), min(_BLOCK, len(block))
         for flags, byte in ((quote, 0x22), (colon, 0x3A), (letter_n, 0x6E), (space, 0x20)):
             np.equal(block, byte, out=flags[:width])
-            flags[width:] = False
-        np.logical_and(quote[:starts], colon[1:starts + 1], out=key[:starts])  # `":`
-        markers += int(np.count_nonzero(key[:starts]))
+            if width < len(flags):  # the last block
+                flags[width:] = False
+        marker, null = key[:starts], hit[:starts]
+        np.logical_and(quote[:starts], colon[1:starts + 1], out=marker)  # `":`
+        markers += int(np.count_nonzero(marker))
         colons += int(np.count_nonzero(colon[:starts]))
-        np.logical_and(key[:starts], letter_n[2:starts + 2], out=hit[:starts])  # `":n`
-        nulls += int(np.count_nonzero(hit[:starts]))
-        np.logical_and(key[:starts], space[2:starts + 2], out=hit[:starts])  # `": n`
-        np.logical_and(hit[:starts], letter_n[3:starts + 3], out=hit[:starts])
-        nulls += int(np.count_nonzero(hit[:starts]))
+        np.logical_and(space[2:starts + 2], letter_n[3:starts + 3], out=null)  # `": n` or `":n` after a marker
+        np.logical_or(null, letter_n[2:starts + 2], out=null)
+        np.logical_and(null, marker, out=null)
+        nulls += int(np.count_nonzero(null))
     if colons != markers:  # a colon not right after a quote: maybe `"key" : value`
         markers += sum(1 for _ in _SPACED_MARKER.finditer(data))
     return markers - nulls

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
 from pydantic import ValidationError
 
@@ -173,13 +173,15 @@ def probe_tasks(plan: ProtocolPlan, probe_id: str, source: str) -> list[str]:
 
 
 def resolve_task(name: str, *, plan: ProtocolPlan, probe_id: str, options: ImportOptions,
-                 source: str, where: str, mapping: dict[str, str]) -> str:
+                 source: str, where: str, mapping: dict[str, str], known: Collection[str] | None = None) -> str:
     """The plan task a harness task name stands for: `--task-map` first, then the name itself.
 
     A name the plan does not contain stays the row's task: its rows are out-of-protocol evidence
     (a full-suite run against a plan of a few tasks is normal), never a reason to refuse the file.
+    `known`: the probe's tasks as a set, for a caller resolving many names (probe_tasks copies a list).
     """
-    known = probe_tasks(plan, probe_id, source)
+    if known is None:
+        known = probe_tasks(plan, probe_id, source)
     if name in options.task_map:
         target = options.task_map[name]
         if target not in known:
@@ -217,22 +219,38 @@ def default_task(*, plan: ProtocolPlan, probe_id: str, options: ImportOptions, s
                      f"{what} names no task and probe {probe_id} plans {len(known)}; give --task PLAN_TASK")
 
 
+PlannedPairs = tuple[list[tuple[str, Level]], dict[str, list[tuple[str, Level]]]]
+
+
+def planned_pairs(plan: ProtocolPlan, probe_id: str) -> PlannedPairs:
+    """The probe's planned (axis, level) pairs and each of its tasks' pairs, each once in plan order:
+    what `resolve_cell` reads, for a caller resolving many tasks (one walk of the cells, not one a task)."""
+    probe_pairs: list[tuple[str, Level]] = []
+    seen: set[tuple[str, Level]] = set()
+    by_task: dict[str, list[tuple[str, Level]]] = {}
+    for cell in plan.cells:
+        if cell.probe_id != probe_id:
+            continue
+        pair = (cell.axis, cell.level)
+        if pair not in seen:
+            seen.add(pair)
+            probe_pairs.append(pair)
+        task_pairs = by_task.setdefault(cell.task_id, [])
+        if pair not in task_pairs:
+            task_pairs.append(pair)
+    return probe_pairs, by_task
+
+
 def resolve_cell(*, plan: ProtocolPlan, probe_id: str, task_id: str, options: ImportOptions,
-                 source: str, notes: list[str]) -> tuple[str, Level]:
+                 source: str, notes: list[str], planned: PlannedPairs | None = None) -> tuple[str, Level]:
     """Axis and level for evidence of one task that carries no perturbation information.
 
     A task the plan does not contain takes `--axis/--level`, else the probe's only planned
     (axis, level), else `nominal`/0: its rows are out of protocol whatever their cell.
+    `planned`: `planned_pairs(plan, probe_id)`, made once by a caller resolving many tasks.
     """
-    pairs: list[tuple[str, Level]] = []
-    probe_pairs: list[tuple[str, Level]] = []
-    for cell in plan.cells:
-        if cell.probe_id != probe_id:
-            continue
-        if (cell.axis, cell.level) not in probe_pairs:
-            probe_pairs.append((cell.axis, cell.level))
-        if cell.task_id == task_id and (cell.axis, cell.level) not in pairs:
-            pairs.append((cell.axis, cell.level))
+    probe_pairs, by_task = planned if planned is not None else planned_pairs(plan, probe_id)
+    pairs = by_task.get(task_id, [])
     if not pairs:
         if options.axis is not None and options.level is not None:
             return options.axis, options.level
@@ -260,13 +278,20 @@ def cell_resolver(*, plan: ProtocolPlan, probe_id: str, options: ImportOptions, 
     Harness files repeat the task on every episode, and resolving walks the plan's tasks and cells.
     """
     resolved: dict[str, tuple[str, str, Level]] = {}
+    known: list[frozenset[str]] = []  # the probe's tasks and cells, made on the first name
+    planned: list[PlannedPairs] = []
 
     def resolve(name: str, where: str) -> tuple[str, str, Level]:
         if name not in resolved:
+            if not known:
+                known.append(frozenset(probe_tasks(plan, probe_id, source)))
             task_id = resolve_task(name, plan=plan, probe_id=probe_id, options=options, source=source,
-                                   where=where, mapping=mapping)
+                                   where=where, mapping=mapping, known=known[0])
+            if not planned:
+                planned.append(planned_pairs(plan, probe_id))
             resolved[name] = (task_id, *resolve_cell(plan=plan, probe_id=probe_id, task_id=task_id,
-                                                     options=options, source=source, notes=notes))
+                                                     options=options, source=source, notes=notes,
+                                                     planned=planned[0]))
         return resolved[name]
 
     return resolve
@@ -303,6 +328,13 @@ class Redactor:
         self._seen: set[tuple[str, str]] = set()
         self._cache: dict[str, tuple[str, list[str]]] = {}
         self._pairs: dict[tuple[str, Any], str | None] = {}
+
+    def fresh(self) -> "Redactor":
+        """A redactor with nothing collected that reuses this one's scans of texts (a scan's outcome
+        depends on the text alone): ten thousand task names are scanned once, not once per redactor."""
+        other = Redactor()
+        other._cache = self._cache
+        return other
 
     def text(self, value: str, location: str, *, limit: int | None = MAX_TEXT_CHARS) -> str:
         cached = self._cache.get(value)
@@ -429,9 +461,10 @@ def assemble(rows: Sequence[EvidenceRow] | Mapping[str, Any], *, plan: ProtocolP
              task_mapping: Mapping[str, str], notes: Sequence[str],
              redactor: Redactor, identity_basis: str | None = None,
              evidence_kind: EvidenceKind = "structured",
-             reported: ReportedSummary | None = None) -> AuditInput:
+             reported: ReportedSummary | None = None, sealed: bool = True) -> AuditInput:
     """A sealed AuditInput over the evidence: row dicts, or a mapping of column name to a sequence or
-    Arrow array (docs/evidence-table.md). Every column is checked; an empty file is refused."""
+    Arrow array (docs/evidence-table.md). Every column is checked; an empty file is refused.
+    `sealed=False` leaves the seal (the content digest) to the caller's `with_files`."""
     if not len(rows) or (isinstance(rows, Mapping) and not len(next(iter(rows.values()), ()))):
         raise InputError(source, None, "holds no episodes")
     if plan.plan_digest is None:
@@ -456,7 +489,7 @@ def assemble(rows: Sequence[EvidenceRow] | Mapping[str, Any], *, plan: ProtocolP
     except ValidationError as exc:
         where, message = validation_problem(exc.errors(include_url=False)[0])
         raise InputError(source, where, message) from None
-    return audit.sealed()
+    return audit.sealed() if sealed else audit
 
 
 def with_files(audit: AuditInput, files: Sequence[SourceFile]) -> AuditInput:

@@ -28,8 +28,8 @@ from datetime import datetime
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from worldflux_nb.core.importers.common import (
-    INT64_MAX, probe_tasks, ImportOptions, Redactor, assemble, check_status, optional_seed, parse_level,
-    require_dict, require_index, require_text, resolve_cell, resolve_task, shown,
+    INT64_MAX, probe_tasks, ImportOptions, PlannedPairs, Redactor, assemble, check_status, optional_seed,
+    parse_level, planned_pairs, require_dict, require_index, require_text, resolve_cell, resolve_task, shown,
 )
 from worldflux_nb.core.json_reading import fast_loads, strict_loads
 from worldflux_nb.errors import InputError
@@ -364,11 +364,11 @@ def _python_integers(values: list[Any] | None, size: int) -> Any:
 
 def audit_input_from_json_columns(raw: Any, *, source_name: str, plan: ProtocolPlan, probe_id: str,
                                   options: ImportOptions = ImportOptions(),
-                                  format_version: str = "generic JSONL") -> AuditInput | None:
+                                  format_version: str = "generic JSONL", sealed: bool = True) -> AuditInput | None:
     """The vectorised JSONL import: per generic field, each line's value as JSON text (null where
     absent or null; see io.evidence_tables), as a table or an iterable of tables or record batches
     in file order, each distinct text parsed once as the row path parses it. None for anything the
-    row path would refuse or change (it then names the line)."""
+    row path would refuse or change (it then names the line). `sealed=False`: see `assemble`."""
     import pyarrow as pa
 
     from worldflux_nb.core.importers.generic_columns import CODED_FIELDS, Coded, ColumnImport, Unvouched
@@ -389,7 +389,7 @@ def audit_input_from_json_columns(raw: Any, *, source_name: str, plan: ProtocolP
                         # JSON integers only: 3.0, "3", true or a number outside int64 fail the cast.
                         _combined(batch.column("episode_index")).cast(pa.int64()),
                         _combined(batch.column("seed")).cast(pa.int64()))
-        return batches.audit()
+        return batches.audit(sealed=sealed)
     except (Unvouched, InputError, pa.ArrowInvalid):
         return None
 
@@ -548,6 +548,8 @@ def import_records(records: Iterable[tuple[str, dict[str, Any]]], *, source: str
     redactor = Redactor()
     tasks: dict[str, str] = {}
     cells: dict[str, tuple[str, Level]] = {}
+    planned: PlannedPairs | None = None
+    known: frozenset[str] | None = None
     axes: set[str] = set()
     clean_metadata: dict[tuple[Any, ...], dict[str, Any]] = {}
     rows: list[EvidenceRow] = []
@@ -561,14 +563,18 @@ def import_records(records: Iterable[tuple[str, dict[str, Any]]], *, source: str
         if task_id is None:
             name = require_text(name, src, f"{where}.task_id")
             if name not in tasks:
+                if known is None:  # at the first name, where resolve_task would look the probe up
+                    known = frozenset(probe_tasks(plan, probe_id, src))
                 tasks[name] = resolve_task(name, plan=plan, probe_id=probe_id, options=options,
-                                           source=src, where=f"{where}.task_id", mapping=mapping)
+                                           source=src, where=f"{where}.task_id", mapping=mapping, known=known)
             task_id = tasks[name]
         axis, level = record.get("axis"), record.get("level")
         if axis is None or level is None:
             if task_id not in cells:
+                if planned is None:  # the probe's cells by task, one walk of the plan for every task
+                    planned = planned_pairs(plan, probe_id)
                 cells[task_id] = resolve_cell(plan=plan, probe_id=probe_id, task_id=task_id,
-                                              options=options, source=src, notes=notes)
+                                              options=options, source=src, notes=notes, planned=planned)
             axis = cells[task_id][0] if axis is None else axis
             level = cells[task_id][1] if level is None else level
         if type(axis) is not str or axis not in axes:

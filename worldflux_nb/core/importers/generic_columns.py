@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from worldflux_nb.core.importers.common import (
-    ImportOptions, Redactor, assemble, probe_tasks, require_dict, require_text, resolve_cell, resolve_task,
+    ImportOptions, PlannedPairs, Redactor, assemble, planned_pairs, probe_tasks, require_dict, require_text,
+    resolve_cell, resolve_task,
 )
 from worldflux_nb.errors import InputError
 from worldflux_nb.models.arrow_build import array as arrow_array, scalar as arrow_scalar
@@ -154,7 +155,7 @@ class ColumnImport:
 
     def __init__(self, *, source_name: str, plan: ProtocolPlan, probe_id: str, options: ImportOptions,
                  format_version: str) -> None:
-        probe_tasks(plan, probe_id, source_name)
+        self.known = frozenset(probe_tasks(plan, probe_id, source_name))  # each task name resolved against it
         self.src, self.plan, self.probe_id, self.options = source_name, plan, probe_id, options
         self.format_version = format_version
         self.mapping: dict[str, str] = {}
@@ -162,6 +163,7 @@ class ColumnImport:
         self.names = Redactor()
         self.parts: list[dict[str, "pa.Array"]] = []
         self.checked: dict[Any, Any] = {}  # (check, value) -> its outcome, across batches
+        self.planned: PlannedPairs | None = None  # the probe's cells by task, made for the first row without a cell
 
     def once(self, check: str, value: Any, run: Callable[[], Any]) -> Any:
         """`run()` for a value this check has not seen in an earlier batch, else its outcome then
@@ -174,7 +176,7 @@ class ColumnImport:
             self.checked[key] = run()
         return self.checked[key]
 
-    def audit(self) -> AuditInput:
+    def audit(self, *, sealed: bool = True) -> AuditInput:
         import pyarrow as pa
 
         if not self.parts:
@@ -183,7 +185,7 @@ class ColumnImport:
         self.parts = []
         return assemble(evidence, plan=self.plan, probe_id=self.probe_id, source=self.src, importer="generic",
                         format_version=self.format_version, identity="explicit", task_mapping=self.mapping,
-                        notes=self.notes, redactor=Redactor())
+                        notes=self.notes, redactor=self.names.fresh(), sealed=sealed)
 
     def add(self, columns: Mapping[str, Coded], index: "pa.Array", seed: "pa.Array") -> None:
         import pyarrow as pa
@@ -234,7 +236,7 @@ class ColumnImport:
         if tasks.codes.null_count:
             raise Unvouched
         plan_tasks = [self.once("task_id", name, lambda name=name: clean_name(
-            _resolved(name, plan, probe_id, options, src, mapping), "task_id")) for name in tasks.values]
+            _resolved(name, plan, probe_id, options, src, mapping, self.known), "task_id")) for name in tasks.values]
         task_ids = tasks.texts(plan_tasks)
 
         axes, levels = columns["axis"], columns["level"]
@@ -244,8 +246,11 @@ class ColumnImport:
             # Rows without axis or level take their task's only planned cell (resolve_cell), once per task.
             unplaced = pc.or_(pc.is_null(axis_codes), pc.is_null(level_codes))
             needing = pc.unique(pc.filter(tasks.codes, unplaced)).to_pylist()
+            if self.planned is None:
+                self.planned = planned_pairs(plan, probe_id)
             cells = {code: _check(lambda c: resolve_cell(plan=plan, probe_id=probe_id, task_id=plan_tasks[c],
-                                                          options=options, source=src, notes=notes), code)
+                                                          options=options, source=src, notes=notes,
+                                                          planned=self.planned), code)
                      for code in needing}
             default = arrow_array([code if code in cells else None for code in range(len(tasks.values))], pa.int32())
             defaults = default.take(tasks.codes)
@@ -300,8 +305,8 @@ def _optional(column: Coded | None, name: str, src: str, size: int) -> "pa.Array
 
 
 def _resolved(name: Any, plan: ProtocolPlan, probe_id: str, options: ImportOptions, src: str,
-              mapping: dict[str, str]) -> str:
-    """A harness task name through the row path's checks: text, then `--task-map` or the plan."""
+              mapping: dict[str, str], known: frozenset[str]) -> str:
+    """A harness task name through the row path's checks: text, then `--task-map` or the plan's tasks (`known`)."""
     text = _check(require_text, name, src, "task_id")
     return _check(lambda: resolve_task(text, plan=plan, probe_id=probe_id, options=options, source=src,
-                                       where="task_id", mapping=mapping))
+                                       where="task_id", mapping=mapping, known=known))
