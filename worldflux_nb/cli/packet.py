@@ -158,6 +158,13 @@ def _verified(pairs: list[str], inputs: list, plan: object) -> dict[int, list[st
 
 
 def packet_command(args: argparse.Namespace) -> int:
+    from worldflux_nb.background import prompt_handover
+
+    with prompt_handover():  # the background thread's digests and draws get the GIL back sooner
+        return _packet(args)
+
+
+def _packet(args: argparse.Namespace) -> int:
     reading = _start_reading(args.audit_input, args.max_evidence_rows)
     from worldflux_nb.core.packet import build_packet
     from worldflux_nb.io.artifacts import artifact_bytes, load
