@@ -94,3 +94,17 @@ def test_a_packet_is_the_same_with_every_draw_made_in_place(monkeypatch):
     for module in ("worldflux_nb.core.packet", "worldflux_nb.core.detect_outcome"):
         monkeypatch.setattr(f"{module}.started_in_turn", _in_place)
     assert artifact_json(build_packet(plan, inputs)) == drawn
+
+
+def test_prompt_handover_shortens_the_switch_interval_only_inside():
+    import sys
+
+    from worldflux_nb.background import SWITCH_INTERVAL_S, prompt_handover
+
+    before = sys.getswitchinterval()
+    with prompt_handover():
+        assert sys.getswitchinterval() <= min(before, SWITCH_INTERVAL_S) + 1e-9
+    assert sys.getswitchinterval() == before
+    with pytest.raises(RuntimeError), prompt_handover():
+        raise RuntimeError("restored on the way out too")
+    assert sys.getswitchinterval() == before

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from worldflux_nb.io.files import json_text
-from worldflux_nb.models.digest import canonical_json, digest_of, pretty_json
+from worldflux_nb.io.files import json_bytes, json_text
+from worldflux_nb.models.digest import canonical_json, canonical_json_with, digest_of, pretty_json, pretty_json_bytes
 
 
 def stdlib_pretty(value):
@@ -40,6 +40,21 @@ def test_same_bytes_as_the_standard_library(value):
     assert pretty_json(value) == stdlib_pretty(value)
     assert json_text(value) == stdlib_pretty(value) + "\n"
     assert canonical_json(value) == stdlib_canonical(value)
+    assert pretty_json_bytes(value) == stdlib_pretty(value).encode("utf-8")
+    assert json_bytes(value) == (stdlib_pretty(value) + "\n").encode("utf-8")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=6).filter(lambda k: k != "rows"), values, max_size=5), values)
+def test_a_value_encoded_apart_is_spliced_in_as_the_whole_would_be_written(head, rows):
+    assert canonical_json_with(head, "rows", canonical_json(rows)) == stdlib_canonical({**head, "rows": rows})
+
+
+def test_splicing_falls_back_to_json_for_a_head_orjson_cannot_write():
+    head = {"big": 2**64, "p": 1e-05}
+    assert canonical_json_with(head, "rows", canonical_json([1e-7, 2])) == stdlib_canonical({**head, "rows": [1e-7, 2]})
+    with pytest.raises(ValueError):
+        canonical_json_with({"rows": 1}, "rows", b"[]")
 
 
 @pytest.mark.parametrize("value", [
@@ -52,6 +67,7 @@ def test_same_bytes_as_the_standard_library(value):
 def test_values_orjson_spells_differently_come_out_as_json_writes_them(value):
     assert pretty_json(value) == stdlib_pretty(value)
     if "surrogate" not in value:
+        assert pretty_json_bytes(value) == stdlib_pretty(value).encode("utf-8")
         assert canonical_json(value) == stdlib_canonical(value)
         assert digest_of(value) == "sha256:" + __import__("hashlib").sha256(stdlib_canonical(value)).hexdigest()
 

@@ -148,3 +148,22 @@ def test_intervals_are_labelled_at_the_plans_confidence():
     legacy["packet_digest"] = None
     old = type(packet).model_validate(legacy).sealed()
     assert "% interval" not in to_markdown(packet_document(old))
+
+
+def test_the_seal_and_the_file_read_the_cells_as_pydantic_dumps_them():
+    """The packet seals and writes its cells without dumping them (EvalPacket.to_json_dict,
+    Artifact.sealed_with): the digest and the file are those of pydantic's own dump."""
+    from worldflux_nb.io.artifacts import artifact_bytes
+    from worldflux_nb.io.files import json_text
+    from worldflux_nb.models.digest import digest_of
+    from worldflux_nb.models.packet import EvalPacket
+
+    plan = make_plan()
+    inputs, _ = plant_defects(plan)
+    for packet in (build_packet(plan, inputs), build_packet(plan, inputs, interval="clopper_pearson")):
+        dumped = packet.model_dump(mode="json")
+        assert list(packet.to_json_dict().items()) == list(dumped.items())
+        assert packet.packet_digest == digest_of(dumped, without="packet_digest")
+        assert artifact_bytes(packet) == json_text(dumped).encode("utf-8")
+        again = EvalPacket.model_validate(json.loads(artifact_bytes(packet)))  # cells validated, not trusted
+        assert again.to_json_dict() == dumped and again.digest_problem() is None

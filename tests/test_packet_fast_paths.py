@@ -371,3 +371,26 @@ def test_sparse_plan_keys_find_the_planned_episode_of_each_row(seed):
     cell = np.array([c for c, _ in queries])
     index = np.array([i for _, i in queries], dtype=np.int64)
     assert keys.positions(cell, index).tolist() == [expected.get(q, -1) for q in queries]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_per_cell_counts_what_a_bincount_of_the_chosen_cells_counts(seed):
+    """PlanKeys.per_cell sums each cell's run of planned episodes; cells without any (first, inner,
+    last) count zero."""
+    import dataclasses
+
+    plan, result = evidence(seed)
+    keys = result.arrays.keys
+    rng = np.random.default_rng(seed)
+    sizes = np.bincount(keys.planned_cell, minlength=len(keys.cells))
+    gapped = np.repeat(np.arange(len(sizes) + 3)[[*range(1, 3), *range(4, len(sizes) + 2)]], sizes)
+    for planned_cell in (keys.planned_cell, gapped):
+        these = dataclasses.replace(keys, planned_cell=planned_cell,
+                                    cells=tuple(keys.cells) + tuple(keys.cells[:3]))
+        size = len(these.cells)
+        assert these.per_cell().tolist() == np.bincount(planned_cell, minlength=size).tolist()
+        for share in (0.0, 0.3, 1.0):
+            chosen = rng.random(len(planned_cell)) < share
+            counts = these.per_cell(chosen)
+            assert counts.dtype == np.int64
+            assert counts.tolist() == np.bincount(planned_cell[chosen], minlength=size).tolist()

@@ -158,9 +158,16 @@ def _verified(pairs: list[str], inputs: list, plan: object) -> dict[int, list[st
 
 
 def packet_command(args: argparse.Namespace) -> int:
+    from worldflux_nb.background import prompt_handover
+
+    with prompt_handover():  # the background thread's digests and draws get the GIL back sooner
+        return _packet(args)
+
+
+def _packet(args: argparse.Namespace) -> int:
     reading = _start_reading(args.audit_input, args.max_evidence_rows)
     from worldflux_nb.core.packet import build_packet
-    from worldflux_nb.io.artifacts import artifact_json, load
+    from worldflux_nb.io.artifacts import artifact_bytes, load
     from worldflux_nb.io.files import write_outputs
     from worldflux_nb.models.plan import ProtocolPlan
     from worldflux_nb.render.markdown import to_markdown
@@ -190,7 +197,7 @@ def packet_command(args: argparse.Namespace) -> int:
     packet = build_packet(plan, inputs, strict_missing_evidence=args.strict_missing_evidence,
                           interval=INTERVALS[args.interval], sources=sources, keys=keys.pop())  # type: ignore[arg-type]
     write_outputs([(args.output, to_markdown(packet_document(packet))),
-                   (args.packet_json, artifact_json(packet))])
+                   (args.packet_json, artifact_bytes(packet))])
     c = packet.conformance
     print(f"packet: {c.matched}/{c.planned_episodes} planned episodes matched, {c.missing} missing, "
           f"{len(packet.warnings)} warnings; wrote {args.output} and {args.packet_json} (LOCAL_PRIVATE)")

@@ -109,16 +109,22 @@ def shifted_cells(plan: ProtocolPlan, result: ConformanceResult) -> dict[tuple[s
     planned_min = lowest(keys.planned_cell, keys.episode_index)
     has_planned = np.bincount(keys.planned_cell, minlength=size) > 0
     cell_offset = np.where(has_planned, evidence_min - planned_min, 0)
+    # Only a cell with planned episodes and a non-zero offset can be shifted: the second pass reads
+    # only their rows (most cells' lowest index is their planned one: a few percent of the rows).
+    candidate = has_planned & (cell_offset != 0)
+    if not candidate.any():
+        return {}
     with_rows, some_unshifted, some_off_plan = (np.zeros(size, dtype=bool) for _ in range(3))
     for rows in blocks:
         cell, has_name = named_rows(rows)
-        shifted = keys.positions(cell, a.ev.episode_index[rows][has_name] - cell_offset[cell]) >= 0
-        shifted &= has_planned[cell]
+        mine = candidate[cell]
+        cell, picked = cell[mine], np.flatnonzero(has_name)[mine] + rows.start
+        shifted = keys.positions(cell, a.ev.episode_index[picked] - cell_offset[cell]) >= 0
         with_rows[cell] = True
         some_unshifted[cell[~shifted]] = True
-        some_off_plan[cell[a.planned_ix[rows][has_name] < 0]] = True
+        some_off_plan[cell[a.planned_ix[picked] < 0]] = True
     by_probe: dict[tuple[str, int], list[int]] = {}
-    for cell_ix in np.flatnonzero(with_rows & has_planned & (cell_offset != 0) & ~some_unshifted & some_off_plan):
+    for cell_ix in np.flatnonzero(with_rows & candidate & ~some_unshifted & some_off_plan):
         by_probe.setdefault((plan.cells[cell_ix].probe_id, int(cell_offset[cell_ix])), []).append(int(cell_ix))
     return by_probe
 

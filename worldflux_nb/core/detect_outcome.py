@@ -47,17 +47,11 @@ class CellCounts:
 
 
 def cell_counts(plan: ProtocolPlan, result: ConformanceResult, outcomes: EpisodeOutcomes) -> CellCounts:
-    cell = result.arrays.keys.planned_cell
-    size = len(plan.cells)
-
-    def per_cell(mask: np.ndarray) -> np.ndarray:
-        # Over the selected episodes, not with float64 weights (80 MB at ten million episodes).
-        return np.bincount(cell[mask], minlength=size)
-
+    per_cell = result.arrays.keys.per_cell
     return CellCounts(
         cell_ids=[c.cell_id for c in plan.cells],
         probes=np.array([c.probe_id for c in plan.cells], dtype=object),
-        planned=np.bincount(cell, minlength=size).astype(np.int64),
+        planned=per_cell(),
         matched=per_cell(outcomes.matched), scored=per_cell(outcomes.scored),
         failed=per_cell(outcomes.scored & ~outcomes.success),
         kinds={"missing": per_cell(~outcomes.matched), "infra": per_cell(outcomes.infra_only),

@@ -26,7 +26,7 @@ from worldflux_nb.core.conformance import (
     ABSENT, ConformanceResult, check_conformance, normalise_value, plan_digest,
 )
 from worldflux_nb.core.conformance_frames import row_columns
-from worldflux_nb.models.digest import digest_of
+from worldflux_nb.models.digest import canonical_json, canonical_json_with, sha256_bytes
 from worldflux_nb.core.statistics import (
     POLICY_NOTES, IntervalMethod, TaskWeighted, interval, optional_float, optional_floats, policy_counts,
     stable_seed, task_weighted, underpowered,
@@ -109,9 +109,10 @@ def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], held: 
     axis_aggs = aggregates(plan, result, method, by_axis=True, drawn=drawn[True])
     detection = detect(plan, result, audit_inputs, sources, outcome)
 
-    result_digest = digest_of({
+    # The cells' canonical JSON, written once: the results digest and the packet's seal both cover it.
+    cells_json = canonical_json(cell_rows)
+    result_digest = sha256_bytes(canonical_json_with({
         "conformance": result.conformance.model_dump(mode="json"),
-        "cells": cell_rows,
         "denominator_policies": [p.model_dump(mode="json") for p in policies],
         "probe_aggregates": [a.model_dump(mode="json") for a in probe_aggs],
         "axis_aggregates": [a.model_dump(mode="json") for a in axis_aggs],
@@ -119,7 +120,7 @@ def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], held: 
         "cherry_pick_signals": signals.model_dump(mode="json"),
         "contract_checks": [c.model_dump(mode="json") for c in checks],
         "findings": [f.model_dump(mode="json") for f in detection.findings],
-    })
+    }, "cells", cells_json))
     del cell_rows  # 100k cells' dicts at ten million rows: not held while the packet is built
     conformance = result.conformance
     unsupported_claims = findings.unsupported_claims(plan, result, columns, summaries)
@@ -169,7 +170,7 @@ def _build_packet(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], held: 
         provenance=provenance(plan, audit_inputs, result_digest, method, created_at),
         created_at=created_at,
     )
-    return packet.sealed()
+    return packet.sealed_with("cells", cells_json)
 
 
 def _intervals(successes: np.ndarray, n: np.ndarray, method: IntervalMethod,
@@ -200,10 +201,7 @@ def cell_indicators(plan: ProtocolPlan, result: ConformanceResult) -> dict[str, 
         "planned": None,  # every planned episode
         "matched": outcomes.matched,
     }
-    cells, cell = len(plan.cells), a.keys.planned_cell
-    # Counted over the selected episodes (float64 weights cost ~15 ms a column at 1M episodes).
-    return {name: np.bincount(cell if chosen is None else cell[chosen], minlength=cells).astype(np.int64)
-            for name, chosen in indicators.items()}
+    return {name: a.keys.per_cell(chosen) for name, chosen in indicators.items()}
 
 
 INDICATORS = ["success", "infra", "infra_any", "pending", "completed", "planned", "matched"]

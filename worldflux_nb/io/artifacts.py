@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from worldflux_nb.core.bulk import gc_paused
 from worldflux_nb.errors import InputError, validation_problem
-from worldflux_nb.io.files import MAX_INPUT_BYTES, json_text, parse_json_bytes, read_bytes, read_json
+from worldflux_nb.io.files import MAX_INPUT_BYTES, json_bytes, json_text, parse_json_bytes, read_bytes, read_json
 from worldflux_nb.models import ARTIFACT_CLASSES, Artifact, artifact_class
 from worldflux_nb.models.contract import CustomEvalContract
 from worldflux_nb.models.digest import canonical_json
@@ -288,17 +288,25 @@ def load_libero_plus_classification(path: str | os.PathLike[str]) -> Classificat
 
 def artifact_json(artifact: Artifact) -> str:
     """The artifact as stable pretty JSON (json_text); run sheet rows and plan cells one a line."""
+    if isinstance(artifact, (RunSheet, ProtocolPlan)):
+        return artifact_bytes(artifact).decode("utf-8")
+    with gc_paused():
+        return json_text(artifact.to_json_dict())  # text a lone surrogate in a field cannot spoil
+
+
+def artifact_bytes(artifact: Artifact) -> bytes:
+    """artifact_json(artifact) as UTF-8, never decoded (what its file is given)."""
     if isinstance(artifact, RunSheet):
         rows = ROW_SEPARATOR.join(episode_row_texts(artifact.episodes)).encode("utf-8")
-        return run_sheet_json(artifact, rows).decode("utf-8")
+        return run_sheet_json(artifact, rows)
     if isinstance(artifact, ProtocolPlan):
         # One cell a line: a plan of a million episodes stays a few MB.
         head = artifact.to_json_dict()
         rows = ROW_SEPARATOR.join(canonical_json(cell).decode("utf-8") for cell in head["cells"])
         head["cells"] = []
-        return _with_rows(json_text(head).encode("utf-8"), "cells", rows.encode("utf-8")).decode("utf-8")
+        return _with_rows(json_bytes(head), "cells", rows.encode("utf-8"))
     with gc_paused():
-        return json_text(artifact.to_json_dict())
+        return json_bytes(artifact.to_json_dict())
 
 
 def _with_rows(text: bytes, key: str, rows: bytes | memoryview) -> bytes:
@@ -314,4 +322,4 @@ def run_sheet_json(header: RunSheet, rows_json: bytes | memoryview) -> bytes:
     """run_sheet.json (UTF-8): the header pretty-printed, the episodes one canonical row a line."""
     head = header.model_dump(mode="json", exclude={"episodes"})
     head["episodes"] = []
-    return _with_rows(json_text(head).encode("utf-8"), "episodes", rows_json)
+    return _with_rows(json_bytes(head), "episodes", rows_json)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from worldflux_nb.core.json_reading import fast_loads, strict_loads
-from worldflux_nb.models.digest import canonical_json, pretty_json, sha256_bytes
+from worldflux_nb.models.digest import canonical_json, pretty_json, pretty_json_bytes, sha256_bytes
 from worldflux_nb.errors import InputError
 
 MAX_INPUT_BYTES = 512 * 1024 * 1024
@@ -108,6 +108,11 @@ def read_json(path: str | os.PathLike[str], *, allow_nan: bool = False,
 def json_text(value: Any) -> str:
     """Pretty, key-sorted JSON with a trailing newline: stable bytes for identical content."""
     return pretty_json(value) + "\n"
+
+
+def json_bytes(value: Any) -> bytes:
+    """json_text(value) as UTF-8, never decoded (what a file is given)."""
+    return pretty_json_bytes(value) + b"\n"
 
 
 def file_digest(data: bytes) -> str:
@@ -352,5 +357,5 @@ def write_outputs(outputs: Outputs, *, inputs: Iterable[str | os.PathLike[str]] 
 
 
 __all__ = ["canonical_json", "check_outputs", "command_scope", "decode_text", "file_digest",
-           "json_text", "make_private_folder", "note_input", "note_input_folder", "parse_json", "parse_json_bytes",
+           "json_bytes", "json_text", "make_private_folder", "note_input", "note_input_folder", "parse_json", "parse_json_bytes",
            "read_bytes", "read_json", "write_outputs", "MAX_INPUT_BYTES"]

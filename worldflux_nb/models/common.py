@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar, Iterable, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
-from worldflux_nb.models.digest import digest_of, seals
+from worldflux_nb.models.digest import canonical_json_with, digest_of, seals, sha256_bytes
 
 PRIVACY = "LOCAL_PRIVATE"
 
@@ -137,6 +137,15 @@ class Artifact(Frozen):
         if self.DIGEST_FIELD is None:
             return self
         return self.model_copy(update={self.DIGEST_FIELD: self.computed_digest()})
+
+    def sealed_with(self, key: str, value_json: bytes) -> Self:
+        """sealed(), given the canonical JSON of the field `key` as to_json_dict() holds it (a packet's
+        cells, which its results digest has encoded already): that field is neither dumped nor encoded again."""
+        if self.DIGEST_FIELD is None:
+            return self
+        head = self.model_dump(mode="json", exclude={key, self.DIGEST_FIELD})
+        digest = sha256_bytes(canonical_json_with(head, key, value_json))
+        return self.model_copy(update={self.DIGEST_FIELD: digest})
 
     def digest_problem(self, source: dict[str, Any] | None = None) -> str | None:
         """Why the stored digest does not match the content, or None when it does.

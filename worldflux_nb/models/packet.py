@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -67,6 +67,11 @@ class CellResult(Frozen):
     out_of_protocol: int = Field(default=0, ge=0)
     seed_mismatches: int = Field(default=0, ge=0)
     metadata_mismatches: int = Field(default=0, ge=0)
+
+
+def cell_rows(cells: list[CellResult]) -> list[dict[str, Any]]:
+    """Each cell's fields as `model_dump(mode="json")` gives them (see EvalPacket.to_json_dict)."""
+    return [vars(cell).copy() if type(cell) is CellResult else cell.model_dump(mode="json") for cell in cells]
 
 
 class PolicyResult(Frozen):
@@ -216,6 +221,13 @@ class Provenance(Frozen):
 class EvalPacket(Artifact):
     KIND = "eval_packet"
     DIGEST_FIELD = "packet_digest"
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """model_dump(mode="json"), each cell a copy of the values it holds: every CellResult field is
+        a JSON scalar held as its JSON value, so pydantic's dump of 100k cells (~0.2 s) gives the same."""
+        head = self.model_dump(mode="json", exclude={"cells"})
+        return {name: (cell_rows(self.cells) if name == "cells" else head[name])
+                for name in type(self).model_fields if name == "cells" or name in head}
 
     plan_id: Slug
     plan_digest: Digest
