@@ -76,3 +76,27 @@ def test_no_model_field_defaults_through_a_builtin_factory():
     builtin = [f"{cls.__name__}.{name}" for cls in classes for name, field in cls.__pydantic_fields__.items()
                if isinstance(field.default_factory, type) and field.default_factory.__module__ == "builtins"]
     assert not builtin, builtin
+
+
+def test_cells_share_one_range_and_seed_rule_yet_each_is_checked_in_full():
+    """A repeated episode range or seed rule is validated once and its instance shared; a value that
+    differs only by an extra key or a missing field is still refused."""
+    from worldflux_nb.models.plan import PlanCell
+
+    def cell(episodes, seeds):
+        return PlanCell(cell_id="c", probe_id="p", task_id="t", axis="nominal", level=0,
+                        episodes=episodes, seeds=seeds)
+
+    first = cell({"start": 0, "count": 3}, {"rule": "run_seed", "run_seed": 7})
+    again = cell({"start": 0, "count": 3}, {"rule": "run_seed", "run_seed": 7})
+    assert again.episodes is first.episodes and again.seeds is first.seeds
+    assert cell({"start": 1, "count": 3}, {"rule": "none", "run_seed": None}).episodes.start == 1
+    for episodes, seeds, field in [
+        ({"start": 0, "junk": 3}, {"rule": "none", "run_seed": None}, "count"),
+        ({"start": 0, "count": 3}, {"rule": "none", "junk": 7}, "junk"),  # ("none", None) is shared
+        ({"start": 0, "count": 0}, {"rule": "none", "run_seed": None}, "count"),
+        ({"start": 0, "count": 3}, {"rule": "run_seed", "run_seed": None}, "seeds"),
+        ({"start": 0, "count": 3}, {"rule": "none", "run_seed": 7}, "seeds"),
+    ]:
+        with pytest.raises(ValidationError, match=field):
+            cell(episodes, seeds)
