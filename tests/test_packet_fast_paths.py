@@ -394,3 +394,36 @@ def test_per_cell_counts_what_a_bincount_of_the_chosen_cells_counts(seed):
             counts = these.per_cell(chosen)
             assert counts.dtype == np.int64
             assert counts.tolist() == np.bincount(planned_cell[chosen], minlength=size).tolist()
+
+
+def test_the_collector_stays_paused_until_the_last_pause_in_any_thread_ends():
+    """The packet command loads the plan under a pause while another thread's pause (reading the
+    audit inputs) ends first: the collector must not resume under the plan load."""
+    import gc
+    import threading
+
+    from worldflux_nb.core.bulk import gc_paused
+
+    assert gc.isenabled()
+    entered, release = threading.Event(), threading.Event()
+
+    def other_thread() -> None:
+        with gc_paused():
+            entered.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    entered.wait(10)
+    with gc_paused():
+        release.set()
+        thread.join(10)
+        assert not gc.isenabled()  # the other thread's pause has ended, this one has not
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # a collector disabled before is left disabled
+    finally:
+        gc.enable()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 from contextlib import contextmanager
 from typing import Any, Hashable, Iterator, Mapping, Sequence
 
@@ -12,16 +13,29 @@ def gc_paused() -> Iterator[None]:
     """Pause the cyclic collector while building millions of acyclic objects (parsed JSON, rows).
 
     Each collection would walk every live container, so a million-row load spends about half its
-    time in the collector otherwise. Reference counting still frees everything as usual; the
-    collector's previous state is restored afterwards, and nesting is safe.
+    time in the collector otherwise. Reference counting still frees everything as usual. The pause
+    is counted for the whole process, since the collector is: it ends when the last pause does, in
+    whichever thread (the packet command reads the audit inputs on another thread while this one
+    loads the plan), and the collector's state before the first is restored.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
+    global _pauses, _resume
+    with _pause_lock:
+        if not _pauses:
+            _resume = gc.isenabled()
+            gc.disable()
+        _pauses += 1
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        with _pause_lock:
+            _pauses -= 1
+            if not _pauses and _resume:
+                gc.enable()
+
+
+_pause_lock = threading.Lock()
+_pauses = 0
+_resume = False
 
 
 def object_array(values: Sequence[Any]) -> Any:
