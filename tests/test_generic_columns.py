@@ -200,15 +200,28 @@ def _reader_threads() -> list[str]:
     return [t.name for t in threading.enumerate() if t.name.startswith(("wfnb-jsonl", "wfnb-scan"))]
 
 
-def test_the_plan_loads_while_duckdb_reads_and_the_readers_stop_with_a_refused_plan(tmp_path):
+def test_the_plan_loads_while_duckdb_reads_and_the_readers_stop_with_a_refused_plan(tmp_path, monkeypatch):
     """Given a plan loader, a JSON Lines import starts DuckDB's read and the file's digest first, calls
     the loader once (same audit input as a loaded plan), and leaves no reader running if it fails."""
+    import threading
+
+    from worldflux_nb.io.evidence_tables import JsonlBatches
+
     plan = make_plan(9)
     path = write(tmp_path, lines(random.Random(5), 900))
     seen = []
+    loaded = threading.Event()
+    hand_on = JsonlBatches._hand_on
+
+    def held(self, item, size):  # DuckDB's reader stays alive, holding its first batch, until the plan is loaded
+        loaded.wait(30)
+        return hand_on(self, item, size)
+
+    monkeypatch.setattr(JsonlBatches, "_hand_on", held)
 
     def loader():
         seen.append(_reader_threads())
+        loaded.set()
         return plan
 
     audit = import_file(FORMATS["jsonl"], path, plan=loader, probe_id="beta")
