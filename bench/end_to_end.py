@@ -6,14 +6,15 @@ interpreter: DuckDB parses the same JSON Lines files, joins them with the planne
 per cell (the query alone is the floor the ratio uses; the same script timed from its interpreter's start,
 imports and reading the plan included, is printed beside it). Then, on data already in memory, conformance beside the same join in DuckDB and in Polars.
 Data a size lacks is generated first (bench/generate.py; 10M takes minutes). Runs unattended and
-prints the machine, the commit, the load average before and after, and a table with ratios;
-nothing is asserted (bench/README.md records the numbers).
+prints the machine, the commit, the load average before and after, and a table with ratios
+(`--repeat N`: N runs per size, their medians in the table); nothing is asserted (bench/README.md records the numbers).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -188,6 +189,9 @@ def main() -> None:
     parser.add_argument("--in-memory-sizes", default="100k,1M",
                         help="sizes at which conformance is also compared in memory with DuckDB and "
                              "Polars (in this driver process: 10M needs several GB)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs per size, each ours then the floor; the table shows each time's "
+                             "median over the runs (a ratio: the median of the runs' ratios), each peak's maximum")
     args = parser.parse_args()
     print(machine())
     # With PYTHONDONTWRITEBYTECODE set every command compiles the package's modules (0.1-0.3 s each);
@@ -197,8 +201,12 @@ def main() -> None:
     results = {}
     in_memory_sizes = set(args.in_memory_sizes.split(","))
     for size in args.sizes.split(","):
-        results[size] = one_size(size, Path(args.data), compare_in_memory=size in in_memory_sizes)
-        print(json.dumps({size: results[size]}), flush=True)
+        runs = []
+        for run in range(max(1, args.repeat)):
+            runs.append(one_size(size, Path(args.data), compare_in_memory=run == 0 and size in in_memory_sizes))
+            print(json.dumps({size: runs[-1]}), flush=True)
+        results[size] = {key: (max if key.endswith("peak_mb") else statistics.median)(
+            run[key] for run in runs if key in run) for key in runs[0]}
     print(f"load average after: {load_average()}")
     rows = [("evidence rows", "rows", "{:,.0f}"), ("import, all probes (s)", "import_s", "{:.2f}"),
             ("import peak (MB)", "import_peak_mb", "{:.0f}"), ("packet command (s)", "packet_s", "{:.2f}"),
@@ -210,6 +218,8 @@ def main() -> None:
             ("conformance in memory (s)", "conformance_s", "{:.3f}"),
             ("DuckDB join + counts in memory (s)", "duckdb_join_s", "{:.3f}"),
             ("Polars join + counts in memory (s)", "polars_join_s", "{:.3f}")]
+    if args.repeat > 1:
+        print(f"times and ratios: medians over {args.repeat} runs per size; peaks: the largest")
     print("\n| | " + " | ".join(results) + " |\n|---|" + "---|" * len(results))
     for label, key, fmt in rows:
         print(f"| {label} | " + " | ".join(fmt.format(r[key]) if key in r else "—" for r in results.values()) + " |")
