@@ -39,8 +39,8 @@ import re
 from typing import Any
 
 from worldflux_nb.core.importers.common import (
-    ImportOptions, Redactor, aggregate_only, assemble, default_task, optional_seed, probe_tasks,
-    require_bool, require_dict, require_index, require_list, require_text, resolve_cell, resolve_task,
+    ImportOptions, Redactor, aggregate_only, assemble, cell_resolver, default_task, optional_seed, probe_tasks,
+    require_bool, require_dict, require_index, require_list, require_text, resolve_cell,
     shown, unplanned_note,
 )
 from worldflux_nb.core.importers.harness import (
@@ -156,6 +156,8 @@ def _multi_task(body: dict[str, Any], src: str, plan: ProtocolPlan, probe_id: st
     redactor = Redactor()
     rows: list[EvidenceRow] = []
     states = initial_states_per_task(plan, probe_id)
+    resolve = cell_resolver(plan=plan, probe_id=probe_id, options=options, source=src, mapping=mapping,
+                            notes=notes)
     wrapped = 0
     for t, raw in enumerate(tasks):
         where = f"per_task[{t}]"
@@ -164,15 +166,12 @@ def _multi_task(body: dict[str, Any], src: str, plan: ProtocolPlan, probe_id: st
         if "task_id" not in entry:
             raise InputError(src, f"{where}.task_id", "is required but missing")
         harness_task = f"{group}/{require_text(entry['task_id'], src, f'{where}.task_id')}"
-        task_id = resolve_task(harness_task, plan=plan, probe_id=probe_id, options=options,
-                               source=src, where=f"{where}.task_group/task_id", mapping=mapping)
+        task_id, axis, level = resolve(harness_task, f"{where}.task_group/task_id")
         metrics = require_dict(entry.get("metrics"), src, f"{where}.metrics")
         if "successes" not in metrics:
             raise InputError(src, f"{where}.metrics.successes", "is required but missing")
         successes = require_list(metrics["successes"], src, f"{where}.metrics.successes")
         outcomes = [require_bool(s, src, f"{where}.metrics.successes[{i}]") for i, s in enumerate(successes)]
-        axis, level = resolve_cell(plan=plan, probe_id=probe_id, task_id=task_id, options=options,
-                                   source=src, notes=notes)
         metadata = _per_episode_metadata(metrics, len(outcomes), redactor, src, f"{where}.metrics")
         indexes, past = initial_state_indexes(len(outcomes), states)
         wrapped += past
