@@ -102,8 +102,12 @@ def load_average() -> str:
 
 
 def commit() -> str:
-    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=BENCH, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=BENCH,
+    """The commit of the worldflux_nb the timed commands import: each runs in this process's working
+    directory and environment, so a checkout there or on PYTHONPATH wins over the one beside this script."""
+    locate = "import os, worldflux_nb; print(os.path.dirname(worldflux_nb.__file__))"
+    where = subprocess.run([sys.executable, "-c", locate], capture_output=True, text=True).stdout.strip() or str(BENCH)
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=where, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=where,
                            capture_output=True, text=True).stdout.strip()
     return (out.stdout.strip() or "unknown") + (" (with uncommitted changes)" if dirty else "")
 
