@@ -858,6 +858,32 @@ def test_ctrl_c_in_a_long_cell_stops_the_kernel_at_once(tmp_path: Path, earlier:
     assert not list(Path(tempfile.gettempdir()).glob(f"worldflux-nb-kernel-{proc.pid}-*"))
 
 
+@pytest.mark.slow
+def test_a_run_started_with_ctrl_c_ignored_keeps_ignoring_it(tmp_path: Path) -> None:
+    """`nohup` or a script's `&` starts the run with SIGINT ignored: one arriving mid-cell neither kills
+    the kernel nor ends the run (nbclient's own handler on the loop would have ended it)."""
+    source, out = run_notebook_file(tmp_path / "t.ipynb"), tmp_path / "run"
+    nb = nbformat.read(source, as_version=4)
+    nb.cells[1].source += f"\nimport os\npathlib.Path({str(tmp_path / 'kernel.pid')!r}).write_text(str(os.getpid()))"
+    nb.cells[1].source = nb.cells[1].source.replace("time.sleep(nap)", "") + "\ntime.sleep(nap)"
+    nbformat.write(nb, source)
+    proc = subprocess.Popen([sys.executable, "-m", "worldflux_nb", "notebook", "run", str(source),
+                             "--output-dir", str(out), "-p", "nap", "4"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    for _ in range(1200):
+        if (tmp_path / "kernel.pid").exists() and (tmp_path / "kernel.pid").read_text():
+            break
+        subprocess.run(["sleep", "0.1"])
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, stderr
+    assert (out / "packet.json").read_text() == "packet 5"
+
+
 def test_an_out_of_protocol_row_with_any_axis_makes_a_packet(golden: Flow, tmp_path: Path) -> None:
     flow, d = prepare(golden, tmp_path)
     row = json.loads(evidence(flow, d).read_text(encoding="utf-8").splitlines()[0])

@@ -156,12 +156,17 @@ def _kill_kernel(km: Any) -> None:
 @contextlib.contextmanager
 def _ctrl_c_stops_kernel(km: Any, state: dict[str, Any]) -> Iterator[None]:
     """While a notebook runs, Ctrl-C kills the kernel at once (nbclient would otherwise wait in its zmq
-    poll until the running cell ends) and is raised as KeyboardInterrupt once the kernel is gone."""
+    poll until the running cell ends) and is raised as KeyboardInterrupt once the kernel is gone.
+    A run started with SIGINT ignored (`nohup`, `&` in a script) keeps ignoring it: nbclient's own
+    handler on the loop, which would end the run, is replaced by one that does nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
     def on_sigint(*_: Any) -> None:
+        if ignored:
+            return
         state["interrupted"] = True
         _kill_kernel(km)
 
