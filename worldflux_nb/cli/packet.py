@@ -51,10 +51,14 @@ def register(group: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
 
 
 def _start_reading(pairs: list[str], max_rows: int | None) -> "Future[list]":
-    """The audit input files named by `pairs` read (and their digests verified) on a second thread, in
-    order, each as `load` gives it or the exception it raises: Parquet reads and SHA-256 release the GIL,
-    so this overlaps the command's imports and its reading of the plan. `_audit_inputs` checks them."""
-    import pyarrow.parquet  # noqa: F401  (imported here first, so the two threads never import one module)
+    """The audit input files named by `pairs` read (and their digests verified) on other threads, two
+    at a time, each as `load` gives it or the exception it raises, in order: Parquet reads and SHA-256
+    release the GIL, so this overlaps the command's imports and its reading of the plan. `_audit_inputs`
+    checks them."""
+    import contextvars
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow.parquet  # noqa: F401  (imported here first, so no two threads import one module)
 
     import worldflux_nb.models.evidence_digest  # noqa: F401
     import worldflux_nb.models.evidence_table  # noqa: F401
@@ -66,16 +70,25 @@ def _start_reading(pairs: list[str], max_rows: int | None) -> "Future[list]":
     limit = evidence_bytes_limit(DEFAULT_MAX_EVIDENCE_ROWS if max_rows is None else max_rows)
     paths = [pair.partition("=")[2].strip() for pair in pairs]
 
+    def read(path: str) -> object:
+        try:
+            return load(path, AuditInput, max_bytes=limit) if path else None
+        except Exception as exc:  # raised by _audit_inputs where reading this file in place would raise it
+            return exc
+
     def read_all() -> list:
-        read: list = []
-        for path in paths:
-            try:
-                read.append(load(path, AuditInput, max_bytes=limit) if path else None)
-            except Exception as exc:  # raised by _audit_inputs where reading this file in place would raise it
-                read.append(exc)
-        return read
+        AuditInput.model_rebuild(force=True)  # its validator built here once, not by two readers at once
+        with ThreadPoolExecutor(max_workers=_READERS, thread_name_prefix="wfnb-audit") as pool:
+            # Each in this command's context: the files it reads are its inputs, which no output may replace.
+            reads = [pool.submit(contextvars.copy_context().run, read, path) for path in paths]
+            return [future.result() for future in reads]
 
     return started(read_all)
+
+
+# Audit inputs read at once: each file's SHA-256 is one sequential stream, so two streams keep both
+# cores busy (three 10M inputs: 2.3 s one at a time, 1.7 s two at a time, 1.9-2.1 s all three at once).
+_READERS = 2
 
 
 def _audit_inputs(pairs: list[str], plan: object, max_rows: int | None = None,
