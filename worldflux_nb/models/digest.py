@@ -122,17 +122,19 @@ def pretty_json_bytes(value: Any) -> bytes:
     """pretty_json(value) as UTF-8, not decoded (a packet.json of 84 MB took ~0.2 s to decode and
     as long to encode again for its file)."""
     data = _orjson(value, _INDENTED)
-    if data is None:
-        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False).encode("utf-8")
-    return data
+    return _pretty_dumps(value).encode("utf-8") if data is None else data
 
 
 def pretty_json(value: Any) -> str:
-    """`json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)`, faster."""
+    """`_pretty_dumps(value)`, faster."""
     data = _orjson(value, _INDENTED)
-    if data is None:  # text json.dumps writes may hold what UTF-8 cannot (a lone surrogate)
-        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
-    return data.decode("utf-8")
+    # The text form stays text: json.dumps may write what UTF-8 cannot hold (a lone surrogate).
+    return _pretty_dumps(value) if data is None else data.decode("utf-8")
+
+
+def _pretty_dumps(value: Any) -> str:
+    """The pretty form both functions above give, written by the standard library (their fallback)."""
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
 
 
 def canonical_json(value: Any) -> bytes:
