@@ -7,7 +7,9 @@ per cell (the query alone is the floor the ratio uses; the same script timed fro
 imports and reading the plan included, is printed beside it). Then, on data already in memory, conformance beside the same join in DuckDB and in Polars.
 Data a size lacks is generated first (bench/generate.py; 10M takes minutes). Runs unattended and
 prints the machine, the commit, the load average before and after, and a table with ratios
-(`--repeat N`: N runs per size, their medians in the table); nothing is asserted (bench/README.md records the numbers).
+(`--repeat N`: N runs per size, their medians in the table); nothing is asserted (bench/README.md
+records the numbers). Run it from outside a checkout: the commands import worldflux_nb as the working
+directory finds it first.
 """
 
 from __future__ import annotations
