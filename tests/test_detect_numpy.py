@@ -12,6 +12,7 @@ import pytest
 from test_conformance import audit, make_plan
 from test_scale import defective_rows
 from worldflux_nb.core import detect_campaign, detect_identity
+from worldflux_nb.core.detect_outcome import unverified_strata
 from worldflux_nb.core.conformance import check_conformance
 from worldflux_nb.core.detect_campaign import MIN_RUN_ROWS, _planned_run_seed
 from worldflux_nb.core.detect_identity import _LANGUAGE_AXES, _matches, normalised, registry_texts
@@ -151,3 +152,29 @@ def test_the_random_evidence_finds_each_kind():
     kinds = {f.kind for seed in range(12) for f in
              detect_campaign.campaign_findings(*evidence(seed)) + detect_identity.identity_findings(*evidence(seed))}
     assert {"another_run", "runs_combined", "task_identity_differs"} <= kinds, kinds
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_unverified_strata_count_the_rows_with_an_outcome(seed):
+    """Per cell: conformant rows that completed or timed out, their successes, the unverified ones and
+    theirs, counted from the rows frame (re-runs, infra failures and pending rows have no outcome)."""
+    plan, result = evidence(seed)
+    rows = result.rows
+    scored = rows[rows["category"].isin(["matched", "duplicate"]) & rows["status"].isin(["completed", "timeout"])]
+    unverified = scored["seed_unverified"] | scored["metadata_unverified"]
+    counts = scored.assign(attempts=1, successes=scored["row_success"], unverified=unverified,
+                           unverified_successes=unverified & scored["row_success"])
+    per_cell = counts.groupby("cell_id")[["attempts", "successes", "unverified", "unverified_successes"]].sum()
+    per_cell = per_cell.reindex([c.cell_id for c in plan.cells], fill_value=0).astype("int64")
+    expected = [per_cell[name].to_numpy() for name in per_cell.columns]
+    got = unverified_strata(result)
+    for name, mine, theirs in zip(("attempts", "successes", "unverified", "unverified successes"), got, expected):
+        assert mine.tolist() == theirs.tolist(), name
+
+
+def test_the_random_evidence_has_rows_without_an_outcome_and_unverified_ones():
+    """What tells the strata from a count of every attempt: matched rows with no outcome, and unverified rows."""
+    results = [evidence(seed)[1] for seed in range(12)]
+    assert all((r.rows["status"].isin(["infra_failure", "pending"]) & r.rows["category"].eq("matched")).any()
+               for r in results)
+    assert sum(unverified_strata(r)[2].sum() > 0 for r in results) >= 6

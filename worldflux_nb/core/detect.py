@@ -50,10 +50,12 @@ def detect(plan: ProtocolPlan, result: ConformanceResult, audit_inputs: Sequence
     """`outcome`: detect_outcome.outcome_tests(plan, result), if the caller started them earlier."""
     anchor = freeze_anchor(plan, sources.receipt)
     checks = source_checks(audit_inputs, sources.verified)
-    findings = (source_findings(checks, audit_inputs, len(result.arrays.keys))
-                + campaign_findings(plan, result) + reported_findings(plan, result, audit_inputs)
-                + identity_findings(plan, result) + outcome_findings(plan, result, outcome)
-                + before_freeze_findings(plan, result, anchor))
+    earlier = (source_findings(checks, audit_inputs, len(result.arrays.keys))
+               + campaign_findings(plan, result) + reported_findings(plan, result, audit_inputs)
+               + identity_findings(plan, result))
+    later = before_freeze_findings(plan, result, anchor)
+    # Last, as they wait for the outcome tests' permutation draws; ranked() orders them all anyway.
+    findings = earlier + outcome_findings(plan, result, outcome) + later
     mappings = sorted(task_mappings(audit_inputs), key=lambda m: (m.probe_id, m.harness_name, m.plan_task, m.input))
     return Detection(findings=ranked(findings), source_checks=checks, task_mappings=mappings,
                      freeze_anchor=anchor)

@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 
 from worldflux_nb.background import started_in_turn
+from worldflux_nb.core.bulk import first_appearance
 from worldflux_nb.core.conformance import ConformanceResult
 from worldflux_nb.core.episode_outcomes import EpisodeOutcomes, episode_outcomes, status_mask
 from worldflux_nb.core.exact_tests import (
@@ -189,35 +190,39 @@ def tracking_findings(plan: ProtocolPlan, tests: OutcomeTests, total_planned: in
     return out
 
 
-def unverified_findings(result: ConformanceResult, total_planned: int) -> list[Finding]:
-    """Per probe: do conformant attempts without a recorded seed or pinned key succeed more often?"""
+def unverified_strata(result: ConformanceResult) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per plan cell: its conformant attempts with an outcome (completed or timed out), their successes,
+    the unverified ones among them (no recorded seed or pinned key) and their successes."""
     a = result.arrays
     keys = a.keys
-    with_outcome = a.conformant & status_mask(a, "completed", "timeout")
-    size = len(keys.cells)
-    # Read over the rows with an outcome only (conformant, so each has a planned episode and cell).
-    cell = keys.planned_cell[a.planned_ix[with_outcome]]
-    success = a.row_success[with_outcome]
-    unverified = (a.seed_unverified | a.metadata_unverified)[with_outcome]
+    # The first two from the counts per planned episode (a success is a completed attempt), the others
+    # from their own few rows: no pass over every row.
+    n, s = keys.per_cell(a.completed), keys.per_cell(a.attempt_successes)
+    unverified = np.flatnonzero((a.seed_unverified | a.metadata_unverified)
+                                & a.conformant & status_mask(a, "completed", "timeout"))
+    cell = keys.planned_cell[a.planned_ix[unverified]]
+    m = np.bincount(cell, minlength=len(keys.cells))
+    hits = np.bincount(cell[a.row_success[unverified]], minlength=len(keys.cells))
+    return n, s, m, hits
 
-    def per_cell(mask: np.ndarray | None = None) -> np.ndarray:
-        return np.bincount(cell if mask is None else cell[mask], minlength=size)
 
-    n, s = per_cell(), per_cell(success)
-    m, hits = per_cell(unverified), per_cell(unverified & success)
-    cells = keys.cells
+def unverified_findings(result: ConformanceResult, total_planned: int) -> list[Finding]:
+    """Per probe: do conformant attempts without a recorded seed or pinned key succeed more often?"""
+    n, s, m, hits = unverified_strata(result)
+    cells = result.arrays.keys.cells
+    probe_of_cell, probes = first_appearance([c.probe_id for c in cells])
     out = []
-    for probe in dict.fromkeys(c.probe_id for c in cells):
-        mine = [i for i, c in enumerate(cells) if c.probe_id == probe and m[i] > 0]
-        if not mine:
+    for code, probe in enumerate(probes):
+        mine = np.flatnonzero((probe_of_cell == code) & (m > 0))
+        if not len(mine):
             continue
-        test = stratified_exact_greater([(int(n[i]), int(s[i]), int(m[i]), int(hits[i])) for i in mine],
+        test = stratified_exact_greater(list(zip(*(column[mine].tolist() for column in (n, s, m, hits)))),
                                         only_below=DETECTION_ALPHA)
         if test is None or test.p_value > DETECTION_ALPHA:
             continue
         um, uh = int(m[mine].sum()), int(hits[mine].sum())
         vn, vs = int(n[mine].sum()) - um, int(s[mine].sum()) - uh
-        chosen = sorted(mine, key=lambda i: -(hits[i] / m[i] - (s[i] - hits[i]) / max(n[i] - m[i], 1)))
+        chosen = sorted(mine.tolist(), key=lambda i: -(hits[i] / m[i] - (s[i] - hits[i]) / max(n[i] - m[i], 1)))
         shown, more = _named([cells[i].cell_id for i in chosen])
         out.append(Finding(
             kind="unverified_succeed_more", family="outcome_dependence", probe_id=probe,
@@ -268,7 +273,8 @@ def early_stopping_findings(result: ConformanceResult, outcomes: EpisodeOutcomes
     for probe in dict.fromkeys(probes.tolist()):
         mine = np.flatnonzero(probes == probe)
         strata = list(zip(n[mine].tolist(), m[mine].tolist(), hits[mine].tolist()))
-        tails = [cells[i].cell_id for i in mine if 0 < m[i] < n[i] and hits[i] == m[i]]
+        some, tail = m[mine], hits[mine]
+        tails = [cells[i].cell_id for i in mine[(0 < some) & (some < n[mine]) & (tail == some)].tolist()]
         test = tail_hits_test(strata, only_below=DETECTION_ALPHA)
         if test is None or test.p_value > DETECTION_ALPHA or not tails:
             continue
@@ -324,5 +330,7 @@ def outcome_findings(plan: ProtocolPlan, result: ConformanceResult, tests: Outco
     """Every outcome-dependence finding; `tests`: outcome_tests(plan, result), if the caller started them."""
     tests = outcome_tests(plan, result) if tests is None else tests
     total = max(len(result.arrays.keys), 1)
-    return (tracking_findings(plan, tests, total) + unverified_findings(result, total)
-            + early_stopping_findings(result, tests.outcomes, total) + infra_rate_findings(plan, tests.counts, total))
+    # The tracking tests wait for their permutation draws (on the background thread): the others first.
+    rest = (unverified_findings(result, total) + early_stopping_findings(result, tests.outcomes, total)
+            + infra_rate_findings(plan, tests.counts, total))
+    return tracking_findings(plan, tests, total) + rest

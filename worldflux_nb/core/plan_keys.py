@@ -94,15 +94,17 @@ class PlanKeys:
         return planned, starts[some], some
 
     def per_cell(self, chosen: np.ndarray | None = None) -> np.ndarray:
-        """How many of each cell's planned episodes `chosen` (a bool per planned episode) selects, all
-        of them without it; int64, in plan order. The planned episodes lie cell by cell (expand_cells),
-        so each cell's run is summed in place: ~4x faster than a bincount of the selected cells."""
+        """How many of each cell's planned episodes `chosen` (a bool per planned episode) selects, or
+        the sum of `chosen` over them (an integer count per planned episode); all of them without it;
+        int64, in plan order. The planned episodes lie cell by cell (expand_cells), so each cell's run
+        is summed in place: ~4x faster than a bincount of the selected cells."""
         planned, starts, some = self._cell_spans
         if chosen is None:
             return planned.copy()
         out = np.zeros(len(planned), dtype=np.int64)
         if len(starts):
-            out[some] = np.add.reduceat(chosen.astype(bool, copy=False).view(np.int8), starts, dtype=np.int64)
+            values = chosen.view(np.int8) if chosen.dtype == bool else chosen
+            out[some] = np.add.reduceat(values, starts, dtype=np.int64)
         return out
 
     def positions(self, cell: np.ndarray, episode_index: np.ndarray) -> np.ndarray:
