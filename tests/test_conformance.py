@@ -6,10 +6,12 @@ import random
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import REFERENCE_PROFILE, cell_episodes
+from worldflux_nb.core.bulk import narrowest_int
 from worldflux_nb.core.conformance import check_conformance, episode_counts, normalise_value
 from worldflux_nb.models.contract import CustomEvalContract
 from worldflux_nb.models.evidence_table import EvidenceTable
@@ -267,6 +269,21 @@ def test_many_out_of_protocol_rows_are_categorised():
                                     redactions=[], schema_version=AuditInput.schema_id())
     c = check_conformance(plan, [ai]).conformance
     assert c.matched == 1 and c.out_of_protocol == 200_000 - 200_000 // 5000
+
+
+def test_episode_counts_of_a_few_positions_are_bincounts():
+    """A few positions among many planned episodes are counted by sorting them: the same counts and type."""
+    rng = np.random.default_rng(7)
+    for size, many in ((100_000, 50), (100_000, 5_000), (1_000, 500), (10, 0)):
+        positions = rng.integers(0, size, many)
+        positions[: many // 3] = positions[0] if many else 0  # one episode attempted many times
+        got, expected = episode_counts(positions, size), np.bincount(positions, minlength=size)
+        assert got.tolist() == expected.tolist()
+        assert got.dtype == narrowest_int(int(expected.max()))
+    assert episode_counts(np.array([3, 3, 3]), 1_000).dtype == np.int8
+    assert episode_counts(np.full(200, 5), 10_000).dtype == np.int16
+    with pytest.raises(ValueError):
+        episode_counts(np.array([-1, 4]), 1_000)
 
 
 def test_an_episode_run_more_times_than_a_byte_holds_is_counted_exactly():

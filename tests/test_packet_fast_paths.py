@@ -282,13 +282,34 @@ def test_first_appearance_codes_are_pandas_factorize():
 
     rng = np.random.default_rng(5)
     for keys in (rng.integers(0, 50, 1000), rng.integers(-2**62, 2**62, 300), np.zeros(0, dtype=np.int64)):
-        assert _first_appearance(keys).tolist() == pd.factorize(keys)[0].tolist()
+        codes, uniques = _first_appearance(keys)
+        expected_codes, expected_uniques = pd.factorize(keys)
+        assert codes.tolist() == expected_codes.tolist() and uniques.tolist() == expected_uniques.tolist()
     values = ["b", "a", "b", 1, 1.0, True, "1", 2.5, "a", -0.0, 0]
     codes, uniques = first_appearance(values)
     expected_codes, expected_uniques = pd.factorize(np.asarray(values, dtype=object))
     assert codes.tolist() == expected_codes.tolist() and uniques == list(expected_uniques)
     with pytest.raises(TypeError):
         first_appearance(["a", ["unhashable"]])
+
+
+@pytest.mark.parametrize("widths", [[1, 7, 3, 5], [1, 1, 1, 1], [2**21, 2**21, 2**21, 3], [2**40, 2**30, 5, 2**33]])
+def test_place_codes_are_the_distinct_tuples_in_order_of_first_appearance(widths):
+    """Rows' (probe, task, axis, level) codes numbered by first appearance, and each place's codes read
+    back from its key, also where the key is re-coded to stay inside int64 (widths whose product is
+    past 2**62)."""
+    from worldflux_nb.core.evidence_columns import _place_codes
+
+    rng = np.random.default_rng(len(widths) + widths[1])
+    base = [rng.integers(0, width, 12) for width in widths]
+    codes = [np.ascontiguousarray(np.resize(column, 400)[rng.permutation(400)]) for column in base]
+    codes = [column.astype(np.int64) for column in codes]
+    rows = list(zip(*(column.tolist() for column in codes)))
+    numbered: dict[tuple[int, ...], int] = {}
+    expected = [numbered.setdefault(row, len(numbered)) for row in rows]
+    place, per_column = _place_codes(codes, widths)
+    assert place.tolist() == expected
+    assert list(zip(*(column.tolist() for column in per_column))) == list(numbered)
 
 
 def packet_in_fresh_interpreter(folder, plan, inputs, suffix: str, *extra: str) -> tuple[str, bool]:

@@ -198,6 +198,11 @@ def _check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], k
         wanted = np.array([s in statuses for s in ev.statuses] + [False], dtype=bool)
         return episode_counts(conformant_ix[wanted[conformant_status]], size)
 
+    infra, pending = attempts_with("infra_failure"), attempts_with("pending")
+    # Every attempt has one of the four statuses (the evidence table refuses any other): the attempts
+    # that completed or timed out are the rest, without another count over nearly every row.
+    completed = narrowed(attempts - infra - pending)
+
     arrays = ConformanceArrays(
         accepted=accepted, sizes=np.array([len(audit_inputs[i].episodes) for i in accepted], dtype=np.int64), ev=ev,
         keys=keys, place_fields=place_fields, planned_ix=planned_ix, category=category, attempt=attempt, conformant=conformant,
@@ -206,8 +211,8 @@ def _check_conformance(plan: ProtocolPlan, audit_inputs: Sequence[AuditInput], k
         metadata_unverified=pins_checked.any_absent[probe_of_row, ev.metadata] & conformant,
         probe_of_place=probe_of_place,
         pins=pins_checked,
-        attempts=attempts, attempt_successes=attempt_successes, completed=attempts_with("completed", "timeout"),
-        infra=attempts_with("infra_failure"), pending=attempts_with("pending"), first=first)
+        attempts=attempts, attempt_successes=attempt_successes, completed=completed,
+        infra=infra, pending=pending, first=first)
 
     count = dict(zip(CATEGORIES, np.bincount(category, minlength=len(CATEGORIES)).tolist()))
     outcomes = episode_outcomes(arrays)  # infra and pending from every attempt: order-free
@@ -254,9 +259,25 @@ def pinned_metadata(pins: dict[str, dict[str, str]], probes: list[Any],
 def episode_counts(positions: np.ndarray, size: int) -> np.ndarray:
     """How often each of `size` planned episodes occurs in `positions`, in the narrowest integer
     type that holds the largest count (int8 for a few attempts each: 10 MB at ten million planned
-    episodes instead of 40 or 80)."""
-    counts = np.bincount(positions, minlength=size)
-    return counts.astype(narrowest_int(int(counts.max(initial=0))))
+    episodes instead of 40 or 80). A few positions (infra failures, pending attempts) are counted
+    by sorting them, without bincount's array of `size` int64s."""
+    if len(positions) * SPARSE_COUNTS < size:
+        if len(positions) and positions.min() < 0:
+            raise ValueError("positions must be non-negative")
+        found, counts = np.unique(positions, return_counts=True)
+        out = np.zeros(size, dtype=narrowest_int(int(counts.max(initial=0))))
+        out[found] = counts
+        return out
+    return narrowed(np.bincount(positions, minlength=size))
+
+
+# episode_counts sorts its positions when they are fewer than one in this many planned episodes.
+SPARSE_COUNTS = 16
+
+
+def narrowed(counts: np.ndarray) -> np.ndarray:
+    """Non-negative counts in the narrowest integer type that holds the largest."""
+    return counts.astype(narrowest_int(int(counts.max(initial=0))), copy=False)
 
 
 def attempt_numbers(planned_ix: np.ndarray, conformant: np.ndarray, attempts: np.ndarray) -> np.ndarray:

@@ -96,9 +96,9 @@ def columns_of(tables: Sequence[EvidenceTable]) -> EvidenceColumns:
         stop = start + len(table)
         rows = slice(start, stop)
         codes, uniques = zip(*(_encoded(arrow.column(name)) for name in PLACE_FIELDS))
-        table_place, firsts = _place_codes(list(codes), [len(u) for u in uniques])
+        table_place, place_codes = _place_codes(list(codes), [len(u) for u in uniques])
         place[rows] = table_place + len(places)
-        places += list(zip(*(np.asarray(u, dtype=object)[c[firsts]] for u, c in zip(uniques, codes))))
+        places += list(zip(*(np.asarray(u, dtype=object)[c] for u, c in zip(uniques, place_codes))))
         codes_of_status, distinct = _encoded(arrow.column("status"))
         status[rows] = codes_of_status + len(statuses)
         statuses += distinct
@@ -170,29 +170,40 @@ def _nulls(column: pa.ChunkedArray) -> np.ndarray:
     return _values(column.is_null().combine_chunks())
 
 
-def _place_codes(codes: list[np.ndarray], widths: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """One code per distinct (probe, task, axis, level) in order of first appearance, and the row
-    where each first appears."""
-    size = len(codes[0])
-    combined = np.zeros(size, dtype=np.int64)
+def _place_codes(codes: list[np.ndarray], widths: list[int]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Per row, one code per distinct (probe, task, axis, level) in order of first appearance; and per
+    column, the code each place has in it (read back from the places' mixed-radix keys, not from rows)."""
+    combined = np.zeros(len(codes[0]), dtype=np.int64)
     width = 1
-    for column_codes, distinct in zip(codes, widths):
-        distinct = max(distinct, 1)
-        if width * distinct >= 2**62:  # keep the mixed-radix code inside int64
-            combined = _first_appearance(combined)
-            width = int(combined.max()) + 1 if size else 1
-        combined = combined * distinct + column_codes
+    steps: list[tuple[int, int]] = []  # (column, distinct values) in the order they went into the key
+    recoded: list[tuple[np.ndarray, list[tuple[int, int]]]] = []  # keys re-coded, and their steps
+    for column, (column_codes, distinct) in enumerate(zip(codes, widths)):
+        if distinct <= 1:  # one value (a probe's own id): its codes are all zero, nothing to add
+            continue
+        if width * distinct >= 2**62:  # keep the mixed-radix key inside int64: number its values first
+            combined, keys = _first_appearance(combined)
+            recoded.append((keys, steps))
+            steps, width = [], len(keys)
+        # In place: at ten million rows each new int64 array is 80 MB of fresh pages.
+        combined *= distinct
+        combined += column_codes
         width *= distinct
-    place = _first_appearance(combined)
-    # Keys are numbered by first appearance: a code is new exactly where it exceeds all before it.
-    before = np.maximum.accumulate(np.r_[-1, place[:-1]]) if size else place
-    return place, np.flatnonzero(place > before)
+        steps.append((column, distinct))
+    place, keys = _first_appearance(combined)
+    per_column = [np.zeros(len(keys), dtype=np.int64) for _ in codes]
+    for earlier, earlier_steps in [*reversed(recoded), (None, [])]:
+        for column, distinct in reversed(steps):
+            keys, per_column[column] = np.divmod(keys, distinct)
+        if earlier is not None:
+            keys = earlier[keys]  # the code of an earlier key: read that key in turn
+        steps = earlier_steps
+    return place, per_column
 
 
-def _first_appearance(keys: np.ndarray) -> np.ndarray:
-    """Int64 keys numbered 0, 1, ... in order of first appearance (pandas.factorize's codes), by
-    Arrow's hash kernel on the array's own buffer."""
+def _first_appearance(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Int64 keys numbered 0, 1, ... in order of first appearance, and the distinct keys in that order
+    (pandas.factorize's codes and uniques), by Arrow's hash kernel on the array's own buffer."""
     keys = np.ascontiguousarray(keys, dtype=np.int64)
     encoded = pa.Array.from_buffers(pa.int64(), len(keys), [None, pa.py_buffer(keys)]).dictionary_encode()
-    return _values(encoded.indices).astype(np.int64)
+    return _values(encoded.indices).astype(np.int64), _values(encoded.dictionary).astype(np.int64, copy=False)
 
