@@ -525,3 +525,15 @@ def test_importer_notes_reach_the_packet():
         "audit_digest": None}).sealed()
     outcome = run(plan, [noted, audit_input(plan, "libero-plus", honest_rows("libero-plus"))])
     assert any("importer notes" in w and "marked this run partial" in w for w in outcome.packet.warnings)
+
+
+def test_a_partial_run_counts_its_probes_planned_episodes_without_an_attempt():
+    """The partial run's reach: libero-plus's episodes with no attempt (its 20 missing ones), not the
+    probe's planned episodes nor the other probe's."""
+    plan = make_plan()
+    inputs, _ = partial_run(plan)
+    inputs[0] = audit_input(plan, "libero", honest_rows("libero")[7:])  # 7 of libero's missing too
+    outcome = run(plan, inputs)
+    assert outcome.packet.conformance.missing == 27
+    found = outcome.finding("partial_run")
+    assert found.probe_id == "libero-plus" and found.planned_affected == 20

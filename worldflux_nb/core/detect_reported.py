@@ -36,14 +36,15 @@ def reported_findings(plan: ProtocolPlan, result: ConformanceResult,
     planned_per_probe: dict[str, int] = {}
     for cell in plan.cells:
         planned_per_probe[cell.probe_id] = planned_per_probe.get(cell.probe_id, 0) + cell.episode_count
-    scored_rows = status_mask(a, "completed", "timeout")
-    episode_probe = np.array([c.probe_id for c in plan.cells] + [""], dtype=object)[a.keys.planned_cell]
+    scored_rows: np.ndarray | None = None  # built for the first input with a harness report: most have none
     out: list[Finding] = []
     for i in result.accepted:
         ai = audit_inputs[i]
         reported: Any = getattr(ai.source, "reported", None)
         if reported is None:
             continue
+        if scored_rows is None:
+            scored_rows = status_mask(a, "completed", "timeout")
         probe, n = ai.probe_id, int(rows_per_input[i])
         name = f"audit input #{i + 1} ({probe})"
         planned = planned_per_probe.get(probe, 0)
@@ -77,7 +78,8 @@ def reported_findings(plan: ProtocolPlan, result: ConformanceResult,
                 f"For {name} the harness reports {percent(rate)} success but its rows give "
                 f"{percent(successes / n)}: were rows removed or edited after the run?"))
         if getattr(reported, "partial", None):
-            missing = int(np.count_nonzero((episode_probe == probe) & (a.attempts == 0)))
+            of_probe = np.array([c.probe_id == probe for c in plan.cells] + [False])[a.keys.planned_cell]
+            missing = int(np.count_nonzero(of_probe & (a.attempts == 0)))
             out.append(_finding(
                 "partial_run", probe, max(missing, 1), total,
                 f"{name}: the harness marked its run partial (still running or interrupted).",
