@@ -12,10 +12,10 @@ import pytest
 from test_conformance import audit, make_plan
 from test_scale import defective_rows
 from worldflux_nb.core import detect_campaign, detect_identity
-from worldflux_nb.core.detect_outcome import unverified_strata
 from worldflux_nb.core.conformance import check_conformance
 from worldflux_nb.core.detect_campaign import MIN_RUN_ROWS, _planned_run_seed
 from worldflux_nb.core.detect_identity import _LANGUAGE_AXES, _matches, normalised, registry_texts
+from worldflux_nb.core.detect_outcome import unverified_strata
 from worldflux_nb.core.finding_cells import in_plan_order, named
 from worldflux_nb.core.findings import plural
 from worldflux_nb.models.packet import Finding

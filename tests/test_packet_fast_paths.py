@@ -302,8 +302,7 @@ def test_place_codes_are_the_distinct_tuples_in_order_of_first_appearance(widths
 
     rng = np.random.default_rng(len(widths) + widths[1])
     base = [rng.integers(0, width, 12) for width in widths]
-    codes = [np.ascontiguousarray(np.resize(column, 400)[rng.permutation(400)]) for column in base]
-    codes = [column.astype(np.int64) for column in codes]
+    codes = [np.resize(column, 400)[rng.permutation(400)].astype(np.int64) for column in base]
     rows = list(zip(*(column.tolist() for column in codes)))
     numbered: dict[tuple[int, ...], int] = {}
     expected = [numbered.setdefault(row, len(numbered)) for row in rows]
