@@ -17,7 +17,6 @@ from typing import Callable
 import numpy as np
 
 from worldflux_nb.background import started_in_turn
-from worldflux_nb.core.bulk import first_appearance
 from worldflux_nb.core.conformance import ConformanceResult
 from worldflux_nb.core.episode_outcomes import EpisodeOutcomes, episode_outcomes, status_mask
 from worldflux_nb.core.exact_tests import (
@@ -206,14 +205,12 @@ def unverified_strata(result: ConformanceResult) -> tuple[np.ndarray, np.ndarray
     return n, s, m, hits
 
 
-def unverified_findings(result: ConformanceResult, total_planned: int) -> list[Finding]:
+def unverified_findings(result: ConformanceResult, counts: CellCounts, total_planned: int) -> list[Finding]:
     """Per probe: do conformant attempts without a recorded seed or pinned key succeed more often?"""
     n, s, m, hits = unverified_strata(result)
-    cells = result.arrays.keys.cells
-    probe_of_cell, probes = first_appearance([c.probe_id for c in cells])
     out = []
-    for code, probe in enumerate(probes):
-        mine = np.flatnonzero((probe_of_cell == code) & (m > 0))
+    for probe in dict.fromkeys(counts.probes.tolist()):
+        mine = np.flatnonzero((counts.probes == probe) & (m > 0))
         if not len(mine):
             continue
         test = stratified_exact_greater(list(zip(*(column[mine].tolist() for column in (n, s, m, hits)))),
@@ -223,7 +220,7 @@ def unverified_findings(result: ConformanceResult, total_planned: int) -> list[F
         um, uh = int(m[mine].sum()), int(hits[mine].sum())
         vn, vs = int(n[mine].sum()) - um, int(s[mine].sum()) - uh
         chosen = sorted(mine.tolist(), key=lambda i: -(hits[i] / m[i] - (s[i] - hits[i]) / max(n[i] - m[i], 1)))
-        shown, more = _named([cells[i].cell_id for i in chosen])
+        shown, more = _named([counts.cell_ids[i] for i in chosen])
         out.append(Finding(
             kind="unverified_succeed_more", family="outcome_dependence", probe_id=probe,
             planned_affected=um, share=um / total_planned,
@@ -251,7 +248,7 @@ def tail_strata(result: ConformanceResult, outcomes: EpisodeOutcomes) -> tuple[n
         # Plans list a cell's episodes ascending, so this sort is rarely needed (and costs seconds at 10M).
         order = np.lexsort((keys.episode_index, keys.planned_cell))
         cell, gone = keys.planned_cell[order], missing[order]
-    n = np.bincount(cell, minlength=size)
+    n = keys.per_cell()
     # Only the missing episodes' positions are gathered: temporaries the size of what is missing,
     # not of the plan (each int64 one is 80 MB at ten million planned episodes).
     gone_at = np.flatnonzero(gone)
@@ -263,18 +260,16 @@ def tail_strata(result: ConformanceResult, outcomes: EpisodeOutcomes) -> tuple[n
     return n, m, hits
 
 
-def early_stopping_findings(result: ConformanceResult, outcomes: EpisodeOutcomes,
+def early_stopping_findings(result: ConformanceResult, outcomes: EpisodeOutcomes, counts: CellCounts,
                             total_planned: int) -> list[Finding]:
     """Per probe: are missing episodes the last ones of their cells' run order (a run stopped early)?"""
-    cells = result.arrays.keys.cells
     n, m, hits = tail_strata(result, outcomes)
-    probes = np.array([c.probe_id for c in cells], dtype=object)
     out = []
-    for probe in dict.fromkeys(probes.tolist()):
-        mine = np.flatnonzero(probes == probe)
+    for probe in dict.fromkeys(counts.probes.tolist()):
+        mine = np.flatnonzero(counts.probes == probe)
         strata = list(zip(n[mine].tolist(), m[mine].tolist(), hits[mine].tolist()))
         some, tail = m[mine], hits[mine]
-        tails = [cells[i].cell_id for i in mine[(0 < some) & (some < n[mine]) & (tail == some)].tolist()]
+        tails = [counts.cell_ids[i] for i in mine[(0 < some) & (some < n[mine]) & (tail == some)].tolist()]
         test = tail_hits_test(strata, only_below=DETECTION_ALPHA)
         if test is None or test.p_value > DETECTION_ALPHA or not tails:
             continue
@@ -331,6 +326,7 @@ def outcome_findings(plan: ProtocolPlan, result: ConformanceResult, tests: Outco
     tests = outcome_tests(plan, result) if tests is None else tests
     total = max(len(result.arrays.keys), 1)
     # The tracking tests wait for their permutation draws (on the background thread): the others first.
-    rest = (unverified_findings(result, total) + early_stopping_findings(result, tests.outcomes, total)
+    rest = (unverified_findings(result, tests.counts, total)
+            + early_stopping_findings(result, tests.outcomes, tests.counts, total)
             + infra_rate_findings(plan, tests.counts, total))
     return tracking_findings(plan, tests, total) + rest
