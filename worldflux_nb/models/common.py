@@ -53,6 +53,12 @@ def utc_timestamp() -> str:
 _SHARED_FIELDS_SETS: dict[frozenset[str], set[str]] = {}
 
 
+def shared_fields_set(names: Iterable[str]) -> set[str]:
+    """The fields set every frozen instance given exactly these fields shares (never to be changed)."""
+    names = frozenset(names)
+    return _SHARED_FIELDS_SETS.setdefault(names, set(names))
+
+
 class Frozen(BaseModel):
     """An immutable value: unknown fields are refused rather than silently dropped."""
 
@@ -74,7 +80,7 @@ class Frozen(BaseModel):
         one: nothing else checked. Only for values our own code built as the fields' types (a test
         validates such rows against the model): validating 10,000 rows cost ~50 ms."""
         names = frozenset(cls.__pydantic_fields__)
-        fields_set = _SHARED_FIELDS_SETS.setdefault(names, set(names))
+        fields_set = shared_fields_set(names)
         new, assign = cls.__new__, object.__setattr__
         out = []
         for row in rows:
