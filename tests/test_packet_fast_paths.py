@@ -15,6 +15,7 @@ from test_conformance import audit, make_plan
 from test_scale import defective_rows
 from worldflux_nb.core.conformance import check_conformance
 from worldflux_nb.core import detect_campaign
+from worldflux_nb.models.plan import PlanCell
 from worldflux_nb.core.detect_campaign import shifted_cells
 from worldflux_nb.core.detect_outcome import tail_strata
 from worldflux_nb.core.episode_outcomes import episode_outcomes
@@ -391,6 +392,26 @@ def test_sparse_plan_keys_find_the_planned_episode_of_each_row(seed):
     cell = np.array([c for c, _ in queries])
     index = np.array([i for _, i in queries], dtype=np.int64)
     assert keys.positions(cell, index).tolist() == [expected.get(q, -1) for q in queries]
+
+
+@pytest.mark.parametrize("change", ["none", "longer", "later", "listed"])
+def test_the_dense_table_holds_each_planned_episodes_position(change):
+    """Cells that all plan episodes 0..n-1 as ranges take the table of positions in order; a cell
+    planning more, starting later or listing its indexes (here out of order) takes the scatter."""
+    from worldflux_nb.core.plan_keys import plan_keys
+
+    plan = make_plan(6)
+    count = 6
+    ranged = {"episodes": {"start": 0, "count": count}, "seeds": {"rule": "none"}}
+    cells = [PlanCell.model_validate({**cell.model_dump(), **ranged}) for cell in plan.cells]
+    episodes = {"none": ranged["episodes"], "longer": {"start": 0, "count": count + 1},
+                "later": {"start": 1, "count": count}, "listed": [1, 0, *range(2, count)]}[change]
+    cells[1] = PlanCell.model_validate({**cells[1].model_dump(), "episodes": episodes})
+    keys = plan_keys(plan.model_copy(update={"cells": cells}))
+    width = int(keys.episode_index.max()) + 1
+    expected = np.full(len(cells) * width + 1, -1, dtype=np.int32)
+    expected[keys.planned_cell.astype(np.int64) * width + keys.episode_index] = np.arange(len(keys))
+    assert keys._dense is not None and keys._dense.tolist() == expected.tolist()
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -8,6 +8,7 @@ the run sheet, the plan keys and every consumer read the planned episodes throug
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Sequence
 
 import numpy as np
@@ -29,31 +30,42 @@ class ExpandedEpisodes:
     # Whether every cell's episode indexes ascend (a range always does), so the episodes are in
     # run order: by cell, then episode index (planned_cell ascends by construction).
     ascending: bool = True
+    ranged: bool = True  # every cell's episodes a range
 
 
 def expand_cells(cells: Sequence[PlanCell]) -> ExpandedEpisodes:
     """Every planned episode of `cells`: ranges and seed rules expand vectorised, explicit lists are copied."""
     n_cells = len(cells)
-    counts = np.fromiter((c.episode_count for c in cells), dtype=np.int64, count=n_cells)
+    episodes, seeds = list(map(attrgetter("episodes"), cells)), list(map(attrgetter("seeds"), cells))
+    all_ranges = set(map(type, episodes)) <= {EpisodeRange}
+    if all_ranges:  # each field read by one map over the cells (~4x faster than a generator)
+        counts = np.fromiter(map(attrgetter("count"), episodes), dtype=np.int64, count=n_cells)
+        range_start = np.fromiter(map(attrgetter("start"), episodes), dtype=np.int64, count=n_cells)
+    else:
+        counts = np.fromiter((c.episode_count for c in cells), dtype=np.int64, count=n_cells)
+        range_start = np.fromiter((e.start if isinstance(e, EpisodeRange) else 0 for e in episodes),
+                                  dtype=np.int64, count=n_cells)
     total = int(counts.sum())
     planned_cell = np.repeat(np.arange(n_cells, dtype=np.int32), counts)
     ends = np.cumsum(counts)
     starts_at = ends - counts  # each cell's first position among the planned episodes
 
-    range_start = np.fromiter((c.episodes.start if isinstance(c.episodes, EpisodeRange) else 0
-                               for c in cells), dtype=np.int64, count=n_cells)
     # Position within its cell, plus the cell's range start: the episode index of every ranged cell.
     episode_index = np.arange(total, dtype=np.int64) - np.repeat(starts_at - range_start, counts)
     ascending = True
-    for i, cell in enumerate(cells):
-        if not isinstance(cell.episodes, EpisodeRange):
-            episode_index[starts_at[i]:ends[i]] = cell.episodes
-            ascending = ascending and bool((np.diff(episode_index[starts_at[i]:ends[i]]) >= 0).all())
+    listed = [] if all_ranges else [i for i, e in enumerate(episodes) if not isinstance(e, EpisodeRange)]
+    for i in listed:
+        episode_index[starts_at[i]:ends[i]] = episodes[i]
+        ascending = ascending and bool((np.diff(episode_index[starts_at[i]:ends[i]]) >= 0).all())
 
-    rule = np.fromiter((_RULE_CODES[c.seeds.rule] if isinstance(c.seeds, SeedRule) else -1
-                        for c in cells), dtype=np.int8, count=n_cells)
-    base = np.fromiter(((c.seeds.run_seed or 0) if isinstance(c.seeds, SeedRule) else 0
-                        for c in cells), dtype=np.int64, count=n_cells)
+    if set(map(type, seeds)) <= {SeedRule}:
+        rule = np.fromiter(map(_RULE_CODES.__getitem__, map(attrgetter("rule"), seeds)), dtype=np.int8, count=n_cells)
+        base = np.fromiter([seed or 0 for seed in map(attrgetter("run_seed"), seeds)], dtype=np.int64, count=n_cells)
+    else:
+        rule = np.fromiter((_RULE_CODES[s.rule] if isinstance(s, SeedRule) else -1 for s in seeds),
+                           dtype=np.int8, count=n_cells)
+        base = np.fromiter(((s.run_seed or 0) if isinstance(s, SeedRule) else 0 for s in seeds),
+                           dtype=np.int64, count=n_cells)
     per_episode_rule = np.repeat(rule, counts)
     # Zeroed, and written only where a rule gives a seed: a plan without seeds leaves the pages of
     # this array unwritten, so ten million unseeded episodes take no memory here (80 MB written).
@@ -65,12 +77,12 @@ def expand_cells(cells: Sequence[PlanCell]) -> ExpandedEpisodes:
         seed[plus_index] += episode_index[plus_index]
     seed_missing = per_episode_rule == _RULE_CODES["none"]
     for i in np.flatnonzero(rule < 0).tolist():
-        values = cells[i].seeds
+        values = seeds[i]
         missing = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
         seed[starts_at[i]:ends[i]] = [0 if v is None else v for v in values]
         seed_missing[starts_at[i]:ends[i]] = missing
     return ExpandedEpisodes(counts=counts, planned_cell=planned_cell, episode_index=episode_index,
-                            seed=seed, seed_missing=seed_missing, ascending=ascending)
+                            seed=seed, seed_missing=seed_missing, ascending=ascending, ranged=all_ranges)
 
 
 def episodes_text(cell: PlanCell, limit: int = 12) -> str:

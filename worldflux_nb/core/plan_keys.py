@@ -154,9 +154,15 @@ def plan_keys(plan: ProtocolPlan) -> PlanKeys:
     lookup_indexes = lookup_keys = order = None
     if total and indexes.min() >= 0 and len(cells) * width <= max(
             DENSE_ENTRIES_PER_EPISODE * total, 1 << 16):
-        dense = np.full(len(cells) * width + 1, -1, dtype=POSITION)
-        dense[planned_cell.astype(np.int64) * width + indexes] = np.arange(total, dtype=POSITION)
-        unique = int(np.count_nonzero(dense >= 0)) == total
+        if expanded.ranged and (expanded.counts == width).all():
+            # Every cell's range is 0..width-1 (the last index is width - 1): the table is the positions in order.
+            dense = np.arange(total + 1, dtype=POSITION)
+            dense[-1] = -1
+            unique = True
+        else:
+            dense = np.full(len(cells) * width + 1, -1, dtype=POSITION)
+            dense[planned_cell.astype(np.int64) * width + indexes] = np.arange(total, dtype=POSITION)
+            unique = int(np.count_nonzero(dense >= 0)) == total
     else:  # sorted keys searched (sparse or huge episode indexes)
         lookup_indexes = np.unique(indexes)
         width = max(len(lookup_indexes), 1)
