@@ -35,21 +35,35 @@ def rows_of(rng: random.Random, count: int, shape: str) -> list[dict]:
     return rows
 
 
+@pytest.mark.parametrize("form", [2, 1])
 @pytest.mark.parametrize("shape", ["fixed", "empty_task", "mixed"])
 @pytest.mark.parametrize("batch", [7, 1 << 20])
-def test_digest_is_the_reference_stream(shape, batch, monkeypatch):
+def test_digest_is_the_reference_stream(shape, batch, form, monkeypatch):
     monkeypatch.setattr(evidence_digest, "PIECE_BYTES", batch)
     rows = rows_of(random.Random(len(shape) + batch), 60, shape)
     table = EvidenceTable.build(rows)
-    expected = hashlib.sha256(reference_stream(rows)).hexdigest()
-    assert table.content_digest() == expected
+    expected = hashlib.sha256(reference_stream(rows, form)).hexdigest()
+    assert table.content_digest(form) == expected
     # The same values in several chunks, and as a slice of a longer table.
     arrow = table.arrow
     chunked = pa.concat_tables([arrow.slice(0, 13), arrow.slice(13, 30), arrow.slice(43)])
-    assert evidence_digest.content_digest(chunked, COLUMNS) == expected
+    assert evidence_digest.content_digest(chunked, COLUMNS, form) == expected
     padded = pa.concat_tables([arrow, arrow]).combine_chunks().slice(len(rows) // 2, len(rows))
     other = rows[len(rows) // 2:] + rows[:len(rows) // 2]
-    assert evidence_digest.content_digest(padded, COLUMNS) == hashlib.sha256(reference_stream(other)).hexdigest()
+    assert evidence_digest.content_digest(padded, COLUMNS, form) == hashlib.sha256(reference_stream(other, form)).hexdigest()
+
+
+def test_an_audit_input_sealed_in_form_1_still_verifies_and_a_change_to_it_is_refused():
+    from test_scale import sealed_input
+
+    sealed = sealed_input(rows_of(random.Random(8), 50, "mixed"))
+    assert sealed.audit_digest == sealed.computed_digest() != sealed.computed_digest(1)
+    earlier = sealed.model_copy(update={"audit_digest": sealed.computed_digest(1)})
+    assert earlier.digest_problem() is None
+    changed = earlier.model_copy(update={"probe_id": "alpha"})
+    assert "does not match the content" in changed.digest_problem()
+    with pytest.raises(ValueError, match="no canonical stream form 3"):
+        sealed.episodes.content_digest(3)
 
 
 @pytest.mark.parametrize("seeds, stored", [([None, 3, -(2**31)], pa.int32()), ([None], pa.null()),
@@ -71,16 +85,17 @@ def test_an_empty_table_digests_the_column_names_alone():
     assert table.content_digest() == hashlib.sha256(reference_stream([])).hexdigest()
 
 
+@pytest.mark.parametrize("form", [2, 1])
 @pytest.mark.parametrize("shape", ["fixed", "empty_task", "mixed"])
 @pytest.mark.parametrize("batch", [7, 1 << 20])
-def test_dictionary_encoded_text_digests_as_the_reference_stream(shape, batch, monkeypatch):
+def test_dictionary_encoded_text_digests_as_the_reference_stream(shape, batch, form, monkeypatch):
     """Text as a Parquet file holds it (dictionary-encoded, chunks with dictionaries of their own, a
     value no row uses, nulls among the codes) is kept encoded and hashed to the same stream."""
     import pyarrow.compute as pc
 
     monkeypatch.setattr(evidence_digest, "PIECE_BYTES", batch)
     rows = rows_of(random.Random(len(shape) * 3 + batch), 60, shape)
-    expected = hashlib.sha256(reference_stream(rows)).hexdigest()
+    expected = hashlib.sha256(reference_stream(rows, form)).hexdigest()
     plain = EvidenceTable.build(rows).arrow
 
     def encoded(name: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -97,7 +112,32 @@ def test_dictionary_encoded_text_digests_as_the_reference_stream(shape, batch, m
     assert all(pa.types.is_dictionary(t) or pa.types.is_null(t) for (_, kind, _), t in
                zip(COLUMNS, table.encoded.schema.types) if kind == "string")
     assert table.arrow.equals(plain) and table == EvidenceTable.build(rows)
-    assert table.content_digest() == expected
+    assert table.content_digest(form) == expected
+
+
+@pytest.mark.parametrize("form", [2, 1])
+def test_a_dictionary_in_any_order_digests_as_its_values(form):
+    """Form 2 numbers a text column's values by first appearance, whatever order the file's dictionary
+    keeps them in (here reversed, an unused value first, a value given twice): the stream depends on
+    the values alone."""
+    import pyarrow.compute as pc
+
+    rows = rows_of(random.Random(21), 80, "mixed")
+    plain = EvidenceTable.build(rows).arrow
+
+    def reordered(column: pa.ChunkedArray) -> pa.ChunkedArray:
+        if column.type != pa.string() or not column.null_count < len(column):
+            return column
+        distinct = pc.unique(column.combine_chunks()).drop_null()[::-1]
+        values = pa.concat_arrays([pa.array(["never used"]), distinct, distinct.slice(0, 1)])
+        codes = pc.index_in(column.combine_chunks(), values).to_pylist()
+        # Every other row of the first value names its second copy at the dictionary's end.
+        codes = [len(values) - 1 if code == 1 and i % 2 else code for i, code in enumerate(codes)]
+        return pa.chunked_array([pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), values)])
+
+    table = EvidenceTable.build(pa.table({name: reordered(plain.column(name)) for name in plain.column_names}))
+    assert pa.types.is_dictionary(table.encoded.schema.field("task_id").type)
+    assert table.content_digest(form) == hashlib.sha256(reference_stream(rows, form)).hexdigest()
 
 
 @pytest.mark.parametrize("distinct", [126, 127, 128, 255, 256])

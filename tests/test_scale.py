@@ -143,8 +143,9 @@ def sealed_input(rows: list[dict]) -> AuditInput:
     return audit(plan, "beta", rows)
 
 
-def reference_stream(rows: list[dict]) -> bytes:
-    """docs/evidence-table.md's canonical byte stream, written out row by row from the JSON rows."""
+def reference_stream(rows: list[dict], form: int = 2) -> bytes:
+    """docs/evidence-table.md's canonical byte stream, written out row by row from the JSON rows
+    (form 2: a text column's distinct values, then a code per row; form 1: every row's text)."""
     import struct
 
     from worldflux_nb.models.digest import canonical_json
@@ -153,12 +154,20 @@ def reference_stream(rows: list[dict]) -> bytes:
     out = bytearray()
     for name, kind, _ in COLUMNS:
         out += name.encode() + b"\0"
-        for row in rows:
-            value = row.get(name)
-            if name == "level":
-                value = str(value)
-            elif name == "metadata" and value is not None:
-                value = canonical_json(value).decode()
+        values = [row.get(name) for row in rows]
+        if name == "level":
+            values = [str(value) for value in values]
+        elif name == "metadata":
+            values = [None if value is None else canonical_json(value).decode() for value in values]
+        if kind == "string" and form == 2:
+            distinct = list(dict.fromkeys(value for value in values if value is not None))
+            out += struct.pack("<i", len(distinct))
+            for value in distinct:
+                out += struct.pack("<i", len(value.encode())) + value.encode()
+            code = {value: i for i, value in enumerate(distinct)}
+            out += b"".join(struct.pack("<i", -1 if value is None else code[value]) for value in values)
+            continue
+        for value in values:
             if kind == "int64":
                 out += struct.pack("<Bq", value is not None, value or 0)
             elif kind == "bool":

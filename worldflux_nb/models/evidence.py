@@ -99,10 +99,20 @@ class AuditInput(Artifact):
         """Everything but the episodes, in JSON form (the Parquet file's metadata, the digest's base)."""
         return self.model_dump(mode="json", exclude={"episodes"})
 
-    def computed_digest(self) -> str:
+    def computed_digest(self, form: int | None = None) -> str:
         # docs/evidence-table.md: the header without the digest, `episodes` replaced by the hex
         # SHA-256 of the table's canonical byte stream (the same for JSON and Parquet files).
         head = self.header()
         head.pop(self.DIGEST_FIELD, None)
-        head["episodes_digest"] = self.episodes.content_digest()
+        head["episodes_digest"] = self.episodes.content_digest(form)
         return sha256_bytes(canonical_json(head))
+
+    def digest_problem(self, source: dict[str, Any] | None = None) -> str | None:
+        """As for every artifact, the stream in the form sealed now; an audit input sealed before
+        that form (docs/evidence-table.md) verifies in the earlier one."""
+        from worldflux_nb.models.evidence_digest import FORM, FORMS
+
+        problem = super().digest_problem(source)
+        if problem and any(self.audit_digest == self.computed_digest(form) for form in FORMS if form != FORM):
+            return None
+        return problem

@@ -544,12 +544,14 @@ class EvidenceTable:
         return f"EvidenceTable({len(self)} rows)"
 
     # ------------------------------------------------------------------ digest
-    def content_digest(self) -> str:
-        """Hex SHA-256 of the canonical byte stream of docs/evidence-table.md (computed once: the
-        table cannot change)."""
-        if self._digest is None:
-            from worldflux_nb.models.evidence_digest import content_digest
+    def content_digest(self, form: int | None = None) -> str:
+        """Hex SHA-256 of the canonical byte stream of docs/evidence-table.md, in the form sealed now
+        (computed once: the table cannot change) or in an earlier `form`."""
+        from worldflux_nb.models.evidence_digest import FORM, content_digest
 
+        if form is not None and form != FORM:
+            return content_digest(self._table, COLUMNS, form)
+        if self._digest is None:
             self._digest = content_digest(self._table, COLUMNS)
         return self._digest
 
