@@ -15,10 +15,10 @@ from test_conformance import audit, make_plan
 from test_scale import defective_rows
 from worldflux_nb.core.conformance import check_conformance
 from worldflux_nb.core import detect_campaign
-from worldflux_nb.models.plan import PlanCell
 from worldflux_nb.core.detect_campaign import shifted_cells
 from worldflux_nb.core.detect_outcome import tail_strata
 from worldflux_nb.core.episode_outcomes import episode_outcomes
+from worldflux_nb.models.plan import PlanCell
 
 
 def evidence(seed: int):

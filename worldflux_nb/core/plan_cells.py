@@ -30,7 +30,7 @@ class ExpandedEpisodes:
     # Whether every cell's episode indexes ascend (a range always does), so the episodes are in
     # run order: by cell, then episode index (planned_cell ascends by construction).
     ascending: bool = True
-    ranged: bool = True  # every cell's episodes a range
+    ranged: bool = False  # every cell's episodes a range (False: not known to be)
 
 
 def expand_cells(cells: Sequence[PlanCell]) -> ExpandedEpisodes:
