@@ -141,3 +141,23 @@ def test_ranges_and_rules_are_the_instances_pydantic_shares() -> None:
     slow = PlanCell.model_validate(rows()[0])
     assert fast[0].episodes is slow.episodes and fast[0].seeds is slow.seeds
     assert fast[2].episodes is fast[0].episodes and fast[2].seeds is NO_SEED
+
+
+def test_the_column_check_knows_every_rule_a_plan_cell_has():
+    """plan_cell_columns repeats PlanCell's rules: a rule added to PlanCell, or a slug or level that
+    changes, must be added there too, so this fails until it is looked at."""
+    from typing import get_args
+
+    from worldflux_nb.models.common import Level, Slug
+
+    decorators = PlanCell.__pydantic_decorators__
+    assert set(decorators.model_validators) == {"_share_fields_set", "_consistent"}
+    assert not decorators.field_validators and not decorators.validators
+    fields = PlanCell.model_fields
+    assert list(fields) == ["cell_id", "probe_id", "task_id", "axis", "level", "episodes", "seeds"]
+    (slug,) = Slug.__metadata__
+    assert (slug.pattern, slug.max_length, slug.strip_whitespace) == (r"^[A-Za-z0-9][A-Za-z0-9_.:/+-]*$", 128, True)
+    assert all(fields[name].metadata == [slug] for name in ("cell_id", "probe_id", "task_id", "axis"))
+    assert fields["level"].annotation == Level
+    (text,) = get_args(Level)[1].__metadata__
+    assert (text.min_length, text.max_length) == (1, 64)
