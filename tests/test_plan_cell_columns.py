@@ -107,6 +107,7 @@ LEFT_TO_PYDANTIC = [
     changed(1, "seeds", [1, None, 3, 4, 5]),
     changed(1, "seeds", [1, 2]),
     changed(1, "seeds", None),
+    changed(0, "seeds", NO_SEED),  # an instance, given (in its fields set), beside a cell that leaves it out
     changed(2, "extra", 1),
     changed(2, "axis", DROP),
     rows()[:2] + [PlanCell.model_validate(rows()[2])],

@@ -22,6 +22,7 @@ from worldflux_nb.models.plan import (
 FIELDS = tuple(PlanCell.model_fields)
 _REQUIRED = tuple(name for name in FIELDS if name != "seeds")
 _SLUG_MAX, _LEVEL_MAX = 128, 64  # common.Slug, common.Level
+_LEFT_OUT = object()  # a cell without `seeds` (the rule none, not among its fields set)
 _ALNUM = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _SLUG_BYTES = _ALNUM + b"_.:/+-"  # common.Slug: an ASCII letter or digit, then these
 # Letters and digits to `a`, a slug's other characters to `.`, every other byte as it is.
@@ -36,7 +37,7 @@ def cells_from_rows(rows: Any) -> list[PlanCell] | None:
         columns = {name: [row[name] for row in rows] for name in _REQUIRED}
     except KeyError:
         return None
-    seeds = [row.get("seeds", NO_SEED) for row in rows]
+    seeds = [row.get("seeds", _LEFT_OUT) for row in rows]
     given = sum(map(contains, rows, repeat("seeds")))  # (list.count would call pydantic's __eq__ per row)
     if sum(map(len, rows)) != len(_REQUIRED) * len(rows) + given:
         return None  # a field not in PlanCell
@@ -89,12 +90,12 @@ def _rules(values: list[Any], given: int) -> list[SeedRule] | None:
     `{"rule": str, "run_seed": int | None}`."""
     if not given:
         return [NO_SEED] * len(values)
-    stated = values if given == len(values) else [value for value in values if value is not NO_SEED]
+    stated = values if given == len(values) else [value for value in values if value is not _LEFT_OUT]
     rules = _shared(stated, SHARED_RULES, SeedRule, ({str}, {int, type(None)}))
     if rules is None or given == len(values):
         return rules
     in_order = iter(rules)
-    return [NO_SEED if value is NO_SEED else next(in_order) for value in values]
+    return [NO_SEED if value is _LEFT_OUT else next(in_order) for value in values]
 
 
 def _shared(values: list[Any], shared: SharedInstances, model: Any, types: tuple[set[type], set[type]]) -> list[Any] | None:
@@ -133,7 +134,7 @@ def _built(columns: dict[str, list[Any]], seeds: list[Any], given: int) -> list[
     """The cells as pydantic builds them: fields in declared order, the fields given as the fields set."""
     every, without_seeds = shared_fields_set(FIELDS), shared_fields_set(_REQUIRED)
     fields_sets = [every] * len(seeds) if given == len(seeds) else \
-        [without_seeds if value is NO_SEED else every for value in seeds]
+        [without_seeds if value is _LEFT_OUT else every for value in seeds]
     new, assign = PlanCell.__new__, object.__setattr__
     cells = []
     for values, fields_set in zip(zip(*(columns[name] for name in FIELDS)), fields_sets):
