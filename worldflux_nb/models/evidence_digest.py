@@ -87,18 +87,16 @@ def _coded_pieces(column: Any) -> list[Piece]:
     """Form 2's text column: its distinct values in order of first appearance (a 4-byte count, then
     each value's 4-byte length and UTF-8 bytes), then per row the 4-byte position of its value
     among them (-1 for null); every integer little-endian, signed."""
-    import numpy as np
     import pyarrow as pa
 
     size = len(column)
     if column.null_count == size:  # no value at all (or no row): no distinct value, -1 on every row
         return [lambda: bytes(4)] + (_repeated(_NULL_STRING, size) if size else [])
     codes, values = _first_appearance_codes(column)
-    joined = _pieces(values.cast(pa.large_string()), len(values))
-    at = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset: joined.offset + len(values) + 1]
-    block = len(values).to_bytes(4, "little") + joined.buffers()[2].to_pybytes()[int(at[0]):int(at[-1])]
+    count, block = len(values).to_bytes(4, "little"), _data(_pieces(values.cast(pa.large_string()), len(values)))
     rows = PIECE_BYTES // 4
-    return [lambda: block] + [lambda start=start: codes[start:start + rows] for start in range(0, size, rows)]
+    return [lambda: count, lambda: block] + [lambda start=start: codes[start:start + rows]
+                                             for start in range(0, size, rows)]
 
 
 def _first_appearance_codes(column: Any) -> tuple[Any, Any]:
@@ -196,8 +194,7 @@ def _dictionary_pieces(column: Any, size: int, nulls: int) -> list[Piece]:
                                          else chunk.indices) for chunk in chunks.chunks])
     used = np.flatnonzero(np.bincount(codes, minlength=len(widths)))
     if len(used) == 1:  # one value on every row (a probe's id, a run's metadata): one piece repeated
-        at = np.frombuffer(pieces.buffers()[1], dtype=np.int64)
-        return _repeated(pieces.buffers()[2].to_pybytes()[at[used[0]]:at[used[0] + 1]], size)
+        return _repeated(_data(pieces.slice(int(used[0]), 1)).to_pybytes(), size)
     width = int(widths[used].max())
     rows = max(1, PIECE_BYTES // width)
     if widths[used].min() == width:
@@ -209,10 +206,8 @@ def _dictionary_pieces(column: Any, size: int, nulls: int) -> list[Piece]:
 
     def gathered(start: int) -> Any:
         part = codes[start:start + rows]
-        taken = pieces.take(pa.Array.from_buffers(pa.from_numpy_dtype(part.dtype), len(part),
-                                                  [None, pa.py_buffer(np.ascontiguousarray(part))]))
-        at = np.frombuffer(taken.buffers()[1], dtype=np.int64)[taken.offset: taken.offset + len(part) + 1]
-        return taken.buffers()[2].slice(int(at[0]), int(at[-1] - at[0]))
+        return _data(pieces.take(pa.Array.from_buffers(pa.from_numpy_dtype(part.dtype), len(part),
+                                                       [None, pa.py_buffer(np.ascontiguousarray(part))])))
 
     return [lambda start=start: gathered(start) for start in range(0, size, rows)]
 
@@ -265,6 +260,12 @@ def _string_bytes(array: Any, size: int, nulls: int) -> Any:
         return grid
     # Each value's 4-byte header joined to its bytes by Arrow's kernel: the joined values' data buffer
     # is the stream (a numpy scatter over every byte costs 4x as much).
-    joined = _pieces(filled, size, numpy_values(array.is_valid()) if nulls else None)
-    bounds = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset: joined.offset + size + 1]
-    return joined.buffers()[2].slice(int(bounds[0]), int(bounds[-1] - bounds[0]))
+    return _data(_pieces(filled, size, numpy_values(array.is_valid()) if nulls else None))
+
+
+def _data(joined: Any) -> Any:
+    """A large_binary array's values back to back: its data buffer between its first and last offsets."""
+    import numpy as np
+
+    at = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset: joined.offset + len(joined) + 1]
+    return joined.buffers()[2].slice(int(at[0]), int(at[-1] - at[0]))
