@@ -279,11 +279,11 @@ def test_the_first_flagged_rows_are_those_of_the_whole_sort(seed):
 
 def test_first_appearance_codes_are_pandas_factorize():
     from worldflux_nb.core.bulk import first_appearance
-    from worldflux_nb.core.evidence_columns import _first_appearance
+    from worldflux_nb.models.arrow_build import keys_first_appearance
 
     rng = np.random.default_rng(5)
     for keys in (rng.integers(0, 50, 1000), rng.integers(-2**62, 2**62, 300), np.zeros(0, dtype=np.int64)):
-        codes, uniques = _first_appearance(keys)
+        codes, uniques = keys_first_appearance(keys)
         expected_codes, expected_uniques = pd.factorize(keys)
         assert codes.tolist() == expected_codes.tolist() and uniques.tolist() == expected_uniques.tolist()
     values = ["b", "a", "b", 1, 1.0, True, "1", 2.5, "a", -0.0, 0]

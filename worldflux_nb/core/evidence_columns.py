@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from worldflux_nb.core.arrow_values import numbers
 from worldflux_nb.core.bulk import index_int, narrowest_int, object_array
-from worldflux_nb.models.arrow_build import numpy_values, scalar as arrow_scalar
+from worldflux_nb.models.arrow_build import keys_first_appearance, numpy_values, scalar as arrow_scalar
 from worldflux_nb.models.evidence_table import OPTIONAL_FIELDS, EvidenceTable
 
 PLACE_FIELDS = ("probe_id", "task_id", "axis", "level")
@@ -181,7 +181,7 @@ def _place_codes(codes: list[np.ndarray], widths: list[int]) -> tuple[np.ndarray
         if distinct <= 1:  # one value (a probe's own id): its codes are all zero, nothing to add
             continue
         if width * distinct >= 2**62:  # keep the mixed-radix key inside int64: number its values first
-            combined, keys = _first_appearance(combined)
+            combined, keys = keys_first_appearance(combined)
             recoded.append((keys, steps))
             steps, width = [], len(keys)
         # In place: at ten million rows each new int64 array is 80 MB of fresh pages.
@@ -189,7 +189,7 @@ def _place_codes(codes: list[np.ndarray], widths: list[int]) -> tuple[np.ndarray
         combined += column_codes
         width *= distinct
         steps.append((column, distinct))
-    place, keys = _first_appearance(combined)
+    place, keys = keys_first_appearance(combined)
     per_column = [np.zeros(len(keys), dtype=np.int64) for _ in codes]
     for earlier, earlier_steps in [*reversed(recoded), (None, [])]:
         for column, distinct in reversed(steps):
@@ -198,12 +198,3 @@ def _place_codes(codes: list[np.ndarray], widths: list[int]) -> tuple[np.ndarray
             keys = earlier[keys]  # the code of an earlier key: read that key in turn
         steps = earlier_steps
     return place, per_column
-
-
-def _first_appearance(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Int64 keys numbered 0, 1, ... in order of first appearance, and the distinct keys in that order
-    (pandas.factorize's codes and uniques), by Arrow's hash kernel on the array's own buffer."""
-    keys = np.ascontiguousarray(keys, dtype=np.int64)
-    encoded = pa.Array.from_buffers(pa.int64(), len(keys), [None, pa.py_buffer(keys)]).dictionary_encode()
-    return _values(encoded.indices).astype(np.int64), _values(encoded.dictionary).astype(np.int64, copy=False)
-

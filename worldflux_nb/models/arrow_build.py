@@ -113,6 +113,20 @@ def numpy_values(array: Any) -> Any:
     return np.frombuffer(data, dtype=f"<i{width}", count=size, offset=offset * width)
 
 
+def keys_first_appearance(keys: Any) -> tuple[Any, Any]:
+    """Integer keys numbered 0, 1, ... in order of first appearance, and the distinct keys in that
+    order (pandas.factorize's codes and uniques), both int64, by Arrow's hash kernel on the keys' own
+    buffer."""
+    import numpy as np
+    import pyarrow as pa
+
+    keys = np.ascontiguousarray(keys, dtype=np.int64)
+    if not len(keys):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    encoded = pa.Array.from_buffers(pa.int64(), len(keys), [None, pa.py_buffer(keys)]).dictionary_encode()
+    return numpy_values(encoded.indices).astype(np.int64), numpy_values(encoded.dictionary).astype(np.int64, copy=False)
+
+
 def column(values: list[Any], arrow_type: Any, types: set[type] | None = None) -> Any:
     """A whole column of Python str, int or bool values (None: null) as `pa.array(values,
     arrow_type)` builds it (a JSON audit input's columns), through `array`. `types`: the values'

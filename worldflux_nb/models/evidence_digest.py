@@ -18,7 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterator, Sequence
 
 # Literals and numpy views built from buffers: pyarrow's conversions import pandas (models/arrow_build.py).
-from worldflux_nb.models.arrow_build import array as arrow_array, numpy_values, scalar as arrow_scalar
+from worldflux_nb.models.arrow_build import (
+    array as arrow_array, keys_first_appearance, numpy_values, scalar as arrow_scalar,
+)
 
 PIECE_BYTES = 1 << 21  # bytes of stream per piece (at least one row): bounds its memory, fits the cache
 WORKERS = 2
@@ -123,8 +125,7 @@ def _first_appearance_codes(column: Any) -> tuple[Any, Any]:
     running = np.maximum.accumulate(present)
     if present[0] == 0 and not (np.diff(running) > 1).any():  # each new value is the next code
         return codes.astype("<i4", copy=False), dictionary.slice(0, int(running[-1]) + 1)
-    used, first = np.unique(present, return_index=True)
-    order = used[np.argsort(first)]
+    order = keys_first_appearance(present)[1]
     renumbered = np.full(len(dictionary) + 1, -1, dtype="<i4")  # the last entry: a null's -1 reads it
     renumbered[order] = np.arange(len(order), dtype="<i4")
     positions = pa.Array.from_buffers(pa.int64(), len(order), [None, pa.py_buffer(order.astype(np.int64))])
