@@ -137,6 +137,15 @@ def test_a_repeated_cell_is_refused_naming_it() -> None:
         AS_PLANS_READ_THEM.validate_python(changed(1, "level", "2"))
 
 
+def test_seeds_past_int64_are_refused_either_way() -> None:
+    """run_seed + the last episode index must fit int64: a range (the column check) or a list (pydantic's)."""
+    for episodes in ({"start": INT64_MAX - 63, "count": 50}, [0, INT64_MAX - 14]):  # last index INT64_MAX - 14
+        value = changed(1, "seeds", {"rule": "run_seed_plus_index", "run_seed": 15})
+        value[1]["episodes"] = episodes
+        with pytest.raises(ValidationError, match="must fit in a signed 64-bit integer"):
+            AS_PLANS_READ_THEM.validate_python(value)
+
+
 def test_ranges_and_rules_are_the_instances_pydantic_shares() -> None:
     fast = AS_PLANS_READ_THEM.validate_python(rows())
     slow = PlanCell.model_validate(rows()[0])

@@ -163,12 +163,18 @@ class PlanCell(Frozen):
                 raise ValueError("episode indexes must be unique within a cell")
         if isinstance(self.seeds, list) and len(self.seeds) != self.episode_count:
             raise ValueError("an explicit seeds list must have one seed per episode")
-        if isinstance(self.seeds, SeedRule) and self.seeds.rule == "run_seed_plus_index":
-            last = (self.episodes.start + self.episodes.count - 1
-                    if isinstance(self.episodes, EpisodeRange) else max(self.episodes))
-            if not INT64_MIN <= self.seeds.run_seed + last <= INT64_MAX:  # type: ignore[operator]
-                raise ValueError("run_seed + episode index must fit in a signed 64-bit integer")
+        if isinstance(self.seeds, SeedRule) and not seeds_fit(self.episodes, self.seeds):
+            raise ValueError("run_seed + episode index must fit in a signed 64-bit integer")
         return self
+
+
+def seeds_fit(episodes: EpisodeRange | list[int], seeds: SeedRule) -> bool:
+    """Whether the seeds a rule gives these episodes fit in a signed 64-bit integer (run_seed + the
+    largest episode index, for run_seed_plus_index)."""
+    if seeds.rule != "run_seed_plus_index":
+        return True
+    last = episodes.start + episodes.count - 1 if isinstance(episodes, EpisodeRange) else max(episodes)
+    return INT64_MIN <= seeds.run_seed + last <= INT64_MAX  # type: ignore[operator]
 
 
 def refuse_repeated_cells(cells: list[PlanCell]) -> None:

@@ -14,9 +14,9 @@ from itertools import repeat
 from operator import contains
 from typing import Any
 
-from worldflux_nb.models.common import INT64_MAX, INT64_MIN, shared_fields_set
+from worldflux_nb.models.common import shared_fields_set
 from worldflux_nb.models.plan import (
-    NO_SEED, SHARED_RANGES, SHARED_RULES, EpisodeRange, PlanCell, SeedRule, SharedInstances,
+    NO_SEED, SHARED_RANGES, SHARED_RULES, EpisodeRange, PlanCell, SeedRule, SharedInstances, seeds_fit,
 )
 
 FIELDS = tuple(PlanCell.model_fields)
@@ -122,12 +122,8 @@ def _shared(values: list[Any], shared: SharedInstances, model: Any, types: tuple
 
 
 def _seeds_fit(ranges: list[EpisodeRange], rules: list[SeedRule]) -> bool:
-    """PlanCell's check that run_seed + episode index fits in int64, once per distinct range and rule."""
-    for episodes, seeds in {(id(r), id(s)): (r, s) for r, s in zip(ranges, rules)}.values():
-        if seeds.rule == "run_seed_plus_index" and not (
-                INT64_MIN <= seeds.run_seed + episodes.start + episodes.count - 1 <= INT64_MAX):  # type: ignore[operator]
-            return False
-    return True
+    """PlanCell's check that the seeds fit in int64, once per distinct range and rule."""
+    return all(seeds_fit(*pair) for pair in {(id(r), id(s)): (r, s) for r, s in zip(ranges, rules)}.values())
 
 
 def _built(columns: dict[str, list[Any]], seeds: list[Any], given: int) -> list[PlanCell]:
