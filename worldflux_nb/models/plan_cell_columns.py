@@ -10,8 +10,6 @@ pydantic (None), so every refusal reads as pydantic words it.
 
 from __future__ import annotations
 
-from itertools import repeat
-from operator import contains
 from typing import Any
 
 from worldflux_nb.models.common import shared_fields_set
@@ -38,7 +36,7 @@ def cells_from_rows(rows: Any) -> list[PlanCell] | None:
     except KeyError:
         return None
     seeds = [row.get("seeds", _LEFT_OUT) for row in rows]
-    given = sum(map(contains, rows, repeat("seeds")))  # (list.count would call pydantic's __eq__ per row)
+    given = len(rows) - seeds.count(_LEFT_OUT)
     if sum(map(len, rows)) != len(_REQUIRED) * len(rows) + given:
         return None  # a field not in PlanCell
     distinct_ids = _slugs(columns["cell_id"])
