@@ -50,6 +50,9 @@ def test_the_api_flow_writes_the_command_lines_bytes(tmp_path: Path):
         expected = cli / "audit_inputs" / f"{number:02d}_{sample.probe_id.replace(':', '_')}.json"
         assert artifact_json(audit) == expected.read_text(encoding="utf-8"), sample.name
         audits.append(audit)
+    wf.save(audits[0], tmp_path / "audit.parquet")  # Parquet, as `audit import --output audit.parquet` writes
+    assert (tmp_path / "audit.parquet").read_bytes()[:4] == b"PAR1"
+    assert wf.load(tmp_path / "audit.parquet").audit_digest == audits[0].audit_digest
     packet = wf.packet(plan, audits)
     assert artifact_json(packet) == (cli / "packet.json").read_text(encoding="utf-8")
     brief = wf.brief(cli / "packet.json", packet_markdown_ref="packet.md")

@@ -137,8 +137,11 @@ def charts(packet: EvalPacket, *, evidence: Any = None, plan: ProtocolPlan | Non
 
 
 def save(artifact: Artifact, path: PathLike) -> None:
-    """Write an artifact as the command line does (atomic, owner-readable, never over an input)."""
-    from worldflux_nb.io.artifacts import artifact_json
+    """Write an artifact as the command line does (atomic, owner-readable, never over an input): an
+    audit input to a `.parquet` path as Parquet, everything else as JSON."""
+    from worldflux_nb.io.artifacts import artifact_bytes, audit_input_file
     from worldflux_nb.io.files import write_outputs
+    from worldflux_nb.models import AuditInput
 
-    write_outputs({path: artifact_json(artifact)})
+    write_outputs({path: audit_input_file(artifact, path) if isinstance(artifact, AuditInput)
+                   else artifact_bytes(artifact)})
