@@ -10,6 +10,7 @@ import pytest
 
 import worldflux_nb as wf
 from conftest import REFERENCE_PROFILE
+from worldflux_nb.errors import InputError
 from notebook_support import REPO, command_line_flow
 from worldflux_nb.io.artifacts import artifact_json
 from worldflux_nb.sample.evidence import write_sample_evidence
@@ -66,3 +67,49 @@ def test_bad_arguments_are_refused_clearly(tmp_path: Path):
         wf.profile(tmp_path / "p.json", profile_id="x")
     with pytest.raises(TypeError, match="ProtocolPlan or a path"):
         wf.run_sheet(42)
+
+
+def _lerobot_sample(plan, folder: Path):
+    """The bundled LeRobot eval_info.json and a function importing it as `audit import lerobot` would."""
+    sample = next(s for s in write_sample_evidence(plan, folder) if s.format == "lerobot")
+    return folder / sample.name, lambda **limit: wf.import_evidence(
+        "lerobot", folder / sample.name, plan=plan, probe=sample.probe_id, **dict(
+            (flag.lstrip("-").replace("-", "_"), value) for flag, value in sample.options), **limit)
+
+
+def test_the_row_limit_is_the_command_lines_at_import_and_at_packet(tmp_path: Path):
+    """`max_evidence_rows=` is `--max-evidence-rows`: the same default, the same refusal, raised the same
+    way, for a harness file, an audit input file and an audit input already in memory."""
+    plan = wf.plan(wf.profile(**REFERENCE_PROFILE), seed=1234)
+    _, imported = _lerobot_sample(plan, tmp_path)
+    rows = len(imported().episodes)
+    with pytest.raises(InputError, match=rf"episodes: holds {rows} rows, over the limit of {rows - 1}; "
+                                         r"raise it with max_evidence_rows="):
+        imported(max_evidence_rows=rows - 1)
+    audit = imported(max_evidence_rows=rows)
+    wf.save(audit, tmp_path / "audit.parquet")
+    for given in (audit, tmp_path / "audit.parquet"):
+        with pytest.raises(InputError, match=rf"over the limit of {rows - 1}; raise it with max_evidence_rows="):
+            wf.packet(plan, [given], max_evidence_rows=rows - 1)
+        with pytest.raises(InputError, match=rf"over the limit of {rows - 1}"):
+            wf.conformance(plan, [given], max_evidence_rows=rows - 1)
+        assert wf.packet(plan, [given], max_evidence_rows=rows).conformance.evidence_rows == rows
+    for bad in (0, -3, True, 2.0, "5"):
+        with pytest.raises(InputError, match="max_evidence_rows: must be a positive integer"):
+            wf.packet(plan, [audit], max_evidence_rows=bad)
+
+
+def test_the_default_limit_caps_a_harness_file_at_1_kib_a_row(tmp_path: Path, monkeypatch):
+    """Without `max_evidence_rows` the API reads a file up to the command line's default cap (1 KiB a row
+    of its default rows), not the 256 MiB it read before; past the cap it refuses, naming the file."""
+    from worldflux_nb.io import evidence_limits
+
+    plan = wf.plan(wf.profile(**REFERENCE_PROFILE), seed=1234)
+    path, imported = _lerobot_sample(plan, tmp_path)
+    size = path.stat().st_size
+    monkeypatch.setattr(evidence_limits, "DEFAULT_MAX_EVIDENCE_ROWS", size // evidence_limits.BYTES_PER_EVIDENCE_ROW)
+    with pytest.raises(InputError, match=rf"{path.name}: is {size} bytes, over the"):
+        imported()
+    monkeypatch.setattr(evidence_limits, "DEFAULT_MAX_EVIDENCE_ROWS", size // evidence_limits.BYTES_PER_EVIDENCE_ROW + 1)
+    with pytest.raises(InputError, match=r"episodes: holds \d+ rows, over the limit"):  # the file fits; its rows do not
+        imported()

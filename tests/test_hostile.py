@@ -424,6 +424,8 @@ TRACEBACKS = [
             lambda f, d: nb_run(d, "episodes_per_cell", "2.5"), "profile_to_brief.ipynb", "episodes_per_cell"),
     Hostile("notebook-p-episodes-per-cell-a-list", "traceback",
             lambda f, d: nb_run(d, "episodes_per_cell", "[3]"), "profile_to_brief.ipynb", "episodes_per_cell"),
+    Hostile("notebook-p-max-evidence-rows-a-fraction", "traceback",
+            lambda f, d: nb_run(d, "max_evidence_rows", "2.5"), "profile_to_brief.ipynb", "max_evidence_rows"),
     Hostile("notebook-p-seed-source-not-a-choice", "traceback", lambda f, d: nb_run(d, "seed_source", "mine"),
             "profile_to_brief.ipynb", "seed_source: must be one of 'operator_supplied', 'generated'"),
     Hostile("notebook-p-denominator-policy-not-a-choice", "traceback",

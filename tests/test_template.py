@@ -30,7 +30,7 @@ def test_committed_template_is_clean_and_parameterised() -> None:
     assert "widgets" not in nb.metadata
     assert declared_parameters(nb) == [
         "profile", "seed", "seed_source", "custom_contract", "episodes_per_cell", "denominator_policy",
-        "audit_inputs", "harness_files", "strict_missing_evidence", "output_dir"]
+        "audit_inputs", "harness_files", "strict_missing_evidence", "max_evidence_rows", "output_dir"]
     parameters = next(c for c in code if "parameters" in c.metadata.get("tags", []))
     assert all("#" in line for line in parameters.source.splitlines() if "=" in line)  # each one explained
 
@@ -98,6 +98,17 @@ def test_papermill_runs_the_template_unchanged(tmp_path: Path, tmp_path_factory)
     cli_ok("notebook", "export", tmp_path / "executed.ipynb", "--output-dir", tmp_path / "export")
     assert differing(tmp_path / "export", flow, ("packet.md", "packet.json", "reviewer_brief.md",
                                                  "reviewer_brief.json")) == []
+
+
+def test_the_row_limit_is_the_command_lines_and_its_parameter_raises_it(tmp_path: Path, capsys) -> None:
+    """The template imports under `--max-evidence-rows`' limit; below the sample's rows it stops, naming
+    the parameter that raises it. (30 rows: a cap of 30 KiB admits the LeRobot sample's 30 KB file, whose
+    154 rows are then refused.)"""
+    code = main(["notebook", "run", "--output-dir", str(tmp_path / "low"), "-p", "max_evidence_rows", "30"])
+    assert code != 0
+    err = capsys.readouterr().err
+    assert "episodes: holds 154 rows, over the limit of 30; raise it with max_evidence_rows=" in err
+    assert not (tmp_path / "low" / "packet.json").exists()
 
 
 def test_strict_mode_gaps_fail_the_run_with_exit_3_and_no_artifacts(tmp_path: Path, capsys) -> None:

@@ -15,7 +15,7 @@ from worldflux_nb.render.registration import register as _register_display
 
 if TYPE_CHECKING:
     from worldflux_nb.api import (
-        brief, charts, conformance, contract, import_evidence, packet, plan, profile, run_sheet, save,
+        brief, charts, compare, conformance, contract, import_evidence, packet, plan, profile, run_sheet, save,
     )
     from worldflux_nb.io.artifacts import load
     from worldflux_nb.models import (
@@ -28,7 +28,7 @@ _register_display()  # the presentation layer attaches display to the models; th
 # Each public name and the module it comes from, imported the first time it is asked for.
 _LAZY = {
     **{name: "worldflux_nb.api" for name in (
-        "brief", "charts", "conformance", "contract", "import_evidence", "packet", "plan", "profile",
+        "brief", "charts", "compare", "conformance", "contract", "import_evidence", "packet", "plan", "profile",
         "run_sheet", "save")},
     "load": "worldflux_nb.io.artifacts",
     **{name: "worldflux_nb.models" for name in (
@@ -48,23 +48,6 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *_LAZY})
-
-
-def compare(plan: "ProtocolPlan | str", arms: "dict[str, list]", *, baseline: "str | None" = None) -> Comparison:
-    """Compare policies on one frozen plan: `arms` maps each policy to its audit inputs (objects or
-    audit_input.json paths); the first arm is the baseline unless `baseline` names another."""
-    from worldflux_nb.core.compare import build_comparison
-    from worldflux_nb.io.artifacts import load
-    from worldflux_nb.models import AuditInput, ProtocolPlan
-
-    if not isinstance(arms, dict):
-        raise TypeError(f"arms must map each policy name to its audit inputs, not a {type(arms).__name__}")
-    plan = plan if isinstance(plan, ProtocolPlan) else load(plan, ProtocolPlan)
-    # One audit input may be given alone (a path is text: iterating it would read its characters).
-    evidence = {name: [a if isinstance(a, AuditInput) else load(a, AuditInput)
-                       for a in (audits if isinstance(audits, (list, tuple)) else [audits])]
-                for name, audits in arms.items()}
-    return build_comparison(plan, evidence, baseline=baseline)
 
 
 __all__ = [

@@ -1,6 +1,7 @@
 """The Python API, one function per command-line step: `profile`, `plan`, `run_sheet`,
-`import_evidence`, `packet`, `brief` (and `contract`, `conformance`, `charts`, `save`). Each takes objects or file paths (a path is loaded and its digest verified) and returns the
-sealed artifact, which displays itself in Jupyter. The heavy modules load inside the functions."""
+`import_evidence`, `packet`, `brief`, `compare` (and `contract`, `conformance`, `charts`, `save`).
+Each takes objects or file paths (a path is loaded and its digest verified) and returns the sealed
+artifact, which displays itself in Jupyter. The heavy modules load inside the functions."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence, TypeVar
 
 if TYPE_CHECKING:
     from worldflux_nb.models import (
-        Artifact, AuditInput, CustomEvalContract, EvalPacket, EvalProfile, ProtocolPlan, ReviewerBrief,
-        RunSheet,
+        Artifact, AuditInput, Comparison, CustomEvalContract, EvalPacket, EvalProfile, ProtocolPlan,
+        ReviewerBrief, RunSheet,
     )
 
 PathLike = str | os.PathLike[str]
@@ -84,30 +85,51 @@ def run_sheet(plan: ProtocolPlan | PathLike) -> RunSheet:
 
 def import_evidence(format: str, path: PathLike, *, plan: ProtocolPlan | PathLike, probe: str | None = None,
                     task: str | None = None, axis: str | None = None, level: int | str | None = None,
-                    task_map: Mapping[str, str] | None = None, harness_version: str | None = None) -> AuditInput:
-    """`audit import FORMAT FILE --plan --probe [--task --axis --level --task-map --harness-version]`:
-    a harness's own output file as a sealed audit input (format `audit_input` loads one already made)."""
+                    task_map: Mapping[str, str] | None = None, harness_version: str | None = None,
+                    max_evidence_rows: int | None = None) -> AuditInput:
+    """`audit import FORMAT FILE --plan --probe [--task --axis --level --task-map --harness-version
+    --max-evidence-rows]`: a harness's own output file as a sealed audit input (format `audit_input`
+    loads one already made)."""
     from worldflux_nb.io.evidence_entries import entry_from_mapping, import_entry
     from worldflux_nb.models import ProtocolPlan
 
     entry = {"format": format, "path": os.fspath(path), "probe_id": probe, "task": task, "axis": axis,
              "level": level, "task_map": dict(task_map or {}), "harness_version": harness_version}
     return import_entry(entry_from_mapping({k: v for k, v in entry.items() if v not in (None, {})}, "import_evidence"),
-                        _artifact(plan, ProtocolPlan))
+                        _artifact(plan, ProtocolPlan), max_evidence_rows=max_evidence_rows)
+
+
+def _audit_inputs(values: Sequence[AuditInput | PathLike], max_evidence_rows: int | None) -> list[AuditInput]:
+    """Audit inputs as `eval-portfolio packet` takes them: each file read, and each one checked, under
+    the row limit."""
+    from worldflux_nb.io.evidence_limits import API_KEYWORD, check_evidence_rows, load_audit_input, row_limit
+    from worldflux_nb.models import AuditInput
+
+    limit = row_limit(max_evidence_rows)
+    out = []
+    for position, value in enumerate(values):
+        if isinstance(value, (str, os.PathLike)):
+            out.append(load_audit_input(os.fspath(value), limit))
+        elif isinstance(value, AuditInput):
+            out.append(check_evidence_rows(value, f"audit_inputs[{position}]", limit, API_KEYWORD))
+        else:
+            raise TypeError(f"expected an AuditInput or a path to one, got {type(value).__name__}")
+    return out
 
 
 def packet(plan: ProtocolPlan | PathLike, audit_inputs: Sequence[AuditInput | PathLike], *,
-           strict_missing_evidence: bool = False, interval: str = "wilson", conformance: Any = None) -> EvalPacket:
+           strict_missing_evidence: bool = False, interval: str = "wilson", conformance: Any = None,
+           max_evidence_rows: int | None = None) -> EvalPacket:
     """`eval-portfolio packet`: the evidence checked against the plan, sealed. Pass the result of
     `check_conformance` as `conformance` when you also chart its rows, so it is computed once."""
     from worldflux_nb.core.packet import build_packet
     from worldflux_nb.core.statistics import INTERVAL_METHODS
     from worldflux_nb.errors import InputError
-    from worldflux_nb.models import AuditInput, ProtocolPlan
+    from worldflux_nb.models import ProtocolPlan
 
     if interval not in INTERVAL_METHODS:
         raise InputError(None, "interval", f"must be one of {', '.join(INTERVAL_METHODS)}, not {interval!r}")
-    return build_packet(_artifact(plan, ProtocolPlan), [_artifact(a, AuditInput) for a in audit_inputs],
+    return build_packet(_artifact(plan, ProtocolPlan), _audit_inputs(audit_inputs, max_evidence_rows),
                         strict_missing_evidence=strict_missing_evidence, interval=interval,  # type: ignore[arg-type]
                         conformance=conformance)
 
@@ -120,12 +142,28 @@ def brief(packet: EvalPacket | PathLike, *, packet_markdown_ref: str | None = No
     return build_brief(_artifact(packet, EvalPacket), packet_markdown_ref=packet_markdown_ref)
 
 
-def conformance(plan: ProtocolPlan | PathLike, audit_inputs: Sequence[AuditInput | PathLike]) -> Any:
+def compare(plan: ProtocolPlan | PathLike, arms: Mapping[str, Any], *, baseline: str | None = None) -> Comparison:
+    """`eval-portfolio compare`: policies compared on one frozen plan. `arms` maps each policy to its
+    audit inputs (objects or paths, one or a list); the first arm is the baseline unless `baseline`
+    names another."""
+    from worldflux_nb.core.compare import build_comparison
+    from worldflux_nb.models import ProtocolPlan
+
+    if not isinstance(arms, Mapping):
+        raise TypeError(f"arms must map each policy name to its audit inputs, not a {type(arms).__name__}")
+    # One audit input may be given alone (a path is text: iterating it would read its characters).
+    evidence = {name: _audit_inputs(audits if isinstance(audits, (list, tuple)) else [audits], None)
+                for name, audits in arms.items()}
+    return build_comparison(_artifact(plan, ProtocolPlan), evidence, baseline=baseline)
+
+
+def conformance(plan: ProtocolPlan | PathLike, audit_inputs: Sequence[AuditInput | PathLike], *,
+                max_evidence_rows: int | None = None) -> Any:
     """Each evidence row checked against the plan (`.rows` is what the charts and the explorer draw)."""
     from worldflux_nb.core.conformance import check_conformance
-    from worldflux_nb.models import AuditInput, ProtocolPlan
+    from worldflux_nb.models import ProtocolPlan
 
-    return check_conformance(_artifact(plan, ProtocolPlan), [_artifact(a, AuditInput) for a in audit_inputs])
+    return check_conformance(_artifact(plan, ProtocolPlan), _audit_inputs(audit_inputs, max_evidence_rows))
 
 
 def charts(packet: EvalPacket, *, evidence: Any = None, plan: ProtocolPlan | None = None) -> list[Any]:

@@ -9,8 +9,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from worldflux_nb.core.importers import ImportOptions, importer_for, parse_level, parse_task_map
 from worldflux_nb.errors import InputError
-from worldflux_nb.io.artifacts import load
 from worldflux_nb.io.evidence_files import import_file
+from worldflux_nb.io.evidence_limits import (
+    API_KEYWORD, check_evidence_rows, evidence_bytes_limit, load_audit_input, row_limit,
+)
 from worldflux_nb.models.evidence import AuditInput
 from worldflux_nb.models.plan import ProtocolPlan
 
@@ -65,15 +67,20 @@ def sample_entries(samples: Iterable[Any], folder: str | Path) -> list[EvidenceE
     return entries
 
 
-def import_entry(entry: EvidenceEntry, plan: ProtocolPlan) -> AuditInput:
+def import_entry(entry: EvidenceEntry, plan: ProtocolPlan, *, max_evidence_rows: int | None = None) -> AuditInput:
+    """The entry's audit input, under the limit `audit import --max-evidence-rows` sets (None: its
+    default): at most that many rows, from a file of at most 1 KiB a row."""
+    limit = row_limit(max_evidence_rows)
     if entry.format == AUDIT_INPUT:
-        return load(entry.path, AuditInput)
+        return load_audit_input(entry.path, limit)
     importer = importer_for(entry.format)
     if importer is None:
         raise InputError(entry.path, "format", f"{entry.format!r} is not a known evidence format")
-    return import_file(importer, entry.path, plan=plan, probe_id=entry.probe_id or "",
-                       options=entry.options)
+    audit = import_file(importer, entry.path, plan=plan, probe_id=entry.probe_id or "", options=entry.options,
+                        max_bytes=evidence_bytes_limit(limit))
+    return check_evidence_rows(audit, entry.path, limit, API_KEYWORD)
 
 
-def import_entries(entries: Sequence[EvidenceEntry], plan: ProtocolPlan) -> list[AuditInput]:
-    return [import_entry(entry, plan) for entry in entries]
+def import_entries(entries: Sequence[EvidenceEntry], plan: ProtocolPlan, *,
+                   max_evidence_rows: int | None = None) -> list[AuditInput]:
+    return [import_entry(entry, plan, max_evidence_rows=max_evidence_rows) for entry in entries]

@@ -22,9 +22,33 @@ def evidence_bytes_limit(max_rows: int) -> int:
     return max_rows * BYTES_PER_EVIDENCE_ROW
 
 
-def check_evidence_rows(audit: AuditInput, source: str, max_rows: int) -> AuditInput:
-    """Refuse an audit input over the row limit, naming the flag that raises it."""
+def check_evidence_rows(audit: AuditInput, source: str, max_rows: int,
+                        flag: str = "--max-evidence-rows") -> AuditInput:
+    """Refuse an audit input over the row limit, naming the flag (or the Python keyword) that raises it."""
     if len(audit.episodes) > max_rows:
         raise InputError(source, "episodes", f"holds {len(audit.episodes):,} rows, over the limit of "
-                         f"{max_rows:,}; raise it with --max-evidence-rows")
+                         f"{max_rows:,}; raise it with {flag}")
     return audit
+
+
+# How the Python API and the template notebook name the limit `--max-evidence-rows` sets.
+API_KEYWORD = "max_evidence_rows="
+
+
+def row_limit(max_evidence_rows: int | None) -> int:
+    """`max_evidence_rows` as `--max-evidence-rows` takes it: a positive count, or None for the default."""
+    if max_evidence_rows is None:
+        return DEFAULT_MAX_EVIDENCE_ROWS
+    if type(max_evidence_rows) is not int or max_evidence_rows < 1:
+        raise InputError(None, "max_evidence_rows", f"must be a positive integer, not {max_evidence_rows!r}")
+    return max_evidence_rows
+
+
+def load_audit_input(path: str, max_rows: int, flag: str = API_KEYWORD) -> AuditInput:
+    """An audit input file read as `eval-portfolio packet` reads one: at most 1 KiB a row of the limit,
+    its digest verified, then refused over the limit."""
+    from worldflux_nb.io.artifacts import load
+    from worldflux_nb.models.evidence import AuditInput
+
+    return check_evidence_rows(load(path, AuditInput, max_bytes=evidence_bytes_limit(max_rows)), path,
+                               max_rows, flag)
