@@ -168,7 +168,7 @@ def test_oversized_files_are_refused_before_parsing(tmp_path: Path, fmt, probe, 
     result = run_cli(["audit", "import", fmt, HARNESS / fixture, "--plan", plan, "--probe", probe,
                       "--output", out, "--max-bytes", "100"])
     assert result.code == 2
-    assert fixture in result.stderr and "over the 100-byte limit" in result.stderr
+    assert fixture in result.stderr and "over the 100-byte limit; raise it with --max-bytes" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not out.exists()
 

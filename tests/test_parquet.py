@@ -134,6 +134,28 @@ def test_one_row_limit_at_import_and_packet_raised_by_one_flag(reference_flow, t
     assert cli([*packet, "--max-evidence-rows", rows]).code == 0
 
 
+def test_a_file_over_the_byte_cap_is_refused_naming_the_flag_that_raises_it(reference_flow, tmp_path):
+    """The cap of 1 KiB a row is the row limit's: its refusal says so and names `--max-evidence-rows`,
+    at import and at packet time (and `--max-bytes` where that flag set the cap)."""
+    from hardening_support import cli
+
+    probe = reference_flow.probes[0]
+    source = reference_flow.evidence(probe)
+    base = ["audit", "import", "jsonl", source, "--plan", reference_flow.plan, "--probe", probe,
+            "--output", tmp_path / "audit.json"]
+    refused = cli([*base, "--max-evidence-rows", 1])
+    assert refused.code == 2 and refused.stderr.strip().splitlines() == [
+        f"error: {source}: is {source.stat().st_size} bytes, over the 1024-byte limit (1 KiB a row of 1 row); "
+        "raise it with --max-evidence-rows"]
+    assert "; raise it with --max-bytes" in cli([*base, "--max-bytes", 100]).stderr
+    audit = reference_flow.audit(probe)
+    refused = cli(["eval-portfolio", "packet", "--plan", reference_flow.plan, "--audit-input", f"{probe}={audit}",
+                   "--output", tmp_path / "p.md", "--packet-json", tmp_path / "p.json", "--max-evidence-rows", 2])
+    assert refused.code == 2 and "over the 2048-byte limit (1 KiB a row of 2 rows); raise it with " \
+                                 "--max-evidence-rows" in refused.stderr
+    assert not (tmp_path / "audit.json").exists() and not (tmp_path / "p.json").exists()
+
+
 def test_written_a_row_group_at_a_time_the_file_is_that_of_one_whole_table_write(monkeypatch):
     """The audit input's Parquet bytes do not depend on writing it in row groups (nor on its text
     being kept dictionary-encoded), and the groups are Arrow's default size."""

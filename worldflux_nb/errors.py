@@ -24,6 +24,11 @@ class InputError(Exception):
         return self if self.source else InputError(source, self.field, self.problem)
 
 
+class TooLarge(InputError):
+    """A file (or a folder's result files) over the byte limit it was read under; an edge that set the
+    limit from a flag adds which flag raises it (io.evidence_limits.naming_the_flag)."""
+
+
 def validation_problem(error: dict) -> tuple[str | None, str]:
     """One pydantic error (an item of ValidationError.errors()) as the field it names and a plain problem,
     without pydantic's "Value error, " / "Assertion failed, " prefix; the one place every edge calls."""

@@ -56,6 +56,7 @@ def _handle_import(args: argparse.Namespace) -> int:
         raise InputError(None, "--report", "only `audit import run-folder` writes a triage report")
     options = _options(args)
     from worldflux_nb.io.evidence_files import check_evidence_rows, evidence_bytes_limit, import_file
+    from worldflux_nb.io.evidence_limits import naming_the_flag
 
     from worldflux_nb.io.artifacts import ParquetRowGroups, is_parquet_path
 
@@ -66,12 +67,14 @@ def _handle_import(args: argparse.Namespace) -> int:
         if is_parquet_path(args.output) and (started := ParquetRowGroups.begin(episodes, background=True)):
             begun.append(started)
 
+    limit_flag = naming_the_flag("--max-bytes") if args.max_bytes is not None else naming_the_flag(
+        "--max-evidence-rows", args.max_evidence_rows)
     try:
         # The plan is loaded by import_file once the file's read has begun (DuckDB parses meanwhile).
-        audit = check_evidence_rows(import_file(importer, args.source, plan=lambda: _load_plan(args.plan),
-                                                probe_id=args.probe, options=options, max_bytes=max_bytes,
-                                                episodes_ready=episodes_ready),
-                                    args.source, args.max_evidence_rows)
+        with limit_flag:
+            audit = import_file(importer, args.source, plan=lambda: _load_plan(args.plan), probe_id=args.probe,
+                                options=options, max_bytes=max_bytes, episodes_ready=episodes_ready)
+        audit = check_evidence_rows(audit, args.source, args.max_evidence_rows)
         content = audit_input_file(audit, args.output, begun=begun[0] if begun else None)
     finally:
         for started in begun:

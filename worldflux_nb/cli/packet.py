@@ -94,7 +94,9 @@ _READERS = 2
 def _audit_inputs(pairs: list[str], plan: object, max_rows: int | None = None,
                   reading: "Future[list] | None" = None) -> list:
     from worldflux_nb.io.artifacts import load
-    from worldflux_nb.io.evidence_limits import DEFAULT_MAX_EVIDENCE_ROWS, check_evidence_rows, evidence_bytes_limit
+    from worldflux_nb.io.evidence_limits import (
+        DEFAULT_MAX_EVIDENCE_ROWS, check_evidence_rows, evidence_bytes_limit, naming_the_flag,
+    )
     from worldflux_nb.models.evidence import AuditInput
 
     max_rows = DEFAULT_MAX_EVIDENCE_ROWS if max_rows is None else max_rows
@@ -110,12 +112,13 @@ def _audit_inputs(pairs: list[str], plan: object, max_rows: int | None = None,
         if probe_id not in selected:
             raise InputError(path, "probe_id", f"{probe_id!r} is not a selected probe of the plan "
                              f"({', '.join(sorted(selected))})")
-        if read is None:
-            audit = load(path, AuditInput, max_bytes=evidence_bytes_limit(max_rows))
-        elif isinstance(read[position], Exception):
-            raise read[position]
-        else:
-            audit = read[position]
+        with naming_the_flag("--max-evidence-rows", max_rows):
+            if read is None:
+                audit = load(path, AuditInput, max_bytes=evidence_bytes_limit(max_rows))
+            elif isinstance(read[position], Exception):
+                raise read[position]
+            else:
+                audit = read[position]
         audit = check_evidence_rows(audit, path, max_rows)
         if audit.probe_id != probe_id:
             raise InputError(path, "probe_id", f"is {audit.probe_id!r}, but the command line says {probe_id!r}")

@@ -11,7 +11,7 @@ from worldflux_nb.core.importers import ImportOptions, importer_for, parse_level
 from worldflux_nb.errors import InputError
 from worldflux_nb.io.evidence_files import import_file
 from worldflux_nb.io.evidence_limits import (
-    API_KEYWORD, check_evidence_rows, evidence_bytes_limit, load_audit_input, row_limit,
+    API_KEYWORD, check_evidence_rows, evidence_bytes_limit, load_audit_input, naming_the_flag, row_limit,
 )
 from worldflux_nb.models.evidence import AuditInput
 from worldflux_nb.models.plan import ProtocolPlan
@@ -76,8 +76,9 @@ def import_entry(entry: EvidenceEntry, plan: ProtocolPlan, *, max_evidence_rows:
     importer = importer_for(entry.format)
     if importer is None:
         raise InputError(entry.path, "format", f"{entry.format!r} is not a known evidence format")
-    audit = import_file(importer, entry.path, plan=plan, probe_id=entry.probe_id or "", options=entry.options,
-                        max_bytes=evidence_bytes_limit(limit))
+    with naming_the_flag(API_KEYWORD, limit):
+        audit = import_file(importer, entry.path, plan=plan, probe_id=entry.probe_id or "", options=entry.options,
+                            max_bytes=evidence_bytes_limit(limit))
     return check_evidence_rows(audit, entry.path, limit, API_KEYWORD)
 
 

@@ -11,7 +11,7 @@ from typing import Any, Callable, Union
 
 from worldflux_nb.core.bulk import gc_paused
 from worldflux_nb.core.importers import Folder, ImportOptions, Importer, with_files
-from worldflux_nb.errors import InputError
+from worldflux_nb.errors import InputError, TooLarge
 from worldflux_nb.io.evidence_limits import (  # noqa: F401  (the one size limit; re-exported)
     BYTES_PER_EVIDENCE_ROW, DEFAULT_MAX_BYTES, DEFAULT_MAX_EVIDENCE_ROWS, check_evidence_rows, evidence_bytes_limit,
 )
@@ -200,7 +200,7 @@ def import_folder(importer: Importer, path: str | os.PathLike[str], *, plan: Pro
             data = read_bytes(root / name, max_bytes=max_bytes)
             total += len(data)
             if total > max_bytes:
-                raise InputError(source, None, f"its result files hold over {max_bytes} bytes")
+                raise TooLarge(source, None, f"its result files hold over {max_bytes} bytes")
             named.append((name, data))
         return import_result_files(importer, named, source=source, plan=plan, probe_id=probe_id,
                                    options=options)

@@ -3,9 +3,10 @@ its own, so the packet command does not import the importers to learn it)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Iterator
 
-from worldflux_nb.errors import InputError
+from worldflux_nb.errors import InputError, TooLarge
 
 if TYPE_CHECKING:
     from worldflux_nb.models.evidence import AuditInput
@@ -44,11 +45,23 @@ def row_limit(max_evidence_rows: int | None) -> int:
     return max_evidence_rows
 
 
+@contextmanager
+def naming_the_flag(flag: str, max_rows: int | None = None) -> Iterator[None]:
+    """A file refused as too large inside this block names the flag that raises its limit (and, when
+    the limit comes from the row limit, how)."""
+    try:
+        yield
+    except TooLarge as exc:
+        how = f" (1 KiB a row of {max_rows:,} row{'s' * (max_rows != 1)})" if max_rows is not None else ""
+        raise InputError(exc.source, exc.field, f"{exc.problem}{how}; raise it with {flag}") from None
+
+
 def load_audit_input(path: str, max_rows: int, flag: str = API_KEYWORD) -> AuditInput:
     """An audit input file read as `eval-portfolio packet` reads one: at most 1 KiB a row of the limit,
     its digest verified, then refused over the limit."""
     from worldflux_nb.io.artifacts import load
     from worldflux_nb.models.evidence import AuditInput
 
-    return check_evidence_rows(load(path, AuditInput, max_bytes=evidence_bytes_limit(max_rows)), path,
-                               max_rows, flag)
+    with naming_the_flag(flag, max_rows):
+        audit = load(path, AuditInput, max_bytes=evidence_bytes_limit(max_rows))
+    return check_evidence_rows(audit, path, max_rows, flag)

@@ -22,7 +22,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from worldflux_nb.core.json_reading import fast_loads, strict_loads
 from worldflux_nb.models.digest import canonical_json, pretty_json, pretty_json_bytes, sha256_bytes
-from worldflux_nb.errors import InputError
+from worldflux_nb.errors import InputError, TooLarge
 
 MAX_INPUT_BYTES = 512 * 1024 * 1024
 TEMP_SUFFIX = ".wfnb-tmp"
@@ -71,7 +71,7 @@ def read_bytes(path: str | os.PathLike[str], *, max_bytes: int = MAX_INPUT_BYTES
         if not p.is_file():
             raise InputError(str(p), None, "is not a regular file")
         if size > max_bytes:
-            raise InputError(str(p), None, f"is {size} bytes, over the {max_bytes}-byte limit")
+            raise TooLarge(str(p), None, f"is {size} bytes, over the {max_bytes}-byte limit")
         return p.read_bytes()
     except FileNotFoundError:
         raise InputError(str(p), None, "no such file") from None
