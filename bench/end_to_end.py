@@ -4,7 +4,10 @@ Per size: `audit import jsonl ... --output audit.parquet` for each probe, then `
 each command in a fresh interpreter (wall time, peak RSS: its own VmHWM). The floor, in its own fresh
 interpreter: DuckDB parses the same JSON Lines files, joins them with the planned episodes and counts
 per cell (the query alone is the floor the ratio uses; the same script timed from its interpreter's start,
-imports and reading the plan included, is printed beside it). Then, on data already in memory, conformance beside the same join in DuckDB and in Polars.
+imports and reading the plan included, is printed beside it). Beside them, the same flow in one fresh
+interpreter through the Python API (`wf.import_evidence` and `wf.save` per probe, `wf.packet`, both
+documents written), as the template notebook runs it. Then, on data already in memory, conformance
+beside the same join in DuckDB and in Polars.
 Data a size lacks is generated first (bench/generate.py; 10M takes minutes). Runs unattended and
 prints the machine, the commit, the load average before and after, and a table with ratios
 (`--repeat N`: N runs per size, their medians in the table); nothing is asserted (bench/README.md
@@ -39,6 +42,22 @@ peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if lin
 print(json.dumps({{"s": time.perf_counter() - start, "peak_mb": peak_kb / 1024}}))
 """
 _CLI = "from worldflux_nb.cli import main\ncode = main({argv!r})\nassert code == 0, code"
+# The same flow in one interpreter through the Python API (what the template notebook runs): the plan
+# loaded once, each probe imported and saved as Parquet, the packet built and both documents written.
+_API = """
+import worldflux_nb as wf
+from worldflux_nb.io.artifacts import artifact_bytes
+from worldflux_nb.io.files import write_outputs
+from worldflux_nb.render.markdown import to_markdown
+from worldflux_nb.render.packet_docs import packet_document
+plan = wf.load({plan!r})
+inputs = []
+for probe, source, output in {imports!r}:
+    inputs.append(wf.import_evidence("jsonl", source, plan=plan, probe=probe, max_evidence_rows={rows}))
+    wf.save(inputs[-1], output)
+packet = wf.packet(plan, inputs, max_evidence_rows={rows})
+write_outputs([({markdown!r}, to_markdown(packet_document(packet))), ({json!r}, artifact_bytes(packet))])
+"""
 # The floor's query, on a table `planned` of the planned episodes' keys.
 _QUERY = """
 con = duckdb.connect()
@@ -176,6 +195,13 @@ def one_size(size: str, root: Path, *, compare_in_memory: bool = True) -> dict[s
                                        "--max-evidence-rows", MAX_ROWS]))
     result["packet_s"], result["packet_peak_mb"] = step["s"], step["peak_mb"]
     result["end_to_end_s"] = result["import_s"] + result["packet_s"]
+    api = {"imports": [(p.probe_id, str(data / f"{p.probe_id.replace(':', '_')}.jsonl"),
+                        str(data / f"api_audit_{p.probe_id.replace(':', '_')}.parquet")) for p in PROBES],
+           "markdown": str(data / "api_packet.md"), "json": str(data / "api_packet.json")}
+    for stale in [output for _, _, output in api["imports"]] + [api["markdown"], api["json"]]:
+        Path(stale).unlink(missing_ok=True)
+    step = run_timed(_API.format(plan=plan, rows=MAX_ROWS, **api))
+    result["api_s"], result["api_peak_mb"] = step["s"], step["peak_mb"]
     files = [str(data / f"{p.probe_id.replace(':', '_')}.jsonl") for p in PROBES]
     floor = run_timed(_FLOOR.format(plan=plan, files=files))
     result["floor_s"], result["floor_peak_mb"] = floor["s"], floor["peak_mb"]
@@ -183,6 +209,8 @@ def one_size(size: str, root: Path, *, compare_in_memory: bool = True) -> dict[s
     script = run_timed(_FLOOR_SCRIPT.format(plan=plan, files=files))
     result["floor_script_s"] = script["s"]
     result["ratio_script"] = result["end_to_end_s"] / result["floor_script_s"]
+    result["ratio_api"] = result["api_s"] / result["floor_s"]
+    result["ratio_api_script"] = result["api_s"] / result["floor_script_s"]
     if compare_in_memory:
         result.update(in_memory(data))
     return result
@@ -221,6 +249,9 @@ def main() -> None:
             ("end to end / floor", "ratio", "{:.2f}×"),
             ("DuckDB floor as a whole script (s)", "floor_script_s", "{:.2f}"),
             ("end to end / whole-script floor", "ratio_script", "{:.2f}×"),
+            ("one process, Python API (s)", "api_s", "{:.2f}"), ("one process peak (MB)", "api_peak_mb", "{:.0f}"),
+            ("one process / floor", "ratio_api", "{:.2f}×"),
+            ("one process / whole-script floor", "ratio_api_script", "{:.2f}×"),
             ("conformance in memory (s)", "conformance_s", "{:.3f}"),
             ("DuckDB join + counts in memory (s)", "duckdb_join_s", "{:.3f}"),
             ("Polars join + counts in memory (s)", "polars_join_s", "{:.3f}")]
