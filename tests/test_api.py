@@ -94,6 +94,8 @@ def test_the_row_limit_is_the_command_lines_at_import_and_at_packet(tmp_path: Pa
         with pytest.raises(InputError, match=rf"over the limit of {rows - 1}"):
             wf.conformance(plan, [given], max_evidence_rows=rows - 1)
         assert wf.packet(plan, [given], max_evidence_rows=rows).conformance.evidence_rows == rows
+    with pytest.raises(InputError, match=rf"over the limit of {rows - 1}; raise it with max_evidence_rows="):
+        wf.compare(plan, {"a": [audit], "b": [tmp_path / "audit.parquet"]}, max_evidence_rows=rows - 1)
     for bad in (0, -3, True, 2.0, "5"):
         with pytest.raises(InputError, match="max_evidence_rows: must be a positive integer"):
             wf.packet(plan, [audit], max_evidence_rows=bad)

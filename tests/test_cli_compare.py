@@ -140,3 +140,17 @@ def test_render_plan_shows_the_declared_comparisons(tmp_path):
                  "--output", str(tmp_path / "plan.md")]) == 0
     text = (tmp_path / "plan.md").read_text()
     assert "Declared comparisons" in text and "cand vs base" in text and "2 looks" in text
+
+
+def test_the_row_limit_is_the_packets_and_its_flag_raises_it(files, capsys):
+    """An arm's audit input over `--max-evidence-rows` is refused naming that flag, which compare takes
+    as the packet does (its message named a flag compare did not have); raised, the comparison is made."""
+    folder, paths = files
+    rows = max(len(load(pair.partition("=")[2]).episodes) for pairs in paths.values() for pair in pairs)
+    argv = ["--arm", "base", *paths["base"], "--arm", "cand", *paths["cand"], "--output", folder / "c.md",
+            "--comparison-json", folder / "c.json"]
+    assert compare(folder, *argv, "--max-evidence-rows", rows - 1) == 2
+    assert f"over the limit of {rows - 1:,}; raise it with --max-evidence-rows" in capsys.readouterr().err
+    assert not (folder / "c.json").exists()
+    assert compare(folder, *argv, "--max-evidence-rows", rows) == 0
+

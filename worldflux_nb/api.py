@@ -142,7 +142,8 @@ def brief(packet: EvalPacket | PathLike, *, packet_markdown_ref: str | None = No
     return build_brief(_artifact(packet, EvalPacket), packet_markdown_ref=packet_markdown_ref)
 
 
-def compare(plan: ProtocolPlan | PathLike, arms: Mapping[str, Any], *, baseline: str | None = None) -> Comparison:
+def compare(plan: ProtocolPlan | PathLike, arms: Mapping[str, Any], *, baseline: str | None = None,
+            max_evidence_rows: int | None = None) -> Comparison:
     """`eval-portfolio compare`: policies compared on one frozen plan. `arms` maps each policy to its
     audit inputs (objects or paths, one or a list); the first arm is the baseline unless `baseline`
     names another."""
@@ -152,8 +153,8 @@ def compare(plan: ProtocolPlan | PathLike, arms: Mapping[str, Any], *, baseline:
     if not isinstance(arms, Mapping):
         raise TypeError(f"arms must map each policy name to its audit inputs, not a {type(arms).__name__}")
     # One audit input may be given alone (a path is text: iterating it would read its characters).
-    evidence = {name: _audit_inputs(audits if isinstance(audits, (list, tuple)) else [audits], None)
-                for name, audits in arms.items()}
+    evidence = {name: _audit_inputs(audits if isinstance(audits, (list, tuple)) else [audits],
+                                    max_evidence_rows) for name, audits in arms.items()}
     return build_comparison(_artifact(plan, ProtocolPlan), evidence, baseline=baseline)
 
 

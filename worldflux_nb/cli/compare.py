@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from worldflux_nb.cli import positive_int
 from worldflux_nb.errors import InputError
 
 COMMAND = "eval-portfolio compare"
@@ -19,10 +20,13 @@ def register(group: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     compare.add_argument("--output", required=True, help="comparison.md to write")
     compare.add_argument("--comparison-json", required=True, help="comparison.json to write")
     compare.add_argument("--brief", help="comparison_brief.md to write (the reviewer's questions)")
+    compare.add_argument("--max-evidence-rows", type=positive_int, default=None,
+                         help="refuse an audit input of more rows than this (the same flag and default as "
+                              "`audit import` and `eval-portfolio packet`)")
     compare.set_defaults(handler=compare_command)
 
 
-def _arms(specs: list[list[str]], plan: object) -> list[tuple[str, list]]:
+def _arms(specs: list[list[str]], plan: object, max_rows: int | None = None) -> list[tuple[str, list]]:
     from worldflux_nb.cli.packet import _audit_inputs
     from worldflux_nb.core.compare import shared_evidence
     from worldflux_nb.core.compare_design import check_policy_name
@@ -42,7 +46,7 @@ def _arms(specs: list[list[str]], plan: object) -> list[tuple[str, list]]:
             raise InputError(COMMAND, "--arm", f"arm {name!r} is given twice")
         if not pairs:
             raise InputError(COMMAND, "--arm", f"arm {name!r} has no audit input (PROBE_ID=audit.json)")
-        arms.append((name, _audit_inputs(pairs, plan)))
+        arms.append((name, _audit_inputs(pairs, plan, max_rows)))
         shared = shared_evidence(arms)
         if shared:
             _, index, owner = shared
@@ -62,7 +66,7 @@ def compare_command(args: argparse.Namespace) -> int:
     inputs = [args.plan] + [pair.partition("=")[2].strip() for spec in args.arm for pair in spec[1:]]
     check_outputs(outputs, inputs)  # before any work: an output never replaces an input
     plan = load(args.plan, ProtocolPlan)
-    arms = _arms(args.arm, plan)
+    arms = _arms(args.arm, plan, args.max_evidence_rows)
     if args.baseline is not None and args.baseline not in [name for name, _ in arms]:
         raise InputError(COMMAND, "--baseline", f"{args.baseline!r} is not an arm ({', '.join(n for n, _ in arms)})")
     comparison = build_comparison(plan, arms, baseline=args.baseline)

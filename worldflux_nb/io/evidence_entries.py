@@ -67,7 +67,8 @@ def sample_entries(samples: Iterable[Any], folder: str | Path) -> list[EvidenceE
     return entries
 
 
-def import_entry(entry: EvidenceEntry, plan: ProtocolPlan, *, max_evidence_rows: int | None = None) -> AuditInput:
+def import_entry(entry: EvidenceEntry, plan: ProtocolPlan, *,
+                 max_evidence_rows: int | None = None) -> AuditInput:
     """The entry's audit input, under the limit `audit import --max-evidence-rows` sets (None: its
     default): at most that many rows, from a file of at most 1 KiB a row."""
     limit = row_limit(max_evidence_rows)
@@ -77,8 +78,8 @@ def import_entry(entry: EvidenceEntry, plan: ProtocolPlan, *, max_evidence_rows:
     if importer is None:
         raise InputError(entry.path, "format", f"{entry.format!r} is not a known evidence format")
     with naming_the_flag(API_KEYWORD, limit):
-        audit = import_file(importer, entry.path, plan=plan, probe_id=entry.probe_id or "", options=entry.options,
-                            max_bytes=evidence_bytes_limit(limit))
+        audit = import_file(importer, entry.path, plan=plan, probe_id=entry.probe_id or "",
+                            options=entry.options, max_bytes=evidence_bytes_limit(limit))
     return check_evidence_rows(audit, entry.path, limit, API_KEYWORD)
 
 
