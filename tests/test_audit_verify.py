@@ -124,3 +124,18 @@ def test_plan_declares_an_infra_base_rate(reference_flow, tmp_path):
     bad = cli(["eval-portfolio", "plan", "--profile", reference_flow.profile, "--seed", "1234",
                "--infra-base-rate", "1.5", "--output", tmp_path / "bad.json"])
     assert bad.code == 2 and "--infra-base-rate" in bad.stderr
+
+
+def test_verify_reads_under_the_import_limits_and_names_the_flag(reference_flow):
+    """`audit verify` takes `--max-evidence-rows` as `audit import` does (the audit input's rows and the
+    harness file's cap), and `--max-bytes` for the harness file; each refusal names its flag."""
+    flow = reference_flow
+    probe = flow.probes[0]
+    base = ["audit", "verify", flow.audit(probe), flow.evidence(probe), "--plan", flow.plan]
+    rows = len(load(flow.audit(probe), AuditInput).episodes)
+    refused = cli([*base, "--max-evidence-rows", rows - 1])
+    assert refused.code == 2 and f"holds {rows:,} rows, over the limit of {rows - 1:,}; raise it with " \
+                                 "--max-evidence-rows" in refused.stderr
+    refused = cli([*base, "--max-bytes", 100])
+    assert refused.code == 2 and "over the 100-byte limit; raise it with --max-bytes" in refused.stderr
+    assert cli([*base, "--max-evidence-rows", rows]).code == 0

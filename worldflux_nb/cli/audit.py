@@ -9,9 +9,11 @@ nothing, and `audit triage DIR --report r.md` writes the inventory report on its
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
+from typing import Iterator
 
 from worldflux_nb.cli import positive_int, positive_seconds
 from worldflux_nb.core.importers import FORMATS, ALIASES, ImportOptions, importer_for, parse_level, parse_task_map
@@ -42,6 +44,20 @@ def _one_blas_thread() -> None:
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
+@contextlib.contextmanager
+def _byte_limit(args: argparse.Namespace) -> Iterator[int]:
+    """The largest harness file `--max-bytes` or else `--max-evidence-rows` allows; a file refused
+    as larger inside the block names the flag that raises the limit."""
+    from worldflux_nb.io.evidence_limits import evidence_bytes_limit, naming_the_flag
+
+    if args.max_bytes is not None:
+        with naming_the_flag("--max-bytes"):
+            yield args.max_bytes
+    else:
+        with naming_the_flag("--max-evidence-rows", args.max_evidence_rows):
+            yield evidence_bytes_limit(args.max_evidence_rows)
+
+
 def _handle_import(args: argparse.Namespace) -> int:
     _one_blas_thread()
     from worldflux_nb.io.artifacts import audit_input_file
@@ -55,23 +71,19 @@ def _handle_import(args: argparse.Namespace) -> int:
     if args.report or args.report_json:
         raise InputError(None, "--report", "only `audit import run-folder` writes a triage report")
     options = _options(args)
-    from worldflux_nb.io.evidence_files import check_evidence_rows, evidence_bytes_limit, import_file
-    from worldflux_nb.io.evidence_limits import naming_the_flag
+    from worldflux_nb.io.evidence_files import check_evidence_rows, import_file
 
     from worldflux_nb.io.artifacts import ParquetRowGroups, is_parquet_path
 
-    max_bytes = args.max_bytes if args.max_bytes is not None else evidence_bytes_limit(args.max_evidence_rows)
     begun: list[ParquetRowGroups] = []
 
     def episodes_ready(episodes) -> None:  # a Parquet file's row groups are encoded while the digest is computed
         if is_parquet_path(args.output) and (started := ParquetRowGroups.begin(episodes, background=True)):
             begun.append(started)
 
-    limit_flag = naming_the_flag("--max-bytes") if args.max_bytes is not None else naming_the_flag(
-        "--max-evidence-rows", args.max_evidence_rows)
     try:
         # The plan is loaded by import_file once the file's read has begun (DuckDB parses meanwhile).
-        with limit_flag:
+        with _byte_limit(args) as max_bytes:
             audit = import_file(importer, args.source, plan=lambda: _load_plan(args.plan), probe_id=args.probe,
                                 options=options, max_bytes=max_bytes, episodes_ready=episodes_ready)
         audit = check_evidence_rows(audit, args.source, args.max_evidence_rows)
@@ -160,12 +172,11 @@ EXIT_DISAGREES = 1  # like diff and cmp: 0 the same, 1 different, 2 trouble
 def _handle_verify(args: argparse.Namespace) -> int:
     """Re-import SOURCE as the audit input was imported and say whether the rows agree."""
     from worldflux_nb.core.conformance import plan_digest
-    from worldflux_nb.io.artifacts import load
+    from worldflux_nb.io.evidence_limits import load_audit_input
     from worldflux_nb.io.source_verify import verify_source
-    from worldflux_nb.models.evidence import AuditInput
 
     plan = _load_plan(args.plan)
-    audit = load(args.audit, AuditInput)
+    audit = load_audit_input(args.audit, args.max_evidence_rows, "--max-evidence-rows")
     if audit.plan_digest != plan_digest(plan):
         raise InputError(args.audit, "plan_digest", f"is {audit.plan_digest}, but {args.plan} has "
                          f"{plan_digest(plan)}: verify an audit input against the plan it was imported for")
@@ -175,8 +186,10 @@ def _handle_verify(args: argparse.Namespace) -> int:
         if importer is None:
             raise InputError(None, "--format", f"{args.format!r} is not a known format ({', '.join(FORMATS)})")
     explicit = args.task_map or args.task or args.axis or args.level is not None
-    result = verify_source(audit, args.source, plan, importer=importer,
-                           options=[_options(args)] if explicit else None, max_bytes=args.max_bytes)
+    # The harness file under the limits `audit import` read it with.
+    with _byte_limit(args) as max_bytes:
+        result = verify_source(audit, args.source, plan, importer=importer,
+                               options=[_options(args)] if explicit else None, max_bytes=max_bytes)
     if result.agrees:
         print(f"agrees: {args.audit} holds the {result.rows} rows a fresh import of {args.source} gives "
               f"({result.source_digest})")
@@ -239,8 +252,11 @@ def register(groups: "argparse._SubParsersAction[argparse.ArgumentParser]") -> N
     ver.add_argument("--task", help="as given to `audit import`")
     ver.add_argument("--axis", help="as given to `audit import`")
     ver.add_argument("--level", help="as given to `audit import`")
-    ver.add_argument("--max-bytes", type=positive_int, default=DEFAULT_MAX_BYTES,
-                     help="refuse input files larger than this many bytes")
+    ver.add_argument("--max-evidence-rows", type=positive_int, default=DEFAULT_MAX_EVIDENCE_ROWS,
+                     help="refuse evidence of more rows than this (the same flag and default as `audit "
+                          "import`; it also caps the files at 1 KiB a row)")
+    ver.add_argument("--max-bytes", type=positive_int, default=None,
+                     help="refuse a harness file larger than this many bytes (default: from --max-evidence-rows)")
     ver.set_defaults(handler=_handle_verify)
 
     tri = commands.add_parser("triage", help="write a private, read-only inventory report of a run folder")

@@ -134,15 +134,26 @@ def _audit_inputs(pairs: list[str], plan: object, max_rows: int | None = None,
     return inputs
 
 
-def _verified(pairs: list[str], inputs: list, plan: object) -> dict[int, list[str]]:
-    """Per audit input position, the differences a re-import of its harness file found ([]: agrees)."""
+def _verified(pairs: list[str], inputs: list, plan: object, max_rows: int | None = None) -> dict[int, list[str]]:
+    """Per audit input position, the differences a re-import of its harness file found ([]: agrees);
+    each harness file read under the limit `audit import` read it with."""
     if not pairs:
         return {}  # nothing to re-import: the importers are not even loaded
+    from worldflux_nb.io.evidence_limits import DEFAULT_MAX_EVIDENCE_ROWS, naming_the_flag
+
+    max_rows = DEFAULT_MAX_EVIDENCE_ROWS if max_rows is None else max_rows
+    with naming_the_flag("--max-evidence-rows", max_rows):
+        return _reimported(pairs, inputs, plan, max_rows)
+
+
+def _reimported(pairs: list[str], inputs: list, plan: object, max_rows: int) -> dict[int, list[str]]:
     from pathlib import Path
 
-    from worldflux_nb.io.files import file_digest, file_identity, read_bytes
+    from worldflux_nb.io.evidence_limits import evidence_bytes_limit
+    from worldflux_nb.io.files import digest_of_file, file_identity
     from worldflux_nb.io.source_verify import verify_source
 
+    max_bytes = evidence_bytes_limit(max_rows)
     verified: dict[int, list[str]] = {}
     seen: dict[tuple[object, ...], str] = {}
     for pair in pairs:
@@ -157,11 +168,12 @@ def _verified(pairs: list[str], inputs: list, plan: object) -> dict[int, list[st
         if Path(path).is_dir():  # a harness's results folder: the re-import names the files it read
             found = [i for i, ai in enumerate(inputs) if ai.probe_id == probe_id]
             for i in found:
-                verified[i] = verify_source(inputs[i], path, plan).differences  # type: ignore[arg-type]
+                verified[i] = verify_source(inputs[i], path, plan,  # type: ignore[arg-type]
+                                            max_bytes=max_bytes).differences
             if not found:
                 raise InputError(path, "--verify-source", f"no audit input for {probe_id!r} was given")
             continue
-        digest = file_digest(read_bytes(path))
+        digest = digest_of_file(path, max_bytes=max_bytes)
         found = [i for i, ai in enumerate(inputs) if ai.probe_id == probe_id
                  and digest in {f.digest for f in ai.source.files}]
         if not found:
@@ -169,7 +181,7 @@ def _verified(pairs: list[str], inputs: list, plan: object) -> dict[int, list[st
                              f"{probe_id!r} given with --audit-input (its digest {digest[:19]}… is not "
                              "among their source files)")
         for i in found:
-            verified[i] = verify_source(inputs[i], path, plan).differences  # type: ignore[arg-type]
+            verified[i] = verify_source(inputs[i], path, plan, max_bytes=max_bytes).differences  # type: ignore[arg-type]
     return verified
 
 
@@ -209,7 +221,8 @@ def _packet(args: argparse.Namespace) -> int:
     receipt = load(args.plan_receipt, PlanReceipt) if args.plan_receipt else None
     if receipt is not None:
         freeze_anchor(plan, receipt, args.plan_receipt)  # refuse a receipt for another plan up front
-    sources = SourceEvidence(verified=_verified(args.verify_source, inputs, plan), receipt=receipt)
+    sources = SourceEvidence(verified=_verified(args.verify_source, inputs, plan, args.max_evidence_rows),
+                             receipt=receipt)
     packet = build_packet(plan, inputs, strict_missing_evidence=args.strict_missing_evidence,
                           interval=INTERVALS[args.interval], sources=sources, keys=keys.pop())  # type: ignore[arg-type]
     write_outputs([(args.output, to_markdown(packet_document(packet))),

@@ -1,6 +1,6 @@
 """Evidence bound to its sources: the same harness file given twice is refused, a re-import of the
-harness file is compared row by row with the audit input, and each audit input says whether it was
-checked that way.
+harness file is compared with the audit input row by row (a column at a time), and each audit input
+says whether it was checked that way.
 
 An audit digest shows only that nothing changed since sealing; anyone can edit rows and reseal.
 Re-importing the harness file the audit input names (by digest) is what ties the rows to the
@@ -9,12 +9,12 @@ harness's own output (`worldflux-nb audit verify`, `packet --verify-source`).
 
 from __future__ import annotations
 
-import json
 from typing import Mapping, Sequence
 
 from worldflux_nb.core.findings import plural
 from worldflux_nb.errors import InputError
 from worldflux_nb.models.evidence import AuditInput
+from worldflux_nb.models.evidence_table import COLUMN_NAMES, EvidenceTable
 from worldflux_nb.models.packet import Finding, SourceCheck
 
 DIFFERENCES_SHOWN = 5
@@ -36,14 +36,20 @@ def refuse_repeated_sources(audit_inputs: Sequence[AuditInput], names: Sequence[
             seen[f.digest] = (name, f.name)
 
 
-def evidence_rows(audit: AuditInput) -> list[dict]:
-    """The audit input's rows as dicts, whether its episodes are a list or a table."""
-    episodes = audit.episodes
-    return episodes.to_pylist() if hasattr(episodes, "to_pylist") else [dict(r) for r in episodes]
+def differing_rows(old: EvidenceTable, new: EvidenceTable) -> list[int]:
+    """Positions, among the rows both tables hold, whose rows differ in any field, found a column at a
+    time. A table holds metadata only as canonical JSON text, so two texts differ exactly where the
+    objects do, and every other column is compared as the values it holds."""
+    import numpy as np
+    import pyarrow.compute as pc
 
-
-def _row_text(row: Mapping[str, object]) -> str:
-    return json.dumps(row, sort_keys=True, separators=(",", ":"), default=str)
+    n = min(len(old), len(new))
+    differs = np.zeros(n, dtype=bool)
+    for name in COLUMN_NAMES:
+        a, b = old.column(name).slice(0, n), new.column(name).slice(0, n)
+        unequal = pc.or_(pc.fill_null(pc.not_equal(a, b), False), pc.xor(pc.is_null(a), pc.is_null(b)))
+        differs |= unequal.to_numpy(zero_copy_only=False)
+    return np.flatnonzero(differs).tolist()
 
 
 def compare_audit_inputs(recorded: AuditInput, reimported: AuditInput) -> list[str]:
@@ -65,14 +71,14 @@ def compare_audit_inputs(recorded: AuditInput, reimported: AuditInput) -> list[s
     if recorded_files != fresh_files:
         out.append(f"source.files: the audit input names {', '.join(d[:19] + '…' for d in recorded_files) or 'no file'}; "
                    f"the file given is {', '.join(d[:19] + '…' for d in fresh_files)}")
-    old, new = evidence_rows(recorded), evidence_rows(reimported)
-    differing = [i for i, (a, b) in enumerate(zip(old, new)) if _row_text(a) != _row_text(b)]
+    old, new = recorded.episodes, reimported.episodes
+    differing = differing_rows(old, new)
     if len(old) != len(new):
         out.append(f"episodes: the audit input holds {plural(len(old), 'row')}, the harness file gives {len(new)}")
     if differing:
         shown = []
         for i in differing[:DIFFERENCES_SHOWN]:
-            a, b = dict(old[i]), dict(new[i])
+            a, b = old.to_pylist(i, i + 1)[0], new.to_pylist(i, i + 1)[0]
             fields = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
             shown.append(f"row {i + 1} " + ", ".join(f"{k} {a.get(k)!r} (file: {b.get(k)!r})" for k in fields[:3]))
         out.append(f"{plural(len(differing), 'row')} differ from the harness file: " + "; ".join(shown)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import errno
+import hashlib
 import json
 import os
 import stat
@@ -64,6 +65,19 @@ def note_input_folder(path: str | os.PathLike[str]) -> None:
 
 
 def read_bytes(path: str | os.PathLike[str], *, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
+    with _opened(path, max_bytes) as handle:
+        return handle.read()
+
+
+def digest_of_file(path: str | os.PathLike[str], *, max_bytes: int = MAX_INPUT_BYTES) -> str:
+    """file_digest(read_bytes(path)), read a piece at a time: a harness file may be gigabytes."""
+    with _opened(path, max_bytes) as handle:
+        return "sha256:" + hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+@contextlib.contextmanager
+def _opened(path: str | os.PathLike[str], max_bytes: int) -> Iterator[Any]:
+    """A regular file of at most `max_bytes`, open for reading; every failure one InputError naming it."""
     p = Path(path)
     note_input(p)
     try:
@@ -72,7 +86,8 @@ def read_bytes(path: str | os.PathLike[str], *, max_bytes: int = MAX_INPUT_BYTES
             raise InputError(str(p), None, "is not a regular file")
         if size > max_bytes:
             raise TooLarge(str(p), None, f"is {size} bytes, over the {max_bytes}-byte limit")
-        return p.read_bytes()
+        with open(p, "rb") as handle:
+            yield handle
     except FileNotFoundError:
         raise InputError(str(p), None, "no such file") from None
     except IsADirectoryError:

@@ -9,12 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from worldflux_nb.core.detect_sources import compare_audit_inputs, evidence_rows
+import pyarrow as pa
+
+from worldflux_nb.core.detect_sources import compare_audit_inputs
 from worldflux_nb.core.importers import FORMATS, ImportOptions, Importer, importer_for
-from worldflux_nb.errors import InputError
-from worldflux_nb.io.evidence_files import DEFAULT_MAX_BYTES, import_bytes, import_file
-from worldflux_nb.io.files import file_digest, read_bytes
+from worldflux_nb.errors import InputError, TooLarge
+from worldflux_nb.io.evidence_files import DEFAULT_MAX_BYTES, import_file
+from worldflux_nb.io.files import file_digest
 from worldflux_nb.models.evidence import AuditInput
+from worldflux_nb.models.evidence_table import level_value
 from worldflux_nb.models.plan import ProtocolPlan
 
 
@@ -50,9 +53,11 @@ def recorded_options(audit: AuditInput) -> list[ImportOptions]:
     stated = re.search(r"\(harness ([^)]+)\)", audit.source.format_version)
     version = stated.group(1) if stated else None
     options = [ImportOptions(task_map=task_map, harness_version=version)]
-    places = {(r["task_id"], r["axis"], r["level"]) for r in evidence_rows(audit)}
-    tasks = {task for task, _, _ in places}
-    cells = {(axis, level) for _, axis, level in places}
+    episodes = audit.episodes
+    places = pa.table({name: episodes.column(name) for name in ("task_id", "axis", "level")}).group_by(
+        ["task_id", "axis", "level"]).aggregate([])
+    tasks = set(places.column("task_id").to_pylist())
+    cells = set(zip(places.column("axis").to_pylist(), map(level_value, places.column("level").to_pylist())))
     task = next(iter(tasks)) if len(tasks) == 1 else None
     axis, level = next(iter(cells)) if len(cells) == 1 else (None, None)
     if task is not None or axis is not None:
@@ -64,26 +69,23 @@ def recorded_options(audit: AuditInput) -> list[ImportOptions]:
 def verify_source(audit: AuditInput, path: str | os.PathLike[str], plan: ProtocolPlan, *,
                   importer: Importer | None = None, options: Sequence[ImportOptions] | None = None,
                   max_bytes: int = DEFAULT_MAX_BYTES) -> Verification:
-    """Re-import `path` (a file, or a harness's results folder) as the audit input was imported and
-    compare; InputError if it cannot be read."""
+    """Re-import `path` (a file, or a harness's results folder) as `audit import` imports it (JSON
+    Lines by columns) and compare; InputError if it cannot be read."""
     folder = Path(path).is_dir()
-    data = None if folder else read_bytes(path, max_bytes=max_bytes)
     importer = importer or format_of(audit)
     tries = list(options) if options is not None else recorded_options(audit)
     error: InputError | None = None
     for option in tries:
         try:
-            if data is None:
-                fresh = import_file(importer, path, plan=plan, probe_id=audit.probe_id, options=option,
-                                    max_bytes=max_bytes)
-            else:
-                fresh = import_bytes(importer, data, source=str(path), plan=plan, probe_id=audit.probe_id,
-                                     options=option)
+            fresh = import_file(importer, path, plan=plan, probe_id=audit.probe_id, options=option,
+                                max_bytes=max_bytes)
+        except TooLarge:
+            raise  # no other options can make the file smaller
         except InputError as exc:
             error = error or exc
             continue
-        # A folder's digest: over the digests of the files read from it, in order.
-        digest = file_digest(data) if data is not None else file_digest(
+        # A file's digest is its own; a folder's, over the digests of the files read from it, in order.
+        digest = fresh.source.files[0].digest if not folder else file_digest(
             "\n".join(f"{f.name} {f.digest}" for f in fresh.source.files).encode("utf-8"))
         return Verification(compare_audit_inputs(audit, fresh), len(fresh.episodes), digest)
     assert error is not None
