@@ -90,3 +90,25 @@ def test_a_difference_is_named_by_row_and_field():
     out = compare_audit_inputs(Audit(EvidenceTable.build(changed)), Audit(EvidenceTable.build(rows)))
     assert out == [f"1 row differ from the harness file: row 6 status {changed[5]['status']!r} "
                    f"(file: {rows[5]['status']!r})"]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_an_audit_inputs_counts_are_its_rows_counted_one_by_one(seed: int):
+    """The counts an audit input's display shows (render.evidence_doc), a column at a time, are the
+    rows' own, per (task, axis, level) in order of first appearance."""
+    from collections import Counter
+    from types import SimpleNamespace
+
+    from worldflux_nb.render.evidence_doc import episode_counts, status_totals
+
+    g = random.Random(seed)
+    table = EvidenceTable.build([_row(g, i) for i in range(g.randrange(0, 80))])
+    audit = SimpleNamespace(episodes=_dictionary_encoded(table) if seed % 2 and len(table) else table)
+    expected: dict[tuple[str, str, str], Counter] = {}
+    for row in table.to_pylist():
+        counts = expected.setdefault((row["task_id"], row["axis"], str(row["level"])), Counter())
+        counts[row["status"]] += 1
+        counts["successes"] += row["success"] is True
+        counts["episodes"] += 1
+    assert episode_counts(audit) == list(expected.items())  # type: ignore[arg-type]
+    assert status_totals(audit) == sum(expected.values(), Counter())  # type: ignore[arg-type]

@@ -7,16 +7,16 @@ the command line writes files from); `ARTIFACT_VIEWS` registers those functions 
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
 from typing import Any, Callable, Collection
 
 from worldflux_nb.models import (
     PRIVACY, Artifact, AuditInput, Comparison, CustomEvalContract, EvalPacket, EvalProfile, PlanReceipt,
     ProtocolPlan, ReviewerBrief, RunSheet,
 )
+from worldflux_nb.models.evidence import EPISODE_STATUSES
 from worldflux_nb.render.compare_docs import comparison_document
 from worldflux_nb.render.document import Banner, Document, KeyValues, Table
-from worldflux_nb.render.evidence_doc import audit_input_document, evidence_overview_document
+from worldflux_nb.render.evidence_doc import audit_input_document, evidence_overview_document, status_totals
 from worldflux_nb.render.html import to_html
 from worldflux_nb.render.markdown import to_markdown
 from worldflux_nb.render.packet_docs import brief_document, packet_document
@@ -77,8 +77,8 @@ def _run_sheet_lines(a: Any) -> list[str]:
 
 
 def _audit_lines(a: Any) -> list[str]:
-    statuses = Counter(row["status"] for row in a.episodes)
-    by_status = ", ".join(f"{s} {n}" for s, n in sorted(statuses.items())) or "no rows"
+    statuses = status_totals(a)
+    by_status = ", ".join(f"{s} {statuses[s]}" for s in sorted(EPISODE_STATUSES) if statuses[s]) or "no rows"
     return [f"probe {a.probe_id}: {_count(len(a.episodes), 'row')} ({by_status})",
             f"importer {a.source.importer}, identity {a.source.identity}",
             f"claims plan_digest {short_digest(a.plan_digest)}"]
