@@ -10,8 +10,8 @@ import pytest
 
 import worldflux_nb as wf
 from conftest import REFERENCE_PROFILE
-from worldflux_nb.errors import InputError
 from notebook_support import REPO, command_line_flow
+from worldflux_nb.errors import InputError
 from worldflux_nb.io.artifacts import artifact_json
 from worldflux_nb.sample.evidence import write_sample_evidence
 
