@@ -16,7 +16,7 @@ OPTIONAL = ("failure_reason", "run_id", "recorded_at", "harness_task")
 
 
 def _row(g: random.Random, i: int) -> dict:
-    row = {"probe_id": "libero", "task_id": f"t{g.randrange(3)}", "axis": g.choice(["nominal", "light"]),
+    row = {"probe_id": g.choice(["libero", "libero", "libero", "other"]), "task_id": f"t{g.randrange(3)}", "axis": g.choice(["nominal", "light"]),
            "level": g.choice([0, 1, "dim", "03"]), "episode_index": i, "seed": g.choice([None, 7, 8]),
            "success": g.choice([None, True, False]), "status": g.choice(["completed", "timeout"])}
     if g.random() < 0.6:
