@@ -129,13 +129,5 @@ def _built(columns: dict[str, list[Any]], seeds: list[Any], given: int) -> list[
     every, without_seeds = shared_fields_set(FIELDS), shared_fields_set(_REQUIRED)
     fields_sets = [every] * len(seeds) if given == len(seeds) else \
         [without_seeds if value is _LEFT_OUT else every for value in seeds]
-    new, assign = PlanCell.__new__, object.__setattr__
-    cells = []
-    for values, fields_set in zip(zip(*(columns[name] for name in FIELDS)), fields_sets):
-        cell = new(PlanCell)
-        assign(cell, "__dict__", dict(zip(FIELDS, values)))
-        assign(cell, "__pydantic_fields_set__", fields_set)
-        assign(cell, "__pydantic_extra__", None)
-        assign(cell, "__pydantic_private__", None)
-        cells.append(cell)
-    return cells
+    rows = [dict(zip(FIELDS, values)) for values in zip(*(columns[name] for name in FIELDS))]
+    return PlanCell.trusted_rows(rows, fields_sets)
