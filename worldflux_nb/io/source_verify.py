@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-import pyarrow as pa
-
 from worldflux_nb.core.detect_sources import compare_audit_inputs
+from worldflux_nb.core.evidence_columns import evidence_columns
 from worldflux_nb.core.importers import FORMATS, ImportOptions, Importer, importer_for
 from worldflux_nb.errors import InputError, TooLarge
 from worldflux_nb.io.evidence_files import DEFAULT_MAX_BYTES, import_file
@@ -53,11 +52,9 @@ def recorded_options(audit: AuditInput) -> list[ImportOptions]:
     stated = re.search(r"\(harness ([^)]+)\)", audit.source.format_version)
     version = stated.group(1) if stated else None
     options = [ImportOptions(task_map=task_map, harness_version=version)]
-    episodes = audit.episodes
-    places = pa.table({name: episodes.column(name) for name in ("task_id", "axis", "level")}).group_by(
-        ["task_id", "axis", "level"]).aggregate([])
-    tasks = set(places.column("task_id").to_pylist())
-    cells = set(zip(places.column("axis").to_pylist(), map(level_value, places.column("level").to_pylist())))
+    places = evidence_columns(audit.episodes).places  # (probe, task, axis, level text)
+    tasks = {task for _, task, _, _ in places}
+    cells = {(axis, level_value(level)) for _, _, axis, level in places}
     task = next(iter(tasks)) if len(tasks) == 1 else None
     axis, level = next(iter(cells)) if len(cells) == 1 else (None, None)
     if task is not None or axis is not None:
