@@ -63,16 +63,15 @@ def _start_reading(pairs: list[str], max_rows: int | None) -> "Future[list]":
     import worldflux_nb.models.evidence_digest  # noqa: F401
     import worldflux_nb.models.evidence_table  # noqa: F401
     from worldflux_nb.background import started
-    from worldflux_nb.io.artifacts import load
-    from worldflux_nb.io.evidence_limits import DEFAULT_MAX_EVIDENCE_ROWS, evidence_bytes_limit
+    from worldflux_nb.io.evidence_limits import DEFAULT_MAX_EVIDENCE_ROWS, load_audit_input
     from worldflux_nb.models.evidence import AuditInput
 
-    limit = evidence_bytes_limit(DEFAULT_MAX_EVIDENCE_ROWS if max_rows is None else max_rows)
+    limit = DEFAULT_MAX_EVIDENCE_ROWS if max_rows is None else max_rows
     paths = [pair.partition("=")[2].strip() for pair in pairs]
 
     def read(path: str) -> object:
         try:
-            return load(path, AuditInput, max_bytes=limit) if path else None
+            return load_audit_input(path, limit, _FLAG) if path else None
         except Exception as exc:  # raised by _audit_inputs where reading this file in place would raise it
             return exc
 
@@ -86,6 +85,8 @@ def _start_reading(pairs: list[str], max_rows: int | None) -> "Future[list]":
     return started(read_all)
 
 
+_FLAG = "--max-evidence-rows"
+
 # Audit inputs read at once: each file's SHA-256 is one sequential stream, so two streams keep both
 # cores busy (three 10M inputs: 2.3 s one at a time, 1.7 s two at a time, 1.9-2.1 s all three at once).
 _READERS = 2
@@ -93,11 +94,7 @@ _READERS = 2
 
 def _audit_inputs(pairs: list[str], plan: object, max_rows: int | None = None,
                   reading: "Future[list] | None" = None) -> list:
-    from worldflux_nb.io.artifacts import load
-    from worldflux_nb.io.evidence_limits import (
-        DEFAULT_MAX_EVIDENCE_ROWS, check_evidence_rows, evidence_bytes_limit, naming_the_flag,
-    )
-    from worldflux_nb.models.evidence import AuditInput
+    from worldflux_nb.io.evidence_limits import DEFAULT_MAX_EVIDENCE_ROWS, load_audit_input
 
     max_rows = DEFAULT_MAX_EVIDENCE_ROWS if max_rows is None else max_rows
     read = reading.result() if reading is not None else None
@@ -112,14 +109,9 @@ def _audit_inputs(pairs: list[str], plan: object, max_rows: int | None = None,
         if probe_id not in selected:
             raise InputError(path, "probe_id", f"{probe_id!r} is not a selected probe of the plan "
                              f"({', '.join(sorted(selected))})")
-        with naming_the_flag("--max-evidence-rows", max_rows):
-            if read is None:
-                audit = load(path, AuditInput, max_bytes=evidence_bytes_limit(max_rows))
-            elif isinstance(read[position], Exception):
-                raise read[position]
-            else:
-                audit = read[position]
-        audit = check_evidence_rows(audit, path, max_rows)
+        audit = load_audit_input(path, max_rows, _FLAG) if read is None else read[position]
+        if isinstance(audit, Exception):
+            raise audit
         if audit.probe_id != probe_id:
             raise InputError(path, "probe_id", f"is {audit.probe_id!r}, but the command line says {probe_id!r}")
         if audit.audit_digest in seen:
@@ -142,7 +134,7 @@ def _verified(pairs: list[str], inputs: list, plan: object, max_rows: int | None
     from worldflux_nb.io.evidence_limits import DEFAULT_MAX_EVIDENCE_ROWS, naming_the_flag
 
     max_rows = DEFAULT_MAX_EVIDENCE_ROWS if max_rows is None else max_rows
-    with naming_the_flag("--max-evidence-rows", max_rows):
+    with naming_the_flag(_FLAG, max_rows):
         return _reimported(pairs, inputs, plan, max_rows)
 
 
